@@ -1,0 +1,45 @@
+//! Durable storage of a Concordat log: entries, tile hashes and signed checkpoints in one
+//! database, written by one process at a time.
+//!
+//! - [`Writer`] appends batches in one transaction each: entries, the tile hashes they complete,
+//!   the caller's own state writes ([`StateTx`]) and a checkpoint signed only after the new root
+//!   was read back from storage and proved consistent with the previous checkpoint.
+//! - [`Appender`] batches concurrent appends into those transactions (group commit) and
+//!   acknowledges each entry, with its index, once its batch is durable.
+//! - [`Reader`] answers proofs, tiles and entries from stored hashes on its own connection, so
+//!   reads never block the writer.
+//! - [`verify`] recomputes everything from the entries and reports the first difference.
+//!
+//! SQLite (WAL mode, `synchronous=FULL`) is the embedded default; the log tables and the
+//! [`StateTx`] interface are plain enough for a PostgreSQL backend to follow.
+
+mod appender;
+mod error;
+mod lock;
+mod nodes;
+mod reader;
+mod schema;
+mod verify;
+mod writer;
+
+pub use appender::{Appended, Appender, GroupCommit, Ticket};
+pub use error::StoreError;
+pub use reader::Reader;
+pub use schema::{LogInfo, init};
+pub use verify::{Problem, VerifyFailure, VerifyProgress, VerifyReport, verify};
+pub use writer::{BatchCommit, StateTx, Writer};
+
+/// The database file inside a log directory.
+pub const DATABASE_FILE: &str = "log.db";
+/// The lock file that names the process writing a log directory.
+pub const LOCK_FILE: &str = "writer.lock";
+/// The largest entry: the C2SP entry bundle's u16 length prefix.
+pub const ENTRY_BYTES_MAX: usize = tlog::tile::ENTRY_BYTES_MAX;
+
+/// A signed checkpoint as stored: its size, root and full note text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub root: tlog::Hash,
+    pub note: String,
+}

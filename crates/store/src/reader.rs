@@ -1,0 +1,251 @@
+//! The read side: checkpoints, entries, proofs, tiles and entry bundles from stored hashes, on a
+//! read-only connection of its own (WAL readers never block the writer).
+
+use std::cell::RefCell;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension as _};
+use tlog::Hash;
+use tlog::proof::{ProveError, consistency_proof, inclusion_proof, root_at};
+use tlog::proof_file::ProofFile;
+use tlog::tile::{TileId, encode_bundle, width_at};
+
+use crate::nodes::{SqlNodes, TileCache, read_tile};
+use crate::schema::{
+    LogInfo, checkpoint_from_row, from_sql_u64, latest_checkpoint, open_reader_connection,
+    read_info, to_sql_u64,
+};
+use crate::{StoreError, StoredCheckpoint};
+
+/// A reader of one log. Cheap to open; keep one per thread.
+#[derive(Debug)]
+pub struct Reader {
+    conn: Connection,
+    info: LogInfo,
+    cache: RefCell<TileCache>,
+}
+
+fn prove_error(error: ProveError<StoreError>) -> StoreError {
+    match error {
+        ProveError::Source(e) => e,
+        other => StoreError::Invalid(other.to_string()),
+    }
+}
+
+impl Reader {
+    pub fn open(dir: &Path) -> Result<Reader, StoreError> {
+        let conn = open_reader_connection(dir)?;
+        let info = read_info(&conn, dir)?;
+        Ok(Reader {
+            conn,
+            info,
+            cache: RefCell::new(TileCache::default()),
+        })
+    }
+
+    pub fn info(&self) -> &LogInfo {
+        &self.info
+    }
+
+    fn nodes(&self) -> SqlNodes<'_> {
+        SqlNodes {
+            conn: &self.conn,
+            cache: &self.cache,
+        }
+    }
+
+    /// The latest signed checkpoint.
+    pub fn latest_checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
+        latest_checkpoint(&self.conn)
+    }
+
+    /// The checkpoint signed at exactly `size`, or an error naming the signed sizes around it.
+    pub fn checkpoint_at(&self, size: u64) -> Result<StoredCheckpoint, StoreError> {
+        let found = self
+            .conn
+            .prepare_cached("SELECT size, root, note FROM checkpoints WHERE size = ?1")?
+            .query_row([to_sql_u64(size)?], checkpoint_from_row)
+            .optional()?;
+        if let Some(checkpoint) = found {
+            return checkpoint;
+        }
+        let below: Option<i64> = self.conn.query_row(
+            "SELECT MAX(size) FROM checkpoints WHERE size < ?1",
+            [to_sql_u64(size)?],
+            |row| row.get(0),
+        )?;
+        let above: Option<i64> = self.conn.query_row(
+            "SELECT MIN(size) FROM checkpoints WHERE size > ?1",
+            [to_sql_u64(size)?],
+            |row| row.get(0),
+        )?;
+        let nearby: Vec<String> = [below, above]
+            .into_iter()
+            .flatten()
+            .map(|s| s.to_string())
+            .collect();
+        Err(StoreError::NoCheckpointAt {
+            size,
+            nearby: if nearby.is_empty() {
+                "none".to_owned()
+            } else {
+                nearby.join(" and ")
+            },
+        })
+    }
+
+    /// The number of signed checkpoints.
+    pub fn checkpoint_count(&self) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM checkpoints", [], |row| row.get(0))?;
+        from_sql_u64(count)
+    }
+
+    /// The entry at `index`, if the latest checkpoint covers it.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError> {
+        let size = self.latest_checkpoint()?.size;
+        if index >= size {
+            return Err(StoreError::NoSuchEntry { index, size });
+        }
+        self.conn
+            .prepare_cached("SELECT data FROM entries WHERE idx = ?1")?
+            .query_row([to_sql_u64(index)?], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is missing")))
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), StoreError> {
+        let latest = self.latest_checkpoint()?.size;
+        if size > latest {
+            return Err(StoreError::SizeBeyondCheckpoint { size, latest });
+        }
+        Ok(())
+    }
+
+    /// The root of the first `size` entries, from stored hashes.
+    pub fn root_at(&self, size: u64) -> Result<Hash, StoreError> {
+        self.check_size(size)?;
+        root_at(&self.nodes(), size)
+    }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        self.check_size(size)?;
+        inclusion_proof(&self.nodes(), index, size).map_err(prove_error)
+    }
+
+    /// Like [`Reader::inclusion_proof`] for a size the caller knows to be checkpointed: skips
+    /// the checkpoint lookup (for serving many proofs against one checkpoint).
+    pub fn inclusion_proof_unchecked(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
+        inclusion_proof(&self.nodes(), index, size).map_err(prove_error)
+    }
+
+    /// The consistency proof between the trees of `old` and `new` entries.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        self.check_size(new)?;
+        consistency_proof(&self.nodes(), old, new).map_err(prove_error)
+    }
+
+    /// As [`Reader::consistency_proof`], without looking up the latest checkpoint.
+    pub fn consistency_proof_unchecked(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        consistency_proof(&self.nodes(), old, new).map_err(prove_error)
+    }
+
+    /// A C2SP tlog-proof for entry `index` against the checkpoint at `size` (the latest when
+    /// `None`).
+    pub fn proof_file(&self, index: u64, size: Option<u64>) -> Result<ProofFile, StoreError> {
+        let checkpoint = match size {
+            Some(size) => self.checkpoint_at(size)?,
+            None => self.latest_checkpoint()?,
+        };
+        if index >= checkpoint.size {
+            return Err(StoreError::NoSuchEntry {
+                index,
+                size: checkpoint.size,
+            });
+        }
+        Ok(ProofFile {
+            extra: None,
+            index,
+            hashes: self.inclusion_proof_unchecked(index, checkpoint.size)?,
+            checkpoint: checkpoint.note,
+        })
+    }
+
+    /// The bytes of a tile as C2SP serves it. Partial tiles exist only at the width of a signed
+    /// checkpoint's size or the current one.
+    pub fn tile(&self, tile: TileId) -> Result<Vec<u8>, StoreError> {
+        self.check_tile(tile)?;
+        let stored = read_tile(&self.conn, tile.level, tile.index)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{} is missing", tile.path())))?;
+        let bytes = stored.tile_bytes();
+        bytes
+            .get(..usize::from(tile.width) * tlog::hash::HASH_BYTES)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| StoreError::Corrupt(format!("{} is too short", tile.path())))
+    }
+
+    /// The entry bundle under level-0 tile `tile`.
+    pub fn entry_bundle(&self, tile: TileId) -> Result<Vec<u8>, StoreError> {
+        self.check_tile(TileId { level: 0, ..tile })?;
+        let start = tile.first_node();
+        let mut statement = self.conn.prepare_cached(
+            "SELECT idx, data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )?;
+        let rows = statement.query_map(
+            [
+                to_sql_u64(start)?,
+                to_sql_u64(start + u64::from(tile.width))?,
+            ],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?)),
+        )?;
+        let mut entries = Vec::with_capacity(usize::from(tile.width));
+        for (expected, row) in (start..).zip(rows) {
+            let (index, data) = row?;
+            if from_sql_u64(index)? != expected {
+                return Err(StoreError::Corrupt(format!("entry {expected} is missing")));
+            }
+            entries.push(data);
+        }
+        if entries.len() != usize::from(tile.width) {
+            return Err(StoreError::Corrupt(format!(
+                "{} has {} of its {} entries",
+                tile.entries_path(),
+                entries.len(),
+                tile.width
+            )));
+        }
+        encode_bundle(entries.iter().map(Vec::as_slice))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// A tile exists at any width up to the hashes the latest tree has in it: a partial tile of
+    /// an earlier checkpoint is a prefix of the stored one, so every checkpoint's partial tiles
+    /// stay available.
+    fn check_tile(&self, tile: TileId) -> Result<(), StoreError> {
+        let size = self.latest_checkpoint()?.size;
+        let available = width_at(tile.level, tile.index, size);
+        if tile.width > available {
+            let detail = if available == 0 {
+                String::new()
+            } else {
+                format!(" (it holds {available} hashes now)")
+            };
+            return Err(StoreError::Invalid(format!(
+                "{} does not exist at log size {size}{detail}",
+                tile.path()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Forgets cached tiles (after the log was changed behind the reader's back, as in tests).
+    pub fn clear_cache(&self) {
+        self.cache.borrow_mut().clear();
+    }
+}

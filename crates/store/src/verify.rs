@@ -1,0 +1,338 @@
+//! `verify`: recompute every hash and root from the stored entries, compare them with the
+//! stored tiles and signed checkpoints, and report the first difference precisely.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::Connection;
+use tlog::checkpoint::Checkpoint;
+use tlog::note::{Note, VerifierKey};
+use tlog::tile::{TileHashes, TileId, encode_index, locate};
+use tlog::{Hash, NodeId, TreeState, leaf_hash};
+
+use crate::StoreError;
+use crate::nodes::read_tile;
+use crate::schema::{from_sql_u64, open_reader_connection, read_info};
+
+/// What a successful verification covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+    pub checkpoints: u64,
+    pub tiles: u64,
+}
+
+/// The first thing found wrong, said precisely.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Problem(pub String);
+
+/// Why verification did not succeed: the log is wrong, or it could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyFailure {
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Progress: entries checked so far, of how many.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+fn problem(message: impl Into<String>) -> VerifyFailure {
+    VerifyFailure::Problem(Problem(message.into()))
+}
+
+/// A database error while reading the log is itself evidence of damage.
+fn unreadable(error: rusqlite::Error) -> VerifyFailure {
+    problem(format!("the log database cannot be read: {error}"))
+}
+
+/// Verifies the log in `dir`. Checkpoints must verify with `pinned_key` when given (a key the
+/// caller trusts), else with the key the log names.
+pub fn verify(
+    dir: &Path,
+    pinned_key: Option<&VerifierKey>,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<VerifyReport, VerifyFailure> {
+    let conn = open_reader_connection(dir)?;
+    let info = read_info(&conn, dir)?;
+    if let Some(pinned) = pinned_key
+        && *pinned != info.verifier_key
+    {
+        return Err(problem(format!(
+            "the log names `{}` as its key, not the expected `{pinned}`",
+            info.verifier_key
+        )));
+    }
+    let key = pinned_key.unwrap_or(&info.verifier_key).clone();
+    // One read transaction: a consistent snapshot even while a writer appends.
+    conn.execute_batch("BEGIN").map_err(unreadable)?;
+    let result = Verification::new(&conn, info.origin.clone(), key)?.run(progress);
+    let _ = conn.execute_batch("COMMIT");
+    result
+}
+
+struct Verification<'c> {
+    conn: &'c Connection,
+    origin: String,
+    key: VerifierKey,
+    tree: TreeState,
+    /// The stored tile each level is being compared with, by (level, index).
+    stored: BTreeMap<u8, (u64, TileHashes)>,
+    compared_tiles: u64,
+    checkpoints: Vec<(u64, Hash, String)>,
+    next_checkpoint: usize,
+}
+
+impl<'c> Verification<'c> {
+    fn new(conn: &'c Connection, origin: String, key: VerifierKey) -> Result<Self, VerifyFailure> {
+        let mut statement = conn
+            .prepare("SELECT size, previous_size, root, note FROM checkpoints ORDER BY size")
+            .map_err(unreadable)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, Vec<u8>>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(unreadable)?;
+        let mut checkpoints = Vec::new();
+        let mut previous: Option<u64> = None;
+        for row in rows {
+            let (size, previous_size, root, note) = row.map_err(unreadable)?;
+            let size = from_sql_u64(size).map_err(|e| problem(e.to_string()))?;
+            let previous_size = previous_size
+                .map(from_sql_u64)
+                .transpose()
+                .map_err(|e| problem(e.to_string()))?;
+            if previous_size != previous {
+                let describe =
+                    |s: Option<u64>| s.map_or("none".to_owned(), |s| format!("size {s}"));
+                return Err(problem(format!(
+                    "checkpoint at size {size} follows {}, but the stored checkpoint before it is {}: a checkpoint was deleted or moved",
+                    describe(previous_size),
+                    describe(previous)
+                )));
+            }
+            let root = Hash::from_slice(&root)
+                .map_err(|e| problem(format!("checkpoint at size {size}: stored root: {e}")))?;
+            checkpoints.push((size, root, note));
+            previous = Some(size);
+        }
+        if checkpoints.is_empty() {
+            return Err(problem("the log has no signed checkpoint"));
+        }
+        Ok(Verification {
+            conn,
+            origin,
+            key,
+            tree: TreeState::new(),
+            stored: BTreeMap::new(),
+            compared_tiles: 0,
+            checkpoints,
+            next_checkpoint: 0,
+        })
+    }
+
+    fn run(
+        mut self,
+        progress: &mut dyn FnMut(VerifyProgress),
+    ) -> Result<VerifyReport, VerifyFailure> {
+        let latest = self.checkpoints.last().map(|c| c.0).unwrap_or(0);
+        self.check_checkpoints_at_current_size()?;
+        let mut statement = self
+            .conn
+            .prepare("SELECT idx, data FROM entries ORDER BY idx")
+            .map_err(unreadable)?;
+        let mut rows = statement.query([]).map_err(unreadable)?;
+        while let Some(row) = rows.next().map_err(unreadable)? {
+            let index = from_sql_u64(row.get(0).map_err(unreadable)?)
+                .map_err(|e| problem(e.to_string()))?;
+            let expected = self.tree.size();
+            if index != expected {
+                return Err(problem(format!(
+                    "entry {expected} is missing: the stored entries go from {} to {index}",
+                    expected.saturating_sub(1)
+                )));
+            }
+            if index >= latest {
+                return Err(problem(format!(
+                    "entry {index} is stored but no signed checkpoint covers it (the latest is at size {latest})"
+                )));
+            }
+            let data = row.get_ref(1).map_err(unreadable)?;
+            let data = data
+                .as_blob()
+                .map_err(|_| problem(format!("entry {index} is not stored as bytes")))?;
+            self.append(leaf_hash(data))?;
+            self.check_checkpoints_at_current_size()?;
+            if index % 4096 == 0 {
+                progress(VerifyProgress {
+                    done: index,
+                    total: latest,
+                });
+            }
+        }
+        let size = self.tree.size();
+        if size < latest {
+            return Err(problem(format!(
+                "the log has {size} entries, but a checkpoint was signed at size {latest}: entries {size}..{latest} are missing"
+            )));
+        }
+        progress(VerifyProgress {
+            done: size,
+            total: latest,
+        });
+        self.check_tile_widths()?;
+        Ok(VerifyReport {
+            origin: self.origin,
+            size,
+            root: self.tree.root(),
+            checkpoints: u64::try_from(self.checkpoints.len()).unwrap_or(u64::MAX),
+            tiles: self.compared_tiles,
+        })
+    }
+
+    fn append(&mut self, leaf: Hash) -> Result<(), VerifyFailure> {
+        let mut completed: Vec<(NodeId, Hash)> = Vec::with_capacity(2);
+        self.tree
+            .append_leaf_hash(leaf, |node, hash| completed.push((node, hash)));
+        for (node, hash) in completed {
+            self.compare_node(node, &hash)?;
+        }
+        Ok(())
+    }
+
+    /// Compares a hash recomputed from the entries with the one stored for the same node, so a
+    /// change is reported at the first entry it affects.
+    fn compare_node(&mut self, node: NodeId, computed: &Hash) -> Result<(), VerifyFailure> {
+        let location = locate(node);
+        let path = format!(
+            "tile/{}/{}",
+            location.tile_level,
+            encode_index(location.tile_index)
+        );
+        let current = self
+            .stored
+            .get(&location.tile_level)
+            .map(|(index, _)| *index);
+        if current != Some(location.tile_index) {
+            let tile = read_tile(self.conn, location.tile_level, location.tile_index)
+                .map_err(|e| problem(format!("{path}: {e}")))?
+                .ok_or_else(|| problem(format!("{path} is missing from the stored tiles")))?;
+            self.compared_tiles += 1;
+            self.stored
+                .insert(location.tile_level, (location.tile_index, tile));
+        }
+        let stored = self
+            .stored
+            .get(&location.tile_level)
+            .and_then(|(_, tile)| tile.get(location.sublevel, location.position));
+        if stored.as_ref() == Some(computed) {
+            return Ok(());
+        }
+        let first = node.first_leaf();
+        let what = if node.level == 0 {
+            format!("entry {first}: its leaf hash")
+        } else {
+            let last = first + (1u64 << node.level) - 1;
+            format!("the hash of entries {first}..={last}")
+        };
+        let stored = stored.map_or_else(|| "nothing".to_owned(), |hash| hash.to_hex());
+        Err(problem(format!(
+            "{what} is {computed}, but {path} stores {stored} at level {} position {}: an entry or a stored hash was changed",
+            location.sublevel, location.position
+        )))
+    }
+
+    fn check_checkpoints_at_current_size(&mut self) -> Result<(), VerifyFailure> {
+        while let Some((size, stored_root, note)) = self.checkpoints.get(self.next_checkpoint) {
+            if *size != self.tree.size() {
+                return Ok(());
+            }
+            let size = *size;
+            let context = |reason: String| problem(format!("checkpoint at size {size}: {reason}"));
+            let note = Note::parse(note.as_bytes()).map_err(|e| context(e.to_string()))?;
+            note.verify(std::slice::from_ref(&self.key))
+                .map_err(|e| context(e.to_string()))?;
+            let checkpoint = Checkpoint::parse(note.text()).map_err(|e| context(e.to_string()))?;
+            if checkpoint.origin != self.origin {
+                return Err(context(format!(
+                    "origin `{}` is not the log's `{}`",
+                    checkpoint.origin, self.origin
+                )));
+            }
+            if checkpoint.size != size {
+                return Err(context(format!(
+                    "the signed note says size {}",
+                    checkpoint.size
+                )));
+            }
+            let root = self.tree.root();
+            if checkpoint.root != root || *stored_root != root {
+                return Err(context(format!(
+                    "it commits to root {}, but the entries give {root}",
+                    checkpoint.root
+                )));
+            }
+            self.next_checkpoint += 1;
+        }
+        Ok(())
+    }
+
+    /// Every node was compared while streaming; what is left is stored tiles holding more than
+    /// the entries call for, or tiles that should not exist at all.
+    fn check_tile_widths(&self) -> Result<(), VerifyFailure> {
+        let size = self.tree.size();
+        let mut statement = self
+            .conn
+            .prepare("SELECT level, idx, width FROM tiles")
+            .map_err(unreadable)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(unreadable)?;
+        for row in rows {
+            let (level, index, width) = row.map_err(unreadable)?;
+            let (Ok(level), Ok(index), Ok(width)) = (
+                u8::try_from(level),
+                u64::try_from(index),
+                u16::try_from(width),
+            ) else {
+                return Err(problem(format!(
+                    "tile row ({level}, {index}, {width}) is out of range"
+                )));
+            };
+            let expected = tlog::tile::width_at(level, index, size);
+            if expected == 0 || width != expected {
+                let path = TileId::new(level, index, width.clamp(1, 256))
+                    .map(|t| t.path())
+                    .unwrap_or_else(|_| format!("tile/{level}/{}", encode_index(index)));
+                return Err(problem(format!(
+                    "{path} is stored but a log of size {size} has {}",
+                    if expected == 0 {
+                        "no such tile".to_owned()
+                    } else {
+                        format!("{expected} hashes in it")
+                    }
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests for `store`: a real SQLite database in a temporary directory.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod story;
+mod support;
+mod tamper;
