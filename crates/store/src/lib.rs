@@ -24,6 +24,7 @@ mod writer;
 
 pub use appender::{Appended, Appender, GroupCommit, Ticket};
 pub use error::StoreError;
+pub use nodes::CACHED_TILES_DEFAULT;
 pub use reader::Reader;
 pub use schema::{LogInfo, init};
 pub use verify::{Problem, VerifyFailure, VerifyProgress, VerifyReport, verify};

@@ -4,23 +4,54 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension as _};
-use tlog::tile::{TileHashes, locate};
+use tlog::hash::HASH_BYTES;
+use tlog::tile::{TileHashes, encode_index, locate, stored_hashes, stored_position};
 use tlog::{Hash, NodeId, NodeSource};
 
 use crate::StoreError;
 use crate::schema::{from_sql_u64, to_sql_u64};
 
-/// Tiles kept in memory per reader (each at most 511 hashes, 16 KiB).
-const CACHED_TILES_MAX: usize = 2048;
+/// Tiles a reader keeps in memory by default: each is at most 510 hashes (16 KiB), so 8,192
+/// tiles (at most 128 MiB, filled only by a long-running reader) hold every level-0 tile of a
+/// two-million-entry log.
+pub const CACHED_TILES_DEFAULT: usize = 8192;
+
+/// A stored tile's width and raw bytes (the layout of [`TileHashes::to_stored`]).
+#[derive(Debug)]
+struct RawTile {
+    width: u16,
+    bytes: Vec<u8>,
+}
+
+impl RawTile {
+    fn get(&self, sublevel: u8, position: u64) -> Option<Hash> {
+        let at = stored_position(self.width, sublevel, position)? * HASH_BYTES;
+        Hash::from_slice(self.bytes.get(at..at + HASH_BYTES)?).ok()
+    }
+}
 
 /// Tile cache: a complete node never changes, so any tile that holds it may answer for it;
 /// only a partial tile may need reloading for nodes completed since it was read.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TileCache {
-    tiles: HashMap<(u8, u64), TileHashes>,
+    tiles: HashMap<(u8, u64), RawTile>,
+    capacity: usize,
+}
+
+impl Default for TileCache {
+    fn default() -> TileCache {
+        TileCache::with_capacity(CACHED_TILES_DEFAULT)
+    }
 }
 
 impl TileCache {
+    pub(crate) fn with_capacity(capacity: usize) -> TileCache {
+        TileCache {
+            tiles: HashMap::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
     fn node(&mut self, conn: &Connection, node: NodeId) -> Result<Hash, StoreError> {
         let location = locate(node);
         let key = (location.tile_level, location.tile_index);
@@ -31,15 +62,16 @@ impl TileCache {
         {
             return Ok(hash);
         }
-        let tile = read_tile(conn, location.tile_level, location.tile_index)?.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "tile/{}/{} holding node {}/{} is missing",
-                location.tile_level,
-                tlog::tile::encode_index(location.tile_index),
-                node.level,
-                node.index
-            ))
-        })?;
+        let tile =
+            read_raw_tile(conn, location.tile_level, location.tile_index)?.ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "tile/{}/{} holding node {}/{} is missing",
+                    location.tile_level,
+                    tlog::tile::encode_index(location.tile_index),
+                    node.level,
+                    node.index
+                ))
+            })?;
         let hash = tile
             .get(location.sublevel, location.position)
             .ok_or_else(|| {
@@ -51,8 +83,16 @@ impl TileCache {
                     node.index
                 ))
             })?;
-        if self.tiles.len() >= CACHED_TILES_MAX {
-            self.tiles.clear();
+        if self.tiles.len() >= self.capacity {
+            // Upper-level tiles are few and on every proof's path: evict a level-0 tile, any
+            // one (the map's order is arbitrary, which makes this random eviction).
+            let victim = self.tiles.keys().find(|(level, _)| *level == 0).copied();
+            match victim {
+                Some(victim) => {
+                    self.tiles.remove(&victim);
+                }
+                None => self.tiles.clear(),
+            }
         }
         self.tiles.insert(key, tile);
         Ok(hash)
@@ -63,11 +103,39 @@ impl TileCache {
     }
 }
 
+fn read_raw_tile(conn: &Connection, level: u8, index: u64) -> Result<Option<RawTile>, StoreError> {
+    let Some((width, bytes)) = read_tile_row(conn, level, index)? else {
+        return Ok(None);
+    };
+    let expected = stored_hashes(width) * HASH_BYTES;
+    if bytes.len() != expected {
+        return Err(StoreError::Corrupt(format!(
+            "tile/{level}/{} is {} bytes, expected {expected} for width {width}",
+            encode_index(index),
+            bytes.len()
+        )));
+    }
+    Ok(Some(RawTile { width, bytes }))
+}
+
 pub(crate) fn read_tile(
     conn: &Connection,
     level: u8,
     index: u64,
 ) -> Result<Option<TileHashes>, StoreError> {
+    let Some((width, bytes)) = read_tile_row(conn, level, index)? else {
+        return Ok(None);
+    };
+    TileHashes::from_stored(level, index, width, &bytes)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn read_tile_row(
+    conn: &Connection,
+    level: u8,
+    index: u64,
+) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
     let row: Option<(i64, Vec<u8>)> = conn
         .prepare_cached("SELECT width, hashes FROM tiles WHERE level = ?1 AND idx = ?2")?
         .query_row([i64::from(level), to_sql_u64(index)?], |row| {
@@ -78,10 +146,10 @@ pub(crate) fn read_tile(
         return Ok(None);
     };
     let width = u16::try_from(from_sql_u64(width)?)
-        .map_err(|_| StoreError::Corrupt(format!("tile width {width} is out of range")))?;
-    TileHashes::from_stored(level, index, width, &bytes)
-        .map(Some)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
+        .ok()
+        .filter(|w| (1..=tlog::tile::TILE_WIDTH).contains(w))
+        .ok_or_else(|| StoreError::Corrupt(format!("tile width {width} is out of range")))?;
+    Ok(Some((width, bytes)))
 }
 
 /// A connection and a tile cache, seen as a node source.

@@ -34,12 +34,17 @@ fn prove_error(error: ProveError<StoreError>) -> StoreError {
 
 impl Reader {
     pub fn open(dir: &Path) -> Result<Reader, StoreError> {
+        Reader::open_with_cache(dir, crate::CACHED_TILES_DEFAULT)
+    }
+
+    /// Opens a reader that keeps up to `cached_tiles` tiles (16 KiB each at most) in memory.
+    pub fn open_with_cache(dir: &Path, cached_tiles: usize) -> Result<Reader, StoreError> {
         let conn = open_reader_connection(dir)?;
         let info = read_info(&conn, dir)?;
         Ok(Reader {
             conn,
             info,
-            cache: RefCell::new(TileCache::default()),
+            cache: RefCell::new(TileCache::with_capacity(cached_tiles)),
         })
     }
 

@@ -255,6 +255,21 @@ pub fn stored_hashes(width: u16) -> usize {
     (0..TILE_HEIGHT).map(|s| usize::from(width >> s)).sum()
 }
 
+/// Where the hash at row `sublevel`, `position` sits in the stored layout of a tile of `width`
+/// (counted in hashes), if such a tile holds it.
+pub fn stored_position(width: u16, sublevel: u8, position: u64) -> Option<usize> {
+    if sublevel >= TILE_HEIGHT {
+        return None;
+    }
+    let row_width = usize::from(width >> sublevel);
+    let position = usize::try_from(position).ok()?;
+    if position >= row_width {
+        return None;
+    }
+    let row_start: usize = (0..sublevel).map(|s| usize::from(width >> s)).sum();
+    Some(row_start + position)
+}
+
 /// A tile with the complete interior nodes of its eight levels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TileHashes {

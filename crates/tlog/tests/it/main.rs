@@ -1,6 +1,11 @@
 //! Integration tests for `tlog`, through its public API only.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod checkpoints;
 mod known_answers;
