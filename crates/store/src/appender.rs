@@ -58,13 +58,9 @@ impl Ticket {
         self.0.recv().unwrap_or(Err(StoreError::Closed))
     }
 
-    /// The outcome if it is already known.
-    pub fn try_wait(&self) -> Option<Result<Appended, StoreError>> {
-        match self.0.try_recv() {
-            Ok(reply) => Some(reply),
-            Err(oneshot::TryRecvError::Empty) => None,
-            Err(oneshot::TryRecvError::Disconnected) => Some(Err(StoreError::Closed)),
-        }
+    /// Whether [`Ticket::wait`] would return at once.
+    pub fn is_ready(&self) -> bool {
+        self.0.has_message() || self.0.is_closed()
     }
 }
 

@@ -27,16 +27,9 @@ impl WriterLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
                 return Err(StoreError::Locked {
                     dir: dir.to_owned(),
-                    holder: if holder.is_empty() {
-                        "holder unknown".to_owned()
-                    } else {
-                        holder.to_owned()
-                    },
+                    holder: read_holder(&mut file),
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => {
@@ -64,4 +57,20 @@ impl WriterLock {
         written.map_err(|e| StoreError::io(format!("cannot write `{}`", path.display()), e))?;
         Ok(WriterLock { _file: file })
     }
+}
+
+/// The holder writes its name just after taking the lock: give it a moment to finish.
+fn read_holder(file: &mut File) -> String {
+    for _ in 0..20 {
+        let mut holder = String::new();
+        let read = file
+            .rewind()
+            .and_then(|()| file.read_to_string(&mut holder));
+        let holder = holder.trim();
+        if read.is_ok() && !holder.is_empty() {
+            return holder.to_owned();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    "holder unknown".to_owned()
 }

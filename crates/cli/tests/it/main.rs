@@ -1,1 +1,14 @@
-mod x {}
+//! Integration tests of the `concordat` binary: real processes, real files, real SQLite.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod crash;
+mod help;
+mod log;
+mod notes;
+mod support;

@@ -1,0 +1,119 @@
+//! `concordat key`: C2SP signer and verifier keys, and reading them from arguments and files.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use clap::Subcommand;
+use serde_json::json;
+use tlog::note::{KeyType, SignerKey, VerifierKey};
+
+use crate::output::{Format, Outcome, print, print_json};
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate an Ed25519 signer key; write it to a file readable only by you and print its
+    /// verifier key.
+    #[command(after_help = "Examples:
+  concordat key generate --name log.example.gov/ai --out log.key
+  concordat key generate --name witness.example.org/w1 --cosigner --out witness.key
+
+The key file holds `PRIVATE+KEY+<name>+<keyid>+<base64>` (C2SP signed-note); keep it secret.
+The printed verifier key `<name>+<keyid>+<base64>` is what others use to check signatures.")]
+    Generate {
+        /// The key name: a schema-less URL such as the log's origin (no spaces or `+`).
+        #[arg(long)]
+        name: String,
+        /// Where to write the signer key (created with mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// Make a witness key for tlog-cosignature/v1 (signature type 0x04) instead of a
+        /// note-signing key.
+        #[arg(long)]
+        cosigner: bool,
+        /// Overwrite `--out` if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub fn run(command: KeyCommand, format: Format) -> Outcome {
+    match command {
+        KeyCommand::Generate {
+            name,
+            out,
+            cosigner,
+            force,
+        } => generate(&name, &out, cosigner, force, format),
+    }
+}
+
+fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format) -> Outcome {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+    let key_type = if cosigner {
+        KeyType::Cosignature
+    } else {
+        KeyType::Ed25519
+    };
+    let key = SignerKey::from_seed(name, key_type, seed).context("--name")?;
+    let mut options = OpenOptions::new();
+    options.write(true).mode(0o600);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut file = options.open(out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow!(
+                "`{}` already exists; pass --force to overwrite it",
+                out.display()
+            )
+        } else {
+            anyhow!("cannot create `{}`: {e}", out.display())
+        }
+    })?;
+    file.write_all(format!("{}\n", key.to_text()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write `{}`", out.display()))?;
+    let verifier = key.verifier().to_text();
+    match format {
+        Format::Text => print(&format!("{verifier}\n")),
+        Format::Json => print_json(&json!({
+            "name": name,
+            "key_id": format!("{:08x}", key.key_id()),
+            "type": if cosigner { "cosignature/v1" } else { "ed25519" },
+            "verifier_key": verifier,
+            "signer_key_file": out,
+        })),
+    }
+}
+
+/// Reads a signer key file.
+pub fn read_signer(path: &Path) -> anyhow::Result<SignerKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read signer key `{}`", path.display()))?;
+    SignerKey::parse(&text).with_context(|| format!("`{}`", path.display()))
+}
+
+/// A verifier key given as its text, or as the path of a file that holds it.
+pub fn parse_verifier(argument: &str) -> anyhow::Result<VerifierKey> {
+    match VerifierKey::parse(argument) {
+        Ok(key) => Ok(key),
+        Err(text_error) => {
+            let path = Path::new(argument);
+            if path.is_file() {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                VerifierKey::parse(&text).with_context(|| format!("key file `{}`", path.display()))
+            } else {
+                Err(anyhow!(
+                    "--key `{argument}`: {text_error} (and no file has that name)"
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! `concordat log`: create a log, append entries durably, print checkpoints and proofs, verify.
+
+use std::io::{BufRead as _, BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::{Context as _, anyhow};
+use clap::Subcommand;
+use serde_json::json;
+use store::{Appender, GroupCommit, Reader, Ticket, VerifyFailure, Writer};
+
+use crate::keys::{parse_verifier, read_signer};
+use crate::output::{
+    Failure, Format, Outcome, print, print_json, show_progress, verification_failed,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Create a log in a directory, with its signer key and an empty signed checkpoint.
+    #[command(after_help = "Example:
+  concordat key generate --name log.example.gov/ai --out log.key
+  concordat log init --dir ./ledger --origin log.example.gov/ai --key log.key
+
+The log remembers where the key file is; `log append` signs with it.")]
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The checkpoint origin line, conventionally the log's URL without scheme.
+        #[arg(long)]
+        origin: String,
+        /// The signer key file (from `concordat key generate`).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Append entries durably and print each one's index once it is committed.
+    #[command(after_help = "Examples:
+  concordat log append --dir ./ledger contract.json approval.json
+  printf 'first\\nsecond\\n' | concordat log append --dir ./ledger
+
+Each FILE is one entry. Without files, each line of standard input is one entry (without its
+newline). An index is printed only after the entry and a checkpoint covering it are on disk.
+One process writes a log at a time.")]
+    Append {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The signer key file, if not the one recorded by `log init`.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// The most entries committed in one transaction.
+        #[arg(long, default_value_t = GroupCommit::default().batch_entries_max)]
+        batch_entries_max: usize,
+        /// How long a batch may wait for more entries before committing.
+        #[arg(long, default_value_t = GroupCommit::default().batch_wait_ms)]
+        batch_wait_ms: u64,
+        /// Entry files (standard input, one entry a line, when absent).
+        files: Vec<PathBuf>,
+    },
+    /// Print the latest signed checkpoint.
+    #[command(after_help = "Example:
+  concordat log checkpoint --dir ./ledger > checkpoint.note")]
+    Checkpoint {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Print a C2SP tlog-proof that an entry is in the log.
+    #[command(after_help = "Examples:
+  concordat log prove --dir ./ledger --index 7 > entry7.tlog-proof
+  concordat log prove --dir ./ledger --index 7 --size 100
+
+The proof is against the latest checkpoint, or the one signed at --size.")]
+    Prove {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        index: u64,
+        /// A tree size the log signed a checkpoint at (the latest when absent).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Print the consistency proof between two tree sizes, one base64 hash a line.
+    #[command(after_help = "Example:
+  concordat log consistency --dir ./ledger --old 100 --new 250")]
+    Consistency {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        old: u64,
+        /// The newer size (the latest checkpoint's when absent).
+        #[arg(long)]
+        new: Option<u64>,
+    },
+    /// Recompute every hash and root from the entries and check every stored tile and signed
+    /// checkpoint; report the first problem.
+    #[command(after_help = "Examples:
+  concordat log verify --dir ./ledger
+  concordat log verify --dir ./ledger --key 'log.example.gov/ai+1a2b3c4d+AZ...' --format json
+
+Exit status 1 names the first entry, tile hash or checkpoint that does not match.")]
+    Verify {
+        #[arg(long)]
+        dir: PathBuf,
+        /// The verifier key you expect the log to use (text or file); the log's own otherwise.
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+pub fn run(command: LogCommand, format: Format) -> Outcome {
+    match command {
+        LogCommand::Init { dir, origin, key } => init(&dir, &origin, &key, format),
+        LogCommand::Append {
+            dir,
+            key,
+            batch_entries_max,
+            batch_wait_ms,
+            files,
+        } => {
+            let config = GroupCommit {
+                batch_entries_max: batch_entries_max.max(1),
+                batch_wait_ms,
+                ..GroupCommit::default()
+            };
+            append(&dir, key.as_deref(), config, &files, format)
+        }
+        LogCommand::Checkpoint { dir } => checkpoint(&dir, format),
+        LogCommand::Prove { dir, index, size } => prove(&dir, index, size),
+        LogCommand::Consistency { dir, old, new } => consistency(&dir, old, new, format),
+        LogCommand::Verify { dir, key } => verify(&dir, key.as_deref(), format),
+    }
+}
+
+fn init(dir: &Path, origin: &str, key_path: &Path, format: Format) -> Outcome {
+    let key = read_signer(key_path)?;
+    let absolute = std::path::absolute(key_path)
+        .with_context(|| format!("cannot resolve `{}`", key_path.display()))?;
+    let info = store::init(dir, origin, &key, Some(&absolute))?;
+    match format {
+        Format::Text => print(&format!(
+            "created log `{origin}` in {}\nverifier key: {}\n",
+            dir.display(),
+            info.verifier_key
+        )),
+        Format::Json => print_json(&json!({
+            "dir": dir,
+            "origin": origin,
+            "verifier_key": info.verifier_key.to_text(),
+            "signer_key_file": absolute,
+        })),
+    }
+}
+
+fn open_writer(dir: &Path, key: Option<&Path>) -> Result<Writer, Failure> {
+    let info = Reader::open(dir)?.info().clone();
+    let key_path = match key {
+        Some(path) => path.to_owned(),
+        None => info.signer_key_path.clone().ok_or_else(|| {
+            anyhow!(
+                "the log in `{}` does not record its signer key; pass --key",
+                dir.display()
+            )
+        })?,
+    };
+    let signer = read_signer(&key_path)?;
+    Ok(Writer::open(dir, signer)?)
+}
+
+fn append(
+    dir: &Path,
+    key: Option<&Path>,
+    config: GroupCommit,
+    files: &[PathBuf],
+    format: Format,
+) -> Outcome {
+    let writer = open_writer(dir, key)?;
+    let appender = Appender::start(writer, config)?;
+    // Acknowledgements are printed in order by a thread of their own while entries are still
+    // being read and submitted, so a stream of entries is committed in batches.
+    let (sender, receiver) = mpsc::sync_channel::<Ticket>(config.queue_entries_max);
+    let printer = std::thread::spawn(move || print_acknowledgements(&receiver, format));
+    let submitted = submit_entries(&appender, files, &sender);
+    drop(sender);
+    let printed = printer
+        .join()
+        .map_err(|_| anyhow!("the output thread stopped unexpectedly"))?;
+    appender.close()?;
+    // An acknowledgement that failed says more than the submission it stopped.
+    printed?;
+    submitted
+}
+
+fn submit_entries(
+    appender: &Appender,
+    files: &[PathBuf],
+    sender: &mpsc::SyncSender<Ticket>,
+) -> Outcome {
+    let submit = |entry: Vec<u8>, source: &dyn Fn() -> String| -> Outcome {
+        let ticket = appender
+            .submit(entry)
+            .with_context(source)?;
+        // The printer stops early only when output failed; it reports that itself.
+        sender.send(ticket).map_err(|_| Failure::BrokenPipe)
+    };
+    if files.is_empty() {
+        let mut stdin = std::io::stdin().lock();
+        let mut line_number = 0u64;
+        loop {
+            let mut line = Vec::new();
+            let read = stdin
+                .read_until(b'\n', &mut line)
+                .context("cannot read standard input")?;
+            if read == 0 {
+                return Ok(());
+            }
+            line_number += 1;
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            submit(line, &|| format!("standard input line {line_number}"))?;
+        }
+    }
+    for file in files {
+        let entry =
+            std::fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        submit(entry, &|| format!("`{}`", file.display()))?;
+    }
+    Ok(())
+}
+
+fn print_acknowledgements(receiver: &mpsc::Receiver<Ticket>, format: Format) -> Outcome {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut write = |text: String, flush: bool| -> Outcome {
+        let written = out
+            .write_all(text.as_bytes())
+            .and_then(|()| if flush { out.flush() } else { Ok(()) });
+        match written {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::BrokenPipe),
+            Err(e) => Err(anyhow::Error::new(e).context("cannot write output").into()),
+        }
+    };
+    let mut pending = receiver.recv().ok();
+    while let Some(ticket) = pending {
+        let appended = ticket.wait()?;
+        let line = match format {
+            Format::Text => format!("{}\n", appended.index),
+            Format::Json => format!(
+                "{}\n",
+                json!({ "index": appended.index, "checkpoint_size": appended.checkpoint.size })
+            ),
+        };
+        // Flush whenever no further acknowledgement is ready, so each index is visible as soon
+        // as it is durable without a write per line under load.
+        pending = receiver.try_recv().ok();
+        let flush = pending.as_ref().is_none_or(|next| !next.is_ready());
+        write(line, flush)?;
+        if pending.is_none() {
+            pending = receiver.recv().ok();
+        }
+    }
+    write(String::new(), true)
+}
+
+fn checkpoint(dir: &Path, format: Format) -> Outcome {
+    let reader = Reader::open(dir)?;
+    let latest = reader.latest_checkpoint()?;
+    match format {
+        Format::Text => print(&latest.note),
+        Format::Json => print_json(&json!({
+            "origin": reader.info().origin,
+            "size": latest.size,
+            "root": latest.root.to_base64(),
+            "note": latest.note,
+        })),
+    }
+}
+
+fn prove(dir: &Path, index: u64, size: Option<u64>) -> Outcome {
+    let reader = Reader::open(dir)?;
+    let file = reader.proof_file(index, size)?;
+    print(&file.to_text())
+}
+
+fn consistency(dir: &Path, old: u64, new: Option<u64>, format: Format) -> Outcome {
+    let reader = Reader::open(dir)?;
+    let new = match new {
+        Some(new) => new,
+        None => reader.latest_checkpoint()?.size,
+    };
+    if old > new {
+        return Err(anyhow!("--old {old} is larger than --new {new}").into());
+    }
+    let proof = reader.consistency_proof(old, new)?;
+    match format {
+        Format::Text => print(
+            &proof
+                .iter()
+                .map(|hash| format!("{}\n", hash.to_base64()))
+                .collect::<String>(),
+        ),
+        Format::Json => print_json(&json!({
+            "old": old,
+            "new": new,
+            "old_root": reader.root_at(old)?.to_base64(),
+            "new_root": reader.root_at(new)?.to_base64(),
+            "proof": proof.iter().map(tlog::Hash::to_base64).collect::<Vec<_>>(),
+        })),
+    }
+}
+
+fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
+    let pinned = key.map(parse_verifier).transpose()?;
+    let bar = show_progress().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let result = store::verify(dir, pinned.as_ref(), &mut |progress| {
+        if let Some(bar) = &bar {
+            bar.set_length(progress.total);
+            bar.set_position(progress.done);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(report) => match format {
+            Format::Text => print(&format!(
+                "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}\n",
+                report.origin,
+                report.size,
+                report.checkpoints,
+                report.tiles,
+                report.root.to_base64()
+            )),
+            Format::Json => print_json(&json!({
+                "verified": true,
+                "origin": report.origin,
+                "size": report.size,
+                "root": report.root.to_base64(),
+                "checkpoints": report.checkpoints,
+                "tiles": report.tiles,
+            })),
+        },
+        Err(VerifyFailure::Problem(problem)) => {
+            if format == Format::Json {
+                print_json(&json!({ "verified": false, "problem": problem.to_string() }))?;
+            }
+            Err(verification_failed(anyhow!("{}: {problem}", dir.display())))
+        }
+        Err(VerifyFailure::Store(error)) => Err(error.into()),
+    }
+}

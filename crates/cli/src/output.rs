@@ -1,0 +1,77 @@
+//! Output formats, exit-status classes and small input helpers shared by the commands.
+
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::Path;
+
+use anyhow::Context as _;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Why a command failed, which decides the exit status.
+#[derive(Debug)]
+pub enum Failure {
+    /// Exit 1: something was checked and found wrong.
+    Verification(anyhow::Error),
+    /// Exit 2: bad usage or input, or the command could not run.
+    Input(anyhow::Error),
+    /// Standard output was closed (e.g. piped into `head`): stop quietly.
+    BrokenPipe,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Failure {
+        Failure::Input(error.into())
+    }
+}
+
+pub type Outcome = Result<(), Failure>;
+
+pub fn verification_failed(error: impl Into<anyhow::Error>) -> Failure {
+    Failure::Verification(error.into())
+}
+
+/// Writes to standard output, treating a closed pipe as a quiet stop.
+pub fn print(text: &str) -> Outcome {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Failure::BrokenPipe),
+        Err(e) => Err(Failure::Input(
+            anyhow::Error::new(e).context("cannot write output"),
+        )),
+    }
+}
+
+/// Prints a JSON value on one line.
+pub fn print_json(value: &serde_json::Value) -> Outcome {
+    print(&format!("{value}\n"))
+}
+
+/// Reads a file, or standard input for `None` or `-`.
+pub fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
+    match path {
+        Some(path) if path != Path::new("-") => {
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+        }
+        _ => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input")?;
+            Ok(bytes)
+        }
+    }
+}
+
+/// Whether progress should be drawn: only for a person watching a terminal.
+pub fn show_progress() -> bool {
+    std::io::stderr().is_terminal()
+}

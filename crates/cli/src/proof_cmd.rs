@@ -1,0 +1,83 @@
+//! `concordat proof verify`: check a C2SP tlog-proof offline.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, anyhow};
+use clap::Subcommand;
+use serde_json::json;
+use tlog::proof_file::{ProofFile, ProofFileError};
+
+use crate::keys::parse_verifier;
+use crate::output::{Format, Outcome, print, print_json, read_input, verification_failed};
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Check, offline, that an entry is in the log a signed checkpoint commits to.
+    #[command(after_help = "Examples:
+  concordat proof verify --key 'log.example.gov/ai+1a2b3c4d+AZ...' --entry entry.txt entry.tlog-proof
+  concordat log prove --dir ./ledger --index 7 | concordat proof verify --key log.vkey --entry entry.txt -
+
+Succeeds when the proof's checkpoint is signed by one of the keys and the entry's RFC 6962 leaf
+hash is at the proof's index in the tree that checkpoint commits to.")]
+    Verify {
+        /// The log's verifier key (text or a file holding it); repeat for witness keys.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        /// The entry, byte for byte as it was appended.
+        #[arg(long)]
+        entry: PathBuf,
+        /// The tlog-proof file (`-` for standard input).
+        proof: PathBuf,
+    },
+}
+
+pub fn run(command: ProofCommand, format: Format) -> Outcome {
+    let ProofCommand::Verify { keys, entry, proof } = command;
+    let keys = keys
+        .iter()
+        .map(|k| parse_verifier(k))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let entry_bytes =
+        std::fs::read(&entry).with_context(|| format!("cannot read `{}`", entry.display()))?;
+    let proof_bytes = read_input(Some(&proof))?;
+    let proof_name = format!("`{}`", proof.display());
+    let text = String::from_utf8(proof_bytes)
+        .map_err(|_| anyhow!("{proof_name}: a proof file is UTF-8 text"))?;
+    let file = ProofFile::parse(&text).with_context(|| proof_name.clone())?;
+    let proven = match file.verify(&entry_bytes, &keys) {
+        Ok(proven) => proven,
+        Err(error @ ProofFileError::Malformed { .. }) => {
+            return Err(anyhow!("{proof_name}: {error}").into());
+        }
+        Err(error) => {
+            if format == Format::Json {
+                print_json(&json!({ "verified": false, "reason": error.to_string() }))?;
+            }
+            return Err(verification_failed(anyhow!("{proof_name}: {error}")));
+        }
+    };
+    let signers: Vec<String> = proven
+        .verified_by
+        .iter()
+        .map(|v| format!("{} ({:08x})", v.name, v.key_id))
+        .collect();
+    match format {
+        Format::Text => print(&format!(
+            "verified: `{}` is entry {} of {} (tree size {}, root {}), checkpoint signed by {}\n",
+            entry.display(),
+            proven.index,
+            proven.checkpoint.origin,
+            proven.checkpoint.size,
+            proven.checkpoint.root.to_base64(),
+            signers.join(", ")
+        )),
+        Format::Json => print_json(&json!({
+            "verified": true,
+            "index": proven.index,
+            "origin": proven.checkpoint.origin,
+            "size": proven.checkpoint.size,
+            "root": proven.checkpoint.root.to_base64(),
+            "signed_by": signers,
+        })),
+    }
+}

@@ -1,0 +1,139 @@
+//! Crash safety: an appender under load is killed with SIGKILL at random moments and restarted;
+//! every acknowledged entry survives, the log verifies, and no checkpoint forks the log.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use store::Reader;
+use tlog::checkpoint::Checkpoint;
+use tlog::note::VerifierKey;
+use tlog::proof::verify_consistency;
+
+use crate::support::{BINARY, ORIGIN, Workspace};
+
+const RUNS: u64 = 5;
+
+/// One appender process fed an endless stream of entries, killed after `life`.
+/// Returns the acknowledged (index, entry) pairs and a checkpoint read while it ran.
+fn run_and_kill(workspace: &Workspace, run: u64, life: Duration) -> (Vec<(u64, Vec<u8>)>, String) {
+    let mut child = Command::new(BINARY)
+        .args(["log", "append", "--dir", "ledger"])
+        .current_dir(workspace.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        for i in 0u64.. {
+            writeln!(buffer, "run {run} entry {i}").unwrap();
+            if buffer.len() > 16 * 1024 {
+                if stdin.write_all(&buffer).is_err() {
+                    return;
+                }
+                buffer.clear();
+            }
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let collector = std::thread::spawn(move || {
+        // The k-th acknowledgement is for the k-th line fed.
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .enumerate()
+            .map(|(k, line)| {
+                (
+                    line.parse::<u64>().unwrap(),
+                    format!("run {run} entry {k}").into_bytes(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    // Read the log while it is being written: readers never wait for the writer.
+    std::thread::sleep(life / 2);
+    let checkpoint = workspace
+        .run(&["log", "checkpoint", "--dir", "ledger"])
+        .ok()
+        .stdout;
+    std::thread::sleep(life / 2);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let acknowledged = collector.join().unwrap();
+    feeder.join().unwrap();
+    (acknowledged, checkpoint)
+}
+
+#[test]
+fn sigkill_under_load_loses_no_acknowledged_entry_and_never_forks() {
+    let workspace = Workspace::new();
+    let key = VerifierKey::parse(&workspace.verifier_key).unwrap();
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("kill schedule seed: {seed}");
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+
+    let mut acknowledged = Vec::new();
+    let mut seen_checkpoints = Vec::new();
+    for run in 0..RUNS {
+        let life = Duration::from_millis(100 + next() % 400);
+        let (acks, checkpoint) = run_and_kill(&workspace, run, life);
+        assert!(
+            !acks.is_empty(),
+            "run {run} acknowledged nothing in {life:?}"
+        );
+        acknowledged.extend(acks);
+        seen_checkpoints.push(checkpoint);
+        // Each restart must find the log whole.
+        workspace.run(&["log", "verify", "--dir", "ledger"]).ok();
+    }
+    // A clean restart after the last crash appends where the log left off.
+    let size_before = Reader::open(&workspace.path("ledger"))
+        .unwrap()
+        .latest_checkpoint()
+        .unwrap()
+        .size;
+    let appended = workspace
+        .run_with_input(
+            &["log", "append", "--dir", "ledger"],
+            b"after the crashes\n",
+        )
+        .ok();
+    assert_eq!(appended.stdout.trim(), size_before.to_string());
+
+    let reader = Reader::open(&workspace.path("ledger")).unwrap();
+    for (index, entry) in &acknowledged {
+        assert_eq!(
+            &reader.entry(*index).unwrap(),
+            entry,
+            "acknowledged entry {index} lost or changed"
+        );
+    }
+    let latest = reader.latest_checkpoint().unwrap();
+    for note in &seen_checkpoints {
+        let (old, _, _) =
+            Checkpoint::open(note.as_bytes(), ORIGIN, std::slice::from_ref(&key)).unwrap();
+        let proof = reader.consistency_proof(old.size, latest.size).unwrap();
+        verify_consistency(old.size, latest.size, &proof, &old.root, &latest.root)
+            .unwrap_or_else(|e| panic!("checkpoint at size {} forked: {e}", old.size));
+    }
+    workspace
+        .run(&["log", "verify", "--dir", "ledger", "--key", "log.vkey"])
+        .ok();
+    println!(
+        "{} acknowledged entries across {RUNS} kills, log size {}",
+        acknowledged.len(),
+        latest.size
+    );
+}

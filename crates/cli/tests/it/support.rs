@@ -1,0 +1,101 @@
+//! Running the binary and a log directory to run it on.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_concordat");
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "command failed: {self:?}");
+        self
+    }
+
+    pub fn fails(self, code: i32, message: &str) -> Run {
+        assert_eq!(self.code, code, "unexpected exit: {self:?}");
+        assert!(
+            self.stderr.contains(message),
+            "stderr lacks `{message}`: {self:?}"
+        );
+        self
+    }
+}
+
+pub fn concordat(args: &[&str], stdin: Option<&[u8]>, dir: &Path) -> Run {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).unwrap();
+    }
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A working directory with a signer key and an initialised log in `ledger/`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub verifier_key: String,
+}
+
+pub const ORIGIN: &str = "log.test.example/ai";
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let verifier_key = concordat(
+            &["key", "generate", "--name", ORIGIN, "--out", "log.key"],
+            None,
+            dir.path(),
+        )
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+        std::fs::write(dir.path().join("log.vkey"), &verifier_key).unwrap();
+        concordat(
+            &[
+                "log", "init", "--dir", "ledger", "--origin", ORIGIN, "--key", "log.key",
+            ],
+            None,
+            dir.path(),
+        )
+        .ok();
+        Workspace { dir, verifier_key }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        concordat(args, None, self.dir.path())
+    }
+
+    pub fn run_with_input(&self, args: &[&str], stdin: &[u8]) -> Run {
+        concordat(args, Some(stdin), self.dir.path())
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.path(name), bytes).unwrap();
+    }
+}
