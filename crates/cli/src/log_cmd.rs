@@ -194,9 +194,7 @@ fn submit_entries(
     sender: &mpsc::SyncSender<Ticket>,
 ) -> Outcome {
     let submit = |entry: Vec<u8>, source: &dyn Fn() -> String| -> Outcome {
-        let ticket = appender
-            .submit(entry)
-            .with_context(source)?;
+        let ticket = appender.submit(entry).with_context(source)?;
         // The printer stops early only when output failed; it reports that itself.
         sender.send(ticket).map_err(|_| Failure::BrokenPipe)
     };
