@@ -62,27 +62,20 @@ impl TileCache {
         {
             return Ok(hash);
         }
-        let tile =
-            read_raw_tile(conn, location.tile_level, location.tile_index)?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "tile/{}/{} holding node {}/{} is missing",
-                    location.tile_level,
-                    tlog::tile::encode_index(location.tile_index),
-                    node.level,
-                    node.index
-                ))
-            })?;
+        let damaged = |what: &str| {
+            StoreError::Corrupt(format!(
+                "tile/{}/{} {what} node {}/{}",
+                location.tile_level,
+                encode_index(location.tile_index),
+                node.level,
+                node.index
+            ))
+        };
+        let tile = read_raw_tile(conn, location.tile_level, location.tile_index)?
+            .ok_or_else(|| damaged("is missing; it holds"))?;
         let hash = tile
             .get(location.sublevel, location.position)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "tile/{}/{} does not hold node {}/{} yet",
-                    location.tile_level,
-                    tlog::tile::encode_index(location.tile_index),
-                    node.level,
-                    node.index
-                ))
-            })?;
+            .ok_or_else(|| damaged("does not hold"))?;
         if self.tiles.len() >= self.capacity {
             // Upper-level tiles are few and on every proof's path: evict a level-0 tile, any
             // one (the map's order is arbitrary, which makes this random eviction).

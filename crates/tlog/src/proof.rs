@@ -197,22 +197,19 @@ pub fn verify_inclusion(
         return Err(VerifyError::IndexOutOfRange { index, size });
     }
     let expected = inclusion_proof_len(index, size);
+    let wrong_length = || VerifyError::WrongLength {
+        got: proof.len(),
+        expected,
+        what: format!("index {index} in a tree of size {size}"),
+    };
     if proof.len() != expected {
-        return Err(VerifyError::WrongLength {
-            got: proof.len(),
-            expected,
-            what: format!("index {index} in a tree of size {size}"),
-        });
+        return Err(wrong_length());
     }
     let (mut fn_, mut sn) = (index, size - 1);
     let mut r = *leaf;
     for p in proof {
         if sn == 0 {
-            return Err(VerifyError::WrongLength {
-                got: proof.len(),
-                expected,
-                what: format!("index {index} in a tree of size {size}"),
-            });
+            return Err(wrong_length());
         }
         if fn_ & 1 == 1 || fn_ == sn {
             r = node_hash(p, &r);
@@ -251,12 +248,13 @@ pub fn verify_consistency(
         return Err(VerifyError::SizesOutOfOrder { old, new });
     }
     let expected = consistency_proof_len(old, new);
+    let wrong_length = || VerifyError::WrongLength {
+        got: proof.len(),
+        expected,
+        what: format!("consistency from size {old} to size {new}"),
+    };
     if proof.len() != expected {
-        return Err(VerifyError::WrongLength {
-            got: proof.len(),
-            expected,
-            what: format!("consistency from size {old} to size {new}"),
-        });
+        return Err(wrong_length());
     }
     if old == 0 {
         // Every tree extends the empty tree; there is nothing to check.
@@ -282,20 +280,12 @@ pub fn verify_consistency(
         sn >>= 1;
     }
     let Some((first, rest)) = path.split_first() else {
-        return Err(VerifyError::WrongLength {
-            got: 0,
-            expected,
-            what: format!("consistency from size {old} to size {new}"),
-        });
+        return Err(wrong_length());
     };
     let (mut fr, mut sr) = (*first, *first);
     for c in rest {
         if sn == 0 {
-            return Err(VerifyError::WrongLength {
-                got: proof.len(),
-                expected,
-                what: format!("consistency from size {old} to size {new}"),
-            });
+            return Err(wrong_length());
         }
         if fn_ & 1 == 1 || fn_ == sn {
             fr = node_hash(c, &fr);
