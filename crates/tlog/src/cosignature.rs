@@ -38,7 +38,7 @@ pub fn cosign(
         return Err(CosignError::Timestamp(timestamp));
     }
     check_text(checkpoint_text)?;
-    let signature = key.raw_sign(signed_message(checkpoint_text, timestamp).as_bytes());
+    let signature = key.sign_bytes(signed_message(checkpoint_text, timestamp).as_bytes());
     let mut bytes = timestamp.to_be_bytes().to_vec();
     bytes.extend_from_slice(&signature);
     Ok(NoteSignature {

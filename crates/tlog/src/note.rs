@@ -351,7 +351,8 @@ impl SignerKey {
         })
     }
 
-    pub(crate) fn raw_sign(&self, message: &[u8]) -> [u8; 64] {
+    /// A bare Ed25519 signature over `message`, for formats other than notes (DSSE).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
     }
 }
