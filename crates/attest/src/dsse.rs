@@ -198,11 +198,8 @@ impl Envelope {
         for (index, signature) in self.signatures.iter().enumerate() {
             let (keys, by_keyid) = candidates(&signature.keyid);
             match keys.iter().find(|key| key.verify(&pae, &signature.sig)) {
-                Some(key) => {
-                    if seen.insert(key.keyid()) {
-                        verified.push(key);
-                    }
-                }
+                Some(key) if seen.insert(key.keyid()) => verified.push(key),
+                Some(_) => {}
                 None if by_keyid => {
                     return Err(DsseError::BadSignature {
                         index,
