@@ -1,0 +1,450 @@
+//! `apply`: the rules every entry must pass, and the changes it makes.
+
+use std::fmt;
+
+use attest::{PublicKey, Statement};
+use serde::de::DeserializeOwned;
+
+use crate::kinds::{KeyAdded, KeyRevoked, KeyRotated, Kind, PartyRegistered, PartyStatement, Role};
+use crate::state::{Change, KeyRecord, KeyStatus, Party, State};
+
+/// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
+pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
+
+/// An entry whose signatures the ledger has verified.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The index the entry will have in the log.
+    pub index: u64,
+    pub statement: &'a Statement,
+    /// The key IDs (of registered keys) whose signatures verified.
+    pub signers: &'a [String],
+}
+
+/// Why an entry is not accepted: the rule it breaks and, in words, how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rejected by rule `{}`: {}", self.rule, self.message)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+fn reject(rule: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        rule,
+        message: message.into(),
+    }
+}
+
+/// The keys an envelope's signatures are checked against: every registered key, or, for the
+/// first entry of an empty ledger, the keys the operator registers for itself.
+pub fn verification_keys(state: &State, statement: &Statement) -> Vec<PublicKey> {
+    if state.is_empty() {
+        if let Some(Kind::PartyRegistered) = Kind::from_predicate_type(&statement.predicate_type)
+            && let Ok(genesis) =
+                serde_json::from_value::<PartyRegistered>(statement.predicate.clone())
+        {
+            return genesis
+                .keys
+                .iter()
+                .filter_map(|key| PublicKey::parse(key).ok())
+                .collect();
+        }
+        return Vec::new();
+    }
+    state.public_keys().cloned().collect()
+}
+
+/// Decides whether `entry` may be appended to a ledger in `state`, and what it changes.
+pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection> {
+    let statement = entry.statement;
+    let kind = Kind::from_predicate_type(&statement.predicate_type).ok_or_else(|| {
+        reject(
+            "known-kind",
+            format!(
+                "predicate type `{}` is not a Concordat entry kind (see `concordat kinds`)",
+                statement.predicate_type
+            ),
+        )
+    })?;
+    if state.is_empty() {
+        return genesis(entry, kind);
+    }
+    let signers = active_signers(state, entry)?;
+    match kind {
+        Kind::PartyRegistered => party_registered(state, entry, &signers, predicate(statement)?),
+        Kind::KeyAdded => key_added(state, entry, &signers, predicate(statement)?),
+        Kind::KeyRotated => key_rotated(state, entry, &signers, predicate(statement)?),
+        Kind::KeyRevoked => key_revoked(state, entry, &signers, predicate(statement)?),
+        Kind::PartyStatement => party_statement(state, &signers, predicate(statement)?),
+    }
+}
+
+fn predicate<T: DeserializeOwned>(statement: &Statement) -> Result<T, Rejection> {
+    serde_json::from_value(statement.predicate.clone())
+        .map_err(|e| reject("predicate-schema", format!("predicate: {e}")))
+}
+
+/// The records of the keys that signed, all of which must be active.
+fn active_signers<'s>(
+    state: &'s State,
+    entry: &Entry<'_>,
+) -> Result<Vec<&'s KeyRecord>, Rejection> {
+    let mut records = Vec::new();
+    for keyid in entry.signers {
+        let record = state.key(keyid).ok_or_else(|| {
+            reject(
+                "registered-signer",
+                format!("key `{keyid}` is not registered"),
+            )
+        })?;
+        match &record.status {
+            KeyStatus::Active => records.push(record),
+            KeyStatus::Revoked { at, reason } => {
+                return Err(reject(
+                    "revoked-key",
+                    format!(
+                        "key `{keyid}` of party `{}` was revoked at entry {at} ({reason}); entries it signs are rejected",
+                        record.party
+                    ),
+                ));
+            }
+            KeyStatus::Rotated { at, replaced_by } => {
+                return Err(reject(
+                    "rotated-key",
+                    format!(
+                        "key `{keyid}` of party `{}` was replaced by `{replaced_by}` at entry {at}; it no longer signs",
+                        record.party
+                    ),
+                ));
+            }
+        }
+    }
+    if records.is_empty() {
+        return Err(reject(
+            "registered-signer",
+            "no signature by a registered key of any party",
+        ));
+    }
+    Ok(records)
+}
+
+fn signed_by(signers: &[&KeyRecord], party: &str) -> bool {
+    signers.iter().any(|key| key.party == party)
+}
+
+fn signed_by_operator(state: &State, signers: &[&KeyRecord]) -> bool {
+    signers.iter().any(|key| {
+        state
+            .party(&key.party)
+            .is_some_and(|party| party.roles.contains(&Role::Operator))
+    })
+}
+
+fn require_party_or_operator(
+    state: &State,
+    signers: &[&KeyRecord],
+    party: &str,
+) -> Result<(), Rejection> {
+    if signed_by(signers, party) || signed_by_operator(state, signers) {
+        return Ok(());
+    }
+    Err(reject(
+        "signer-authority",
+        format!("only party `{party}` or an operator may sign this entry"),
+    ))
+}
+
+fn existing_party<'s>(state: &'s State, id: &str) -> Result<&'s Party, Rejection> {
+    state
+        .party(id)
+        .ok_or_else(|| reject("known-party", format!("party `{id}` is not registered")))
+}
+
+fn check_party_id(id: &str) -> Result<(), Rejection> {
+    let valid = !id.is_empty()
+        && id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err(reject(
+            "party-id",
+            format!(
+                "party id `{id}` must be 1 to 63 lowercase letters, digits or `-`, starting with a letter or digit"
+            ),
+        ))
+    }
+}
+
+fn check_jurisdiction(code: &str) -> Result<(), Rejection> {
+    let (country, subdivision) = code.split_once('-').unwrap_or((code, ""));
+    let country_ok = country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase());
+    let subdivision_ok = code.split_once('-').is_none()
+        || ((1..=3).contains(&subdivision.len())
+            && subdivision
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+    if country_ok && subdivision_ok {
+        return Ok(());
+    }
+    Err(reject(
+        "jurisdiction",
+        format!(
+            "jurisdiction `{code}` is not an ISO 3166 code such as `US`, `IN`, `US-CA`, or `EU`"
+        ),
+    ))
+}
+
+/// Parses a key a predicate brings and checks it is new to the ledger.
+fn new_key(state: &State, text: &str, party: &str, index: u64) -> Result<KeyRecord, Rejection> {
+    let public = PublicKey::parse(text).map_err(|e| reject("key-format", format!("key: {e}")))?;
+    let keyid = public.keyid();
+    if let Some(existing) = state.key(&keyid) {
+        return Err(reject(
+            "unique-key",
+            format!(
+                "key `{keyid}` is already registered to party `{}`",
+                existing.party
+            ),
+        ));
+    }
+    Ok(KeyRecord {
+        keyid,
+        party: party.to_owned(),
+        algorithm: public.algorithm().to_owned(),
+        public_key: text.trim().to_owned(),
+        added_at: index,
+        status: KeyStatus::Active,
+    })
+}
+
+fn registration(
+    state: &State,
+    entry: &Entry<'_>,
+    predicate: PartyRegistered,
+) -> Result<Vec<Change>, Rejection> {
+    check_party_id(&predicate.party)?;
+    if let Some(existing) = state.party(&predicate.party) {
+        return Err(reject(
+            "unique-party",
+            format!(
+                "party `{}` is already registered (entry {})",
+                existing.id, existing.registered_at
+            ),
+        ));
+    }
+    if predicate.name.trim().is_empty() {
+        return Err(reject("party-name", "a party needs a display name"));
+    }
+    if predicate.roles.is_empty() {
+        return Err(reject("party-roles", "a party needs at least one role"));
+    }
+    if predicate.keys.is_empty() {
+        return Err(reject("party-keys", "a party needs at least one key"));
+    }
+    for code in &predicate.jurisdictions {
+        if code != "EU" {
+            check_jurisdiction(code)?;
+        }
+    }
+    let mut changes = Vec::new();
+    let mut roles = predicate.roles.clone();
+    roles.sort();
+    roles.dedup();
+    changes.push(Change::PutParty(Party {
+        id: predicate.party.clone(),
+        name: predicate.name.trim().to_owned(),
+        roles,
+        jurisdictions: predicate.jurisdictions.clone(),
+        registered_at: entry.index,
+    }));
+    let mut staged = state.clone();
+    for text in &predicate.keys {
+        let record = new_key(&staged, text, &predicate.party, entry.index)?;
+        let change = Change::PutKey(record);
+        staged.commit(std::slice::from_ref(&change));
+        changes.push(change);
+    }
+    Ok(changes)
+}
+
+/// The first entry of a ledger registers its operator, signed by the operator's own key.
+fn genesis(entry: &Entry<'_>, kind: Kind) -> Result<Vec<Change>, Rejection> {
+    if kind != Kind::PartyRegistered {
+        return Err(reject(
+            "genesis",
+            "the first entry of a ledger must register its operator",
+        ));
+    }
+    let predicate: PartyRegistered = predicate(entry.statement)?;
+    if !predicate.roles.contains(&Role::Operator) {
+        return Err(reject(
+            "genesis",
+            "the first party registered must have the operator role",
+        ));
+    }
+    let changes = registration(&State::default(), entry, predicate)?;
+    let own_keys: Vec<&str> = changes
+        .iter()
+        .filter_map(|change| match change {
+            Change::PutKey(record) => Some(record.keyid.as_str()),
+            Change::PutParty(_) => None,
+        })
+        .collect();
+    if !entry
+        .signers
+        .iter()
+        .any(|keyid| own_keys.contains(&keyid.as_str()))
+    {
+        return Err(reject(
+            "genesis",
+            "the operator's registration must be signed by one of the keys it registers",
+        ));
+    }
+    Ok(changes)
+}
+
+fn party_registered(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: PartyRegistered,
+) -> Result<Vec<Change>, Rejection> {
+    if !signed_by_operator(state, signers) {
+        return Err(reject(
+            "signer-authority",
+            "only an operator may register a party",
+        ));
+    }
+    registration(state, entry, predicate)
+}
+
+fn key_added(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: KeyAdded,
+) -> Result<Vec<Change>, Rejection> {
+    existing_party(state, &predicate.party)?;
+    require_party_or_operator(state, signers, &predicate.party)?;
+    Ok(vec![Change::PutKey(new_key(
+        state,
+        &predicate.key,
+        &predicate.party,
+        entry.index,
+    )?)])
+}
+
+/// The key `keyid` of `party`, not yet revoked.
+fn owned_key<'s>(state: &'s State, party: &str, keyid: &str) -> Result<&'s KeyRecord, Rejection> {
+    let record = state
+        .key(keyid)
+        .filter(|record| record.party == party)
+        .ok_or_else(|| reject("known-key", format!("party `{party}` has no key `{keyid}`")))?;
+    if let KeyStatus::Revoked { at, .. } = record.status {
+        return Err(reject(
+            "known-key",
+            format!("key `{keyid}` was already revoked at entry {at}"),
+        ));
+    }
+    Ok(record)
+}
+
+fn key_rotated(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: KeyRotated,
+) -> Result<Vec<Change>, Rejection> {
+    existing_party(state, &predicate.party)?;
+    require_party_or_operator(state, signers, &predicate.party)?;
+    let old = owned_key(state, &predicate.party, &predicate.old_keyid)?;
+    if !old.is_active() {
+        return Err(reject(
+            "known-key",
+            format!("key `{}` is not active", predicate.old_keyid),
+        ));
+    }
+    let new = new_key(state, &predicate.new_key, &predicate.party, entry.index)?;
+    let mut retired = old.clone();
+    retired.status = KeyStatus::Rotated {
+        at: entry.index,
+        replaced_by: new.keyid.clone(),
+    };
+    Ok(vec![Change::PutKey(retired), Change::PutKey(new)])
+}
+
+fn key_revoked(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: KeyRevoked,
+) -> Result<Vec<Change>, Rejection> {
+    existing_party(state, &predicate.party)?;
+    require_party_or_operator(state, signers, &predicate.party)?;
+    if predicate.reason.trim().is_empty() {
+        return Err(reject("revocation-reason", "a revocation needs a reason"));
+    }
+    let mut record = owned_key(state, &predicate.party, &predicate.keyid)?.clone();
+    record.status = KeyStatus::Revoked {
+        at: entry.index,
+        reason: predicate.reason.trim().to_owned(),
+    };
+    Ok(vec![Change::PutKey(record)])
+}
+
+fn party_statement(
+    state: &State,
+    signers: &[&KeyRecord],
+    predicate: PartyStatement,
+) -> Result<Vec<Change>, Rejection> {
+    existing_party(state, &predicate.party)?;
+    if predicate.topic.trim().is_empty() {
+        return Err(reject("statement-topic", "a statement needs a topic"));
+    }
+    if predicate.text.len() > STATEMENT_TEXT_BYTES_MAX {
+        return Err(reject(
+            "statement-size",
+            format!(
+                "statement text is {} bytes, more than {STATEMENT_TEXT_BYTES_MAX}",
+                predicate.text.len()
+            ),
+        ));
+    }
+    let mut required = vec![predicate.party.clone()];
+    for cosigner in &predicate.cosigners {
+        existing_party(state, cosigner)?;
+        if !required.contains(cosigner) {
+            required.push(cosigner.clone());
+        }
+    }
+    let missing: Vec<&String> = required.iter().filter(|p| !signed_by(signers, p)).collect();
+    if !missing.is_empty() {
+        return Err(reject(
+            "required-signatures",
+            format!(
+                "{} of {} required parties signed; missing: {}",
+                required.len() - missing.len(),
+                required.len(),
+                missing
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    // A statement changes no state beyond being recorded in the log.
+    Ok(Vec::new())
+}

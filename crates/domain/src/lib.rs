@@ -1,0 +1,21 @@
+//! Concordat's governance domain: who the parties are, which keys speak for them, and the
+//! rules every entry must pass.
+//!
+//! An entry is a DSSE envelope of an in-toto Statement whose `predicateType` is a versioned
+//! Concordat [`Kind`]. The ledger verifies its signatures and hands [`apply`] the statement and
+//! the keys that signed it; `apply` decides, against the current [`State`], whether the entry
+//! is allowed and what it changes. A [`Rejection`] names the rule and says why in words.
+//!
+//! Pure: no IO, no clock. Later kinds (contracts, model versions, evidence, ...) plug in the
+//! same way: a predicate type, a schema, a rule.
+
+mod apply;
+mod kinds;
+mod state;
+
+pub use apply::{Entry, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, verification_keys};
+pub use kinds::{
+    KeyAdded, KeyRevoked, KeyRotated, Kind, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement,
+    Role,
+};
+pub use state::{Change, KeyRecord, KeyStatus, Party, State, StateRow};

@@ -1,0 +1,188 @@
+//! The governance state that entries build: parties and their keys.
+
+use std::collections::BTreeMap;
+
+use attest::PublicKey;
+use serde::{Deserialize, Serialize};
+
+use crate::kinds::Role;
+
+/// A registered party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Party {
+    pub id: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    pub jurisdictions: Vec<String>,
+    /// The index of the entry that registered it.
+    pub registered_at: u64,
+}
+
+/// Where a key stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum KeyStatus {
+    Active,
+    Rotated { at: u64, replaced_by: String },
+    Revoked { at: u64, reason: String },
+}
+
+/// A key of a party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub keyid: String,
+    pub party: String,
+    pub algorithm: String,
+    /// The key as registered (PEM or C2SP text).
+    pub public_key: String,
+    pub added_at: u64,
+    #[serde(flatten)]
+    pub status: KeyStatus,
+}
+
+impl KeyRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == KeyStatus::Active
+    }
+}
+
+/// One change an entry makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    PutParty(Party),
+    PutKey(KeyRecord),
+}
+
+/// A row of the stored projection: a space, a key and the JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateRow {
+    pub space: &'static str,
+    pub key: String,
+    pub value: Vec<u8>,
+}
+
+pub const PARTY_SPACE: &str = "party";
+pub const KEY_SPACE: &str = "key";
+
+/// The whole governance state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    parties: BTreeMap<String, Party>,
+    keys: BTreeMap<String, KeyRecord>,
+    /// Parsed public keys, by key ID (derived from `keys`).
+    public_keys: BTreeMap<String, PublicKey>,
+}
+
+/// Why stored rows cannot be read back into a state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored state row {space}/{key}: {reason}")]
+pub struct RowError {
+    pub space: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl State {
+    pub fn party(&self, id: &str) -> Option<&Party> {
+        self.parties.get(id)
+    }
+
+    pub fn parties(&self) -> impl Iterator<Item = &Party> {
+        self.parties.values()
+    }
+
+    pub fn key(&self, keyid: &str) -> Option<&KeyRecord> {
+        self.keys.get(keyid)
+    }
+
+    pub fn keys_of<'a>(&'a self, party: &'a str) -> impl Iterator<Item = &'a KeyRecord> + 'a {
+        self.keys.values().filter(move |key| key.party == party)
+    }
+
+    pub fn public_key(&self, keyid: &str) -> Option<&PublicKey> {
+        self.public_keys.get(keyid)
+    }
+
+    /// Every registered key (active or not), for signature verification.
+    pub fn public_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.public_keys.values()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parties.is_empty()
+    }
+
+    /// Applies changes that [`crate::apply`] returned.
+    pub fn commit(&mut self, changes: &[Change]) {
+        for change in changes {
+            match change {
+                Change::PutParty(party) => {
+                    self.parties.insert(party.id.clone(), party.clone());
+                }
+                Change::PutKey(record) => {
+                    if let Ok(public) = PublicKey::parse(&record.public_key) {
+                        self.public_keys.insert(record.keyid.clone(), public);
+                    }
+                    self.keys.insert(record.keyid.clone(), record.clone());
+                }
+            }
+        }
+    }
+
+    /// The stored rows a list of changes writes.
+    pub fn rows_of(changes: &[Change]) -> Vec<StateRow> {
+        changes
+            .iter()
+            .map(|change| match change {
+                Change::PutParty(party) => StateRow {
+                    space: PARTY_SPACE,
+                    key: party.id.clone(),
+                    value: serde_json::to_vec(party).unwrap_or_default(),
+                },
+                Change::PutKey(record) => StateRow {
+                    space: KEY_SPACE,
+                    key: record.keyid.clone(),
+                    value: serde_json::to_vec(record).unwrap_or_default(),
+                },
+            })
+            .collect()
+    }
+
+    /// Every row of the state, as the projection stores it.
+    pub fn rows(&self) -> Vec<StateRow> {
+        let changes: Vec<Change> = self
+            .parties
+            .values()
+            .cloned()
+            .map(Change::PutParty)
+            .chain(self.keys.values().cloned().map(Change::PutKey))
+            .collect();
+        State::rows_of(&changes)
+    }
+
+    /// Rebuilds a state from stored rows.
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = (String, String, Vec<u8>)>,
+    ) -> Result<State, RowError> {
+        let mut changes = Vec::new();
+        for (space, key, value) in rows {
+            let fail = |reason: String| RowError {
+                space: space.clone(),
+                key: key.clone(),
+                reason,
+            };
+            match space.as_str() {
+                PARTY_SPACE => changes.push(Change::PutParty(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                )),
+                KEY_SPACE => changes.push(Change::PutKey(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                )),
+                _ => {}
+            }
+        }
+        let mut state = State::default();
+        state.commit(&changes);
+        Ok(state)
+    }
+}

@@ -1,0 +1,493 @@
+//! Entry-kind rules through the public surface: `check(steps, expected)`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use attest::{PublicKey, Statement, Subject};
+use domain::{Entry, KeyStatus, Kind, Role, State, apply, verification_keys};
+use serde_json::{Value, json};
+use tlog::note::{KeyType, SignerKey};
+
+/// Test keys by name: their C2SP text and key ID.
+fn key(name: &str) -> (String, String) {
+    let seed = name
+        .bytes()
+        .fold(7u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
+    let signer = SignerKey::from_seed("k", KeyType::Ed25519, [seed; 32]).unwrap();
+    let text = signer.verifier().to_text();
+    let keyid = PublicKey::parse(&text).unwrap().keyid();
+    (text, keyid)
+}
+
+fn text(name: &str) -> String {
+    key(name).0
+}
+
+fn keyid(name: &str) -> String {
+    key(name).1
+}
+
+/// One entry: its kind, predicate, and the names of the keys whose signatures verified.
+struct Step(Kind, Value, &'static [&'static str]);
+
+fn statement(kind: Kind, predicate: Value) -> Statement {
+    Statement::new(
+        vec![Subject {
+            name: "test".into(),
+            digest: [("sha256".to_owned(), "00".repeat(32))].into(),
+        }],
+        &kind.predicate_type(),
+        predicate,
+    )
+}
+
+fn genesis() -> Step {
+    Step(
+        Kind::PartyRegistered,
+        json!({"party": "operator", "name": "Ledger operator", "roles": ["operator"], "keys": [text("op")]}),
+        &["op"],
+    )
+}
+
+fn register(party: &str, role: &str, key_name: &str) -> Step {
+    Step(
+        Kind::PartyRegistered,
+        json!({"party": party, "name": party.to_uppercase(), "roles": [role], "jurisdictions": ["US"], "keys": [text(key_name)]}),
+        &["op"],
+    )
+}
+
+/// Applies the steps in order; the last outcome is compared with `expected`: `Ok` with a
+/// check of the final state, or `Err` with a fragment of the rejection.
+fn check(steps: Vec<Step>, expected: Result<&dyn Fn(&State), &str>) {
+    let mut state = State::default();
+    let last = steps.len() - 1;
+    for (index, Step(kind, predicate, signers)) in steps.into_iter().enumerate() {
+        let statement = statement(kind, predicate);
+        let signers: Vec<String> = signers.iter().map(|name| keyid(name)).collect();
+        let entry = Entry {
+            index: index as u64,
+            statement: &statement,
+            signers: &signers,
+        };
+        let outcome = apply(&state, &entry);
+        if index < last {
+            let changes = outcome.unwrap_or_else(|r| panic!("step {index} rejected: {r}"));
+            state.commit(&changes);
+            continue;
+        }
+        match (outcome, expected) {
+            (Ok(changes), Ok(check_state)) => {
+                state.commit(&changes);
+                check_state(&state);
+            }
+            (Err(rejection), Err(fragment)) => {
+                let message = rejection.to_string();
+                assert!(message.contains(fragment), "`{message}` lacks `{fragment}`");
+            }
+            (Ok(_), Err(fragment)) => panic!("accepted, expected a rejection with `{fragment}`"),
+            (Err(rejection), Ok(_)) => panic!("rejected: {rejection}"),
+        }
+    }
+}
+
+#[test]
+fn genesis_registers_the_operator_with_its_own_key() {
+    check(
+        vec![genesis()],
+        Ok(&|state: &State| {
+            let operator = state.party("operator").unwrap();
+            assert_eq!(operator.roles, vec![Role::Operator]);
+            assert!(state.key(&keyid("op")).unwrap().is_active());
+        }),
+    );
+    check(
+        vec![Step(
+            Kind::PartyRegistered,
+            json!({"party": "operator", "name": "x", "roles": ["vendor"], "keys": [text("op")]}),
+            &["op"],
+        )],
+        Err("rule `genesis`: the first party registered must have the operator role"),
+    );
+    check(
+        vec![Step(
+            Kind::PartyRegistered,
+            json!({"party": "operator", "name": "x", "roles": ["operator"], "keys": [text("op")]}),
+            &["other"],
+        )],
+        Err("must be signed by one of the keys it registers"),
+    );
+    check(
+        vec![Step(
+            Kind::PartyStatement,
+            json!({"party": "x", "topic": "t", "text": "t"}),
+            &["op"],
+        )],
+        Err("the first entry of a ledger must register its operator"),
+    );
+}
+
+#[test]
+fn only_operators_register_parties() {
+    check(
+        vec![genesis(), register("acme-ai", "vendor", "acme")],
+        Ok(&|state: &State| {
+            let acme = state.party("acme-ai").unwrap();
+            assert_eq!((acme.name.as_str(), acme.registered_at), ("ACME-AI", 1));
+            assert_eq!(state.keys_of("acme-ai").count(), 1);
+        }),
+    );
+    let mut by_vendor = register("lab-one", "lab", "lab");
+    by_vendor.2 = &["acme"];
+    check(
+        vec![genesis(), register("acme-ai", "vendor", "acme"), by_vendor],
+        Err("rule `signer-authority`: only an operator may register a party"),
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            register("acme-ai", "lab", "x"),
+        ],
+        Err("rule `unique-party`"),
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            register("beta", "lab", "acme"),
+        ],
+        Err("rule `unique-key`"),
+    );
+    check(
+        vec![genesis(), register("Acme AI", "vendor", "acme")],
+        Err("rule `party-id`"),
+    );
+    check(
+        vec![
+            genesis(),
+            Step(
+                Kind::PartyRegistered,
+                json!({"party": "a", "name": "A", "roles": ["agency"], "jurisdictions": ["usa"], "keys": [text("a")]}),
+                &["op"],
+            ),
+        ],
+        Err("jurisdiction `usa` is not an ISO 3166 code"),
+    );
+    check(
+        vec![
+            genesis(),
+            Step(
+                Kind::PartyRegistered,
+                json!({"party": "a", "name": "A", "roles": ["king"], "keys": [text("a")]}),
+                &["op"],
+            ),
+        ],
+        Err("rule `predicate-schema`: predicate: unknown variant `king`"),
+    );
+    check(
+        vec![
+            genesis(),
+            Step(
+                Kind::PartyRegistered,
+                json!({"party": "a", "name": "A", "roles": ["lab"], "keys": [text("a")], "extra": 1}),
+                &["op"],
+            ),
+        ],
+        Err("unknown field `extra`"),
+    );
+    check(
+        vec![
+            genesis(),
+            Step(
+                Kind::PartyRegistered,
+                json!({"party": "a", "name": "A", "roles": ["lab"], "keys": ["not a key"]}),
+                &["op"],
+            ),
+        ],
+        Err("rule `key-format`"),
+    );
+}
+
+#[test]
+fn parties_manage_their_own_keys() {
+    let add = |signer: &'static [&'static str]| {
+        Step(
+            Kind::KeyAdded,
+            json!({"party": "acme-ai", "key": text("acme2")}),
+            signer,
+        )
+    };
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            add(&["acme"]),
+        ],
+        Ok(&|state: &State| {
+            assert_eq!(state.keys_of("acme-ai").count(), 2);
+        }),
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            add(&["op"]),
+        ],
+        Ok(&|_: &State| {}),
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            register("lab-one", "lab", "lab"),
+            add(&["lab"]),
+        ],
+        Err("only party `acme-ai` or an operator may sign this entry"),
+    );
+    check(
+        vec![
+            genesis(),
+            Step(
+                Kind::KeyAdded,
+                json!({"party": "ghost", "key": text("g")}),
+                &["op"],
+            ),
+        ],
+        Err("rule `known-party`: party `ghost` is not registered"),
+    );
+}
+
+#[test]
+fn rotated_and_revoked_keys_stop_signing_but_their_past_stands() {
+    let rotate = Step(
+        Kind::KeyRotated,
+        json!({"party": "acme-ai", "old_keyid": keyid("acme"), "new_key": text("acme2")}),
+        &["acme"],
+    );
+    let statement = |signer: &'static [&'static str]| {
+        Step(
+            Kind::PartyStatement,
+            json!({"party": "acme-ai", "topic": "disclosure", "text": "model card updated"}),
+            signer,
+        )
+    };
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            statement(&["acme"]),
+            rotate,
+        ],
+        Ok(&|state: &State| {
+            let old = state.key(&keyid("acme")).unwrap();
+            assert_eq!(
+                old.status,
+                KeyStatus::Rotated {
+                    at: 3,
+                    replaced_by: keyid("acme2")
+                }
+            );
+            assert!(state.key(&keyid("acme2")).unwrap().is_active());
+        }),
+    );
+    let rotate = Step(
+        Kind::KeyRotated,
+        json!({"party": "acme-ai", "old_keyid": keyid("acme"), "new_key": text("acme2")}),
+        &["acme"],
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            rotate,
+            statement(&["acme"]),
+        ],
+        Err("rule `rotated-key`"),
+    );
+    let rotate = Step(
+        Kind::KeyRotated,
+        json!({"party": "acme-ai", "old_keyid": keyid("acme"), "new_key": text("acme2")}),
+        &["acme"],
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            rotate,
+            statement(&["acme2"]),
+        ],
+        Ok(&|_: &State| {}),
+    );
+
+    let revoke = Step(
+        Kind::KeyRevoked,
+        json!({"party": "acme-ai", "keyid": keyid("acme"), "reason": "laptop stolen"}),
+        &["op"],
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            revoke,
+            statement(&["acme"]),
+        ],
+        Err("was revoked at entry 2 (laptop stolen); entries it signs are rejected"),
+    );
+    let revoke_twice = Step(
+        Kind::KeyRevoked,
+        json!({"party": "acme-ai", "keyid": keyid("acme"), "reason": "again"}),
+        &["op"],
+    );
+    let revoke = Step(
+        Kind::KeyRevoked,
+        json!({"party": "acme-ai", "keyid": keyid("acme"), "reason": "laptop stolen"}),
+        &["op"],
+    );
+    check(
+        vec![
+            genesis(),
+            register("acme-ai", "vendor", "acme"),
+            revoke,
+            revoke_twice,
+        ],
+        Err("already revoked at entry 2"),
+    );
+    let no_reason = Step(
+        Kind::KeyRevoked,
+        json!({"party": "acme-ai", "keyid": keyid("acme"), "reason": " "}),
+        &["op"],
+    );
+    check(
+        vec![genesis(), register("acme-ai", "vendor", "acme"), no_reason],
+        Err("rule `revocation-reason`"),
+    );
+}
+
+#[test]
+fn multi_party_statements_need_every_party() {
+    let joint = |signers: &'static [&'static str]| {
+        Step(
+            Kind::PartyStatement,
+            json!({"party": "agency-a", "topic": "supply-chain-designation", "text": "joint notice", "cosigners": ["acme-ai"]}),
+            signers,
+        )
+    };
+    let parties = || {
+        vec![
+            genesis(),
+            register("agency-a", "agency", "agency"),
+            register("acme-ai", "vendor", "acme"),
+        ]
+    };
+    let mut two = parties();
+    two.push(joint(&["agency", "acme"]));
+    check(two, Ok(&|_: &State| {}));
+    let mut one = parties();
+    one.push(joint(&["agency"]));
+    check(
+        one,
+        Err("rule `required-signatures`: 1 of 2 required parties signed; missing: `acme-ai`"),
+    );
+}
+
+#[test]
+fn unknown_kinds_and_unsigned_entries_are_refused() {
+    let statement = Statement::new(
+        vec![Subject {
+            name: "x".into(),
+            digest: [("sha256".to_owned(), "00".into())].into(),
+        }],
+        "https://example.com/other/v1",
+        json!({}),
+    );
+    let mut state = State::default();
+    let genesis_statement = self::statement(Kind::PartyRegistered, genesis().1);
+    // The first entry is verified against the keys it registers.
+    assert_eq!(verification_keys(&state, &genesis_statement).len(), 1);
+    let signers = vec![keyid("op")];
+    let changes = apply(
+        &state,
+        &Entry {
+            index: 0,
+            statement: &genesis_statement,
+            signers: &signers,
+        },
+    )
+    .unwrap();
+    state.commit(&changes);
+    let rejection = apply(
+        &state,
+        &Entry {
+            index: 1,
+            statement: &statement,
+            signers: &signers,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(rejection.rule, "known-kind");
+    let unsigned = self::statement(
+        Kind::PartyStatement,
+        json!({"party": "operator", "topic": "t", "text": "x"}),
+    );
+    let rejection = apply(
+        &state,
+        &Entry {
+            index: 1,
+            statement: &unsigned,
+            signers: &[],
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        rejection.to_string(),
+        "rejected by rule `registered-signer`: no signature by a registered key of any party"
+    );
+}
+
+#[test]
+fn every_kind_has_a_schema_and_a_versioned_predicate_type() {
+    for kind in Kind::ALL {
+        assert!(
+            kind.predicate_type()
+                .starts_with("https://concordat.dev/entry/")
+        );
+        assert!(kind.predicate_type().ends_with("/v1"));
+        assert_eq!(
+            Kind::from_predicate_type(&kind.predicate_type()),
+            Some(kind)
+        );
+        let schema = kind.schema();
+        assert_eq!(schema["type"], "object", "{}", kind.name());
+        assert!(schema["properties"]["party"].is_object());
+    }
+}
+
+#[test]
+fn state_rows_round_trip() {
+    let mut state = State::default();
+    let steps = vec![genesis(), register("acme-ai", "vendor", "acme")];
+    for (index, Step(kind, predicate, signers)) in steps.into_iter().enumerate() {
+        let statement = statement(kind, predicate);
+        let signers: Vec<String> = signers.iter().map(|n| keyid(n)).collect();
+        let changes = apply(
+            &state,
+            &Entry {
+                index: index as u64,
+                statement: &statement,
+                signers: &signers,
+            },
+        )
+        .unwrap();
+        state.commit(&changes);
+    }
+    let rows = state
+        .rows()
+        .into_iter()
+        .map(|r| (r.space.to_owned(), r.key, r.value));
+    assert_eq!(State::from_rows(rows).unwrap(), state);
+}
