@@ -1,37 +1,11 @@
-//! Group commit: concurrent appends queue up and are written together, one transaction a batch.
-//!
-//! The writer thread takes whatever is queued (up to `batch_entries_max`), optionally lingers up
-//! to `batch_wait_ms` for more, commits, and only then acknowledges each entry with its index
-//! and the checkpoint that covers it. While one batch commits, the next one gathers.
+//! Group commit of raw entries: concurrent appends are written together, one transaction a
+//! batch, and each is acknowledged with its index once its batch is durable.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
+use crate::batch::{Batcher, GroupCommit};
 use crate::writer::Writer;
 use crate::{ENTRY_BYTES_MAX, StoreError, StoredCheckpoint};
-
-/// Bounds of group commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupCommit {
-    /// The most entries in one transaction.
-    pub batch_entries_max: usize,
-    /// How long a batch may wait for more entries once it has one (0: commit what is queued).
-    pub batch_wait_ms: u64,
-    /// Entries queued before `submit` blocks (backpressure).
-    pub queue_entries_max: usize,
-}
-
-impl Default for GroupCommit {
-    fn default() -> GroupCommit {
-        GroupCommit {
-            batch_entries_max: 8192,
-            batch_wait_ms: 0,
-            queue_entries_max: 65_536,
-        }
-    }
-}
 
 /// An acknowledged, durable entry.
 #[derive(Debug, Clone)]
@@ -43,6 +17,7 @@ pub struct Appended {
 
 type Reply = Result<Appended, StoreError>;
 
+#[derive(Debug)]
 struct Request {
     entry: Vec<u8>,
     reply: oneshot::Sender<Reply>,
@@ -64,24 +39,17 @@ impl Ticket {
     }
 }
 
-/// A running group-commit writer.
+/// A running group-commit writer of raw entries.
 #[derive(Debug)]
 pub struct Appender {
-    sender: Option<SyncSender<Request>>,
-    worker: Option<JoinHandle<Writer>>,
+    batcher: Batcher<Request, Writer>,
 }
 
 impl Appender {
     /// Moves `writer` to a thread of its own that commits queued appends in batches.
     pub fn start(writer: Writer, config: GroupCommit) -> Result<Appender, StoreError> {
-        let (sender, receiver) = mpsc::sync_channel(config.queue_entries_max.max(1));
-        let worker = std::thread::Builder::new()
-            .name("log-writer".to_owned())
-            .spawn(move || run(writer, &receiver, config))
-            .map_err(|e| StoreError::io("cannot start the log writer thread", e))?;
         Ok(Appender {
-            sender: Some(sender),
-            worker: Some(worker),
+            batcher: Batcher::start("log-writer", writer, config, commit)?,
         })
     }
 
@@ -91,11 +59,7 @@ impl Appender {
             return Err(StoreError::EntryTooLarge { len: entry.len() });
         }
         let (reply, receiver) = oneshot::channel();
-        self.sender
-            .as_ref()
-            .ok_or(StoreError::Closed)?
-            .send(Request { entry, reply })
-            .map_err(|_| StoreError::Closed)?;
+        self.batcher.send(Request { entry, reply })?;
         Ok(Ticket(receiver))
     }
 
@@ -105,52 +69,8 @@ impl Appender {
     }
 
     /// Commits what is queued, stops the thread and gives the writer back.
-    pub fn close(mut self) -> Result<Writer, StoreError> {
-        self.sender.take();
-        self.worker
-            .take()
-            .ok_or(StoreError::Closed)?
-            .join()
-            .map_err(|_| StoreError::Closed)
-    }
-}
-
-impl Drop for Appender {
-    fn drop(&mut self) {
-        self.sender.take();
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
-    }
-}
-
-fn run(mut writer: Writer, receiver: &Receiver<Request>, config: GroupCommit) -> Writer {
-    let mut batch: Vec<Request> = Vec::with_capacity(config.batch_entries_max);
-    while let Ok(first) = receiver.recv() {
-        batch.push(first);
-        gather(receiver, &mut batch, config);
-        commit(&mut writer, &mut batch);
-    }
-    writer
-}
-
-fn gather(receiver: &Receiver<Request>, batch: &mut Vec<Request>, config: GroupCommit) {
-    let deadline = Instant::now() + Duration::from_millis(config.batch_wait_ms);
-    while batch.len() < config.batch_entries_max {
-        match receiver.try_recv() {
-            Ok(request) => batch.push(request),
-            Err(TryRecvError::Disconnected) => return,
-            Err(TryRecvError::Empty) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return;
-                }
-                match receiver.recv_timeout(deadline - now) {
-                    Ok(request) => batch.push(request),
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return,
-                }
-            }
-        }
+    pub fn close(self) -> Result<Writer, StoreError> {
+        self.batcher.close()
     }
 }
 

@@ -14,6 +14,7 @@
 //! [`StateTx`] interface are plain enough for a PostgreSQL backend to follow.
 
 mod appender;
+mod batch;
 mod error;
 mod lock;
 mod nodes;
@@ -22,11 +23,12 @@ mod schema;
 mod verify;
 mod writer;
 
-pub use appender::{Appended, Appender, GroupCommit, Ticket};
+pub use appender::{Appended, Appender, Ticket};
+pub use batch::{Batcher, GroupCommit};
 pub use error::StoreError;
 pub use nodes::CACHED_TILES_DEFAULT;
 pub use reader::Reader;
-pub use schema::{LogInfo, init};
+pub use schema::{LogInfo, init, init_with_meta};
 pub use verify::{Problem, VerifyFailure, VerifyProgress, VerifyReport, verify};
 pub use writer::{BatchCommit, StateTx, Writer};
 

@@ -249,6 +249,52 @@ impl Reader {
         Ok(())
     }
 
+    /// Calls `visit` with every entry from `start` up to the latest checkpoint, in order, from
+    /// one consistent snapshot. Stops at the first error `visit` returns.
+    pub fn for_each_entry<E: From<StoreError>>(
+        &self,
+        start: u64,
+        mut visit: impl FnMut(u64, &[u8]) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .map_err(StoreError::from)?;
+        let size = latest_checkpoint(&tx)?.size;
+        let mut statement = tx
+            .prepare("SELECT idx, data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
+            .map_err(StoreError::from)?;
+        let mut rows = statement
+            .query([to_sql_u64(start)?, to_sql_u64(size)?])
+            .map_err(StoreError::from)?;
+        let mut expected = start;
+        while let Some(row) = rows.next().map_err(StoreError::from)? {
+            let index = from_sql_u64(row.get(0).map_err(StoreError::from)?)?;
+            if index != expected {
+                return Err(StoreError::Corrupt(format!("entry {expected} is missing")).into());
+            }
+            let data = row.get_ref(1).map_err(StoreError::from)?;
+            let bytes = data.as_blob().map_err(|_| {
+                StoreError::Corrupt(format!("entry {index} is not stored as bytes"))
+            })?;
+            visit(index, bytes)?;
+            expected += 1;
+        }
+        if expected < size {
+            return Err(StoreError::Corrupt(format!("entry {expected} is missing")).into());
+        }
+        Ok(size)
+    }
+
+    /// Every stored state row, as (space, key, value), ordered.
+    pub fn state_rows(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT space, key, value FROM state ORDER BY space, key")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Forgets cached tiles (after the log was changed behind the reader's back, as in tests).
     pub fn clear_cache(&self) {
         self.cache.borrow_mut().clear();

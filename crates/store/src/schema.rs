@@ -56,7 +56,17 @@ pub struct LogInfo {
     pub verifier_key: VerifierKey,
     /// Where the signer key was when the log was created, if the creator recorded it.
     pub signer_key_path: Option<PathBuf>,
+    /// What the creator recorded beyond the log itself (e.g. that it holds a ledger).
+    pub extra: std::collections::BTreeMap<String, String>,
 }
+
+/// Metadata keys the store itself uses; the rest belong to callers.
+const OWN_META: [&str; 4] = [
+    "format_version",
+    "origin",
+    "verifier_key",
+    "signer_key_path",
+];
 
 pub(crate) fn database_path(dir: &Path) -> PathBuf {
     dir.join(DATABASE_FILE)
@@ -103,6 +113,22 @@ pub fn init(
     signer: &SignerKey,
     signer_key_path: Option<&Path>,
 ) -> Result<LogInfo, StoreError> {
+    init_with_meta(dir, origin, signer, signer_key_path, &[])
+}
+
+/// As [`init`], recording `extra` metadata (keys other than the store's own).
+pub fn init_with_meta(
+    dir: &Path,
+    origin: &str,
+    signer: &SignerKey,
+    signer_key_path: Option<&Path>,
+    extra: &[(&str, &str)],
+) -> Result<LogInfo, StoreError> {
+    if let Some((key, _)) = extra.iter().find(|(key, _)| OWN_META.contains(key)) {
+        return Err(StoreError::Invalid(format!(
+            "metadata key `{key}` is the store's own"
+        )));
+    }
     check_origin(origin).map_err(|e| StoreError::Invalid(format!("origin `{origin}`: {e}")))?;
     std::fs::create_dir_all(dir)
         .map_err(|e| StoreError::io(format!("cannot create `{}`", dir.display()), e))?;
@@ -124,6 +150,7 @@ pub fn init(
     if let Some(key_path) = signer_key_path {
         meta.push(("signer_key_path", key_path.display().to_string()));
     }
+    meta.extend(extra.iter().map(|(key, value)| (*key, (*value).to_owned())));
     for (key, value) in meta {
         tx.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)",
@@ -138,6 +165,10 @@ pub fn init(
         origin: origin.to_owned(),
         verifier_key: verifier,
         signer_key_path: signer_key_path.map(Path::to_owned),
+        extra: extra
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect(),
     })
 }
 
@@ -161,11 +192,23 @@ pub(crate) fn read_info(conn: &Connection, dir: &Path) -> Result<LogInfo, StoreE
     let verifier_text = required("verifier_key")?;
     let verifier_key = VerifierKey::parse(&verifier_text)
         .map_err(|e| StoreError::Corrupt(format!("metadata `verifier_key`: {e}")))?;
+    let mut extra = std::collections::BTreeMap::new();
+    let mut statement = conn.prepare("SELECT key, value FROM meta")?;
+    let rows = statement.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (key, value) = row?;
+        if !OWN_META.contains(&key.as_str()) {
+            extra.insert(key, value);
+        }
+    }
     Ok(LogInfo {
         dir: dir.to_owned(),
         origin: required("origin")?,
         verifier_key,
         signer_key_path: get("signer_key_path")?.map(PathBuf::from),
+        extra,
     })
 }
 

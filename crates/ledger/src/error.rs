@@ -1,0 +1,31 @@
+//! Errors of the ledger.
+
+use domain::Rejection;
+use store::StoreError;
+
+/// Why an entry was not appended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// Not a well-formed, correctly signed envelope of an in-toto Statement.
+    #[error("invalid entry: {0}")]
+    Invalid(String),
+    /// Well-formed, but the rules do not allow it.
+    #[error("{0}")]
+    Rejected(Rejection),
+    /// The ledger could not store it (nothing was appended).
+    #[error("the ledger could not store the entry: {0}")]
+    Failed(String),
+}
+
+/// Why the ledger cannot be opened, read or replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("`{0}` holds a bare log, not a Concordat ledger (create one with `concordat init`)")]
+    NotALedger(String),
+    #[error("the stored ledger state is unreadable: {0}")]
+    State(String),
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+}

@@ -1,0 +1,113 @@
+//! The ledger: signed governance entries through one write path.
+//!
+//! verify (DSSE signatures against the party registry) → validate (`domain::apply`) →
+//! sequence and store (the entry and the state it changes, in one transaction, by group commit)
+//! → checkpoint. A submitter gets back the entry's index and an inclusion proof against the
+//! signed checkpoint that covers it; a rejected entry is not logged and gets its reason.
+//! [`replay`] rebuilds the state from the log alone and reports where it differs from the
+//! stored one.
+
+mod error;
+mod replay;
+mod write;
+
+use attest::statement::PAYLOAD_TYPE;
+use attest::{Envelope, Statement, Subject};
+use domain::{Kind, State};
+use sha2::{Digest, Sha256};
+use tlog::note::SignerKey;
+
+pub use error::{LedgerError, SubmitError};
+pub use replay::{ReplayProgress, ReplayReport, replay};
+pub use write::{Ledger, Pending, Receipt, init, load_state};
+
+/// The metadata a ledger's log carries, telling it apart from a bare log.
+pub const LEDGER_META: (&str, &str) = ("instance", "concordat-ledger");
+
+/// A signed entry whose signatures verified against the registry.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub statement: Statement,
+    /// The key IDs of registered keys whose signatures verified.
+    pub signers: Vec<String>,
+}
+
+/// Parses an envelope and checks its signatures against the keys `state` knows (for an empty
+/// ledger, the keys its first entry registers).
+pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitError> {
+    let envelope = Envelope::parse(bytes).map_err(|e| SubmitError::Invalid(e.to_string()))?;
+    if envelope.payload_type != PAYLOAD_TYPE {
+        return Err(SubmitError::Invalid(format!(
+            "envelope field `payloadType` is `{}`, expected `{PAYLOAD_TYPE}`",
+            envelope.payload_type
+        )));
+    }
+    let parse =
+        |payload: &[u8]| Statement::parse(payload).map_err(|e| SubmitError::Invalid(e.to_string()));
+    let bad_signature = |e: attest::dsse::DsseError| {
+        SubmitError::Invalid(format!(
+            "{e}: the envelope was altered or signed by another key"
+        ))
+    };
+    // Signatures are checked before the payload is read, except for the first entry of a
+    // ledger, whose statement brings the keys that sign it.
+    let (statement, signers) = if state.is_empty() {
+        let statement = parse(&envelope.payload)?;
+        let keys = domain::verification_keys(state, &statement);
+        let signers = envelope
+            .verify_with(|keyid| {
+                let matching: Vec<_> = keys.iter().filter(|k| k.keyid() == keyid).collect();
+                if matching.is_empty() {
+                    (keys.iter().collect(), false)
+                } else {
+                    (matching, true)
+                }
+            })
+            .map_err(bad_signature)?
+            .iter()
+            .map(|key| key.keyid())
+            .collect();
+        (statement, signers)
+    } else {
+        let signers: Vec<String> = envelope
+            .verify_with(|keyid| match state.public_key(keyid) {
+                Some(key) => (vec![key], true),
+                // Key IDs are hints: a signer that labels its key differently is still found.
+                None => (state.public_keys().collect(), false),
+            })
+            .map_err(bad_signature)?
+            .iter()
+            .map(|key| key.keyid())
+            .collect();
+        (parse(&envelope.payload)?, signers)
+    };
+    Ok(Verified { statement, signers })
+}
+
+/// A Statement for `kind` with `predicate`. Without subjects, the statement is about its own
+/// predicate: one subject `concordat:<kind>` with the predicate's SHA-256.
+pub fn statement(kind: Kind, predicate: serde_json::Value, subjects: Vec<Subject>) -> Statement {
+    let subjects = if subjects.is_empty() {
+        let digest: String = Sha256::digest(predicate.to_string().as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        vec![Subject {
+            name: format!("concordat:{}", kind.name()),
+            digest: [("sha256".to_owned(), digest)].into(),
+        }]
+    } else {
+        subjects
+    };
+    Statement::new(subjects, &kind.predicate_type(), predicate)
+}
+
+/// Signs a statement into a DSSE envelope.
+pub fn sign_statement(
+    statement: &Statement,
+    key: &SignerKey,
+) -> Result<Envelope, attest::dsse::DsseError> {
+    let mut envelope = Envelope::new(PAYLOAD_TYPE, statement.to_bytes());
+    envelope.sign(key)?;
+    Ok(envelope)
+}

@@ -1,0 +1,228 @@
+//! The write path: verify → apply → append with the state it changes → checkpoint → receipt.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use domain::{Change, Entry, State, apply};
+use store::{Batcher, GroupCommit, Reader, StoreError, StoredCheckpoint, Writer};
+use tlog::Hash;
+use tlog::note::SignerKey;
+
+use crate::error::{LedgerError, SubmitError};
+use crate::{LEDGER_META, verify_envelope};
+
+/// Proof that an entry is in the ledger.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub index: u64,
+    /// The signed checkpoint of the entry's batch.
+    pub checkpoint: Arc<StoredCheckpoint>,
+    /// The entry's inclusion proof in the checkpoint's tree.
+    pub inclusion_proof: Vec<Hash>,
+}
+
+impl Receipt {
+    /// The receipt as a C2SP tlog-proof file.
+    pub fn proof_file(&self) -> tlog::proof_file::ProofFile {
+        tlog::proof_file::ProofFile {
+            extra: None,
+            index: self.index,
+            hashes: self.inclusion_proof.clone(),
+            checkpoint: self.checkpoint.note.clone(),
+        }
+    }
+}
+
+type Reply = Result<Receipt, SubmitError>;
+
+#[derive(Debug)]
+struct Submission {
+    envelope: Vec<u8>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// The promise of a receipt.
+#[derive(Debug)]
+pub struct Pending(oneshot::Receiver<Reply>);
+
+impl Pending {
+    pub fn wait(self) -> Result<Receipt, SubmitError> {
+        self.0
+            .recv()
+            .unwrap_or_else(|_| Err(SubmitError::Failed("the ledger stopped".to_owned())))
+    }
+}
+
+/// The ledger's writer: the log writer and the state it projects.
+struct LedgerWriter {
+    writer: Writer,
+    state: State,
+    reader: Reader,
+}
+
+pub(crate) fn check_is_ledger(reader: &Reader) -> Result<(), LedgerError> {
+    if reader.info().extra.get(LEDGER_META.0).map(String::as_str) != Some(LEDGER_META.1) {
+        return Err(LedgerError::NotALedger(
+            reader.info().dir.display().to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the projected state of the ledger `reader` reads.
+pub fn load_state(reader: &Reader) -> Result<State, LedgerError> {
+    check_is_ledger(reader)?;
+    State::from_rows(reader.state_rows()?).map_err(|e| LedgerError::State(e.to_string()))
+}
+
+/// A running ledger: submissions are verified, applied and committed in batches.
+#[derive(Debug)]
+pub struct Ledger {
+    batcher: Batcher<Submission, LedgerWriterHandle>,
+}
+
+/// Opaque owner of the writer on the batch thread.
+pub struct LedgerWriterHandle(LedgerWriter);
+
+impl std::fmt::Debug for LedgerWriterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerWriterHandle").finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger in `dir` for writing (taking the log's writer lock).
+    pub fn open(
+        dir: &Path,
+        log_key: SignerKey,
+        config: GroupCommit,
+    ) -> Result<Ledger, LedgerError> {
+        let reader = Reader::open(dir)?;
+        let state = load_state(&reader)?;
+        let writer = Writer::open(dir, log_key)?;
+        let handle = LedgerWriterHandle(LedgerWriter {
+            writer,
+            state,
+            reader,
+        });
+        let batcher = Batcher::start("ledger-writer", handle, config, |handle, batch| {
+            handle.0.commit(batch);
+        })?;
+        Ok(Ledger { batcher })
+    }
+
+    /// Queues an envelope (the exact bytes to log); blocks while the queue is full.
+    pub fn submit(&self, envelope: Vec<u8>) -> Result<Pending, LedgerError> {
+        let (reply, receiver) = oneshot::channel();
+        self.batcher.send(Submission { envelope, reply })?;
+        Ok(Pending(receiver))
+    }
+
+    /// Submits an envelope and waits for its receipt.
+    pub fn submit_and_wait(&self, envelope: Vec<u8>) -> Result<Receipt, SubmitError> {
+        self.submit(envelope)
+            .map_err(|e| SubmitError::Failed(e.to_string()))?
+            .wait()
+    }
+
+    /// Commits what is queued and releases the log.
+    pub fn close(self) -> Result<(), LedgerError> {
+        self.batcher.close()?;
+        Ok(())
+    }
+}
+
+impl LedgerWriter {
+    /// Verifies and applies each submission in order against a working copy of the state,
+    /// then appends the accepted ones and their state changes in one transaction.
+    fn commit(&mut self, batch: &mut Vec<Submission>) {
+        let mut working = self.state.clone();
+        let mut next_index = self.writer.size();
+        let mut accepted: Vec<Submission> = Vec::with_capacity(batch.len());
+        let mut changes: Vec<Change> = Vec::new();
+        for submission in batch.drain(..) {
+            let outcome = verify_envelope(&working, &submission.envelope).and_then(|verified| {
+                let entry = Entry {
+                    index: next_index,
+                    statement: &verified.statement,
+                    signers: &verified.signers,
+                };
+                apply(&working, &entry).map_err(SubmitError::Rejected)
+            });
+            match outcome {
+                Ok(entry_changes) => {
+                    working.commit(&entry_changes);
+                    changes.extend(entry_changes);
+                    accepted.push(submission);
+                    next_index += 1;
+                }
+                Err(error) => {
+                    let _ = submission.reply.send(Err(error));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let rows = State::rows_of(&changes);
+        let entries: Vec<&[u8]> = accepted.iter().map(|s| s.envelope.as_slice()).collect();
+        let result = self.writer.append_batch(&entries, |tx| {
+            for row in &rows {
+                tx.put(row.space, &row.key, &row.value)?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(commit) => {
+                self.state = working;
+                for (offset, submission) in (0u64..).zip(accepted) {
+                    let index = commit.first_index + offset;
+                    let receipt = self
+                        .reader
+                        .inclusion_proof_unchecked(index, commit.checkpoint.size)
+                        .map(|inclusion_proof| Receipt {
+                            index,
+                            checkpoint: Arc::clone(&commit.checkpoint),
+                            inclusion_proof,
+                        })
+                        .map_err(|e| {
+                            SubmitError::Failed(format!(
+                                "entry {index} is logged, but its proof could not be read: {e}"
+                            ))
+                        });
+                    let _ = submission.reply.send(receipt);
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for submission in accepted {
+                    let _ = submission
+                        .reply
+                        .send(Err(SubmitError::Failed(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Creates a ledger in `dir`: its log (signed with `log_key`, recorded at `log_key_path`) and
+/// its first entry, `genesis`, which registers the operator and is signed by it.
+pub fn init(
+    dir: &Path,
+    origin: &str,
+    log_key: &SignerKey,
+    log_key_path: Option<&Path>,
+    genesis: Vec<u8>,
+) -> Result<Receipt, LedgerError> {
+    store::init_with_meta(dir, origin, log_key, log_key_path, &[LEDGER_META])?;
+    let ledger = Ledger::open(dir, log_key.clone(), GroupCommit::default())?;
+    let receipt = ledger.submit_and_wait(genesis);
+    ledger.close()?;
+    receipt.map_err(LedgerError::from)
+}
+
+impl From<StoreError> for SubmitError {
+    fn from(error: StoreError) -> SubmitError {
+        SubmitError::Failed(error.to_string())
+    }
+}

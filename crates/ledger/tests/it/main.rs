@@ -1,0 +1,341 @@
+//! Integration tests of the ledger's write path and replay, on a real SQLite database.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+use std::path::PathBuf;
+
+use attest::PublicKey;
+use domain::Kind;
+use ledger::{Ledger, Receipt, SubmitError, sign_statement, statement};
+use serde_json::{Value, json};
+use store::GroupCommit;
+use tlog::checkpoint::Checkpoint;
+use tlog::leaf_hash;
+use tlog::note::{KeyType, SignerKey};
+use tlog::proof::verify_inclusion;
+
+const ORIGIN: &str = "ledger.test.example";
+
+fn key(seed: u8) -> SignerKey {
+    SignerKey::from_seed("party", KeyType::Ed25519, [seed; 32]).unwrap()
+}
+
+fn keyid(key: &SignerKey) -> String {
+    PublicKey::parse(&key.verifier().to_text()).unwrap().keyid()
+}
+
+fn envelope(kind: Kind, predicate: Value, signers: &[&SignerKey]) -> Vec<u8> {
+    let statement = statement(kind, predicate, Vec::new());
+    let mut envelope = sign_statement(&statement, signers[0]).unwrap();
+    for signer in &signers[1..] {
+        envelope.sign(signer).unwrap();
+    }
+    envelope.to_json().into_bytes()
+}
+
+struct TestLedger {
+    dir: tempfile::TempDir,
+    log_key: SignerKey,
+    operator: SignerKey,
+}
+
+impl TestLedger {
+    fn new() -> TestLedger {
+        let dir = tempfile::tempdir().unwrap();
+        let log_key = SignerKey::from_seed(ORIGIN, KeyType::Ed25519, [200; 32]).unwrap();
+        let operator = key(1);
+        let genesis = envelope(
+            Kind::PartyRegistered,
+            json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
+            &[&operator],
+        );
+        let receipt = ledger::init(dir.path(), ORIGIN, &log_key, None, genesis).unwrap();
+        assert_eq!(receipt.index, 0);
+        TestLedger {
+            dir,
+            log_key,
+            operator,
+        }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    fn open(&self) -> Ledger {
+        Ledger::open(
+            self.dir.path(),
+            self.log_key.clone(),
+            GroupCommit::default(),
+        )
+        .unwrap()
+    }
+
+    fn register(&self, ledger: &Ledger, party: &str, role: &str, key: &SignerKey) -> Receipt {
+        ledger
+            .submit_and_wait(envelope(
+                Kind::PartyRegistered,
+                json!({"party": party, "name": party, "roles": [role], "keys": [key.verifier().to_text()]}),
+                &[&self.operator],
+            ))
+            .unwrap()
+    }
+}
+
+fn say(party: &str, text: &str, signers: &[&SignerKey]) -> Vec<u8> {
+    envelope(
+        Kind::PartyStatement,
+        json!({"party": party, "topic": "disclosure", "text": text}),
+        signers,
+    )
+}
+
+#[test]
+fn receipts_prove_inclusion_under_a_signed_checkpoint() {
+    let test = TestLedger::new();
+    let ledger = test.open();
+    let vendor = key(2);
+    test.register(&ledger, "acme-ai", "vendor", &vendor);
+    let entry = say("acme-ai", "model card v2 published", &[&vendor]);
+    let receipt = ledger.submit_and_wait(entry.clone()).unwrap();
+    assert_eq!(receipt.index, 2);
+    let (checkpoint, _, _) = Checkpoint::open(
+        receipt.checkpoint.note.as_bytes(),
+        ORIGIN,
+        &[test.log_key.verifier()],
+    )
+    .unwrap();
+    verify_inclusion(
+        &leaf_hash(&entry),
+        2,
+        checkpoint.size,
+        &receipt.inclusion_proof,
+        &checkpoint.root,
+    )
+    .unwrap();
+    receipt
+        .proof_file()
+        .verify(&entry, &[test.log_key.verifier()])
+        .unwrap();
+    ledger.close().unwrap();
+}
+
+#[test]
+fn rejected_entries_are_not_logged_and_say_why() {
+    let test = TestLedger::new();
+    let ledger = test.open();
+    let vendor = key(2);
+    let stranger = key(3);
+    test.register(&ledger, "acme-ai", "vendor", &vendor);
+
+    // A flipped payload byte: the signature no longer matches its key.
+    let mut tampered: Value = serde_json::from_slice(&say("acme-ai", "hello", &[&vendor])).unwrap();
+    let payload = tampered["payload"].as_str().unwrap().to_owned();
+    let mut bytes = attest::dsse::decode_base64(&payload).unwrap();
+    bytes[10] ^= 1;
+    tampered["payload"] = base64_encode(&bytes).into();
+    let error = ledger
+        .submit_and_wait(tampered.to_string().into_bytes())
+        .unwrap_err();
+    assert!(matches!(error, SubmitError::Invalid(_)), "{error}");
+    assert!(error.to_string().contains("does not verify"), "{error}");
+
+    // An unregistered key.
+    let error = ledger
+        .submit_and_wait(say("acme-ai", "hello", &[&stranger]))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "rejected by rule `registered-signer`: no signature by a registered key of any party"
+    );
+
+    // A revoked key: what it signed before stands, what it signs now is rejected.
+    let before = ledger
+        .submit_and_wait(say("acme-ai", "before", &[&vendor]))
+        .unwrap();
+    ledger
+        .submit_and_wait(envelope(
+            Kind::KeyRevoked,
+            json!({"party": "acme-ai", "keyid": keyid(&vendor), "reason": "compromised"}),
+            &[&test.operator],
+        ))
+        .unwrap();
+    let error = ledger
+        .submit_and_wait(say("acme-ai", "after", &[&vendor]))
+        .unwrap_err();
+    assert!(error.to_string().contains("rule `revoked-key`"), "{error}");
+
+    // 2 of 2: a joint statement with one signature.
+    let agency = key(4);
+    test.register(&ledger, "agency-a", "agency", &agency);
+    let second_vendor = key(5);
+    test.register(&ledger, "beta-ai", "vendor", &second_vendor);
+    let joint = |signers: &[&SignerKey]| {
+        envelope(
+            Kind::PartyStatement,
+            json!({"party": "agency-a", "topic": "designation", "text": "joint", "cosigners": ["beta-ai"]}),
+            signers,
+        )
+    };
+    let error = ledger.submit_and_wait(joint(&[&agency])).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("1 of 2 required parties signed; missing: `beta-ai`"),
+        "{error}"
+    );
+    let both = ledger
+        .submit_and_wait(joint(&[&agency, &second_vendor]))
+        .unwrap();
+
+    // Not an envelope at all.
+    let error = ledger
+        .submit_and_wait(b"{\"payloadType\":1}".to_vec())
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid entry: envelope field `payloadType`: must be a string"
+    );
+    ledger.close().unwrap();
+
+    // Only the accepted entries are in the log, in order.
+    let reader = store::Reader::open(&test.path()).unwrap();
+    assert_eq!(reader.latest_checkpoint().unwrap().size, both.index + 1);
+    assert_eq!(before.index, 2);
+    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    // A tiny standard-base64 encoder keeps this test free of another dependency.
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.write_char(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char)
+                    .unwrap();
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn replay_equals_the_stored_state_and_finds_a_hand_edited_row() {
+    let test = TestLedger::new();
+    let ledger = test.open();
+    let mut keys: Vec<(String, SignerKey)> = Vec::new();
+    let mut seed = 10u8;
+    let mut pending = Vec::new();
+    // A few thousand mixed entries: registrations, key additions, rotations, statements.
+    for round in 0..40 {
+        let party = format!("party-{round}");
+        let party_key = key(seed);
+        seed = seed.wrapping_add(1);
+        test.register(
+            &ledger,
+            &party,
+            ["vendor", "lab", "agency", "auditor"][round % 4],
+            &party_key,
+        );
+        if round % 3 == 0 {
+            let extra = key(seed);
+            seed = seed.wrapping_add(1);
+            ledger
+                .submit_and_wait(envelope(
+                    Kind::KeyAdded,
+                    json!({"party": party, "key": extra.verifier().to_text()}),
+                    &[&party_key],
+                ))
+                .unwrap();
+        }
+        keys.push((party, party_key));
+    }
+    for i in 0..2500 {
+        let (party, party_key) = &keys[i % keys.len()];
+        pending.push(
+            ledger
+                .submit(say(party, &format!("statement {i}"), &[party_key]))
+                .unwrap(),
+        );
+    }
+    for p in pending {
+        p.wait().unwrap();
+    }
+    let (party, old) = &keys[7];
+    let new = key(250);
+    ledger
+        .submit_and_wait(envelope(
+            Kind::KeyRotated,
+            json!({"party": party, "old_keyid": keyid(old), "new_key": new.verifier().to_text()}),
+            &[old],
+        ))
+        .unwrap();
+    ledger.close().unwrap();
+
+    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+    assert!(report.entries > 2500);
+    assert_eq!(report.parties, 41);
+
+    // Reopening loads the projected state: the rotated key no longer signs.
+    let ledger = test.open();
+    let error = ledger
+        .submit_and_wait(say(party, "old key", &[old]))
+        .unwrap_err();
+    assert!(error.to_string().contains("rule `rotated-key`"), "{error}");
+    ledger.close().unwrap();
+
+    let db = rusqlite::Connection::open(test.path().join(store::DATABASE_FILE)).unwrap();
+    db.execute(
+        "UPDATE state SET value = CAST(replace(CAST(value AS TEXT), 'party-3', 'party-X') AS BLOB) WHERE space = 'party' AND key = 'party-3'",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "DELETE FROM state WHERE space = 'party' AND key = 'party-4'",
+        [],
+    )
+    .unwrap();
+    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    assert_eq!(report.differences.len(), 2, "{:?}", report.differences);
+    assert!(
+        report.differences[0].starts_with("state party/party-3 differs: stored "),
+        "{:?}",
+        report.differences
+    );
+    assert!(
+        report.differences[1].contains("state party/party-4 is missing"),
+        "{:?}",
+        report.differences
+    );
+}
+
+#[test]
+fn a_bare_log_is_not_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_key = SignerKey::from_seed(ORIGIN, KeyType::Ed25519, [9; 32]).unwrap();
+    store::init(dir.path(), ORIGIN, &log_key, None).unwrap();
+    let error = Ledger::open(dir.path(), log_key, GroupCommit::default()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("holds a bare log, not a Concordat ledger"),
+        "{error}"
+    );
+}
