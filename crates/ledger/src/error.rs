@@ -6,9 +6,12 @@ use store::StoreError;
 /// Why an entry was not appended.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SubmitError {
-    /// Not a well-formed, correctly signed envelope of an in-toto Statement.
+    /// Not a well-formed envelope of an in-toto Statement.
     #[error("invalid entry: {0}")]
     Invalid(String),
+    /// A signature does not verify with the key it names.
+    #[error("signature check failed: {0}")]
+    Unverified(String),
     /// Well-formed, but the rules do not allow it.
     #[error("{0}")]
     Rejected(Rejection),

@@ -45,7 +45,7 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
     let parse =
         |payload: &[u8]| Statement::parse(payload).map_err(|e| SubmitError::Invalid(e.to_string()));
     let bad_signature = |e: attest::dsse::DsseError| {
-        SubmitError::Invalid(format!(
+        SubmitError::Unverified(format!(
             "{e}: the envelope was altered or signed by another key"
         ))
     };

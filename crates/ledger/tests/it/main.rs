@@ -142,7 +142,7 @@ fn rejected_entries_are_not_logged_and_say_why() {
     let error = ledger
         .submit_and_wait(tampered.to_string().into_bytes())
         .unwrap_err();
-    assert!(matches!(error, SubmitError::Invalid(_)), "{error}");
+    assert!(matches!(error, SubmitError::Unverified(_)), "{error}");
     assert!(error.to_string().contains("does not verify"), "{error}");
 
     // An unregistered key.
