@@ -37,6 +37,42 @@ The printed verifier key `<name>+<keyid>+<base64>` is what others use to check s
         #[arg(long)]
         force: bool,
     },
+    /// Replace a party's key in the ledger: the old key stops signing, the new one starts.
+    #[command(after_help = "Example:
+  concordat key rotate --dir ./concordat --party acme-ai --old 3f2a...e9 --new acme-2026.pem
+
+Signed by the instance's operator key unless --signer-key names the party's own key.")]
+    Rotate {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        party: String,
+        /// The key ID of the key being replaced (see `concordat party show`).
+        #[arg(long)]
+        old: String,
+        /// The new public key: PEM file or C2SP verifier-key text.
+        #[arg(long)]
+        new: String,
+        #[arg(long)]
+        signer_key: Option<PathBuf>,
+    },
+    /// Revoke a party's key: entries it signs from now on are rejected.
+    #[command(after_help = "Example:
+  concordat key revoke --dir ./concordat --party acme-ai --keyid 3f2a...e9 --reason 'laptop stolen'
+
+What the key signed before stays valid. Signed by the operator key unless --signer-key is given.")]
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        party: String,
+        #[arg(long)]
+        keyid: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        signer_key: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: KeyCommand, format: Format) -> Outcome {
@@ -47,6 +83,22 @@ pub fn run(command: KeyCommand, format: Format) -> Outcome {
             cosigner,
             force,
         } => generate(&name, &out, cosigner, force, format),
+        KeyCommand::Rotate {
+            dir,
+            party,
+            old,
+            new,
+            signer_key,
+        } => crate::ledger_cmd::rotate(&dir, &party, &old, &new, signer_key.as_deref(), format),
+        KeyCommand::Revoke {
+            dir,
+            party,
+            keyid,
+            reason,
+            signer_key,
+        } => {
+            crate::ledger_cmd::revoke(&dir, &party, &keyid, &reason, signer_key.as_deref(), format)
+        }
     }
 }
 
@@ -59,6 +111,22 @@ fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format)
         KeyType::Ed25519
     };
     let key = SignerKey::from_seed(name, key_type, seed).context("--name")?;
+    write_key_file(out, &key, force)?;
+    let verifier = key.verifier().to_text();
+    match format {
+        Format::Text => print(&format!("{verifier}\n")),
+        Format::Json => print_json(&json!({
+            "name": name,
+            "key_id": format!("{:08x}", key.key_id()),
+            "type": if cosigner { "cosignature/v1" } else { "ed25519" },
+            "verifier_key": verifier,
+            "signer_key_file": out,
+        })),
+    }
+}
+
+/// Writes a signer key file readable only by its owner; refuses to overwrite unless `force`.
+pub fn write_key_file(out: &Path, key: &SignerKey, force: bool) -> anyhow::Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).mode(0o600);
     if force {
@@ -78,18 +146,7 @@ fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format)
     })?;
     file.write_all(format!("{}\n", key.to_text()).as_bytes())
         .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write `{}`", out.display()))?;
-    let verifier = key.verifier().to_text();
-    match format {
-        Format::Text => print(&format!("{verifier}\n")),
-        Format::Json => print_json(&json!({
-            "name": name,
-            "key_id": format!("{:08x}", key.key_id()),
-            "type": if cosigner { "cosignature/v1" } else { "ed25519" },
-            "verifier_key": verifier,
-            "signer_key_file": out,
-        })),
-    }
+        .with_context(|| format!("cannot write `{}`", out.display()))
 }
 
 /// Reads a signer key file.

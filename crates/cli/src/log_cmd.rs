@@ -326,31 +326,59 @@ fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    match result {
-        Ok(report) => match format {
-            Format::Text => print(&format!(
-                "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}\n",
-                report.origin,
-                report.size,
-                report.checkpoints,
-                report.tiles,
-                report.root.to_base64()
-            )),
-            Format::Json => print_json(&json!({
-                "verified": true,
-                "origin": report.origin,
-                "size": report.size,
-                "root": report.root.to_base64(),
-                "checkpoints": report.checkpoints,
-                "tiles": report.tiles,
-            })),
-        },
+    let report = match result {
+        Ok(report) => report,
         Err(VerifyFailure::Problem(problem)) => {
             if format == Format::Json {
                 print_json(&json!({ "verified": false, "problem": problem.to_string() }))?;
             }
-            Err(verification_failed(anyhow!("{}: {problem}", dir.display())))
+            return Err(verification_failed(anyhow!("{}: {problem}", dir.display())));
         }
-        Err(VerifyFailure::Store(error)) => Err(error.into()),
+        Err(VerifyFailure::Store(error)) => return Err(error.into()),
+    };
+    // A ledger's entries are signed statements: check every signature and that replaying
+    // them gives the stored state.
+    let is_ledger = Reader::open(dir)?
+        .info()
+        .extra
+        .get(ledger::LEDGER_META.0)
+        .map(String::as_str)
+        == Some(ledger::LEDGER_META.1);
+    if is_ledger {
+        let replay = crate::ledger_cmd::run_replay(dir)?;
+        if !replay.is_clean() {
+            let problem = format!(
+                "replay differs from the stored state: {}",
+                replay.differences.join("; ")
+            );
+            if format == Format::Json {
+                print_json(&json!({ "verified": false, "problem": problem }))?;
+            }
+            return Err(verification_failed(anyhow!("{}: {problem}", dir.display())));
+        }
+    }
+    let ledger_note = if is_ledger {
+        "; every entry's signatures verify and replay gives the stored state"
+    } else {
+        ""
+    };
+    match format {
+        Format::Text => print(&format!(
+            "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}{ledger_note}\n",
+            report.origin,
+            report.size,
+            report.checkpoints,
+            report.tiles,
+            report.root.to_base64()
+        )),
+        Format::Json => print_json(&json!({
+            "verified": true,
+            "origin": report.origin,
+            "size": report.size,
+            "root": report.root.to_base64(),
+            "checkpoints": report.checkpoints,
+            "tiles": report.tiles,
+            "ledger": is_ledger,
+        })),
     }
 }

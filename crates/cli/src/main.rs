@@ -1,7 +1,9 @@
 //! `concordat`: the command-line tool. For now it speaks the transparency log: keys, signed
 //! notes, a durable log, proofs and offline verification.
 
+mod instance;
 mod keys;
+mod ledger_cmd;
 mod log_cmd;
 mod note_cmd;
 mod output;
@@ -21,6 +23,10 @@ use crate::output::{Failure, Format};
     version,
     propagate_version = true,
     after_help = "Examples:
+  concordat init --dir ./concordat --origin ledger.example.gov/ai
+  concordat party register --dir ./concordat --name 'Acme AI' --role vendor --key acme.pem
+  concordat sign --key acme.key --kind party-statement notice.json > notice.envelope.json
+  concordat submit --dir ./concordat notice.envelope.json
   concordat key generate --name log.example.gov/ai --out log.key
   concordat log init --dir ./ledger --origin log.example.gov/ai --key log.key
   echo 'hello' | concordat log append --dir ./ledger
@@ -40,6 +46,41 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create a Concordat instance: store, log, operator key, and the entry registering it.
+    Init(ledger_cmd::InitArgs),
+    /// Register, list and show parties.
+    #[command(subcommand)]
+    Party(ledger_cmd::PartyCommand),
+    /// Sign an entry (a DSSE envelope of an in-toto Statement), or add a signature to one.
+    Sign(ledger_cmd::SignArgs),
+    /// Print the Statement of an entry: the exact payload bytes to sign with another tool.
+    Statement(ledger_cmd::StatementArgs),
+    /// List every entry kind with its predicate type and the JSON Schema of its predicate.
+    #[command(after_help = "Examples:\n  concordat kinds\n  concordat kinds --format json")]
+    Kinds,
+    /// Submit signed entries; print each index and write each tlog-proof beside its file.
+    #[command(after_help = "Examples:
+  concordat submit --dir ./concordat notice.envelope.json     # writes notice.envelope.tlog-proof
+  cat envelopes.jsonl | concordat submit --dir ./concordat -   # one envelope a line
+
+Accepts envelopes signed by any DSSE signer. A rejected entry is not logged; the reason names
+the rule it breaks (exit 1).")]
+    Submit {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Envelope files; `-` reads one envelope a line from standard input.
+        #[arg(required = true)]
+        envelopes: Vec<std::path::PathBuf>,
+    },
+    /// Show ledger entries.
+    #[command(subcommand)]
+    Entry(ledger_cmd::EntryCommand),
+    /// Rebuild the state from the log and report any difference from the stored state.
+    #[command(after_help = "Example:\n  concordat replay --dir ./concordat")]
+    Replay {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+    },
     /// Create signing keys (C2SP signed-note key text).
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -57,6 +98,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(args) => ledger_cmd::init(args, cli.format),
+        Command::Party(command) => ledger_cmd::party(command, cli.format),
+        Command::Sign(args) => ledger_cmd::sign(args, cli.format),
+        Command::Statement(args) => ledger_cmd::statement_bytes(args),
+        Command::Kinds => ledger_cmd::kinds(cli.format),
+        Command::Submit { dir, envelopes } => ledger_cmd::submit(&dir, &envelopes, cli.format),
+        Command::Entry(command) => ledger_cmd::entry(command, cli.format),
+        Command::Replay { dir } => ledger_cmd::replay(&dir, cli.format),
         Command::Key(command) => keys::run(command, cli.format),
         Command::Note(command) => note_cmd::run(command, cli.format),
         Command::Log(command) => log_cmd::run(command, cli.format),

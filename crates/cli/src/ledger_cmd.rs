@@ -1,0 +1,775 @@
+//! The ledger commands: `init`, `party`, `key rotate|revoke`, `sign`, `statement`, `kinds`,
+//! `submit`, `entry show` and `replay`.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use anyhow::{Context as _, anyhow, bail};
+use attest::statement::PAYLOAD_TYPE;
+use attest::{Envelope, PublicKey, Statement, Subject};
+use clap::{Args, Subcommand};
+use domain::{KeyStatus, Kind, Role, State};
+use ledger::{Pending, sign_statement, statement};
+use serde_json::{Value, json};
+use store::Reader;
+use tlog::note::{KeyType, SignerKey};
+
+use crate::instance::{
+    KEYS_DIR, LOG_KEY_FILE, OPERATOR_KEY_FILE, open_ledger, signer_or_operator, submit_failure,
+    submit_one,
+};
+use crate::keys::{read_signer, write_key_file};
+use crate::output::{
+    Failure, Format, Outcome, print, print_json, read_input, show_progress, verification_failed,
+};
+
+/// `concordat init`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:
+  concordat init --dir ./concordat --origin ledger.example.gov/ai
+
+Creates the store, the log and two keys in DIR/keys: log.key signs checkpoints, operator.key
+signs as the operator party, which entry 0 registers.")]
+pub struct InitArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    /// The log's origin, conventionally its URL without scheme.
+    #[arg(long)]
+    origin: String,
+    /// The operator party's display name.
+    #[arg(long, default_value = "Ledger operator")]
+    operator_name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartyCommand {
+    /// Register a party (signed by the operator).
+    #[command(after_help = "Examples:
+  concordat party register --dir ./concordat --name 'Acme AI' --role vendor --key acme.pem --jurisdiction US
+  concordat party register --dir ./concordat --name 'EU AI Office' --id eu-ai-office --role overseer \\
+      --key 'eu-ai-office+1a2b3c4d+AZ...' --jurisdiction EU
+
+--key takes a PEM public key file (Ed25519 or ECDSA P-256) or C2SP verifier-key text; repeat it
+for several keys. The party id defaults to the name in lowercase with dashes.")]
+    Register {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// agency, vendor, lab, auditor, overseer, witness or operator; repeatable.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// A public key: PEM file or C2SP verifier-key text; repeatable.
+        #[arg(long = "key", required = true)]
+        keys: Vec<String>,
+        /// ISO 3166 code (US, GB, IN, US-CA) or EU; repeatable.
+        #[arg(long = "jurisdiction")]
+        jurisdictions: Vec<String>,
+        /// The party's ledger id (default: from the name).
+        #[arg(long)]
+        id: Option<String>,
+        /// Sign with this key instead of the instance's operator key.
+        #[arg(long)]
+        signer_key: Option<PathBuf>,
+    },
+    /// List the registered parties.
+    #[command(after_help = "Example:\n  concordat party list --dir ./concordat --format json")]
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Show one party with its keys.
+    #[command(after_help = "Example:\n  concordat party show --dir ./concordat acme-ai")]
+    Show {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntryCommand {
+    /// Show an entry: its statement, who signed it, and its inclusion proof.
+    #[command(after_help = "Example:\n  concordat entry show --dir ./concordat 3")]
+    Show {
+        #[arg(long)]
+        dir: PathBuf,
+        index: u64,
+    },
+}
+
+/// `statement`: the Statement to print.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:
+  concordat statement --kind party-statement notice.json > payload.json
+  # sign payload.json with any DSSE signer (payload type application/vnd.in-toto+json),
+  # then: concordat submit --dir ./concordat envelope.json")]
+pub struct StatementArgs {
+    /// The entry kind (see `concordat kinds`).
+    #[arg(long)]
+    kind: String,
+    /// The predicate, a JSON file (`-` for standard input).
+    predicate: PathBuf,
+    /// A subject `NAME=sha256:HEX`; repeatable. Without one, the statement is about its own
+    /// predicate.
+    #[arg(long = "subject")]
+    subjects: Vec<String>,
+}
+
+/// `sign`: what to sign and with which key.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  concordat sign --key acme.key --kind party-statement notice.json > notice.envelope.json
+  concordat sign --key beta.key --add-to notice.envelope.json > notice.both.json
+  concordat sign --key lab.key --kind party-statement result.json --subject model=sha256:0a1b...
+
+Prints a DSSE envelope (payload type application/vnd.in-toto+json) whose signature carries its
+key ID. --add-to adds this key's signature to an existing envelope, for entries several parties
+must sign.")]
+pub struct SignArgs {
+    /// The signer key file (C2SP signer-key text, from `concordat key generate`).
+    #[arg(long)]
+    key: PathBuf,
+    /// The entry kind (see `concordat kinds`).
+    #[arg(long, required_unless_present = "add_to", conflicts_with = "add_to")]
+    kind: Option<String>,
+    /// The predicate, a JSON file (`-` for standard input).
+    #[arg(required_unless_present = "add_to", conflicts_with = "add_to")]
+    predicate: Option<PathBuf>,
+    /// A subject `NAME=sha256:HEX`; repeatable.
+    #[arg(long = "subject", conflicts_with = "add_to")]
+    subjects: Vec<String>,
+    /// Add a signature to this envelope instead of signing a new statement.
+    #[arg(long)]
+    add_to: Option<PathBuf>,
+}
+
+pub fn init(args: InitArgs, format: Format) -> Outcome {
+    let dir = &args.dir;
+    if dir.join(store::DATABASE_FILE).exists() {
+        return Err(anyhow!("`{}` already holds a log", dir.display()).into());
+    }
+    let keys_dir = dir.join(KEYS_DIR);
+    std::fs::create_dir_all(&keys_dir)
+        .with_context(|| format!("cannot create `{}`", keys_dir.display()))?;
+    let log_key = new_key(&args.origin)?;
+    let operator = new_key(&format!("{}/operator", args.origin))?;
+    let log_key_path = std::path::absolute(keys_dir.join(LOG_KEY_FILE))?;
+    let operator_path = std::path::absolute(keys_dir.join(OPERATOR_KEY_FILE))?;
+    write_key_file(&log_key_path, &log_key, false)?;
+    write_key_file(&operator_path, &operator, false)?;
+    let predicate = json!({
+        "party": "operator",
+        "name": args.operator_name,
+        "roles": ["operator"],
+        "keys": [operator.verifier().to_text()],
+    });
+    let genesis = sign_statement(
+        &statement(Kind::PartyRegistered, predicate, Vec::new()),
+        &operator,
+    )?;
+    let receipt = ledger::init(
+        dir,
+        &args.origin,
+        &log_key,
+        Some(&log_key_path),
+        genesis.to_json().into_bytes(),
+    )
+    .map_err(|e| anyhow!("{e}"))?;
+    let operator_public = PublicKey::parse(&operator.verifier().to_text())?;
+    match format {
+        Format::Text => print(&format!(
+            "created Concordat instance `{}` in {}\n\
+             log verifier key:      {}\n\
+             operator verifier key: {}\n\
+             operator key file:     {}\n\
+             operator key id:       {}\n\
+             entry {} registers the operator party `operator`\n",
+            args.origin,
+            dir.display(),
+            log_key.verifier(),
+            operator.verifier(),
+            operator_path.display(),
+            operator_public.keyid(),
+            receipt.index
+        )),
+        Format::Json => print_json(&json!({
+            "dir": dir,
+            "origin": args.origin,
+            "log_verifier_key": log_key.verifier().to_text(),
+            "operator_verifier_key": operator.verifier().to_text(),
+            "operator_key_file": operator_path,
+            "operator_keyid": operator_public.keyid(),
+            "genesis_index": receipt.index,
+        })),
+    }
+}
+
+fn new_key(name: &str) -> anyhow::Result<SignerKey> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+    Ok(SignerKey::from_seed(name, KeyType::Ed25519, seed)?)
+}
+
+/// A public key argument: a file holding a PEM or C2SP key, or the C2SP text itself.
+fn read_public_key(argument: &str) -> anyhow::Result<String> {
+    let path = Path::new(argument);
+    let text = if path.is_file() {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read `{argument}`"))?
+    } else {
+        argument.to_owned()
+    };
+    PublicKey::parse(&text).with_context(|| format!("--key `{argument}`"))?;
+    Ok(text.trim().to_owned())
+}
+
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(63).collect()
+}
+
+fn print_receipt(source: &str, receipt: &ledger::Receipt, format: Format, extra: Value) -> Outcome {
+    match format {
+        Format::Text => print(&format!("{}\n", receipt.index)),
+        Format::Json => {
+            let mut value = json!({
+                "source": source,
+                "index": receipt.index,
+                "checkpoint_size": receipt.checkpoint.size,
+                "proof": receipt.proof_file().to_text(),
+            });
+            if let (Value::Object(map), Value::Object(more)) = (&mut value, extra) {
+                map.extend(more);
+            }
+            print_json(&value)
+        }
+    }
+}
+
+pub fn party(command: PartyCommand, format: Format) -> Outcome {
+    match command {
+        PartyCommand::Register {
+            dir,
+            name,
+            roles,
+            keys,
+            jurisdictions,
+            id,
+            signer_key,
+        } => {
+            for role in &roles {
+                if Role::parse(role).is_none() {
+                    let known: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+                    return Err(anyhow!(
+                        "--role `{role}` is not a role; roles are {}",
+                        known.join(", ")
+                    )
+                    .into());
+                }
+            }
+            let keys = keys
+                .iter()
+                .map(|k| read_public_key(k))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let id = id.unwrap_or_else(|| slug(&name));
+            let predicate = json!({
+                "party": id, "name": name, "roles": roles, "jurisdictions": jurisdictions, "keys": keys,
+            });
+            let signer = signer_or_operator(&dir, signer_key.as_deref())?;
+            let envelope = sign_statement(
+                &statement(Kind::PartyRegistered, predicate, Vec::new()),
+                &signer,
+            )?;
+            let receipt = submit_one(
+                &dir,
+                &format!("party `{id}`"),
+                envelope.to_json().into_bytes(),
+            )?;
+            match format {
+                Format::Text => print(&format!(
+                    "registered party `{id}` at entry {}\n",
+                    receipt.index
+                )),
+                Format::Json => {
+                    print_receipt("party register", &receipt, format, json!({ "party": id }))
+                }
+            }
+        }
+        PartyCommand::List { dir } => {
+            let state = load(&dir)?;
+            match format {
+                Format::Text => {
+                    let mut out = String::from("ID\tNAME\tROLES\tJURISDICTIONS\tACTIVE KEYS\n");
+                    for party in state.parties() {
+                        out.push_str(&format!(
+                            "{}\t{}\t{}\t{}\t{}\n",
+                            party.id,
+                            party.name,
+                            party
+                                .roles
+                                .iter()
+                                .map(|r| r.name())
+                                .collect::<Vec<_>>()
+                                .join(","),
+                            party.jurisdictions.join(","),
+                            state.keys_of(&party.id).filter(|k| k.is_active()).count()
+                        ));
+                    }
+                    print(&out)
+                }
+                Format::Json => print_json(&json!(
+                    state
+                        .parties()
+                        .map(|party| party_json(&state, &party.id))
+                        .collect::<Vec<_>>()
+                )),
+            }
+        }
+        PartyCommand::Show { dir, id } => {
+            let state = load(&dir)?;
+            let party = state
+                .party(&id)
+                .ok_or_else(|| anyhow!("party `{id}` is not registered"))?;
+            match format {
+                Format::Json => print_json(&party_json(&state, &id)),
+                Format::Text => {
+                    let mut out = format!(
+                        "party:         {}\nname:          {}\nroles:         {}\njurisdictions: {}\nregistered at: entry {}\nkeys:\n",
+                        party.id,
+                        party.name,
+                        party
+                            .roles
+                            .iter()
+                            .map(|r| r.name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        party.jurisdictions.join(", "),
+                        party.registered_at
+                    );
+                    for key in state.keys_of(&id) {
+                        let status = match &key.status {
+                            KeyStatus::Active => "active".to_owned(),
+                            KeyStatus::Rotated { at, replaced_by } => {
+                                format!("rotated at entry {at}, replaced by {replaced_by}")
+                            }
+                            KeyStatus::Revoked { at, reason } => {
+                                format!("revoked at entry {at}: {reason}")
+                            }
+                        };
+                        out.push_str(&format!(
+                            "  {} ({}, added at entry {}): {status}\n",
+                            key.keyid, key.algorithm, key.added_at
+                        ));
+                    }
+                    print(&out)
+                }
+            }
+        }
+    }
+}
+
+fn party_json(state: &State, id: &str) -> Value {
+    let party = state.party(id);
+    json!({
+        "party": party,
+        "keys": state.keys_of(id).collect::<Vec<_>>(),
+    })
+}
+
+fn load(dir: &Path) -> Result<State, Failure> {
+    let reader = Reader::open(dir)?;
+    Ok(ledger::load_state(&reader)?)
+}
+
+/// `key rotate`.
+pub fn rotate(
+    dir: &Path,
+    party: &str,
+    old: &str,
+    new: &str,
+    signer: Option<&Path>,
+    format: Format,
+) -> Outcome {
+    let new_key = read_public_key(new)?;
+    let predicate = json!({"party": party, "old_keyid": old, "new_key": new_key});
+    let signer = signer_or_operator(dir, signer)?;
+    let envelope = sign_statement(&statement(Kind::KeyRotated, predicate, Vec::new()), &signer)?;
+    let receipt = submit_one(
+        dir,
+        &format!("key rotation for `{party}`"),
+        envelope.to_json().into_bytes(),
+    )?;
+    let keyid = PublicKey::parse(&new_key)?.keyid();
+    match format {
+        Format::Text => print(&format!(
+            "key {old} of `{party}` replaced by {keyid} at entry {}\n",
+            receipt.index
+        )),
+        Format::Json => print_receipt(
+            "key rotate",
+            &receipt,
+            format,
+            json!({ "new_keyid": keyid }),
+        ),
+    }
+}
+
+/// `key revoke`.
+pub fn revoke(
+    dir: &Path,
+    party: &str,
+    keyid: &str,
+    reason: &str,
+    signer: Option<&Path>,
+    format: Format,
+) -> Outcome {
+    let predicate = json!({"party": party, "keyid": keyid, "reason": reason});
+    let signer = signer_or_operator(dir, signer)?;
+    let envelope = sign_statement(&statement(Kind::KeyRevoked, predicate, Vec::new()), &signer)?;
+    let receipt = submit_one(
+        dir,
+        &format!("key revocation for `{party}`"),
+        envelope.to_json().into_bytes(),
+    )?;
+    match format {
+        Format::Text => print(&format!(
+            "key {keyid} of `{party}` revoked at entry {}\n",
+            receipt.index
+        )),
+        Format::Json => print_receipt("key revoke", &receipt, format, json!({})),
+    }
+}
+
+fn parse_subject(text: &str) -> anyhow::Result<Subject> {
+    let (name, digest) = text
+        .rsplit_once('=')
+        .ok_or_else(|| anyhow!("--subject `{text}`: expected NAME=sha256:HEX"))?;
+    let (algorithm, hex) = digest
+        .split_once(':')
+        .ok_or_else(|| anyhow!("--subject `{text}`: expected NAME=sha256:HEX"))?;
+    let valid_hex = algorithm == "sha256"
+        && hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if name.is_empty() || !valid_hex {
+        bail!("--subject `{text}`: expected NAME=sha256:HEX with 64 lowercase hex digits");
+    }
+    Ok(Subject {
+        name: name.to_owned(),
+        digest: [("sha256".to_owned(), hex.to_owned())].into(),
+    })
+}
+
+/// Builds the Statement `sign` and `statement` work on, checking the predicate against the
+/// kind's schema by parsing it as the ledger will.
+fn build_statement(
+    kind_name: &str,
+    path: Option<&Path>,
+    subjects: &[String],
+) -> anyhow::Result<Statement> {
+    let kind = Kind::from_name(kind_name).ok_or_else(|| {
+        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        anyhow!(
+            "--kind `{kind_name}` is not an entry kind; kinds are {}",
+            known.join(", ")
+        )
+    })?;
+    let source = path.map_or("standard input".to_owned(), |p| {
+        format!("`{}`", p.display())
+    });
+    let bytes = read_input(path)?;
+    let predicate: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| anyhow!("{source}: line {} column {}: {e}", e.line(), e.column()))?;
+    check_predicate(kind, &predicate).with_context(|| source.clone())?;
+    let subjects = subjects
+        .iter()
+        .map(|s| parse_subject(s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(statement(kind, predicate, subjects))
+}
+
+/// Parses a predicate with the type the ledger uses, so field errors show before signing.
+fn check_predicate(kind: Kind, predicate: &Value) -> anyhow::Result<()> {
+    fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> anyhow::Result<()> {
+        serde_json::from_value::<T>(value.clone())
+            .map(|_| ())
+            .map_err(|e| anyhow!("predicate: {e}"))
+    }
+    match kind {
+        Kind::PartyRegistered => parse::<domain::PartyRegistered>(predicate),
+        Kind::KeyAdded => parse::<domain::KeyAdded>(predicate),
+        Kind::KeyRotated => parse::<domain::KeyRotated>(predicate),
+        Kind::KeyRevoked => parse::<domain::KeyRevoked>(predicate),
+        Kind::PartyStatement => parse::<domain::PartyStatement>(predicate),
+    }
+}
+
+/// `sign`: a signed envelope of a new Statement, or one more signature on an envelope.
+pub fn sign(args: SignArgs, format: Format) -> Outcome {
+    let key = read_signer(&args.key)?;
+    let envelope = match args.add_to {
+        Some(path) => {
+            let bytes = read_input(Some(&path))?;
+            let mut envelope =
+                Envelope::parse(&bytes).with_context(|| format!("`{}`", path.display()))?;
+            if envelope.payload_type != PAYLOAD_TYPE {
+                return Err(anyhow!(
+                    "`{}`: payloadType is `{}`, expected `{PAYLOAD_TYPE}`",
+                    path.display(),
+                    envelope.payload_type
+                )
+                .into());
+            }
+            envelope.sign(&key)?;
+            envelope
+        }
+        None => sign_statement(
+            &build_statement(
+                args.kind.as_deref().unwrap_or_default(),
+                args.predicate.as_deref(),
+                &args.subjects,
+            )?,
+            &key,
+        )?,
+    };
+    match format {
+        Format::Text => print(&format!("{}\n", envelope.to_json())),
+        Format::Json => print_json(&serde_json::from_str(&envelope.to_json())?),
+    }
+}
+
+/// `statement`: the exact payload bytes to sign elsewhere.
+pub fn statement_bytes(args: StatementArgs) -> Outcome {
+    let statement = build_statement(&args.kind, Some(&args.predicate), &args.subjects)?;
+    print(&String::from_utf8_lossy(&statement.to_bytes()))
+}
+
+/// `kinds`.
+pub fn kinds(format: Format) -> Outcome {
+    match format {
+        Format::Json => print_json(&json!(
+            Kind::ALL
+                .iter()
+                .map(|kind| json!({
+                    "kind": kind.name(),
+                    "predicateType": kind.predicate_type(),
+                    "description": kind.describe(),
+                    "schema": kind.schema(),
+                }))
+                .collect::<Vec<_>>()
+        )),
+        Format::Text => {
+            let mut out = String::new();
+            for kind in Kind::ALL {
+                out.push_str(&format!(
+                    "{}\n  predicate type: {}\n  {}\n  predicate schema:\n",
+                    kind.name(),
+                    kind.predicate_type(),
+                    kind.describe()
+                ));
+                let schema = serde_json::to_string_pretty(&kind.schema())?;
+                for line in schema.lines() {
+                    out.push_str(&format!("    {line}\n"));
+                }
+                out.push('\n');
+            }
+            print(&out)
+        }
+    }
+}
+
+/// `submit`: envelopes from files (each one entry; its tlog-proof is written beside it) or
+/// standard input (`-`: one envelope a line).
+pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
+    let ledger = open_ledger(dir)?;
+    let (sender, receiver) = mpsc::sync_channel::<(String, Option<PathBuf>, Pending)>(4096);
+    let printer = std::thread::spawn(move || -> Outcome {
+        let mut first_failure: Option<Failure> = None;
+        for (source, proof_path, pending) in receiver {
+            match pending.wait() {
+                Ok(receipt) => {
+                    if let Some(path) = &proof_path {
+                        std::fs::write(path, receipt.proof_file().to_text())
+                            .with_context(|| format!("cannot write `{}`", path.display()))?;
+                    }
+                    print_receipt(
+                        &source,
+                        &receipt,
+                        format,
+                        json!({ "proof_file": proof_path }),
+                    )?;
+                }
+                Err(error) => {
+                    let failure = submit_failure(&source, error);
+                    if let Failure::Verification(e) | Failure::Input(e) = &failure {
+                        eprintln!("{e:#}");
+                    }
+                    first_failure.get_or_insert(failure);
+                }
+            }
+        }
+        first_failure.map_or(Ok(()), Err)
+    });
+    let submitted = (|| -> Outcome {
+        for path in envelopes {
+            if path == Path::new("-") {
+                let stdin = std::io::stdin().lock();
+                for (number, line) in stdin.split(b'\n').enumerate() {
+                    let line = line.context("cannot read standard input")?;
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let pending = ledger.submit(line)?;
+                    sender
+                        .send((format!("standard input line {}", number + 1), None, pending))
+                        .map_err(|_| Failure::BrokenPipe)?;
+                }
+            } else {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                let pending = ledger.submit(bytes)?;
+                sender
+                    .send((
+                        format!("`{}`", path.display()),
+                        Some(path.with_extension("tlog-proof")),
+                        pending,
+                    ))
+                    .map_err(|_| Failure::BrokenPipe)?;
+            }
+        }
+        Ok(())
+    })();
+    drop(sender);
+    let printed = printer
+        .join()
+        .map_err(|_| anyhow!("the output thread stopped unexpectedly"))?;
+    ledger.close()?;
+    printed?;
+    submitted
+}
+
+pub fn entry(command: EntryCommand, format: Format) -> Outcome {
+    let EntryCommand::Show { dir, index } = command;
+    let reader = Reader::open(&dir)?;
+    let state = ledger::load_state(&reader)?;
+    let bytes = reader.entry(index)?;
+    let envelope = Envelope::parse(&bytes).with_context(|| format!("entry {index}"))?;
+    let statement =
+        Statement::parse(&envelope.payload).with_context(|| format!("entry {index}"))?;
+    let pae = envelope.pae();
+    let signers: Vec<Value> = envelope
+        .signatures
+        .iter()
+        .filter_map(|signature| {
+            let key = state
+                .public_key(&signature.keyid)
+                .filter(|key| key.verify(&pae, &signature.sig))
+                .or_else(|| state.public_keys().find(|key| key.verify(&pae, &signature.sig)))?;
+            let record = state.key(&key.keyid())?;
+            Some(json!({ "party": record.party, "keyid": record.keyid, "algorithm": record.algorithm }))
+        })
+        .collect();
+    let proof = reader.proof_file(index, None)?.to_text();
+    let kind = Kind::from_predicate_type(&statement.predicate_type).map(Kind::name);
+    match format {
+        Format::Json => print_json(&json!({
+            "index": index,
+            "kind": kind,
+            "statement": statement,
+            "signers": signers,
+            "proof": proof,
+        })),
+        Format::Text => {
+            let mut out = format!(
+                "entry {index}: {}\npredicate type: {}\nsubjects:\n",
+                kind.unwrap_or("(unknown kind)"),
+                statement.predicate_type
+            );
+            for subject in &statement.subject {
+                let digests: Vec<String> = subject
+                    .digest
+                    .iter()
+                    .map(|(a, h)| format!("{a}:{h}"))
+                    .collect();
+                out.push_str(&format!("  {} {}\n", subject.name, digests.join(" ")));
+            }
+            out.push_str("predicate:\n");
+            for line in serde_json::to_string_pretty(&statement.predicate)?.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+            out.push_str("signed by:\n");
+            for signer in &signers {
+                out.push_str(&format!(
+                    "  {} (key {})\n",
+                    signer["party"].as_str().unwrap_or(""),
+                    signer["keyid"].as_str().unwrap_or("")
+                ));
+            }
+            out.push_str("inclusion proof:\n");
+            for line in proof.lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+            print(&out)
+        }
+    }
+}
+
+/// Replays the ledger with a progress bar on a terminal; returns the report.
+pub fn run_replay(dir: &Path) -> Result<ledger::ReplayReport, Failure> {
+    let bar = show_progress().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "replaying {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let report = ledger::replay(dir, &mut |progress| {
+        if let Some(bar) = &bar {
+            bar.set_length(progress.total);
+            bar.set_position(progress.done);
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    Ok(report?)
+}
+
+pub fn replay(dir: &Path, format: Format) -> Outcome {
+    let report = run_replay(dir)?;
+    if format == Format::Json {
+        print_json(&json!({
+            "entries": report.entries,
+            "parties": report.parties,
+            "keys": report.keys,
+            "clean": report.is_clean(),
+            "differences": report.differences,
+        }))?;
+    }
+    if !report.is_clean() {
+        return Err(verification_failed(anyhow!(
+            "replay of `{}` differs from the stored state:\n  {}",
+            dir.display(),
+            report.differences.join("\n  ")
+        )));
+    }
+    if format == Format::Text {
+        print(&format!(
+            "replayed {} entries: the stored state ({} parties, {} keys) is what the log gives\n",
+            report.entries, report.parties, report.keys
+        ))?;
+    }
+    Ok(())
+}
