@@ -593,8 +593,9 @@ pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
     let ledger = open_ledger(dir)?;
     let (sender, receiver) = mpsc::sync_channel::<(String, Option<PathBuf>, Pending)>(4096);
     let printer = std::thread::spawn(move || -> Outcome {
-        let mut first_failure: Option<Failure> = None;
+        let (mut submitted, mut refused, mut verification) = (0u64, 0u64, false);
         for (source, proof_path, pending) in receiver {
+            submitted += 1;
             match pending.wait() {
                 Ok(receipt) => {
                     if let Some(path) = &proof_path {
@@ -609,15 +610,25 @@ pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
                     )?;
                 }
                 Err(error) => {
+                    // Each refusal is reported as it happens; the exit status sums them up.
+                    refused += 1;
                     let failure = submit_failure(&source, error);
+                    verification |= matches!(failure, Failure::Verification(_));
                     if let Failure::Verification(e) | Failure::Input(e) = &failure {
                         eprintln!("{e:#}");
                     }
-                    first_failure.get_or_insert(failure);
                 }
             }
         }
-        first_failure.map_or(Ok(()), Err)
+        if refused == 0 {
+            return Ok(());
+        }
+        let summary = anyhow!("{refused} of {submitted} entries were not accepted (reasons above)");
+        Err(if verification {
+            verification_failed(summary)
+        } else {
+            Failure::Input(summary)
+        })
     });
     let submitted = (|| -> Outcome {
         for path in envelopes {

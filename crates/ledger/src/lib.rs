@@ -79,6 +79,11 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
             .iter()
             .map(|key| key.keyid())
             .collect();
+        if signers.is_empty() {
+            return Err(SubmitError::Unverified(
+                "no signature verifies with a registered key of any party: the envelope was altered, or its signers are not registered".to_owned(),
+            ));
+        }
         (parse(&envelope.payload)?, signers)
     };
     Ok(Verified { statement, signers })

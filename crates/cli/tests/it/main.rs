@@ -9,6 +9,7 @@
 
 mod crash;
 mod help;
+mod interop;
 mod log;
 mod notes;
 mod support;
