@@ -13,5 +13,5 @@ pub mod keys;
 pub mod statement;
 
 pub use dsse::{Envelope, pae};
-pub use keys::PublicKey;
+pub use keys::{PublicKey, verify_all};
 pub use statement::{Statement, Subject};

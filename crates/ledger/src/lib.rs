@@ -9,6 +9,7 @@
 
 mod error;
 mod replay;
+mod verify;
 mod write;
 
 use attest::statement::PAYLOAD_TYPE;

@@ -1,16 +1,29 @@
 //! `replay`: rebuild the state from the log alone and compare it with the stored projection.
+//!
+//! Signature verification dominates, so replay is a pipeline: this thread reads entries in
+//! chunks; workers parse them and batch-verify their signatures against a snapshot of the keys
+//! registered so far; one thread applies the chunks in order. An entry the snapshot cannot
+//! settle (a key registered in the same chunk, a key ID that is only a hint, a batch that
+//! fails) is verified again in order, exactly as the write path does, so the outcome is the
+//! write path's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
 
 use domain::{Entry, State, apply};
 use store::{Reader, StoreError};
 
 use crate::error::LedgerError;
+use crate::verify::{Prepared, keys_of, prepare};
 use crate::verify_envelope;
 use crate::write::check_is_ledger;
 
-/// Progress: entries replayed so far, of how many.
+/// Entries a worker verifies together.
+const CHUNK_ENTRIES: usize = 1024;
+
+/// Progress: entries read so far, of how many.
 #[derive(Debug, Clone, Copy)]
 pub struct ReplayProgress {
     pub done: u64,
@@ -33,14 +46,16 @@ impl ReplayReport {
     }
 }
 
-enum Stop {
-    Store(StoreError),
+type Keys = Arc<crate::verify::Keys>;
+
+struct Chunk {
+    sequence: u64,
+    entries: Vec<(u64, Vec<u8>)>,
 }
 
-impl From<StoreError> for Stop {
-    fn from(error: StoreError) -> Stop {
-        Stop::Store(error)
-    }
+struct PreparedChunk {
+    sequence: u64,
+    items: Vec<Prepared>,
 }
 
 /// Replays every entry of the ledger in `dir` — verifying its signatures and applying its rules
@@ -57,32 +72,31 @@ pub fn replay(
         .map(|(space, key, value)| ((space, key), value))
         .collect();
     let total = reader.latest_checkpoint()?.size;
-    let mut state = State::default();
-    let mut differences = Vec::new();
-    let visited = reader.for_each_entry(0, |index, bytes| -> Result<(), Stop> {
-        let outcome = verify_envelope(&state, bytes).and_then(|verified| {
-            let entry = Entry {
-                index,
-                statement: &verified.statement,
-                signers: &verified.signers,
-            };
-            apply(&state, &entry).map_err(crate::SubmitError::Rejected)
-        });
-        match outcome {
-            Ok(changes) => state.commit(&changes),
-            Err(error) => differences.push(format!(
-                "entry {index} is in the log, but replay rejects it: {error}"
-            )),
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let snapshot: Arc<RwLock<Keys>> = Arc::default();
+
+    let (state, mut differences) = std::thread::scope(|scope| -> Result<_, LedgerError> {
+        let (chunk_sender, chunk_receiver) = sync_channel::<Chunk>(workers * 2);
+        let chunk_receiver = Arc::new(Mutex::new(chunk_receiver));
+        let (prepared_sender, prepared_receiver) = sync_channel::<PreparedChunk>(workers * 2);
+        for _ in 0..workers {
+            let chunks = Arc::clone(&chunk_receiver);
+            let prepared = prepared_sender.clone();
+            let snapshot = Arc::clone(&snapshot);
+            scope.spawn(move || prepare_chunks(&chunks, &prepared, &snapshot));
         }
-        if index % 4096 == 0 {
-            progress(ReplayProgress { done: index, total });
-        }
-        Ok(())
-    });
-    match visited {
-        Ok(_) => {}
-        Err(Stop::Store(error)) => return Err(error.into()),
-    }
+        drop(prepared_sender);
+        let applier_snapshot = Arc::clone(&snapshot);
+        let applier = scope.spawn(move || apply_in_order(&prepared_receiver, &applier_snapshot));
+
+        let read = read_chunks(&reader, total, &chunk_sender, progress);
+        drop(chunk_sender);
+        let applied = applier
+            .join()
+            .map_err(|_| LedgerError::State("the replay thread stopped unexpectedly".to_owned()))?;
+        read?;
+        Ok(applied)
+    })?;
     progress(ReplayProgress { done: total, total });
     differences.extend(compare(&stored, &state));
     Ok(ReplayReport {
@@ -91,6 +105,125 @@ pub fn replay(
         keys: state.rows().len() - state.parties().count(),
         differences,
     })
+}
+
+fn read_chunks(
+    reader: &Reader,
+    total: u64,
+    sender: &SyncSender<Chunk>,
+    progress: &mut dyn FnMut(ReplayProgress),
+) -> Result<(), LedgerError> {
+    let mut chunk = Chunk {
+        sequence: 0,
+        entries: Vec::with_capacity(CHUNK_ENTRIES),
+    };
+    reader.for_each_entry(0, |index, bytes| -> Result<(), StoreError> {
+        chunk.entries.push((index, bytes.to_vec()));
+        if chunk.entries.len() == CHUNK_ENTRIES {
+            let next = Chunk {
+                sequence: chunk.sequence + 1,
+                entries: Vec::with_capacity(CHUNK_ENTRIES),
+            };
+            let full = std::mem::replace(&mut chunk, next);
+            sender.send(full).map_err(|_| StoreError::Closed)?;
+            progress(ReplayProgress {
+                done: index + 1,
+                total,
+            });
+        }
+        Ok(())
+    })?;
+    if !chunk.entries.is_empty() {
+        sender.send(chunk).map_err(|_| StoreError::Closed)?;
+    }
+    Ok(())
+}
+
+fn prepare_chunks(
+    chunks: &Mutex<Receiver<Chunk>>,
+    prepared: &SyncSender<PreparedChunk>,
+    snapshot: &RwLock<Keys>,
+) {
+    loop {
+        let next = chunks.lock().map(|receiver| receiver.recv());
+        let Ok(Ok(chunk)) = next else { return };
+        let keys = snapshot
+            .read()
+            .map(|keys| Arc::clone(&keys))
+            .unwrap_or_default();
+        let items = prepare(&keys, chunk.entries);
+        if prepared
+            .send(PreparedChunk {
+                sequence: chunk.sequence,
+                items,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn apply_in_order(
+    prepared: &Receiver<PreparedChunk>,
+    snapshot: &RwLock<Keys>,
+) -> (State, Vec<String>) {
+    let mut state = State::default();
+    let mut differences = Vec::new();
+    let mut waiting: BTreeMap<u64, PreparedChunk> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut published_keys = 0usize;
+    for chunk in prepared {
+        waiting.insert(chunk.sequence, chunk);
+        while let Some(chunk) = waiting.remove(&next) {
+            for item in chunk.items {
+                let (index, outcome) = match item {
+                    Prepared::Ready {
+                        index,
+                        statement,
+                        signers,
+                        ..
+                    } => {
+                        let entry = Entry {
+                            index,
+                            statement: &statement,
+                            signers: &signers,
+                        };
+                        (
+                            index,
+                            apply(&state, &entry).map_err(crate::SubmitError::Rejected),
+                        )
+                    }
+                    Prepared::Sequential { index, bytes } => {
+                        let outcome = verify_envelope(&state, &bytes).and_then(|verified| {
+                            let entry = Entry {
+                                index,
+                                statement: &verified.statement,
+                                signers: &verified.signers,
+                            };
+                            apply(&state, &entry).map_err(crate::SubmitError::Rejected)
+                        });
+                        (index, outcome)
+                    }
+                };
+                match outcome {
+                    Ok(changes) => state.commit(&changes),
+                    Err(error) => differences.push(format!(
+                        "entry {index} is in the log, but replay rejects it: {error}"
+                    )),
+                }
+            }
+            next += 1;
+            let key_count = state.public_keys().count();
+            if key_count != published_keys {
+                published_keys = key_count;
+                if let Ok(mut shared) = snapshot.write() {
+                    *shared = Arc::new(keys_of(&state));
+                }
+            }
+        }
+    }
+    (state, differences)
 }
 
 /// Differences between the stored rows and the replayed ones, byte for byte.

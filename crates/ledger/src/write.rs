@@ -9,6 +9,7 @@ use tlog::Hash;
 use tlog::note::SignerKey;
 
 use crate::error::{LedgerError, SubmitError};
+use crate::verify::{Keys, Prepared, keys_of, prepare_parallel};
 use crate::{LEDGER_META, verify_envelope};
 
 /// Proof that an entry is in the ledger.
@@ -57,6 +58,9 @@ impl Pending {
 struct LedgerWriter {
     writer: Writer,
     state: State,
+    /// The state's keys by key ID, for verifying batches in parallel.
+    keys: Keys,
+    threads: usize,
     reader: Reader,
 }
 
@@ -102,7 +106,9 @@ impl Ledger {
         let writer = Writer::open(dir, log_key)?;
         let handle = LedgerWriterHandle(LedgerWriter {
             writer,
+            keys: keys_of(&state),
             state,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             reader,
         });
         let batcher = Batcher::start("ledger-writer", handle, config, |handle, batch| {
@@ -133,31 +139,58 @@ impl Ledger {
 }
 
 impl LedgerWriter {
-    /// Verifies and applies each submission in order against a working copy of the state,
-    /// then appends the accepted ones and their state changes in one transaction.
+    /// Verifies the batch's signatures (in parallel, batched, against the committed keys),
+    /// applies each submission in order against a working copy of the state, then appends the
+    /// accepted ones and their state changes in one transaction.
     fn commit(&mut self, batch: &mut Vec<Submission>) {
         let mut working = self.state.clone();
         let mut next_index = self.writer.size();
-        let mut accepted: Vec<Submission> = Vec::with_capacity(batch.len());
+        let (envelopes, replies): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .enumerate()
+            .map(|(position, s)| ((position as u64, s.envelope), s.reply))
+            .unzip();
+        let prepared = prepare_parallel(&self.keys, envelopes, self.threads);
+        let mut accepted: Vec<(Vec<u8>, oneshot::Sender<Reply>)> =
+            Vec::with_capacity(replies.len());
         let mut changes: Vec<Change> = Vec::new();
-        for submission in batch.drain(..) {
-            let outcome = verify_envelope(&working, &submission.envelope).and_then(|verified| {
-                let entry = Entry {
-                    index: next_index,
-                    statement: &verified.statement,
-                    signers: &verified.signers,
-                };
-                apply(&working, &entry).map_err(SubmitError::Rejected)
-            });
+        for (item, reply) in prepared.into_iter().zip(replies) {
+            let (bytes, outcome) = match item {
+                Prepared::Ready {
+                    bytes,
+                    statement,
+                    signers,
+                    ..
+                } => {
+                    let entry = Entry {
+                        index: next_index,
+                        statement: &statement,
+                        signers: &signers,
+                    };
+                    let outcome = apply(&working, &entry).map_err(SubmitError::Rejected);
+                    (bytes, outcome)
+                }
+                Prepared::Sequential { bytes, .. } => {
+                    let outcome = verify_envelope(&working, &bytes).and_then(|verified| {
+                        let entry = Entry {
+                            index: next_index,
+                            statement: &verified.statement,
+                            signers: &verified.signers,
+                        };
+                        apply(&working, &entry).map_err(SubmitError::Rejected)
+                    });
+                    (bytes, outcome)
+                }
+            };
             match outcome {
                 Ok(entry_changes) => {
                     working.commit(&entry_changes);
                     changes.extend(entry_changes);
-                    accepted.push(submission);
+                    accepted.push((bytes, reply));
                     next_index += 1;
                 }
                 Err(error) => {
-                    let _ = submission.reply.send(Err(error));
+                    let _ = reply.send(Err(error));
                 }
             }
         }
@@ -165,7 +198,7 @@ impl LedgerWriter {
             return;
         }
         let rows = State::rows_of(&changes);
-        let entries: Vec<&[u8]> = accepted.iter().map(|s| s.envelope.as_slice()).collect();
+        let entries: Vec<&[u8]> = accepted.iter().map(|(bytes, _)| bytes.as_slice()).collect();
         let result = self.writer.append_batch(&entries, |tx| {
             for row in &rows {
                 tx.put(row.space, &row.key, &row.value)?;
@@ -175,7 +208,13 @@ impl LedgerWriter {
         match result {
             Ok(commit) => {
                 self.state = working;
-                for (offset, submission) in (0u64..).zip(accepted) {
+                if changes
+                    .iter()
+                    .any(|change| matches!(change, Change::PutKey(_)))
+                {
+                    self.keys = keys_of(&self.state);
+                }
+                for (offset, (_, reply)) in (0u64..).zip(accepted) {
                     let index = commit.first_index + offset;
                     let receipt = self
                         .reader
@@ -190,15 +229,13 @@ impl LedgerWriter {
                                 "entry {index} is logged, but its proof could not be read: {e}"
                             ))
                         });
-                    let _ = submission.reply.send(receipt);
+                    let _ = reply.send(receipt);
                 }
             }
             Err(error) => {
                 let message = error.to_string();
-                for submission in accepted {
-                    let _ = submission
-                        .reply
-                        .send(Err(SubmitError::Failed(message.clone())));
+                for (_, reply) in accepted {
+                    let _ = reply.send(Err(SubmitError::Failed(message.clone())));
                 }
             }
         }

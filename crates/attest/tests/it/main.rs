@@ -207,3 +207,33 @@ fn statements_parse_and_check_their_fields() {
         Err(StatementError::Digest { index: 0 })
     );
 }
+
+#[test]
+fn batches_verify_only_when_every_signature_does() {
+    let keys: Vec<(SignerKey, PublicKey)> = (1..=20).map(ed25519).collect();
+    let messages: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 50]).collect();
+    let signatures: Vec<[u8; 64]> = keys
+        .iter()
+        .zip(&messages)
+        .map(|((k, _), m)| k.sign_bytes(m))
+        .collect();
+    let ecdsa = p256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap();
+    let ecdsa_public = PublicKey::EcdsaP256(*ecdsa.verifying_key());
+    let ecdsa_signature: p256::ecdsa::Signature = ecdsa.sign(b"p256 message");
+    let ecdsa_der = ecdsa_signature.to_der();
+    let mut items: Vec<(&PublicKey, &[u8], &[u8])> = keys
+        .iter()
+        .zip(&messages)
+        .zip(&signatures)
+        .map(|(((_, public), message), signature)| {
+            (public, message.as_slice(), signature.as_slice())
+        })
+        .collect();
+    items.push((&ecdsa_public, b"p256 message", ecdsa_der.as_bytes()));
+    assert!(attest::verify_all(&items));
+    let mut wrong = signatures[7];
+    wrong[3] ^= 1;
+    items[7].2 = &wrong;
+    assert!(!attest::verify_all(&items));
+    assert!(attest::verify_all(&[]));
+}
