@@ -16,7 +16,7 @@ use domain::{Entry, State, apply};
 use store::{Reader, StoreError};
 
 use crate::error::LedgerError;
-use crate::verify::{Prepared, keys_of, prepare};
+use crate::verify::{Check, Prepared, keys_of, prepare};
 use crate::verify_envelope;
 use crate::write::check_is_ledger;
 
@@ -151,7 +151,7 @@ fn prepare_chunks(
             .read()
             .map(|keys| Arc::clone(&keys))
             .unwrap_or_default();
-        let items = prepare(&keys, chunk.entries);
+        let items = prepare(&keys, chunk.entries, Check::Batch);
         if prepared
             .send(PreparedChunk {
                 sequence: chunk.sequence,

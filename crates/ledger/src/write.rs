@@ -9,7 +9,7 @@ use tlog::Hash;
 use tlog::note::SignerKey;
 
 use crate::error::{LedgerError, SubmitError};
-use crate::verify::{Keys, Prepared, keys_of, prepare_parallel};
+use crate::verify::{Check, Keys, Prepared, keys_of, prepare_parallel};
 use crate::{LEDGER_META, verify_envelope};
 
 /// Proof that an entry is in the ledger.
@@ -139,7 +139,7 @@ impl Ledger {
 }
 
 impl LedgerWriter {
-    /// Verifies the batch's signatures (in parallel, batched, against the committed keys),
+    /// Verifies the batch's signatures (in parallel, strictly, against the committed keys),
     /// applies each submission in order against a working copy of the state, then appends the
     /// accepted ones and their state changes in one transaction.
     fn commit(&mut self, batch: &mut Vec<Submission>) {
@@ -150,7 +150,7 @@ impl LedgerWriter {
             .enumerate()
             .map(|(position, s)| ((position as u64, s.envelope), s.reply))
             .unzip();
-        let prepared = prepare_parallel(&self.keys, envelopes, self.threads);
+        let prepared = prepare_parallel(&self.keys, envelopes, self.threads, Check::Strict);
         let mut accepted: Vec<(Vec<u8>, oneshot::Sender<Reply>)> =
             Vec::with_capacity(replies.len());
         let mut changes: Vec<Change> = Vec::new();
