@@ -137,3 +137,119 @@ fn sigkill_under_load_loses_no_acknowledged_entry_and_never_forks() {
         latest.size
     );
 }
+
+/// The whole write path (verify, apply, append, project) under SIGKILL: every acknowledged
+/// entry survives, and the stored state is what replaying the log gives.
+#[test]
+fn sigkill_during_submissions_loses_nothing_and_state_matches_the_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    crate::support::concordat(
+        &["init", "--dir", "ledger", "--origin", "crash.test.example"],
+        None,
+        dir,
+    )
+    .ok();
+    crate::support::concordat(
+        &["key", "generate", "--name", "acme", "--out", "acme.key"],
+        None,
+        dir,
+    )
+    .ok();
+    let acme_vkey = std::fs::read_to_string(dir.join("acme.key")).unwrap();
+    let acme = tlog::note::SignerKey::parse(&acme_vkey).unwrap();
+    crate::support::concordat(
+        &[
+            "party",
+            "register",
+            "--dir",
+            "ledger",
+            "--name",
+            "Acme AI",
+            "--role",
+            "vendor",
+            "--key",
+            &acme.verifier().to_text(),
+        ],
+        None,
+        dir,
+    )
+    .ok();
+
+    let mut acknowledged: Vec<(u64, Vec<u8>)> = Vec::new();
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("kill schedule seed: {seed}");
+    for run in 0..4u64 {
+        // Each run gets its own envelopes, one a line.
+        let envelopes: Vec<String> = (0..20_000)
+            .map(|i| {
+                let predicate = serde_json::json!({"party": "acme-ai", "topic": "usage", "text": format!("run {run} report {i}")});
+                ledger::sign_statement(&ledger::statement(domain::Kind::PartyStatement, predicate, Vec::new()), &acme)
+                    .unwrap()
+                    .to_json()
+            })
+            .collect();
+        let mut child = Command::new(BINARY)
+            .args(["submit", "--dir", "ledger", "--format", "json", "-"])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let lines = envelopes.clone();
+        let feeder = std::thread::spawn(move || {
+            for line in lines {
+                if writeln!(stdin, "{line}").is_err() {
+                    return;
+                }
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let collector = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .map(|line| {
+                    let receipt: serde_json::Value = serde_json::from_str(&line).unwrap();
+                    let source = receipt["source"].as_str().unwrap().to_owned();
+                    let number: usize = source
+                        .trim_start_matches("standard input line ")
+                        .parse()
+                        .unwrap();
+                    (receipt["index"].as_u64().unwrap(), number - 1)
+                })
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(Duration::from_millis(200 + (seed >> (run * 8)) % 400));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        feeder.join().unwrap();
+        for (index, line) in collector.join().unwrap() {
+            acknowledged.push((index, envelopes[line].clone().into_bytes()));
+        }
+    }
+    assert!(!acknowledged.is_empty());
+    let reader = Reader::open(&dir.join("ledger")).unwrap();
+    for (index, envelope) in &acknowledged {
+        assert_eq!(
+            &reader.entry(*index).unwrap(),
+            envelope,
+            "acknowledged entry {index} lost or changed"
+        );
+    }
+    let replay = crate::support::concordat(&["replay", "--dir", "ledger"], None, dir).ok();
+    assert!(
+        replay.stdout.contains("is what the log gives"),
+        "{replay:?}"
+    );
+    crate::support::concordat(&["log", "verify", "--dir", "ledger"], None, dir).ok();
+    println!(
+        "{} acknowledged submissions across 4 kills",
+        acknowledged.len()
+    );
+}

@@ -16,6 +16,18 @@ fn every_command_has_help_with_an_example() {
         &["log", "consistency"],
         &["log", "verify"],
         &["proof", "verify"],
+        &["init"],
+        &["party", "register"],
+        &["party", "list"],
+        &["party", "show"],
+        &["key", "rotate"],
+        &["key", "revoke"],
+        &["sign"],
+        &["statement"],
+        &["kinds"],
+        &["submit"],
+        &["entry", "show"],
+        &["replay"],
     ];
     let dir = tempfile::tempdir().unwrap();
     for command in commands {

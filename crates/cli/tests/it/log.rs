@@ -245,14 +245,22 @@ fn a_second_writer_is_refused_with_the_holder_named() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let run = loop {
-        let run = workspace.run_with_input(&["log", "append", "--dir", "ledger"], b"second\n");
-        if run.code != 0 {
-            break run;
-        }
-        // The first process had not taken the lock yet: the second one wrote. Try again.
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    // Wait, within bounds, until the first writer holds the lock and has named itself.
+    let holder = format!("pid {}", first.id());
+    let lock_file = workspace.path("ledger").join(store::LOCK_FILE);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&lock_file).is_ok_and(|text| text.contains(&holder)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first writer never took the lock"
+        );
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first writer exited early"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let run = workspace.run_with_input(&["log", "append", "--dir", "ledger"], b"second\n");
     run.fails(
         2,
         &format!("is being written by another process (pid {}", first.id()),

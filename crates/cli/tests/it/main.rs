@@ -10,6 +10,7 @@
 mod crash;
 mod help;
 mod interop;
+mod ledger;
 mod log;
 mod notes;
 mod support;
