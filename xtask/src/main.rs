@@ -10,7 +10,7 @@ const HELP: &str = "cargo xtask <task>
 Tasks:
   ci            format check, clippy with warnings denied, and every test (what .ci/run runs)
   bench         the benchmarks, as JSON lines (see BENCHMARKS.md)
-  walkthrough   a short tour of the transparency log on the embedded SQLite default
+  walkthrough   a short tour of a ledger on the embedded SQLite default
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -92,10 +92,11 @@ fn ci() -> anyhow::Result<()> {
 
 fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "tlog", "--bench", "hashing"])?;
-    cargo(&["bench", "--locked", "-p", "store", "--bench", "log"])
+    cargo(&["bench", "--locked", "-p", "store", "--bench", "log"])?;
+    cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])
 }
 
-/// Runs the binary on a fresh log in a temporary directory, showing each command.
+/// Runs the binary on a fresh ledger in a temporary directory, showing each command.
 fn walkthrough(root: &Path) -> anyhow::Result<()> {
     cargo(&["build", "--release", "--locked", "-p", "cli"])?;
     let binary = root.join("target/release/concordat");
@@ -125,47 +126,65 @@ fn walkthrough(root: &Path) -> anyhow::Result<()> {
         eprint!("{}", String::from_utf8_lossy(&output.stderr));
         Ok(stdout)
     };
-    println!("A transparency log in {}", dir.display());
-    let verifier = run(
+    println!("A Concordat ledger in {}", dir.display());
+    let init = run(
         &[
-            "key",
-            "generate",
-            "--name",
-            "log.example.gov/ai",
-            "--out",
-            "log.key",
-        ],
-        None,
-    )?;
-    std::fs::write(dir.join("log.vkey"), verifier.trim())?;
-    run(
-        &[
-            "log",
             "init",
             "--dir",
             "ledger",
             "--origin",
-            "log.example.gov/ai",
+            "ledger.example.gov/ai",
+        ],
+        None,
+    )?;
+    let log_vkey = init
+        .lines()
+        .find_map(|line| line.strip_prefix("log verifier key:"))
+        .map(str::trim)
+        .context("init prints the log verifier key")?;
+    std::fs::write(dir.join("log.vkey"), log_vkey)?;
+    println!("\n(the vendor makes its own key; only the public half goes to the ledger)");
+    let vendor_vkey = run(
+        &["key", "generate", "--name", "acme-ai", "--out", "acme.key"],
+        None,
+    )?;
+    run(
+        &[
+            "party",
+            "register",
+            "--dir",
+            "ledger",
+            "--name",
+            "Acme AI",
+            "--role",
+            "vendor",
             "--key",
-            "log.key",
+            vendor_vkey.trim(),
+            "--jurisdiction",
+            "US",
         ],
         None,
     )?;
     std::fs::write(
-        dir.join("contract.json"),
-        "{\"contract\":\"acme-frontier-2026\",\"version\":1}",
+        dir.join("notice.json"),
+        "{\"party\":\"acme-ai\",\"topic\":\"disclosure\",\"text\":\"Model line frontier-2 moves to version 2026-11 on 1 December.\"}",
     )?;
-    println!("\n(the entry to prove: contract.json)");
-    run(&["log", "append", "--dir", "ledger", "contract.json"], None)?;
-    run(
-        &["log", "append", "--dir", "ledger"],
-        Some(
-            "model version v1 registered\nevidence: eval suite cyber-v2 passed\napproval: agency A\n",
-        ),
+    println!("\n(the vendor signs a public statement and submits it)");
+    let envelope = run(
+        &[
+            "sign",
+            "--key",
+            "acme.key",
+            "--kind",
+            "party-statement",
+            "notice.json",
+        ],
+        None,
     )?;
-    run(&["log", "checkpoint", "--dir", "ledger"], None)?;
-    let proof = run(&["log", "prove", "--dir", "ledger", "--index", "0"], None)?;
-    std::fs::write(dir.join("contract.tlog-proof"), proof)?;
+    std::fs::write(dir.join("notice.envelope.json"), envelope)?;
+    run(&["submit", "--dir", "ledger", "notice.envelope.json"], None)?;
+    run(&["entry", "show", "--dir", "ledger", "2"], None)?;
+    println!("\n(anyone can check the receipt offline with the log's verifier key)");
     run(
         &[
             "proof",
@@ -173,15 +192,12 @@ fn walkthrough(root: &Path) -> anyhow::Result<()> {
             "--key",
             "log.vkey",
             "--entry",
-            "contract.json",
-            "contract.tlog-proof",
+            "notice.envelope.json",
+            "notice.envelope.tlog-proof",
         ],
         None,
     )?;
-    run(
-        &["log", "consistency", "--dir", "ledger", "--old", "1"],
-        None,
-    )?;
+    run(&["party", "list", "--dir", "ledger"], None)?;
     run(&["log", "verify", "--dir", "ledger"], None)?;
     println!(
         "\nTry it yourself: cd {} and run `{} --help`.",
