@@ -10,6 +10,9 @@ use crate::state::{Change, KeyRecord, KeyStatus, Party, State};
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
+/// A party holds at most this many keys, whatever their status: it bounds the keys a signature
+/// may have to be tried against.
+pub const KEYS_PER_PARTY_MAX: usize = 32;
 
 /// An entry whose signatures the ledger has verified.
 #[derive(Debug, Clone, Copy)]
@@ -208,6 +211,13 @@ fn check_jurisdiction(code: &str) -> Result<(), Rejection> {
 
 /// Parses a key a predicate brings and checks it is new to the ledger.
 fn new_key(state: &State, text: &str, party: &str, index: u64) -> Result<KeyRecord, Rejection> {
+    let held = state.keys_of(party).count();
+    if held >= KEYS_PER_PARTY_MAX {
+        return Err(reject(
+            "keys-per-party",
+            format!("party `{party}` already holds {held} keys, the most a party may hold"),
+        ));
+    }
     let public = PublicKey::parse(text).map_err(|e| reject("key-format", format!("key: {e}")))?;
     let keyid = public.keyid();
     if let Some(existing) = state.key(&keyid) {

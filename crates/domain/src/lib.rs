@@ -13,7 +13,9 @@ mod apply;
 mod kinds;
 mod state;
 
-pub use apply::{Entry, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, verification_keys};
+pub use apply::{
+    Entry, KEYS_PER_PARTY_MAX, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, verification_keys,
+};
 pub use kinds::{
     KeyAdded, KeyRevoked, KeyRotated, Kind, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement,
     Role,

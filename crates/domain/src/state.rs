@@ -103,6 +103,22 @@ impl State {
         self.public_keys.get(keyid)
     }
 
+    /// The keys (active or not) of the named parties and of every operator: the keys worth
+    /// trying for a signature whose key ID names no registered key.
+    pub fn keys_for_signers<'a>(&'a self, parties: &[&str]) -> Vec<&'a PublicKey> {
+        self.keys
+            .values()
+            .filter(|record| {
+                parties.contains(&record.party.as_str())
+                    || self
+                        .parties
+                        .get(&record.party)
+                        .is_some_and(|party| party.roles.contains(&crate::Role::Operator))
+            })
+            .filter_map(|record| self.public_keys.get(&record.keyid))
+            .collect()
+    }
+
     /// Every registered key (active or not), for signature verification.
     pub fn public_keys(&self) -> impl Iterator<Item = &PublicKey> {
         self.public_keys.values()

@@ -13,7 +13,7 @@ mod verify;
 mod write;
 
 use attest::statement::PAYLOAD_TYPE;
-use attest::{Envelope, Statement, Subject};
+use attest::{Envelope, PublicKey, Statement, Subject};
 use domain::{Kind, State};
 use sha2::{Digest, Sha256};
 use tlog::note::SignerKey;
@@ -70,11 +70,18 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
             .collect();
         (statement, signers)
     } else {
+        let mut fallback: Option<Vec<&PublicKey>> = None;
         let signers: Vec<String> = envelope
             .verify_with(|keyid| match state.public_key(keyid) {
                 Some(key) => (vec![key], true),
-                // Key IDs are hints: a signer that labels its key differently is still found.
-                None => (state.public_keys().collect(), false),
+                // Key IDs are hints: a signer that labels its key differently is still found
+                // among the keys of the parties the entry names, and the operators'.
+                None => (
+                    fallback
+                        .get_or_insert_with(|| fallback_keys(state, &envelope.payload))
+                        .clone(),
+                    false,
+                ),
             })
             .map_err(bad_signature)?
             .iter()
@@ -88,6 +95,21 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
         (parse(&envelope.payload)?, signers)
     };
     Ok(Verified { statement, signers })
+}
+
+/// The keys to try for a signature whose key ID is unknown: those of the parties the payload
+/// names as `predicate.party` and `predicate.cosigners`, and the operators'. The payload is not
+/// trusted for anything but this hint; a wrong hint only means the signature is not found.
+fn fallback_keys<'s>(state: &'s State, payload: &[u8]) -> Vec<&'s PublicKey> {
+    let hint: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
+    let predicate = &hint["predicate"];
+    let mut parties: Vec<&str> = predicate["cosigners"]
+        .as_array()
+        .map(|cosigners| cosigners.iter().filter_map(|c| c.as_str()).collect())
+        .unwrap_or_default();
+    parties.extend(predicate["party"].as_str());
+    parties.truncate(domain::KEYS_PER_PARTY_MAX);
+    state.keys_for_signers(&parties)
 }
 
 /// A Statement for `kind` with `predicate`. Without subjects, the statement is about its own

@@ -10,14 +10,13 @@
 use attest::{PublicKey, Statement, Subject};
 use domain::{Entry, KeyStatus, Kind, Role, State, apply, verification_keys};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 use tlog::note::{KeyType, SignerKey};
 
 /// Test keys by name: their C2SP text and key ID.
 fn key(name: &str) -> (String, String) {
-    let seed = name
-        .bytes()
-        .fold(7u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
-    let signer = SignerKey::from_seed("k", KeyType::Ed25519, [seed; 32]).unwrap();
+    let seed: [u8; 32] = sha2::Sha256::digest(name.as_bytes()).into();
+    let signer = SignerKey::from_seed("k", KeyType::Ed25519, seed).unwrap();
     let text = signer.verifier().to_text();
     let keyid = PublicKey::parse(&text).unwrap().keyid();
     (text, keyid)
@@ -490,4 +489,28 @@ fn state_rows_round_trip() {
         .into_iter()
         .map(|r| (r.space.to_owned(), r.key, r.value));
     assert_eq!(State::from_rows(rows).unwrap(), state);
+}
+
+#[test]
+fn a_party_holds_a_bounded_number_of_keys() {
+    let mut steps = vec![genesis(), register("acme-ai", "vendor", "acme")];
+    let names: Vec<&'static str> = (1..domain::KEYS_PER_PARTY_MAX)
+        .map(|i| &*Box::leak(format!("extra-{i}").into_boxed_str()))
+        .collect();
+    for name in &names {
+        steps.push(Step(
+            Kind::KeyAdded,
+            json!({"party": "acme-ai", "key": text(name)}),
+            &["op"],
+        ));
+    }
+    steps.push(Step(
+        Kind::KeyAdded,
+        json!({"party": "acme-ai", "key": text("one-too-many")}),
+        &["op"],
+    ));
+    check(
+        steps,
+        Err("rule `keys-per-party`: party `acme-ai` already holds 32 keys"),
+    );
 }

@@ -342,3 +342,38 @@ fn a_bare_log_is_not_a_ledger() {
         "{error}"
     );
 }
+
+/// A signature whose key ID names no registered key (as other DSSE tools label keys their own
+/// way) is found among the keys of the parties the entry names, and only there.
+#[test]
+fn foreign_key_ids_are_resolved_through_the_named_parties() {
+    let test = TestLedger::new();
+    let ledger = test.open();
+    let vendor = key(2);
+    test.register(&ledger, "acme-ai", "vendor", &vendor);
+    test.register(&ledger, "lab-one", "lab", &key(3));
+    let relabel = |bytes: Vec<u8>| {
+        let mut envelope: Value = serde_json::from_slice(&bytes).unwrap();
+        envelope["signatures"][0]["keyid"] = "someone-elses-label".into();
+        envelope.to_string().into_bytes()
+    };
+    ledger
+        .submit_and_wait(relabel(say("acme-ai", "relabelled", &[&vendor])))
+        .unwrap();
+    // Named as another party, the vendor's key is not tried: the signature is not found.
+    let error = ledger
+        .submit_and_wait(relabel(say("lab-one", "not mine", &[&vendor])))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("no signature verifies with a registered key"),
+        "{error}"
+    );
+    ledger.close().unwrap();
+    assert!(
+        ledger::replay(&test.path(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
+}
