@@ -21,7 +21,8 @@ use crate::instance::{
 };
 use crate::keys::{read_signer, write_key_file};
 use crate::output::{
-    Failure, Format, Outcome, print, print_json, read_input, show_progress, verification_failed,
+    Failure, Format, Outcome, advance, print, print_json, progress_bar, read_input,
+    verification_failed,
 };
 
 /// `concordat init`.
@@ -313,12 +314,7 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
                             "{}\t{}\t{}\t{}\t{}\n",
                             party.id,
                             party.name,
-                            party
-                                .roles
-                                .iter()
-                                .map(|r| r.name())
-                                .collect::<Vec<_>>()
-                                .join(","),
+                            roles_text(&party.roles, ","),
                             party.jurisdictions.join(","),
                             state.keys_of(&party.id).filter(|k| k.is_active()).count()
                         ));
@@ -345,12 +341,7 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
                         "party:         {}\nname:          {}\nroles:         {}\njurisdictions: {}\nregistered at: entry {}\nkeys:\n",
                         party.id,
                         party.name,
-                        party
-                            .roles
-                            .iter()
-                            .map(|r| r.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        roles_text(&party.roles, ", "),
                         party.jurisdictions.join(", "),
                         party.registered_at
                     );
@@ -374,6 +365,14 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
             }
         }
     }
+}
+
+fn roles_text(roles: &[Role], separator: &str) -> String {
+    roles
+        .iter()
+        .map(|role| role.name())
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 fn party_json(state: &State, id: &str) -> Value {
@@ -736,21 +735,9 @@ pub fn entry(command: EntryCommand, format: Format) -> Outcome {
 
 /// Replays the ledger with a progress bar on a terminal; returns the report.
 pub fn run_replay(dir: &Path) -> Result<ledger::ReplayReport, Failure> {
-    let bar = show_progress().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "replaying {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar("replaying");
     let report = ledger::replay(dir, &mut |progress| {
-        if let Some(bar) = &bar {
-            bar.set_length(progress.total);
-            bar.set_position(progress.done);
-        }
+        advance(bar.as_ref(), progress.done, progress.total);
     });
     if let Some(bar) = &bar {
         bar.finish_and_clear();

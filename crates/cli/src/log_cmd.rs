@@ -11,7 +11,7 @@ use store::{Appender, GroupCommit, Reader, Ticket, VerifyFailure, Writer};
 
 use crate::keys::{parse_verifier, read_signer};
 use crate::output::{
-    Failure, Format, Outcome, print, print_json, show_progress, verification_failed,
+    Failure, Format, Outcome, advance, print, print_json, progress_bar, verification_failed,
 };
 
 #[derive(Debug, Subcommand)]
@@ -307,21 +307,9 @@ fn consistency(dir: &Path, old: u64, new: Option<u64>, format: Format) -> Outcom
 
 fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
     let pinned = key.map(parse_verifier).transpose()?;
-    let bar = show_progress().then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = progress_bar("verifying");
     let result = store::verify(dir, pinned.as_ref(), &mut |progress| {
-        if let Some(bar) = &bar {
-            bar.set_length(progress.total);
-            bar.set_position(progress.done);
-        }
+        advance(bar.as_ref(), progress.done, progress.total);
     });
     if let Some(bar) = &bar {
         bar.finish_and_clear();

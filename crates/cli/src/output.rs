@@ -71,7 +71,26 @@ pub fn read_input(path: Option<&Path>) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// Whether progress should be drawn: only for a person watching a terminal.
-pub fn show_progress() -> bool {
-    std::io::stderr().is_terminal()
+/// A progress bar for `what` ("verifying", "replaying"), drawn only for a person watching a
+/// terminal; `None` when output goes elsewhere.
+pub fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} entries ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// Moves a progress bar, if there is one.
+pub fn advance(bar: Option<&indicatif::ProgressBar>, done: u64, total: u64) {
+    if let Some(bar) = bar {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
 }
