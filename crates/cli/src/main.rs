@@ -1,6 +1,7 @@
 //! `concordat`: the command-line tool. For now it speaks the transparency log: keys, signed
 //! notes, a durable log, proofs and offline verification.
 
+mod contract_cmd;
 mod instance;
 mod keys;
 mod ledger_cmd;
@@ -72,6 +73,12 @@ the rule it breaks (exit 1).")]
         #[arg(required = true)]
         envelopes: Vec<std::path::PathBuf>,
     },
+    /// Check contract packages and print the schemas of their modules.
+    #[command(subcommand)]
+    Contract(contract_cmd::ContractCommand),
+    /// Seal classified addenda and check revealed ones against their commitments.
+    #[command(subcommand)]
+    Addendum(contract_cmd::AddendumCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -105,6 +112,8 @@ fn main() -> ExitCode {
         Command::Kinds => ledger_cmd::kinds(cli.format),
         Command::Submit { dir, envelopes } => ledger_cmd::submit(&dir, &envelopes, cli.format),
         Command::Entry(command) => ledger_cmd::entry(command, cli.format),
+        Command::Contract(command) => contract_cmd::contract(command, cli.format),
+        Command::Addendum(command) => contract_cmd::addendum(command, cli.format),
         Command::Replay { dir } => ledger_cmd::replay(&dir, cli.format),
         Command::Key(command) => keys::run(command, cli.format),
         Command::Note(command) => note_cmd::run(command, cli.format),

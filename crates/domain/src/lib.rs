@@ -10,6 +10,7 @@
 //! same way: a predicate type, a schema, a rule.
 
 mod apply;
+pub mod contract;
 mod kinds;
 mod state;
 

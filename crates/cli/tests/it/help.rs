@@ -28,6 +28,10 @@ fn every_command_has_help_with_an_example() {
         &["submit"],
         &["entry", "show"],
         &["replay"],
+        &["contract", "check"],
+        &["contract", "schema"],
+        &["addendum", "seal"],
+        &["addendum", "verify"],
     ];
     let dir = tempfile::tempdir().unwrap();
     for command in commands {

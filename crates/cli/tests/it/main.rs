@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod contract;
 mod crash;
 mod help;
 mod interop;

@@ -7,6 +7,8 @@
     reason = "tests fail loudly"
 )]
 
+mod contract;
+
 use attest::{PublicKey, Statement, Subject};
 use domain::{Entry, KeyStatus, Kind, Role, State, apply, verification_keys};
 use serde_json::{Value, json};

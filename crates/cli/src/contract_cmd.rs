@@ -1,0 +1,229 @@
+//! `concordat contract check|schema` and `concordat addendum seal|verify`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use clap::Subcommand;
+use domain::contract::{self, Sealed, Source};
+use serde_json::json;
+
+use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
+
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Check a contract package: schemas, and that its modules agree with each other and with
+    /// the regimes it names.
+    #[command(after_help = "Examples:
+  concordat contract check ./contracts/imagery-assistant
+  concordat contract check ./contracts/imagery-assistant --format json
+
+Prints every problem as `path:line:column: message` with a hint; exit 1 when there is one.")]
+    Check {
+        /// The package directory: contract.toml and modules/*.toml.
+        dir: PathBuf,
+    },
+    /// Print the JSON Schema of a module kind, or of contract.toml (`contract`); without a
+    /// kind, list the kinds.
+    #[command(after_help = "Examples:
+  concordat contract schema
+  concordat contract schema testing-protocol > testing-protocol.schema.json")]
+    Schema { kind: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddendumCommand {
+    /// Seal a classified addendum: write its private half (text and salt) and print the public
+    /// half (title, label, commitment) to add to contract.toml.
+    #[command(after_help = "Example:
+  concordat addendum seal --id annex-c --title 'Target-set handling' --classification SECRET \\
+      annex-c.txt --out annex-c.sealed.toml
+
+Keep the .sealed.toml with cleared parties only; the printed [[addenda]] entry is public.")]
+    Seal {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        title: String,
+        /// The classification label, e.g. SECRET or CUI.
+        #[arg(long)]
+        classification: String,
+        /// The addendum's text.
+        text: PathBuf,
+        /// Where to write the private half (created with mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a revealed addendum (its .sealed.toml) against a commitment.
+    #[command(after_help = "Example:
+  concordat addendum verify --commitment sha256:3b1f... annex-c.sealed.toml")]
+    Verify {
+        #[arg(long)]
+        commitment: String,
+        sealed: PathBuf,
+    },
+}
+
+/// Reads contract.toml and every modules/*.toml of a package.
+fn read_package(dir: &Path) -> anyhow::Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    let contract_path = dir.join(contract::CONTRACT_FILE);
+    if contract_path.exists() {
+        sources.push(Source {
+            path: contract::CONTRACT_FILE.to_owned(),
+            text: std::fs::read_to_string(&contract_path)
+                .with_context(|| format!("cannot read `{}`", contract_path.display()))?,
+        });
+    }
+    let modules = dir.join("modules");
+    if modules.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&modules)
+            .with_context(|| format!("cannot read `{}`", modules.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            sources.push(Source {
+                path: format!("modules/{name}"),
+                text: std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?,
+            });
+        }
+    }
+    Ok(sources)
+}
+
+pub fn contract(command: ContractCommand, format: Format) -> Outcome {
+    match command {
+        ContractCommand::Check { dir } => {
+            if !dir.is_dir() {
+                return Err(anyhow!("`{}` is not a directory", dir.display()).into());
+            }
+            let problems = match contract::load(read_package(&dir)?) {
+                Ok(package) => contract::check(&package),
+                Err(problems) => problems,
+            };
+            match format {
+                Format::Json => print_json(&json!({
+                    "sound": problems.is_empty(),
+                    "problems": problems,
+                }))?,
+                Format::Text if problems.is_empty() => {
+                    print(&format!("{}: the contract is sound\n", dir.display()))?;
+                }
+                Format::Text => {
+                    let mut out = String::new();
+                    for problem in &problems {
+                        out.push_str(&format!("{}/{problem}\n", dir.display()));
+                    }
+                    print(&out)?;
+                }
+            }
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(verification_failed(anyhow!(
+                    "{} problem{} in `{}`",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" },
+                    dir.display()
+                )))
+            }
+        }
+        ContractCommand::Schema { kind: None } => {
+            let kinds: Vec<serde_json::Value> = contract::MODULE_KINDS
+                .iter()
+                .map(|(kind, class)| json!({ "kind": kind, "class": class }))
+                .collect();
+            match format {
+                Format::Json => print_json(&json!(kinds)),
+                Format::Text => {
+                    let mut out =
+                        String::from("contract.toml: concordat contract schema contract\n");
+                    for (kind, class) in contract::MODULE_KINDS {
+                        out.push_str(&format!(
+                            "{kind} ({class}): concordat contract schema {kind}\n"
+                        ));
+                    }
+                    print(&out)
+                }
+            }
+        }
+        ContractCommand::Schema { kind: Some(kind) } => {
+            let schema = contract::schema(&kind).ok_or_else(|| {
+                anyhow!("`{kind}` is not a module kind; `concordat contract schema` lists them")
+            })?;
+            print(&format!("{}\n", serde_json::to_string_pretty(&schema)?))
+        }
+    }
+}
+
+pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
+    match command {
+        AddendumCommand::Seal {
+            id,
+            title,
+            classification,
+            text,
+            out,
+        } => {
+            let body = std::fs::read_to_string(&text)
+                .with_context(|| format!("cannot read `{}`", text.display()))?;
+            let mut salt = [0u8; 32];
+            getrandom::fill(&mut salt).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+            let commitment = contract::commitment(&salt, &body);
+            let sealed = Sealed {
+                id: id.clone(),
+                salt: salt.iter().map(|b| format!("{b:02x}")).collect(),
+                text: body,
+            };
+            write_private(&out, &toml::to_string(&sealed)?)?;
+            let public = contract::AddendumRef {
+                id,
+                title,
+                classification,
+                commitment,
+            };
+            match format {
+                Format::Json => print_json(&serde_json::to_value(&public)?),
+                Format::Text => print(&format!(
+                    "# add to contract.toml (public):\n[[addenda]]\n{}",
+                    toml::to_string(&public)?
+                )),
+            }
+        }
+        AddendumCommand::Verify { commitment, sealed } => {
+            let text = std::fs::read_to_string(&sealed)
+                .with_context(|| format!("cannot read `{}`", sealed.display()))?;
+            let opened: Sealed = toml::from_str(&text)
+                .map_err(|e| anyhow!("`{}`: {}", sealed.display(), e.message()))?;
+            match contract::open_commitment(&commitment, &opened) {
+                Ok(()) => match format {
+                    Format::Json => print_json(&json!({ "verified": true, "id": opened.id })),
+                    Format::Text => print(&format!(
+                        "verified: addendum `{}` matches the commitment\n",
+                        opened.id
+                    )),
+                },
+                Err(reason) => Err(Failure::Verification(anyhow!(reason))),
+            }
+        }
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create `{}` (it must not exist yet)", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}

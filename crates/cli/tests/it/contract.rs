@@ -1,0 +1,195 @@
+//! Contract packages through the binary: check, schema, and sealed addenda.
+
+use std::path::Path;
+
+use crate::support::concordat;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../domain/tests/fixtures/imagery-assistant"
+);
+
+fn copy_package(to: &Path) {
+    std::fs::create_dir_all(to.join("modules")).unwrap();
+    for entry in std::fs::read_dir(Path::new(FIXTURE).join("modules")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, to.join("modules").join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(
+        Path::new(FIXTURE).join("contract.toml"),
+        to.join("contract.toml"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn check_reports_every_problem_with_its_place() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_package(&tmp.path().join("pkg"));
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let sound = run(&["contract", "check", "pkg"]).ok();
+    assert_eq!(sound.stdout, "pkg: the contract is sound\n");
+
+    let updates = tmp.path().join("pkg/modules/updates.toml");
+    let text = std::fs::read_to_string(&updates).unwrap();
+    std::fs::write(
+        &updates,
+        text.replace("notice_days = 45", "notice_days = 14"),
+    )
+    .unwrap();
+    let liability = tmp.path().join("pkg/modules/liability.toml");
+    let text = std::fs::read_to_string(&liability).unwrap();
+    std::fs::write(&liability, text.replace("acme-ai = 70", "acme-ai = 60")).unwrap();
+    let run_check = run(&["contract", "check", "pkg"]);
+    assert_eq!(run_check.code, 1, "{run_check:?}");
+    assert!(
+        run_check
+            .stdout
+            .contains("pkg/modules/updates.toml:5:15: notice of 14 days"),
+        "{}",
+        run_check.stdout
+    );
+    assert!(
+        run_check
+            .stdout
+            .contains("pkg/modules/liability.toml:7:10: liability shares"),
+        "{}",
+        run_check.stdout
+    );
+    assert!(run_check.stderr.contains("2 problems in `pkg`"));
+    let json = run(&["contract", "check", "pkg", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(value["sound"], false);
+    // Problems come in the order contract.toml pins the modules.
+    assert_eq!(value["problems"][0]["path"], "modules/updates.toml");
+    assert_eq!(value["problems"][0]["line"], 5);
+    assert_eq!(value["problems"][1]["path"], "modules/liability.toml");
+
+    run(&["contract", "check", "nowhere"]).fails(2, "`nowhere` is not a directory");
+    std::fs::create_dir(tmp.path().join("empty")).unwrap();
+    let empty = run(&["contract", "check", "empty"]);
+    assert_eq!(empty.code, 1);
+    assert!(
+        empty
+            .stdout
+            .contains("empty/contract.toml:1:1: the package has no contract.toml")
+    );
+}
+
+#[test]
+fn schemas_are_published_for_every_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = concordat(&["contract", "schema"], None, tmp.path())
+        .ok()
+        .stdout;
+    assert!(
+        list.contains("testing-protocol (governance)") && list.contains("hosting (capability)")
+    );
+    let schema = concordat(&["contract", "schema", "rollback"], None, tmp.path())
+        .ok()
+        .stdout;
+    let value: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    assert!(value["properties"]["fallback"].is_object());
+    concordat(&["contract", "schema", "poetry"], None, tmp.path())
+        .fails(2, "`poetry` is not a module kind");
+}
+
+/// The canary: a unique string in a sealed addendum appears in no public output, and the
+/// commitment opens only with the exact text and salt.
+#[test]
+fn sealed_addenda_stay_sealed_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let canary = "CANARY-7f3e9b2a-target-set-procedure";
+    std::fs::write(
+        tmp.path().join("annex.txt"),
+        format!("Handling of target sets: {canary}.\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let sealed = run(&[
+        "addendum",
+        "seal",
+        "--id",
+        "annex-c",
+        "--title",
+        "Target-set handling",
+        "--classification",
+        "SECRET",
+        "annex.txt",
+        "--out",
+        "annex-c.sealed.toml",
+    ])
+    .ok();
+    assert!(!sealed.stdout.contains(canary) && !sealed.stderr.contains(canary));
+    assert!(
+        sealed
+            .stdout
+            .starts_with("# add to contract.toml (public):\n[[addenda]]\nid = \"annex-c\"")
+    );
+    let commitment = sealed
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("commitment = \""))
+        .and_then(|rest| rest.strip_suffix('"'))
+        .unwrap()
+        .to_owned();
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(tmp.path().join("annex-c.sealed.toml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let verified = run(&[
+        "addendum",
+        "verify",
+        "--commitment",
+        &commitment,
+        "annex-c.sealed.toml",
+    ])
+    .ok();
+    assert_eq!(
+        verified.stdout,
+        "verified: addendum `annex-c` matches the commitment\n"
+    );
+    // An altered text fails, without echoing the text.
+    let private = std::fs::read_to_string(tmp.path().join("annex-c.sealed.toml")).unwrap();
+    std::fs::write(
+        tmp.path().join("altered.toml"),
+        private.replace("target sets", "target lists"),
+    )
+    .unwrap();
+    let altered = run(&[
+        "addendum",
+        "verify",
+        "--commitment",
+        &commitment,
+        "altered.toml",
+    ]);
+    assert_eq!(altered.code, 1);
+    assert!(!altered.stderr.contains(canary) && !altered.stdout.contains(canary));
+
+    // The public package with the addendum checks clean and never shows the text.
+    copy_package(&tmp.path().join("pkg"));
+    let contract = tmp.path().join("pkg/contract.toml");
+    let text = std::fs::read_to_string(&contract).unwrap();
+    let placeholder = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    std::fs::write(&contract, text.replace(placeholder, &commitment)).unwrap();
+    let check = run(&["contract", "check", "pkg"]).ok();
+    assert!(!check.stdout.contains(canary));
+    // Sealing over an existing private half is refused rather than overwriting it.
+    run(&[
+        "addendum",
+        "seal",
+        "--id",
+        "annex-c",
+        "--title",
+        "t",
+        "--classification",
+        "SECRET",
+        "annex.txt",
+        "--out",
+        "annex-c.sealed.toml",
+    ])
+    .fails(2, "it must not exist yet");
+}

@@ -1,0 +1,277 @@
+//! Loading a contract package from its files' text, with every problem located.
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
+
+use super::model::*;
+
+/// A file of the package: its path relative to the package directory, and its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub path: String,
+    pub text: String,
+}
+
+/// A problem, where it is, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path, self.line, self.column, self.message
+        )?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A step in a path to a value: a table key or an array index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A loaded module and the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedModule {
+    pub path: String,
+    pub header: ModuleHeader,
+    pub module: Module,
+}
+
+/// A parsed package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Package {
+    pub contract: ContractFile,
+    pub modules: Vec<LoadedModule>,
+    sources: Vec<Source>,
+}
+
+pub const CONTRACT_FILE: &str = "contract.toml";
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The byte offset of the value at `path` in a TOML document, or of the deepest part of the
+/// path that exists.
+fn offset_of(text: &str, path: &[Step<'_>]) -> usize {
+    let Ok(document) = DeTable::parse(text) else {
+        return 0;
+    };
+    let mut offset = 0;
+    let mut table: &DeTable<'_> = document.get_ref();
+    let mut value: Option<&toml::Spanned<DeValue<'_>>> = None;
+    for step in path {
+        let next = match (step, value.map(toml::Spanned::get_ref)) {
+            (Step::Key(key), None) => table.get(*key),
+            (Step::Key(key), Some(DeValue::Table(inner))) => {
+                table = inner;
+                inner.get(*key)
+            }
+            (Step::Index(index), Some(DeValue::Array(items))) => items.get(*index),
+            _ => None,
+        };
+        match next {
+            Some(found) => {
+                offset = found.span().start;
+                if let DeValue::Table(inner) = found.get_ref() {
+                    table = inner;
+                }
+                value = Some(found);
+            }
+            None => break,
+        }
+    }
+    offset
+}
+
+impl Package {
+    /// A diagnostic at the value `path` leads to in the file `file`.
+    pub fn diagnostic(
+        &self,
+        file: &str,
+        path: &[Step<'_>],
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Diagnostic {
+        let text = self
+            .sources
+            .iter()
+            .find(|source| source.path == file)
+            .map_or("", |source| source.text.as_str());
+        at(file, text, offset_of(text, path), message, hint)
+    }
+
+    pub fn module(&self, id: &str) -> Option<&LoadedModule> {
+        self.modules.iter().find(|m| m.header.id == id)
+    }
+}
+
+fn at(
+    file: &str,
+    text: &str,
+    offset: usize,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> Diagnostic {
+    let (line, column) = line_column(text, offset);
+    let hint = hint.into();
+    Diagnostic {
+        path: file.to_owned(),
+        line,
+        column,
+        message: message.into(),
+        hint: (!hint.is_empty()).then_some(hint),
+    }
+}
+
+fn parse<T: DeserializeOwned>(source: &Source, hint: &str) -> Result<T, Diagnostic> {
+    toml::from_str(&source.text).map_err(|error| {
+        let offset = error.span().map_or(0, |span| span.start);
+        let message = error.message().trim().to_owned();
+        at(&source.path, &source.text, offset, message, hint)
+    })
+}
+
+fn parse_module(source: &Source) -> Result<(ModuleHeader, Module), Diagnostic> {
+    let schema_hint = |kind: &str| {
+        format!("`concordat contract schema {kind}` prints the fields this kind of module holds")
+    };
+    let header: ModuleHeader = parse(
+        source,
+        "a module file starts with `id`, `kind` and `version`",
+    )?;
+    let hint = schema_hint(&header.kind);
+    let module = match header.kind.as_str() {
+        "model-delivery" => Module::ModelDelivery(parse(source, &hint)?),
+        "hosting" => Module::Hosting(parse(source, &hint)?),
+        "updates" => Module::Updates(parse(source, &hint)?),
+        "testing-protocol" => Module::TestingProtocol(parse(source, &hint)?),
+        "audit-rights" => Module::AuditRights(parse(source, &hint)?),
+        "rollback" => Module::Rollback(parse(source, &hint)?),
+        "incident-escalation" => Module::IncidentEscalation(parse(source, &hint)?),
+        "liability" => Module::Liability(parse(source, &hint)?),
+        "use-restrictions" => Module::UseRestrictions(parse(source, &hint)?),
+        "data-handling" => Module::DataHandling(parse(source, &hint)?),
+        other => {
+            let kinds: Vec<&str> = MODULE_KINDS.iter().map(|(kind, _)| *kind).collect();
+            return Err(at(
+                &source.path,
+                &source.text,
+                offset_of(&source.text, &[Step::Key("kind")]),
+                format!("unknown module kind `{other}`"),
+                format!("kinds are {}", kinds.join(", ")),
+            ));
+        }
+    };
+    Ok((header, module))
+}
+
+/// Parses a package. Stops at problems that leave nothing to check (an unreadable
+/// `contract.toml`); otherwise collects every problem it finds.
+pub fn load(sources: Vec<Source>) -> Result<Package, Vec<Diagnostic>> {
+    let Some(contract_source) = sources.iter().find(|s| s.path == CONTRACT_FILE) else {
+        return Err(vec![at(
+            CONTRACT_FILE,
+            "",
+            0,
+            "the package has no contract.toml",
+            "`concordat contract new --template NAME DIR` starts a package",
+        )]);
+    };
+    let contract: ContractFile = parse(
+        contract_source,
+        "`concordat contract schema contract` prints what contract.toml holds",
+    )
+    .map_err(|d| vec![d])?;
+    let mut package = Package {
+        contract,
+        modules: Vec::new(),
+        sources: sources.clone(),
+    };
+    let mut problems = Vec::new();
+    for (index, pin) in package.contract.modules.clone().iter().enumerate() {
+        let path = format!("modules/{}.toml", pin.id);
+        let Some(source) = sources.iter().find(|s| s.path == path) else {
+            problems.push(package.diagnostic(
+                CONTRACT_FILE,
+                &[Step::Key("modules"), Step::Index(index), Step::Key("id")],
+                format!("module `{}` is pinned but `{path}` is missing", pin.id),
+                format!("add `{path}` or remove the pin"),
+            ));
+            continue;
+        };
+        match parse_module(source) {
+            Ok((header, module)) => {
+                if header.id != pin.id {
+                    problems.push(package.diagnostic(
+                        &path,
+                        &[Step::Key("id")],
+                        format!(
+                            "module id is `{}`, but contract.toml pins it as `{}`",
+                            header.id, pin.id
+                        ),
+                        "a module file is named after its id",
+                    ));
+                }
+                if header.version != pin.version {
+                    problems.push(package.diagnostic(
+                        &path,
+                        &[Step::Key("version")],
+                        format!(
+                            "module `{}` is version {}, but contract.toml pins {}",
+                            pin.id, header.version, pin.version
+                        ),
+                        "pin the version the module file has, or amend the module",
+                    ));
+                }
+                package.modules.push(LoadedModule {
+                    path,
+                    header,
+                    module,
+                });
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    for source in &sources {
+        let pinned = package
+            .contract
+            .modules
+            .iter()
+            .any(|pin| source.path == format!("modules/{}.toml", pin.id));
+        if source.path.starts_with("modules/") && source.path.ends_with(".toml") && !pinned {
+            problems.push(at(
+                &source.path,
+                &source.text,
+                0,
+                "this module is not pinned by contract.toml",
+                "pin it under `modules` in contract.toml, or delete the file",
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(package)
+    } else {
+        Err(problems)
+    }
+}

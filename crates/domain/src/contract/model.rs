@@ -1,0 +1,422 @@
+//! The contract package's types: `contract.toml` and the module kinds. The JSON Schemas other
+//! tools write contracts against are generated from these.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `contract.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractFile {
+    /// The contract's id: lowercase letters, digits and `-`.
+    pub id: String,
+    pub title: String,
+    /// The contract's own semantic version; amendments raise it.
+    pub version: String,
+    /// The parties, by ledger id.
+    pub parties: Vec<String>,
+    /// ISO 3166 codes or `EU`.
+    #[serde(default)]
+    pub jurisdictions: Vec<String>,
+    /// First day in force, `YYYY-MM-DD`.
+    pub effective_from: String,
+    /// Last day in force, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub effective_until: Option<String>,
+    /// Regimes whose rules the contract must meet (their clocks and minimums apply).
+    #[serde(default)]
+    pub regimes: Vec<Regime>,
+    /// The contract's own minimum notice before a new model version enters service, in days.
+    #[serde(default)]
+    pub minimum_notice_days: Option<u32>,
+    /// The modules the contract pins, by id and exact version; each lives in
+    /// `modules/<id>.toml`.
+    pub modules: Vec<ModulePin>,
+    /// Classified addenda: the public package carries only their commitments.
+    #[serde(default)]
+    pub addenda: Vec<AddendumRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModulePin {
+    pub id: String,
+    pub version: String,
+}
+
+/// A sealed addendum as the public package shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddendumRef {
+    pub id: String,
+    pub title: String,
+    /// The classification label, e.g. `SECRET` or `CUI`.
+    pub classification: String,
+    /// `sha256:<hex>` of the 32-byte salt followed by the text.
+    pub commitment: String,
+}
+
+/// Regimes Concordat knows the rules of.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regime {
+    /// Regulation (EU) 2024/1689; Art. 73 sets the serious-incident reporting clocks.
+    EuAiAct,
+    /// US OMB M-25-21 (use of AI by agencies).
+    UsOmbM2521,
+    /// US OMB M-25-22 (acquisition of AI by agencies).
+    UsOmbM2522,
+    /// The UK's AI regulation principles.
+    Uk,
+    /// India's AI governance guidelines.
+    India,
+}
+
+impl Regime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Regime::EuAiAct => "eu-ai-act",
+            Regime::UsOmbM2521 => "us-omb-m-25-21",
+            Regime::UsOmbM2522 => "us-omb-m-25-22",
+            Regime::Uk => "uk",
+            Regime::India => "india",
+        }
+    }
+
+    /// The longest a report of an incident of `severity` may take under this regime, in hours,
+    /// where the regime sets one. EU AI Act Art. 73: 15 days for a serious incident, 10 days
+    /// for a death, 2 days for a serious and irreversible disruption of critical infrastructure
+    /// or a widespread infringement.
+    pub fn reporting_deadline_hours(self, severity: Severity) -> Option<u32> {
+        match (self, severity) {
+            (Regime::EuAiAct, Severity::Serious) => Some(15 * 24),
+            (Regime::EuAiAct, Severity::Death) => Some(10 * 24),
+            (
+                Regime::EuAiAct,
+                Severity::CriticalInfrastructure | Severity::WidespreadInfringement,
+            ) => Some(2 * 24),
+            _ => None,
+        }
+    }
+}
+
+/// Incident severities, as the regimes' clocks distinguish them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    Minor,
+    Serious,
+    Death,
+    CriticalInfrastructure,
+    WidespreadInfringement,
+}
+
+/// Data classification levels, from least to most sensitive.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Classification {
+    Public,
+    /// Controlled unclassified information.
+    Cui,
+    Confidential,
+    Secret,
+    TopSecret,
+}
+
+/// A range of model versions: `from` inclusive, `until` exclusive (semantic versions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRange {
+    pub from: String,
+    pub until: String,
+}
+
+/// What every module file starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleHeader {
+    pub id: String,
+    pub kind: String,
+    pub version: String,
+    #[serde(default)]
+    pub requires: BTreeMap<String, String>,
+    #[serde(default)]
+    pub addenda: Vec<String>,
+}
+
+/// Declares a module kind: its header fields (`id`, `kind`, `version`, `requires` on other
+/// modules' versions, `addenda` it refers to) and its own terms.
+macro_rules! module_kind {
+    ($(#[$meta:meta])* $name:ident { $($(#[$field_meta:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The module's id, unique in the package.
+            pub id: String,
+            /// The module kind.
+            pub kind: String,
+            /// The module's semantic version.
+            pub version: String,
+            /// Version requirements on other modules, by id (e.g. `testing = "^1.2"`).
+            #[serde(default)]
+            pub requires: BTreeMap<String, String>,
+            /// Sealed addenda this module refers to, by id.
+            #[serde(default)]
+            pub addenda: Vec<String>,
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+    };
+}
+
+/// How a model line is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryForm {
+    Api,
+    Weights,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveredLine {
+    /// The vendor's model line, e.g. `frontier-2`.
+    pub line: String,
+    pub versions: VersionRange,
+    pub form: DeliveryForm,
+}
+
+module_kind! {
+    /// Capability: which model lines and versions are delivered, and how.
+    ModelDelivery {
+        lines: Vec<DeliveredLine>,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Environment {
+    VendorCloud,
+    GovernmentCloud,
+    OnPremisesEnclave,
+    AirGapped,
+}
+
+module_kind! {
+    /// Capability: where the model runs.
+    Hosting {
+        environment: Environment,
+        /// e.g. `dedicated-tenant`, `single-tenant-hardware`.
+        isolation: String,
+        /// The most sensitive data the environment is accredited to hold.
+        max_classification: Classification,
+        /// Whether each deployment must present attestation evidence of its environment.
+        #[serde(default)]
+        attestation_required: bool,
+    }
+}
+
+module_kind! {
+    /// Capability: how new model versions arrive.
+    Updates {
+        /// e.g. `api-version`, `weights-release`.
+        channel: String,
+        /// Days of notice before a new version enters service.
+        notice_days: u32,
+        /// Whether the agency may pin a version.
+        pinning: bool,
+        /// Days a superseded version stays available.
+        deprecation_days: u32,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Comparison {
+    AtLeast,
+    AtMost,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evaluation {
+    pub suite: String,
+    pub metric: String,
+    pub threshold: f64,
+    pub comparison: Comparison,
+    /// Jurisdictions whose recognised evidence suffices.
+    #[serde(default)]
+    pub recognised_in: Vec<String>,
+    pub max_evidence_age_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoveredLine {
+    pub line: String,
+    pub versions: VersionRange,
+}
+
+module_kind! {
+    /// Governance: what each new version must pass, and who approves it.
+    TestingProtocol {
+        /// The model versions the protocol applies to.
+        covers: Vec<CoveredLine>,
+        evaluations: Vec<Evaluation>,
+        /// Parties who approve versions.
+        approvers: Vec<String>,
+        /// How many approvers must sign.
+        approvals_required: u32,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Auditor {
+    pub party: String,
+    pub scopes: Vec<String>,
+    pub notice_days: u32,
+    /// Whether the auditor may read usage records.
+    #[serde(default)]
+    pub usage_records: bool,
+}
+
+module_kind! {
+    /// Governance: who may audit what, on what notice.
+    AuditRights {
+        auditors: Vec<Auditor>,
+    }
+}
+
+/// Which version a rollback returns to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "rule", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Fallback {
+    /// The last version approved before the one rolled back.
+    LastApproved,
+    /// A fixed version.
+    Pinned { line: String, version: String },
+}
+
+module_kind! {
+    /// Governance: when and how fast to roll back, and to what.
+    Rollback {
+        triggers: Vec<String>,
+        max_hours: u32,
+        fallback: Fallback,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationStep {
+    pub severity: Severity,
+    /// Parties to tell.
+    pub notify: Vec<String>,
+    /// Hours from awareness to notification.
+    pub within_hours: u32,
+}
+
+module_kind! {
+    /// Governance: who is told of an incident, within what deadline.
+    IncidentEscalation {
+        /// Regimes whose reporting clocks apply, beyond the contract's.
+        #[serde(default)]
+        regimes: Vec<Regime>,
+        steps: Vec<EscalationStep>,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HarmCategory {
+    pub harm: String,
+    /// Percent of the liability each party bears, by ledger id; they sum to 100.
+    pub shares: BTreeMap<String, u32>,
+    /// A cap, in words or amount, e.g. `10,000,000 USD`.
+    #[serde(default)]
+    pub cap: Option<String>,
+}
+
+module_kind! {
+    /// Governance: who bears what share of each kind of harm.
+    Liability {
+        categories: Vec<HarmCategory>,
+    }
+}
+
+module_kind! {
+    /// Governance: what the model may be used for, as Cedar policies.
+    UseRestrictions {
+        /// The `.cedar` files, relative to the package.
+        policies: Vec<String>,
+    }
+}
+
+module_kind! {
+    /// Governance: what data may go in, where it lives, how long, and what it may be used for.
+    DataHandling {
+        classifications: Vec<Classification>,
+        /// ISO 3166 codes where data may reside.
+        residency: Vec<String>,
+        retention_days: u32,
+        /// Whether the vendor may train on government data; no unless stated.
+        #[serde(default)]
+        training_on_government_data: bool,
+    }
+}
+
+/// A parsed module, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Module {
+    ModelDelivery(ModelDelivery),
+    Hosting(Hosting),
+    Updates(Updates),
+    TestingProtocol(TestingProtocol),
+    AuditRights(AuditRights),
+    Rollback(Rollback),
+    IncidentEscalation(IncidentEscalation),
+    Liability(Liability),
+    UseRestrictions(UseRestrictions),
+    DataHandling(DataHandling),
+}
+
+/// The module kinds: name, whether capability or governance, and JSON Schema.
+pub const MODULE_KINDS: [(&str, &str); 10] = [
+    ("model-delivery", "capability"),
+    ("hosting", "capability"),
+    ("updates", "capability"),
+    ("testing-protocol", "governance"),
+    ("audit-rights", "governance"),
+    ("rollback", "governance"),
+    ("incident-escalation", "governance"),
+    ("liability", "governance"),
+    ("use-restrictions", "governance"),
+    ("data-handling", "governance"),
+];
+
+/// The JSON Schema of a module kind, or of `contract.toml` for `contract`.
+pub fn schema(kind: &str) -> Option<serde_json::Value> {
+    let schema = match kind {
+        "contract" => schemars::schema_for!(ContractFile),
+        "model-delivery" => schemars::schema_for!(ModelDelivery),
+        "hosting" => schemars::schema_for!(Hosting),
+        "updates" => schemars::schema_for!(Updates),
+        "testing-protocol" => schemars::schema_for!(TestingProtocol),
+        "audit-rights" => schemars::schema_for!(AuditRights),
+        "rollback" => schemars::schema_for!(Rollback),
+        "incident-escalation" => schemars::schema_for!(IncidentEscalation),
+        "liability" => schemars::schema_for!(Liability),
+        "use-restrictions" => schemars::schema_for!(UseRestrictions),
+        "data-handling" => schemars::schema_for!(DataHandling),
+        _ => return None,
+    };
+    serde_json::to_value(schema).ok()
+}

@@ -1,0 +1,54 @@
+//! Sealed addenda: the public package carries `sha256:hex(SHA-256(salt ‖ text))`; cleared
+//! parties hold the text and the 32-byte salt, and anyone shown both can check them.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The private half of a sealed addendum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    pub id: String,
+    /// The salt, 64 lowercase hex digits.
+    pub salt: String,
+    pub text: String,
+}
+
+/// The commitment to `text` under `salt`.
+pub fn commitment(salt: &[u8; 32], text: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(salt);
+    hasher.update(text.as_bytes());
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{digest}")
+}
+
+/// Whether `sealed` opens `commitment`. Comparison is of public values only.
+pub fn open_commitment(commitment_text: &str, sealed: &Sealed) -> Result<(), String> {
+    let salt = decode_salt(&sealed.salt)?;
+    if commitment(&salt, &sealed.text) == commitment_text.trim() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the text and salt of addendum `{}` do not match the commitment",
+            sealed.id
+        ))
+    }
+}
+
+fn decode_salt(hex: &str) -> Result<[u8; 32], String> {
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect();
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| "the salt must be 64 hex digits (32 bytes)".to_owned())
+}
