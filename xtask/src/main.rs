@@ -93,7 +93,8 @@ fn ci() -> anyhow::Result<()> {
 fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "tlog", "--bench", "hashing"])?;
     cargo(&["bench", "--locked", "-p", "store", "--bench", "log"])?;
-    cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])
+    cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])?;
+    cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])
 }
 
 /// Runs the binary on a fresh ledger in a temporary directory, showing each command.

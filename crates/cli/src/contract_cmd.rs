@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use clap::Subcommand;
-use domain::contract::{self, Sealed, Source};
+use domain::contract::{self, Diagnostic, Sealed, Source, Step};
 use serde_json::json;
 
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
@@ -28,6 +28,104 @@ Prints every problem as `path:line:column: message` with a hint; exit 1 when the
   concordat contract schema
   concordat contract schema testing-protocol > testing-protocol.schema.json")]
     Schema { kind: Option<String> },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Decide a request against a contract's use restrictions and print the clauses behind
+    /// the decision.
+    #[command(after_help = "Example:
+  concordat policy eval --contract ./contracts/imagery-assistant --request request.json
+
+request.json:
+  {\"user\": \"analyst-7\", \"agency\": \"agency-x\", \"role\": \"analyst\", \"clearance\": \"secret\",
+   \"resource\": {\"kind\": \"deployment\", \"id\": \"imagery\"}, \"purpose\": \"imagery-analysis\",
+   \"data_classification\": \"secret\", \"human_in_the_loop\": true, \"target_domain\": \"foreign\"}
+
+`forbid` wins; nothing is allowed that no `permit` allows.")]
+    Eval {
+        /// The contract package directory.
+        #[arg(long)]
+        contract: PathBuf,
+        /// The request, a JSON file (`-` for standard input).
+        #[arg(long)]
+        request: PathBuf,
+    },
+    /// Print Concordat's Cedar schema: the entities, action and context policies are written
+    /// against.
+    #[command(after_help = "Example:\n  concordat policy schema > concordat.cedarschema")]
+    Schema,
+}
+
+pub fn policy_command(command: PolicyCommand, format: Format) -> Outcome {
+    match command {
+        PolicyCommand::Schema => print(policy::SCHEMA),
+        PolicyCommand::Eval {
+            contract: dir,
+            request,
+        } => {
+            let package = contract::load(read_package(&dir)?).map_err(|problems| {
+                anyhow!(
+                    "`{}` has problems; run `concordat contract check` first:\n{}",
+                    dir.display(),
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })?;
+            let policies = load_policies(&dir, &package)
+                .map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?
+                .ok_or_else(|| anyhow!("`{}` has no use-restrictions module", dir.display()))?;
+            let bytes = crate::output::read_input(Some(&request))?;
+            let request_value: policy::Request = serde_json::from_slice(&bytes).map_err(|e| {
+                anyhow!(
+                    "`{}`: line {} column {}: {e}",
+                    request.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            request_value
+                .validate()
+                .map_err(|e| anyhow!("`{}`: {e}", request.display()))?;
+            let decision = policies
+                .decide(&request_value)
+                .map_err(|e| anyhow!("`{}`: {e}", request.display()))?;
+            match format {
+                Format::Json => print_json(&serde_json::to_value(&decision)?),
+                Format::Text => {
+                    let verdict = if decision.allowed { "allow" } else { "deny" };
+                    let because = if decision.clauses.is_empty() {
+                        "no clause permits it (default deny)".to_owned()
+                    } else {
+                        decision
+                            .clauses
+                            .iter()
+                            .map(|id| match policies.clause(id) {
+                                Some(c) => {
+                                    format!("clause `{id}` ({}:{}:{})", c.path, c.line, c.column)
+                                }
+                                None => format!("clause `{id}`"),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    print(&format!("{verdict}: {because}\n"))
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +159,107 @@ Keep the .sealed.toml with cleared parties only; the printed [[addenda]] entry i
         commitment: String,
         sealed: PathBuf,
     },
+}
+
+/// Every problem of the package in `dir`: its modules, its Cedar policies, and the proof that
+/// the mandatory prohibitions hold.
+fn check_package(dir: &Path) -> anyhow::Result<Vec<Diagnostic>> {
+    let package = match contract::load(read_package(dir)?) {
+        Ok(package) => package,
+        Err(problems) => return Ok(problems),
+    };
+    let mut problems = contract::check(&package);
+    match load_policies(dir, &package) {
+        Err(policy_problems) => problems.extend(policy_problems),
+        Ok(None) => problems.push(package.diagnostic(
+            contract::CONTRACT_FILE,
+            &[Step::Key("modules")],
+            "the contract has no use-restrictions module",
+            "pin a use-restrictions module whose Cedar policies forbid what the contract forbids",
+        )),
+        Ok(Some(policies)) => {
+            for found in policy::prove(&policies, &policy::RequestSpace::default())
+                .map_err(|e| anyhow!("{e}"))?
+            {
+                problems.push(counterexample(&policies, &found));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// A counterexample as a problem, located at the clause that permitted it.
+fn counterexample(policies: &policy::Policies, found: &policy::Counterexample) -> Diagnostic {
+    let request = &found.request;
+    let (path, line, column) = found
+        .clauses
+        .first()
+        .and_then(|id| policies.clause(id))
+        .map_or((contract::CONTRACT_FILE.to_owned(), 1, 1), |c| {
+            (c.path.clone(), c.line, c.column)
+        });
+    Diagnostic {
+        path,
+        line,
+        column,
+        message: format!(
+            "{} is permitted (by {}): purpose={}, target_domain={}, human_in_the_loop={}, data_classification={}, role={}, clearance={}",
+            found.description,
+            found
+                .clauses
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            request.purpose,
+            request.target_domain,
+            request.human_in_the_loop,
+            request.data_classification,
+            request.role,
+            request.clearance
+        ),
+        hint: Some(format!(
+            "every contract must forbid it (mandatory prohibition `{}`): add a `forbid` policy",
+            found.prohibition
+        )),
+    }
+}
+
+/// The Cedar policies of the package's use-restrictions modules (`None` if it has none).
+fn load_policies(
+    dir: &Path,
+    package: &contract::Package,
+) -> Result<Option<policy::Policies>, Vec<Diagnostic>> {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    let mut any = false;
+    for module in &package.modules {
+        let contract::Module::UseRestrictions(restrictions) = &module.module else {
+            continue;
+        };
+        any = true;
+        for (index, path) in restrictions.policies.iter().enumerate() {
+            match std::fs::read_to_string(dir.join(path)) {
+                Ok(text) => sources.push(Source {
+                    path: path.clone(),
+                    text,
+                }),
+                Err(error) => problems.push(package.diagnostic(
+                    &module.path,
+                    &[Step::Key("policies"), Step::Index(index)],
+                    format!("cannot read policy file `{path}`: {error}"),
+                    "paths are relative to the package directory",
+                )),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if !any {
+        return Ok(None);
+    }
+    policy::load(&sources).map(Some)
 }
 
 /// Reads contract.toml and every modules/*.toml of a package.
@@ -103,10 +302,7 @@ pub fn contract(command: ContractCommand, format: Format) -> Outcome {
             if !dir.is_dir() {
                 return Err(anyhow!("`{}` is not a directory", dir.display()).into());
             }
-            let problems = match contract::load(read_package(&dir)?) {
-                Ok(package) => contract::check(&package),
-                Err(problems) => problems,
-            };
+            let problems = check_package(&dir)?;
             match format {
                 Format::Json => print_json(&json!({
                     "sound": problems.is_empty(),

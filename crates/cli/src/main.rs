@@ -76,6 +76,9 @@ the rule it breaks (exit 1).")]
     /// Check contract packages and print the schemas of their modules.
     #[command(subcommand)]
     Contract(contract_cmd::ContractCommand),
+    /// Decide requests against a contract's Cedar use restrictions.
+    #[command(subcommand)]
+    Policy(contract_cmd::PolicyCommand),
     /// Seal classified addenda and check revealed ones against their commitments.
     #[command(subcommand)]
     Addendum(contract_cmd::AddendumCommand),
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Entry(command) => ledger_cmd::entry(command, cli.format),
         Command::Contract(command) => contract_cmd::contract(command, cli.format),
         Command::Addendum(command) => contract_cmd::addendum(command, cli.format),
+        Command::Policy(command) => contract_cmd::policy_command(command, cli.format),
         Command::Replay { dir } => ledger_cmd::replay(&dir, cli.format),
         Command::Key(command) => keys::run(command, cli.format),
         Command::Note(command) => note_cmd::run(command, cli.format),

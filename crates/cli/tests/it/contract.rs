@@ -10,16 +10,116 @@ const FIXTURE: &str = concat!(
 );
 
 fn copy_package(to: &Path) {
-    std::fs::create_dir_all(to.join("modules")).unwrap();
-    for entry in std::fs::read_dir(Path::new(FIXTURE).join("modules")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, to.join("modules").join(path.file_name().unwrap())).unwrap();
+    for folder in ["modules", "policies"] {
+        std::fs::create_dir_all(to.join(folder)).unwrap();
+        for entry in std::fs::read_dir(Path::new(FIXTURE).join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, to.join(folder).join(path.file_name().unwrap())).unwrap();
+        }
     }
     std::fs::copy(
         Path::new(FIXTURE).join("contract.toml"),
         to.join("contract.toml"),
     )
     .unwrap();
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} lacks `{from}`", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn check_proves_the_mandatory_prohibitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_package(&tmp.path().join("pkg"));
+    let policies = tmp.path().join("pkg/policies/use.cedar");
+    // Turning the surveillance forbid into a permit makes the proof fail, at that clause.
+    edit(
+        &policies,
+        "@id(\"no-domestic-surveillance\")\nforbid",
+        "@id(\"no-domestic-surveillance\")\npermit",
+    );
+    let run = concordat(&["contract", "check", "pkg"], None, tmp.path());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "pkg/policies/use.cedar:10:1: surveillance of the contracting state's own population is permitted (by `no-domestic-surveillance`): purpose=surveillance, target_domain=domestic, human_in_the_loop=false, data_classification=public, role=analyst, clearance=public\n  hint: every contract must forbid it (mandatory prohibition `no-domestic-surveillance`): add a `forbid` policy\n"
+    );
+    // A typo in a policy is a located schema error.
+    edit(
+        &policies,
+        "context.target_domain == \"domestic\"",
+        "context.target_domian == \"domestic\"",
+    );
+    let run = concordat(&["contract", "check", "pkg"], None, tmp.path());
+    assert!(
+        run.stdout.contains("pkg/policies/use.cedar:12:45: for policy `no-domestic-surveillance`, attribute `target_domian`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("hint: did you mean `target_domain`?"),
+        "{}",
+        run.stdout
+    );
+    // A policy file the module names but the package lacks.
+    std::fs::remove_file(&policies).unwrap();
+    let run = concordat(&["contract", "check", "pkg"], None, tmp.path());
+    assert!(
+        run.stdout.starts_with(
+            "pkg/modules/restrictions.toml:4:13: cannot read policy file `policies/use.cedar`"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn policy_eval_prints_the_decision_and_its_clauses() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_package(&tmp.path().join("pkg"));
+    let eval = |purpose: &str, human: bool, domain: &str| {
+        let request = serde_json::json!({
+            "user": "analyst-7", "agency": "agency-x", "role": "analyst", "clearance": "secret",
+            "resource": {"kind": "model-version", "id": "frontier-2@2026.11.0", "deployment": "imagery"},
+            "purpose": purpose, "data_classification": "secret", "human_in_the_loop": human, "target_domain": domain,
+        });
+        concordat(
+            &["policy", "eval", "--contract", "pkg", "--request", "-"],
+            Some(request.to_string().as_bytes()),
+            tmp.path(),
+        )
+        .ok()
+        .stdout
+    };
+    assert_eq!(
+        eval("imagery-analysis", false, "foreign"),
+        "allow: clause `permitted-purposes` (policies/use.cedar:3:1)\n"
+    );
+    assert_eq!(
+        eval("surveillance", true, "domestic"),
+        "deny: clause `no-domestic-surveillance` (policies/use.cedar:10:1)\n"
+    );
+    assert_eq!(
+        eval("lethal-targeting", false, "foreign"),
+        "deny: clause `human-control-of-lethal-force` (policies/use.cedar:14:1)\n"
+    );
+    assert_eq!(
+        eval("benefits-eligibility", true, "domestic"),
+        "deny: no clause permits it (default deny)\n"
+    );
+    concordat(
+        &["policy", "eval", "--contract", "pkg", "--request", "-"],
+        Some(b"{\"user\": 1}"),
+        tmp.path(),
+    )
+    .fails(2, "`-`: line 1 column");
+    let schema = concordat(&["policy", "schema"], None, tmp.path())
+        .ok()
+        .stdout;
+    assert!(schema.contains("action invoke appliesTo"));
 }
 
 #[test]

@@ -31,6 +31,8 @@ fn every_command_has_help_with_an_example() {
         &["contract", "check"],
         &["contract", "schema"],
         &["addendum", "seal"],
+        &["policy", "eval"],
+        &["policy", "schema"],
         &["addendum", "verify"],
     ];
     let dir = tempfile::tempdir().unwrap();

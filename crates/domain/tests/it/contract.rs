@@ -22,6 +22,7 @@ fn package() -> Vec<Source> {
         "modules/escalation.toml",
         "modules/liability.toml",
         "modules/data.toml",
+        "modules/restrictions.toml",
     ]
     .into_iter()
     .map(|path| Source {
@@ -57,7 +58,7 @@ fn check_one(file: &str, from: &str, to: &str, expected: &str) {
 fn the_sound_package_checks_clean() {
     let package = load(package()).unwrap();
     assert_eq!(check(&package), vec![]);
-    assert_eq!(package.modules.len(), 9);
+    assert_eq!(package.modules.len(), 10);
 }
 
 #[test]

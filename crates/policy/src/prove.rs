@@ -1,0 +1,131 @@
+//! The prohibition proof: every request of a finite space is decided, and each one a
+//! mandatory prohibition says must be denied but the policies allow is a counterexample.
+
+use serde::Serialize;
+
+use crate::decide::{Request, Resource};
+use crate::load::Policies;
+use crate::{CLASSIFICATIONS, PolicyError};
+
+/// A prohibition every contract must enforce, whatever it says elsewhere.
+#[derive(Debug, Clone, Copy)]
+pub struct Prohibition {
+    pub id: &'static str,
+    pub description: &'static str,
+    pub applies: fn(&Request) -> bool,
+}
+
+/// The mandatory prohibitions.
+pub const PROHIBITIONS: [Prohibition; 2] = [
+    Prohibition {
+        id: "no-domestic-surveillance",
+        description: "surveillance of the contracting state's own population",
+        applies: |r| r.purpose == "surveillance" && r.target_domain == "domestic",
+    },
+    Prohibition {
+        id: "no-lethal-targeting-without-human",
+        description: "lethal-force targeting without a human in the loop",
+        applies: |r| r.purpose == "lethal-targeting" && !r.human_in_the_loop,
+    },
+];
+
+/// The finite space of requests the proof covers.
+#[derive(Debug, Clone)]
+pub struct RequestSpace {
+    pub purposes: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+impl Default for RequestSpace {
+    fn default() -> RequestSpace {
+        RequestSpace {
+            purposes: [
+                "imagery-analysis",
+                "translation",
+                "logistics",
+                "benefits-eligibility",
+                "border-screening",
+                "health-resource-allocation",
+                "cyber-defense",
+                "research",
+                "surveillance",
+                "lethal-targeting",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            roles: [
+                "analyst",
+                "operator",
+                "commander",
+                "case-worker",
+                "administrator",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        }
+    }
+}
+
+/// A request the policies allow though a prohibition forbids it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Counterexample {
+    pub prohibition: &'static str,
+    pub description: &'static str,
+    pub request: Request,
+    /// The permits that allowed it.
+    pub clauses: Vec<String>,
+}
+
+/// Decides every request of purposes × classifications × human in the loop × target domains ×
+/// roles × clearances, and returns the first counterexample to each prohibition.
+pub fn prove(
+    policies: &Policies,
+    space: &RequestSpace,
+) -> Result<Vec<Counterexample>, PolicyError> {
+    let mut found: Vec<Counterexample> = Vec::new();
+    for purpose in &space.purposes {
+        for classification in CLASSIFICATIONS {
+            for human_in_the_loop in [false, true] {
+                for target_domain in ["domestic", "foreign"] {
+                    for role in &space.roles {
+                        for clearance in CLASSIFICATIONS {
+                            let request = Request {
+                                user: "someone".to_owned(),
+                                agency: "agency".to_owned(),
+                                role: role.clone(),
+                                clearance: clearance.to_owned(),
+                                resource: Resource::Deployment {
+                                    id: "deployment".to_owned(),
+                                },
+                                purpose: purpose.clone(),
+                                data_classification: classification.to_owned(),
+                                human_in_the_loop,
+                                target_domain: target_domain.to_owned(),
+                            };
+                            let violated: Vec<&Prohibition> = PROHIBITIONS
+                                .iter()
+                                .filter(|p| (p.applies)(&request))
+                                .filter(|p| !found.iter().any(|c| c.prohibition == p.id))
+                                .collect();
+                            if violated.is_empty() {
+                                continue;
+                            }
+                            let decision = policies.decide(&request)?;
+                            if decision.allowed {
+                                for prohibition in violated {
+                                    found.push(Counterexample {
+                                        prohibition: prohibition.id,
+                                        description: prohibition.description,
+                                        request: request.clone(),
+                                        clauses: decision.clauses.clone(),
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
+}
