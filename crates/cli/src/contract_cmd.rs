@@ -22,6 +22,33 @@ Prints every problem as `path:line:column: message` with a hint; exit 1 when the
         /// The package directory: contract.toml and modules/*.toml.
         dir: PathBuf,
     },
+    /// Start a contract package from a template built from the standard module library.
+    #[command(after_help = "Examples:
+  concordat contract new --list
+  concordat contract new --template border-services-assistant ./border-assistant \\
+      --agency eu-border-agency --vendor polyglot-ai --auditor eu-ai-office
+
+The package checks clean as written; edit its modules, then `concordat contract check DIR`.")]
+    New {
+        /// The template (see --list).
+        #[arg(long, required_unless_present = "list")]
+        template: Option<String>,
+        /// Where to write the package (must not exist yet).
+        #[arg(required_unless_present = "list")]
+        dir: Option<PathBuf>,
+        /// The agency's ledger id.
+        #[arg(long, default_value = "agency")]
+        agency: String,
+        /// The vendor's ledger id.
+        #[arg(long, default_value = "vendor")]
+        vendor: String,
+        /// The auditor's ledger id.
+        #[arg(long, default_value = "auditor")]
+        auditor: String,
+        /// List the templates.
+        #[arg(long)]
+        list: bool,
+    },
     /// Print the JSON Schema of a module kind, or of contract.toml (`contract`); without a
     /// kind, list the kinds.
     #[command(after_help = "Examples:
@@ -329,6 +356,53 @@ pub fn contract(command: ContractCommand, format: Format) -> Outcome {
                     dir.display()
                 )))
             }
+        }
+        ContractCommand::New {
+            template,
+            dir,
+            agency,
+            vendor,
+            auditor,
+            list,
+        } => {
+            if list {
+                let mut out = String::new();
+                for template in &crate::templates::TEMPLATES {
+                    out.push_str(&format!("{}: {}\n", template.name, template.description));
+                }
+                return print(&out);
+            }
+            let name = template.unwrap_or_default();
+            let template = crate::templates::find(&name).ok_or_else(|| {
+                let names: Vec<&str> = crate::templates::TEMPLATES.iter().map(|t| t.name).collect();
+                anyhow!("no template `{name}`; templates are {}", names.join(", "))
+            })?;
+            let dir = dir.unwrap_or_default();
+            if dir.exists() {
+                return Err(
+                    anyhow!("`{}` already exists; choose a new directory", dir.display()).into(),
+                );
+            }
+            let parties = crate::templates::Parties {
+                agency,
+                vendor,
+                auditor,
+            };
+            for (path, text) in template.files(&parties) {
+                let target = dir.join(path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create `{}`", parent.display()))?;
+                }
+                std::fs::write(&target, text)
+                    .with_context(|| format!("cannot write `{}`", target.display()))?;
+            }
+            print(&format!(
+                "created `{}` from template `{}`; check it with `concordat contract check {}`\n",
+                dir.display(),
+                template.name,
+                dir.display()
+            ))
         }
         ContractCommand::Schema { kind: None } => {
             let kinds: Vec<serde_json::Value> = contract::MODULE_KINDS

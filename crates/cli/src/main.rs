@@ -9,6 +9,7 @@ mod log_cmd;
 mod note_cmd;
 mod output;
 mod proof_cmd;
+mod templates;
 
 use std::process::ExitCode;
 

@@ -293,3 +293,249 @@ fn sealed_addenda_stay_sealed_and_verify() {
     ])
     .fails(2, "it must not exist yet");
 }
+
+/// (purpose, role, clearance, data classification, human in the loop, domain) → decision line.
+type Case<'a> = (&'a str, &'a str, &'a str, &'a str, bool, &'a str, &'a str);
+
+fn template_decisions(template: &str, cases: &[Case<'_>]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    run(&[
+        "contract",
+        "new",
+        "--template",
+        template,
+        "pkg",
+        "--agency",
+        "agency-x",
+        "--vendor",
+        "acme-ai",
+        "--auditor",
+        "auditor-y",
+    ])
+    .ok();
+    assert_eq!(
+        run(&["contract", "check", "pkg"]).ok().stdout,
+        "pkg: the contract is sound\n"
+    );
+    for (purpose, role, clearance, classification, human, domain, expected) in cases {
+        let request = serde_json::json!({
+            "user": "u-1", "agency": "agency-x", "role": role, "clearance": clearance,
+            "resource": {"kind": "deployment", "id": "d-1"}, "purpose": purpose,
+            "data_classification": classification, "human_in_the_loop": human, "target_domain": domain,
+        });
+        let decision = concordat(
+            &["policy", "eval", "--contract", "pkg", "--request", "-"],
+            Some(request.to_string().as_bytes()),
+            tmp.path(),
+        )
+        .ok()
+        .stdout;
+        assert_eq!(
+            decision.trim_end(),
+            *expected,
+            "{template}: {purpose} {role} {clearance} {classification} {human} {domain}"
+        );
+    }
+}
+
+#[test]
+fn the_defense_imagery_template_decides_as_written() {
+    template_decisions(
+        "defense-imagery-analysis",
+        &[
+            (
+                "imagery-analysis",
+                "analyst",
+                "secret",
+                "secret",
+                false,
+                "foreign",
+                "allow: clause `permitted-purposes` (policies/use.cedar:4:1)",
+            ),
+            (
+                "imagery-analysis",
+                "analyst",
+                "cui",
+                "secret",
+                false,
+                "foreign",
+                "deny: no clause permits it (default deny)",
+            ),
+            (
+                "lethal-targeting",
+                "commander",
+                "secret",
+                "secret",
+                true,
+                "foreign",
+                "allow: clause `permitted-purposes` (policies/use.cedar:4:1)",
+            ),
+            (
+                "lethal-targeting",
+                "commander",
+                "secret",
+                "secret",
+                false,
+                "foreign",
+                "deny: clause `human-control-of-lethal-force` (policies/use.cedar:17:1)",
+            ),
+            (
+                "lethal-targeting",
+                "operator",
+                "secret",
+                "secret",
+                true,
+                "foreign",
+                "deny: clause `targeting-roles` (policies/use.cedar:22:1)",
+            ),
+            (
+                "surveillance",
+                "analyst",
+                "secret",
+                "cui",
+                true,
+                "domestic",
+                "deny: clause `no-domestic-surveillance` (policies/use.cedar:12:1)",
+            ),
+            (
+                "imagery-analysis",
+                "analyst",
+                "top-secret",
+                "top-secret",
+                true,
+                "foreign",
+                "deny: clause `no-top-secret-data` (policies/use.cedar:27:1)",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn the_border_services_template_decides_as_written() {
+    template_decisions(
+        "border-services-assistant",
+        &[
+            (
+                "border-screening",
+                "case-worker",
+                "cui",
+                "public",
+                true,
+                "foreign",
+                "allow: clause `permitted-purposes` (policies/use.cedar:4:1)",
+            ),
+            (
+                "border-screening",
+                "case-worker",
+                "cui",
+                "public",
+                false,
+                "foreign",
+                "deny: clause `human-decides-on-entry` (policies/use.cedar:12:1)",
+            ),
+            (
+                "translation",
+                "case-worker",
+                "cui",
+                "confidential",
+                true,
+                "foreign",
+                "deny: no clause permits it (default deny)",
+            ),
+            (
+                "surveillance",
+                "analyst",
+                "secret",
+                "public",
+                true,
+                "domestic",
+                "deny: clause `no-domestic-surveillance` (policies/use.cedar:17:1)",
+            ),
+            (
+                "lethal-targeting",
+                "commander",
+                "secret",
+                "public",
+                true,
+                "foreign",
+                "deny: clause `no-lethal-targeting` (policies/use.cedar:22:1)",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn the_health_allocation_template_decides_as_written() {
+    template_decisions(
+        "health-resource-allocation",
+        &[
+            (
+                "health-resource-allocation",
+                "case-worker",
+                "confidential",
+                "confidential",
+                true,
+                "domestic",
+                "allow: clause `permitted-purposes` (policies/use.cedar:4:1)",
+            ),
+            (
+                "health-resource-allocation",
+                "case-worker",
+                "confidential",
+                "confidential",
+                false,
+                "domestic",
+                "deny: clause `official-reviews-allocations` (policies/use.cedar:13:1)",
+            ),
+            (
+                "health-resource-allocation",
+                "commander",
+                "secret",
+                "cui",
+                true,
+                "domestic",
+                "deny: no clause permits it (default deny)",
+            ),
+            (
+                "research",
+                "analyst",
+                "cui",
+                "confidential",
+                true,
+                "domestic",
+                "deny: no clause permits it (default deny)",
+            ),
+            (
+                "surveillance",
+                "administrator",
+                "secret",
+                "cui",
+                true,
+                "domestic",
+                "deny: clause `no-domestic-surveillance` (policies/use.cedar:18:1)",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn contract_new_refuses_what_it_cannot_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let list = run(&["contract", "new", "--list"]).ok().stdout;
+    assert_eq!(list.lines().count(), 3);
+    run(&["contract", "new", "--template", "poetry", "x"]).fails(
+        2,
+        "no template `poetry`; templates are defense-imagery-analysis",
+    );
+    std::fs::create_dir(tmp.path().join("taken")).unwrap();
+    run(&[
+        "contract",
+        "new",
+        "--template",
+        "defense-imagery-analysis",
+        "taken",
+    ])
+    .fails(2, "`taken` already exists");
+}

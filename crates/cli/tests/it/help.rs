@@ -30,6 +30,7 @@ fn every_command_has_help_with_an_example() {
         &["replay"],
         &["contract", "check"],
         &["contract", "schema"],
+        &["contract", "new"],
         &["addendum", "seal"],
         &["policy", "eval"],
         &["policy", "schema"],

@@ -67,8 +67,10 @@ pub enum Regime {
     /// Regulation (EU) 2024/1689; Art. 73 sets the serious-incident reporting clocks.
     EuAiAct,
     /// US OMB M-25-21 (use of AI by agencies).
+    #[serde(rename = "us-omb-m-25-21")]
     UsOmbM2521,
     /// US OMB M-25-22 (acquisition of AI by agencies).
+    #[serde(rename = "us-omb-m-25-22")]
     UsOmbM2522,
     /// The UK's AI regulation principles.
     Uk,
@@ -370,6 +372,10 @@ module_kind! {
         /// Whether the vendor may train on government data; no unless stated.
         #[serde(default)]
         training_on_government_data: bool,
+        /// How the agency takes its data, prompts, outputs and fine-tuned artefacts elsewhere
+        /// (against lock-in).
+        #[serde(default)]
+        portability: Option<String>,
     }
 }
 
