@@ -49,6 +49,24 @@ The package checks clean as written; edit its modules, then `concordat contract 
         #[arg(long)]
         list: bool,
     },
+    /// Render a contract for people, module by module with clause ids, as Markdown or HTML.
+    #[command(after_help = "Examples:
+  concordat contract render ./contract --public > contract.md
+  concordat contract render ./contract --public --format html > contract.html
+  concordat contract render ./contract --reveal annex-c.sealed.toml --format html > cleared.html
+
+The public form shows sealed addenda as title, label and commitment only. --reveal adds the
+text of addenda whose sealed halves open their commitments, and marks the edition cleared.")]
+    Render {
+        /// The contract package directory.
+        dir: PathBuf,
+        /// The public form (the default; refuses --reveal).
+        #[arg(long, conflicts_with = "reveal")]
+        public: bool,
+        /// Sealed halves (from `addendum seal`) whose text to include; repeatable.
+        #[arg(long)]
+        reveal: Vec<PathBuf>,
+    },
     /// Print the JSON Schema of a module kind, or of contract.toml (`contract`); without a
     /// kind, list the kinds.
     #[command(after_help = "Examples:
@@ -323,8 +341,77 @@ fn read_package(dir: &Path) -> anyhow::Result<Vec<Source>> {
     Ok(sources)
 }
 
-pub fn contract(command: ContractCommand, format: Format) -> Outcome {
+/// The document formats of `contract render`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    Markdown,
+    Html,
+}
+
+pub fn contract(command: ContractCommand, format: Format, document: DocumentFormat) -> Outcome {
     match command {
+        ContractCommand::Render {
+            dir,
+            public: _,
+            reveal,
+        } => {
+            if format == Format::Json {
+                return Err(
+                    anyhow!("`contract render` writes `--format md` or `--format html`").into(),
+                );
+            }
+            let package = contract::load(read_package(&dir)?).map_err(|problems| {
+                anyhow!(
+                    "`{}` has problems; run `concordat contract check` first:\n{}",
+                    dir.display(),
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })?;
+            let policies = load_policies(&dir, &package).map_err(|problems| {
+                anyhow!(
+                    "{}",
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })?;
+            let mut revealed = Vec::new();
+            for path in &reveal {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                let sealed: Sealed = toml::from_str(&text)
+                    .map_err(|e| anyhow!("`{}`: {}", path.display(), e.message()))?;
+                let addendum = package
+                    .contract
+                    .addenda
+                    .iter()
+                    .find(|a| a.id == sealed.id)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "`{}`: the contract has no addendum `{}`",
+                            path.display(),
+                            sealed.id
+                        )
+                    })?;
+                contract::open_commitment(&addendum.commitment, &sealed).map_err(|reason| {
+                    verification_failed(anyhow!("`{}`: {reason}", path.display()))
+                })?;
+                revealed.push(sealed);
+            }
+            let rendered = match document {
+                DocumentFormat::Markdown => {
+                    crate::render::markdown(&package, policies.as_ref(), &revealed)
+                }
+                DocumentFormat::Html => crate::render::html(&package, policies.as_ref(), &revealed),
+            };
+            print(&rendered)
+        }
         ContractCommand::Check { dir } => {
             if !dir.is_dir() {
                 return Err(anyhow!("`{}` is not a directory", dir.display()).into());

@@ -9,6 +9,7 @@ mod log_cmd;
 mod note_cmd;
 mod output;
 mod proof_cmd;
+mod render;
 mod templates;
 
 use std::process::ExitCode;
@@ -39,9 +40,10 @@ Exit status: 0 on success, 1 when a verification fails (with the reason), 2 on b
 input."
 )]
 struct Cli {
-    /// Output for people (`text`) or programs (`json`).
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    /// Output for people (`text`) or programs (`json`); `contract render` also writes `md`
+    /// (its default) and `html`.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
     #[command(subcommand)]
     command: Command,
 }
@@ -106,24 +108,53 @@ the rule it breaks (exit 1).")]
     Proof(proof_cmd::ProofCommand),
 }
 
+/// The values `--format` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Md,
+    Html,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let document_format = match cli.format {
+        FormatArg::Html => contract_cmd::DocumentFormat::Html,
+        _ => contract_cmd::DocumentFormat::Markdown,
+    };
+    let format = match cli.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Md | FormatArg::Html => {
+            if !matches!(
+                cli.command,
+                Command::Contract(contract_cmd::ContractCommand::Render { .. })
+            ) {
+                eprintln!(
+                    "error: --format md and --format html are for `concordat contract render`"
+                );
+                return ExitCode::from(2);
+            }
+            Format::Text
+        }
+    };
     let result = match cli.command {
-        Command::Init(args) => ledger_cmd::init(args, cli.format),
-        Command::Party(command) => ledger_cmd::party(command, cli.format),
-        Command::Sign(args) => ledger_cmd::sign(args, cli.format),
+        Command::Init(args) => ledger_cmd::init(args, format),
+        Command::Party(command) => ledger_cmd::party(command, format),
+        Command::Sign(args) => ledger_cmd::sign(args, format),
         Command::Statement(args) => ledger_cmd::statement_bytes(args),
-        Command::Kinds => ledger_cmd::kinds(cli.format),
-        Command::Submit { dir, envelopes } => ledger_cmd::submit(&dir, &envelopes, cli.format),
-        Command::Entry(command) => ledger_cmd::entry(command, cli.format),
-        Command::Contract(command) => contract_cmd::contract(command, cli.format),
-        Command::Addendum(command) => contract_cmd::addendum(command, cli.format),
-        Command::Policy(command) => contract_cmd::policy_command(command, cli.format),
-        Command::Replay { dir } => ledger_cmd::replay(&dir, cli.format),
-        Command::Key(command) => keys::run(command, cli.format),
-        Command::Note(command) => note_cmd::run(command, cli.format),
-        Command::Log(command) => log_cmd::run(command, cli.format),
-        Command::Proof(command) => proof_cmd::run(command, cli.format),
+        Command::Kinds => ledger_cmd::kinds(format),
+        Command::Submit { dir, envelopes } => ledger_cmd::submit(&dir, &envelopes, format),
+        Command::Entry(command) => ledger_cmd::entry(command, format),
+        Command::Contract(command) => contract_cmd::contract(command, format, document_format),
+        Command::Addendum(command) => contract_cmd::addendum(command, format),
+        Command::Policy(command) => contract_cmd::policy_command(command, format),
+        Command::Replay { dir } => ledger_cmd::replay(&dir, format),
+        Command::Key(command) => keys::run(command, format),
+        Command::Note(command) => note_cmd::run(command, format),
+        Command::Log(command) => log_cmd::run(command, format),
+        Command::Proof(command) => proof_cmd::run(command, format),
     };
     match result {
         Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,

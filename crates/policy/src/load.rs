@@ -26,6 +26,10 @@ pub struct Clause {
     pub path: String,
     pub line: usize,
     pub column: usize,
+    /// The policy as written, from its first annotation to its `;`.
+    pub text: String,
+    /// The `//` comment lines just above it, without the slashes: the clause in words.
+    pub comment: String,
 }
 
 /// Validated policies, each named by its clause id.
@@ -82,11 +86,12 @@ fn diagnostic(
     }
 }
 
-/// The byte offsets where each policy of a Cedar file starts, in order: the first character
-/// that is not whitespace or a comment after the start of the file or a top-level `;`.
-fn policy_starts(text: &str) -> Vec<usize> {
+/// Where each policy of a Cedar file starts and ends (just past its top-level `;`), in order.
+/// A policy starts at the first character that is not whitespace or a comment after the start
+/// of the file or the previous policy's `;`.
+fn policy_spans(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
-    let mut starts = Vec::new();
+    let mut starts: Vec<(usize, usize)> = Vec::new();
     let (mut index, mut expecting, mut depth, mut in_string) = (0usize, true, 0i32, false);
     while let Some(&byte) = bytes.get(index) {
         if in_string {
@@ -102,20 +107,39 @@ fn policy_starts(text: &str) -> Vec<usize> {
             continue;
         } else if !byte.is_ascii_whitespace() {
             if expecting {
-                starts.push(index);
+                starts.push((index, text.len()));
                 expecting = false;
             }
             match byte {
                 b'"' => in_string = true,
                 b'(' | b'{' | b'[' => depth += 1,
                 b')' | b'}' | b']' => depth -= 1,
-                b';' if depth == 0 => expecting = true,
+                b';' if depth == 0 => {
+                    expecting = true;
+                    if let Some(last) = starts.last_mut() {
+                        last.1 = index + 1;
+                    }
+                }
                 _ => {}
             }
         }
         index += 1;
     }
     starts
+}
+
+/// The `//` lines directly above `offset`, joined, without their slashes.
+fn comment_above(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or_default();
+    let mut lines: Vec<&str> = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .take_while(|line| line.starts_with("//"))
+        .map(|line| line.trim_start_matches('/').trim())
+        .collect();
+    lines.reverse();
+    lines.join(" ")
 }
 
 /// Parses and validates policy files; every problem is located in its file.
@@ -143,7 +167,7 @@ pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
                 continue;
             }
         };
-        let starts = policy_starts(&source.text);
+        let spans = policy_spans(&source.text);
         // Policies come back in the order they are written, named policy0, policy1, ...
         let mut policies: Vec<_> = parsed.policies().collect();
         policies.sort_by_key(|p| {
@@ -154,7 +178,7 @@ pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
                 .unwrap_or(usize::MAX)
         });
         for (position, policy) in policies.into_iter().enumerate() {
-            let offset = starts.get(position).copied().unwrap_or(0);
+            let (offset, end) = spans.get(position).copied().unwrap_or((0, 0));
             let Some(id) = policy.annotation("id") else {
                 problems.push(diagnostic(
                     source,
@@ -195,6 +219,8 @@ pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
                     path: source.path.clone(),
                     line,
                     column,
+                    text: source.text.get(offset..end).unwrap_or_default().to_owned(),
+                    comment: comment_above(&source.text, offset),
                 },
             );
             origins.insert(id.to_owned(), (file_index, offset));

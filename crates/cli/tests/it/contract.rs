@@ -539,3 +539,111 @@ fn contract_new_refuses_what_it_cannot_do() {
     ])
     .fails(2, "`taken` already exists");
 }
+
+/// Rendering: module by module with clause ids; the public form never carries sealed text,
+/// a cleared edition does, and only from sealed halves that open their commitments.
+#[test]
+fn render_shows_clauses_and_keeps_addenda_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    run(&[
+        "contract",
+        "new",
+        "--template",
+        "defense-imagery-analysis",
+        "pkg",
+        "--agency",
+        "agency-x",
+        "--vendor",
+        "acme-ai",
+        "--auditor",
+        "auditor-y",
+    ])
+    .ok();
+    let canary = "CANARY-51c0ffee-annex-text";
+    std::fs::write(
+        tmp.path().join("annex.txt"),
+        format!("Procedure for <target> sets & {canary}\n"),
+    )
+    .unwrap();
+    let sealed = run(&[
+        "addendum",
+        "seal",
+        "--id",
+        "annex-c",
+        "--title",
+        "Target-set handling",
+        "--classification",
+        "SECRET",
+        "annex.txt",
+        "--out",
+        "annex-c.sealed.toml",
+    ])
+    .ok()
+    .stdout;
+    let public_entry = sealed.trim_start_matches("# add to contract.toml (public):\n");
+    let contract = tmp.path().join("pkg/contract.toml");
+    let text = std::fs::read_to_string(&contract).unwrap();
+    std::fs::write(&contract, format!("{text}\n{public_entry}")).unwrap();
+    run(&["contract", "check", "pkg"]).ok();
+
+    let public = run(&["contract", "render", "pkg", "--public"]).ok().stdout;
+    assert!(public.starts_with(
+        "# Imagery analysis assistant for defense analysts\n\n> An imagery-analysis assistant"
+    ));
+    assert!(public.contains("#### Clause `no-domestic-surveillance` (forbids)\n\n> Never surveillance of the country's own population."));
+    assert!(public.contains("### Addendum `annex-c`: Target-set handling (SECRET)\n\nSealed."));
+    assert!(public.contains("| approvers | agency-x, auditor-y |"));
+    let public_html = run(&["contract", "render", "pkg", "--public", "--format", "html"])
+        .ok()
+        .stdout;
+    assert!(public_html.starts_with("<!doctype html>\n<html lang=\"en\">"));
+    assert!(public_html.contains("<main>") && public_html.contains("<th scope=\"col\">Term</th>"));
+    assert!(
+        public_html
+            .contains("<h4>Clause <code>human-control-of-lethal-force</code> (forbids)</h4>")
+    );
+    for page in [&public, &public_html] {
+        assert!(!page.contains(canary), "sealed text in a public render");
+    }
+
+    let cleared = run(&[
+        "contract",
+        "render",
+        "pkg",
+        "--reveal",
+        "annex-c.sealed.toml",
+        "--format",
+        "html",
+    ])
+    .ok()
+    .stdout;
+    assert!(cleared.contains("Cleared edition") && cleared.contains(canary));
+    assert!(
+        cleared.contains("Procedure for &lt;target&gt; sets &amp;"),
+        "html is escaped"
+    );
+    // A sealed half that does not open the commitment is refused, without showing its text.
+    let private = std::fs::read_to_string(tmp.path().join("annex-c.sealed.toml")).unwrap();
+    std::fs::write(
+        tmp.path().join("forged.toml"),
+        private.replace("Procedure", "Protocol"),
+    )
+    .unwrap();
+    let forged = run(&["contract", "render", "pkg", "--reveal", "forged.toml"]);
+    assert_eq!(forged.code, 1);
+    assert!(!forged.stdout.contains(canary) && !forged.stderr.contains(canary));
+    run(&[
+        "contract",
+        "render",
+        "pkg",
+        "--public",
+        "--reveal",
+        "annex-c.sealed.toml",
+    ])
+    .fails(2, "cannot be used with");
+    run(&["contract", "render", "pkg", "--format", "json"])
+        .fails(2, "writes `--format md` or `--format html`");
+    run(&["contract", "check", "pkg", "--format", "html"])
+        .fails(2, "are for `concordat contract render`");
+}

@@ -31,6 +31,7 @@ fn every_command_has_help_with_an_example() {
         &["contract", "check"],
         &["contract", "schema"],
         &["contract", "new"],
+        &["contract", "render"],
         &["addendum", "seal"],
         &["policy", "eval"],
         &["policy", "schema"],

@@ -121,6 +121,14 @@ impl Package {
         at(file, text, offset_of(text, path), message, hint)
     }
 
+    /// The text of one of the package's files.
+    pub fn source(&self, path: &str) -> Option<&str> {
+        self.sources
+            .iter()
+            .find(|source| source.path == path)
+            .map(|source| source.text.as_str())
+    }
+
     pub fn module(&self, id: &str) -> Option<&LoadedModule> {
         self.modules.iter().find(|m| m.header.id == id)
     }
