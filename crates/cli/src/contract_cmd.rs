@@ -49,6 +49,55 @@ The package checks clean as written; edit its modules, then `concordat contract 
         #[arg(long)]
         list: bool,
     },
+    /// Publish a contract package to a ledger; every party of the contract must sign.
+    #[command(after_help = "Examples:
+  # every party's key at hand: sign and submit at once
+  concordat contract publish --dir ./concordat ./contract --key agency.key --key vendor.key --key auditor.key
+  # otherwise: sign, pass the envelope on, submit when all have signed
+  concordat contract publish --dir ./concordat ./contract --key agency.key --out publish.json
+  concordat sign --key vendor.key --add-to publish.json > publish2.json
+  concordat sign --key auditor.key --add-to publish2.json > publish3.json
+  concordat submit --dir ./concordat publish3.json
+
+The package must pass `contract check` first. A submission not signed by every party is refused,
+naming who has not signed.")]
+    Publish(PublishArgs),
+    /// Publish a new version of a contract; every party (old and new) must sign, and the
+    /// ledger records what changed.
+    #[command(after_help = "Example:
+  concordat contract amend --dir ./concordat ./contract --key agency.key --key vendor.key --key auditor.key")]
+    Amend(PublishArgs),
+    /// Show a contract as the ledger has it: current version, parties, addenda, history.
+    #[command(
+        after_help = "Example:\n  concordat contract show --dir ./concordat defense-imagery-analysis"
+    )]
+    Show {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+    },
+    /// List a contract's versions with the entries that made them.
+    #[command(
+        after_help = "Example:\n  concordat contract history --dir ./concordat defense-imagery-analysis"
+    )]
+    History {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+    },
+    /// Print what changed between two versions of a contract (default: the latest amendment).
+    #[command(after_help = "Examples:
+  concordat contract diff --dir ./concordat defense-imagery-analysis
+  concordat contract diff --dir ./concordat defense-imagery-analysis --from 1.0.0 --to 1.2.0")]
+    Diff {
+        #[arg(long)]
+        dir: PathBuf,
+        id: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Render a contract for people, module by module with clause ids, as Markdown or HTML.
     #[command(after_help = "Examples:
   concordat contract render ./contract --public > contract.md
@@ -73,6 +122,205 @@ text of addenda whose sealed halves open their commitments, and marks the editio
   concordat contract schema
   concordat contract schema testing-protocol > testing-protocol.schema.json")]
     Schema { kind: Option<String> },
+}
+
+/// What `contract publish` and `contract amend` take.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The ledger instance.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The contract package directory.
+    package: PathBuf,
+    /// A party's signer key; repeatable.
+    #[arg(long = "key", required = true)]
+    keys: Vec<PathBuf>,
+    /// Write the signed envelope here for others to co-sign, instead of submitting it.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The public files of a package: contract.toml, its modules and its policy files.
+fn public_files(dir: &Path) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    let problems = check_package(dir)?;
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}/{p}", dir.display()))
+            .collect();
+        return Err(verification_failed(anyhow!(
+            "the package does not check; nothing was signed:\n{}",
+            listed.join("\n")
+        )));
+    }
+    let sources = read_package(dir)?;
+    let package = contract::load(sources.clone())
+        .map_err(|_| anyhow!("`{}` does not load", dir.display()))?;
+    let mut files: std::collections::BTreeMap<String, String> =
+        sources.into_iter().map(|s| (s.path, s.text)).collect();
+    for module in &package.modules {
+        if let contract::Module::UseRestrictions(restrictions) = &module.module {
+            for path in &restrictions.policies {
+                let text = std::fs::read_to_string(dir.join(path))
+                    .with_context(|| format!("cannot read `{path}`"))?;
+                files.insert(path.clone(), text);
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
+    let files = public_files(&args.package)?;
+    let sources: Vec<Source> = files
+        .iter()
+        .map(|(p, t)| Source {
+            path: p.clone(),
+            text: t.clone(),
+        })
+        .collect();
+    let package = contract::load(sources)
+        .map_err(|_| anyhow!("`{}` does not load", args.package.display()))?;
+    let predicate = json!({
+        "contract": package.contract.id,
+        "version": package.contract.version,
+        "digest": contract::package_digest(&files),
+        "files": files,
+    });
+    let statement = ledger::statement(kind, predicate, Vec::new());
+    let mut envelope: Option<attest::Envelope> = None;
+    for key_path in &args.keys {
+        let key = crate::keys::read_signer(key_path)?;
+        match envelope.as_mut() {
+            Some(envelope) => envelope.sign(&key)?,
+            None => envelope = Some(ledger::sign_statement(&statement, &key)?),
+        }
+    }
+    let envelope = envelope.ok_or_else(|| anyhow!("no --key given"))?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, format!("{}\n", envelope.to_json()))
+            .with_context(|| format!("cannot write `{}`", out.display()))?;
+        return print(&format!(
+            "wrote `{}`, signed by {} key(s); co-sign with `concordat sign --key KEY --add-to {}`, then `concordat submit`\n",
+            out.display(),
+            args.keys.len(),
+            out.display()
+        ));
+    }
+    let source = format!(
+        "contract `{}` {}",
+        package.contract.id, package.contract.version
+    );
+    let receipt = crate::instance::submit_one(&args.dir, &source, envelope.to_json().into_bytes())?;
+    match format {
+        Format::Json => print_json(
+            &json!({ "contract": package.contract.id, "version": package.contract.version, "index": receipt.index }),
+        ),
+        Format::Text => print(&format!(
+            "{} contract `{}` version {} at entry {}\n",
+            if kind == domain::Kind::ContractPublished {
+                "published"
+            } else {
+                "amended"
+            },
+            package.contract.id,
+            package.contract.version,
+            receipt.index
+        )),
+    }
+}
+
+fn recorded(dir: &Path, id: &str) -> Result<domain::ContractRecord, Failure> {
+    let reader = store::Reader::open(dir)?;
+    let state = ledger::load_state(&reader)?;
+    state
+        .contract(id)
+        .cloned()
+        .ok_or_else(|| anyhow!("contract `{id}` is not published in `{}`", dir.display()).into())
+}
+
+fn show(dir: &Path, id: &str, format: Format) -> Outcome {
+    let record = recorded(dir, id)?;
+    if format == Format::Json {
+        return print_json(&json!({
+            "id": record.id, "title": record.title, "parties": record.parties,
+            "versions": record.versions, "addenda": record.addenda,
+            "files": record.files.keys().collect::<Vec<_>>(),
+        }));
+    }
+    let current = record.current();
+    let mut out = format!(
+        "contract:  {}\ntitle:     {}\nversion:   {} (entry {})\ndigest:    {}\nparties:   {}\nfiles:     {}\n",
+        record.id,
+        record.title,
+        current.map_or("", |v| v.version.as_str()),
+        current.map_or(0, |v| v.entry),
+        current.map_or("", |v| v.digest.as_str()),
+        record.parties.join(", "),
+        record.files.keys().cloned().collect::<Vec<_>>().join(", "),
+    );
+    for addendum in &record.addenda {
+        let status = match addendum.disclosed_at {
+            Some(at) => format!("disclosed at entry {at}"),
+            None => format!("sealed, commitment {}", addendum.commitment),
+        };
+        out.push_str(&format!(
+            "addendum:  {} \"{}\" ({}): {status}\n",
+            addendum.id, addendum.title, addendum.classification
+        ));
+    }
+    print(&out)
+}
+
+fn history(dir: &Path, id: &str, format: Format) -> Outcome {
+    let record = recorded(dir, id)?;
+    match format {
+        Format::Json => print_json(&json!(record.versions)),
+        Format::Text => {
+            let mut out = String::from("VERSION\tENTRY\tDIGEST\n");
+            for version in &record.versions {
+                out.push_str(&format!(
+                    "{}\t{}\t{}\n",
+                    version.version, version.entry, version.digest
+                ));
+            }
+            print(&out)
+        }
+    }
+}
+
+fn diff(dir: &Path, id: &str, from: Option<&str>, to: Option<&str>) -> Outcome {
+    let record = recorded(dir, id)?;
+    let position = |version: &str| {
+        record
+            .versions
+            .iter()
+            .position(|v| v.version == version)
+            .ok_or_else(|| {
+                let known: Vec<&str> = record.versions.iter().map(|v| v.version.as_str()).collect();
+                anyhow!(
+                    "contract `{id}` has no version {version}; it has {}",
+                    known.join(", ")
+                )
+            })
+    };
+    let last = record.versions.len().saturating_sub(1);
+    let end = to.map(position).transpose()?.unwrap_or(last);
+    let start = from
+        .map(position)
+        .transpose()?
+        .unwrap_or(end.saturating_sub(1));
+    if start >= end {
+        return Err(anyhow!("--from must name a version before --to").into());
+    }
+    let mut out = String::new();
+    for version in record.versions.iter().take(end + 1).skip(start + 1) {
+        out.push_str(&format!(
+            "## version {} (entry {})\n{}",
+            version.version, version.entry, version.diff
+        ));
+    }
+    print(&out)
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,6 +598,13 @@ pub enum DocumentFormat {
 
 pub fn contract(command: ContractCommand, format: Format, document: DocumentFormat) -> Outcome {
     match command {
+        ContractCommand::Publish(args) => publish(args, domain::Kind::ContractPublished, format),
+        ContractCommand::Amend(args) => publish(args, domain::Kind::ContractAmended, format),
+        ContractCommand::Show { dir, id } => show(&dir, &id, format),
+        ContractCommand::History { dir, id } => history(&dir, &id, format),
+        ContractCommand::Diff { dir, id, from, to } => {
+            diff(&dir, &id, from.as_deref(), to.as_deref())
+        }
         ContractCommand::Render {
             dir,
             public: _,

@@ -509,6 +509,11 @@ fn check_predicate(kind: Kind, predicate: &Value) -> anyhow::Result<()> {
         Kind::KeyRotated => parse::<domain::KeyRotated>(predicate),
         Kind::KeyRevoked => parse::<domain::KeyRevoked>(predicate),
         Kind::PartyStatement => parse::<domain::PartyStatement>(predicate),
+        Kind::ContractPublished | Kind::ContractAmended => {
+            parse::<domain::ContractPublished>(predicate)
+        }
+        Kind::AddendumSealed => parse::<domain::AddendumSealed>(predicate),
+        Kind::AddendumDisclosed => parse::<domain::AddendumDisclosed>(predicate),
     }
 }
 

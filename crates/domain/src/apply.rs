@@ -5,8 +5,14 @@ use std::fmt;
 use attest::{PublicKey, Statement};
 use serde::de::DeserializeOwned;
 
-use crate::kinds::{KeyAdded, KeyRevoked, KeyRotated, Kind, PartyRegistered, PartyStatement, Role};
-use crate::state::{Change, KeyRecord, KeyStatus, Party, State};
+use crate::contract::{self, Sealed, Source};
+use crate::kinds::{
+    AddendumDisclosed, AddendumSealed, ContractPublished, KeyAdded, KeyRevoked, KeyRotated, Kind,
+    PartyRegistered, PartyStatement, Role,
+};
+use crate::state::{
+    Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
+};
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
@@ -87,6 +93,14 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         Kind::KeyRotated => key_rotated(state, entry, &signers, predicate(statement)?),
         Kind::KeyRevoked => key_revoked(state, entry, &signers, predicate(statement)?),
         Kind::PartyStatement => party_statement(state, &signers, predicate(statement)?),
+        Kind::ContractPublished => {
+            contract_published(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::ContractAmended => contract_amended(state, entry, &signers, predicate(statement)?),
+        Kind::AddendumSealed => addendum_sealed(state, &signers, predicate(statement)?),
+        Kind::AddendumDisclosed => {
+            addendum_disclosed(state, entry, &signers, predicate(statement)?)
+        }
     }
 }
 
@@ -309,7 +323,7 @@ fn genesis(entry: &Entry<'_>, kind: Kind) -> Result<Vec<Change>, Rejection> {
         .iter()
         .filter_map(|change| match change {
             Change::PutKey(record) => Some(record.keyid.as_str()),
-            Change::PutParty(_) => None,
+            Change::PutParty(_) | Change::PutContract(_) => None,
         })
         .collect();
     if !entry
@@ -457,4 +471,298 @@ fn party_statement(
     }
     // A statement changes no state beyond being recorded in the log.
     Ok(Vec::new())
+}
+
+/// Every party in `required` must have signed; the rejection names who has not.
+fn require_all(signers: &[&KeyRecord], required: &[String]) -> Result<(), Rejection> {
+    let missing: Vec<&String> = required.iter().filter(|p| !signed_by(signers, p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(reject(
+        "required-signatures",
+        format!(
+            "{} of {} parties of the contract signed; not yet signed by {}",
+            required.len() - missing.len(),
+            required.len(),
+            missing
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
+/// Checks a package's digest, loads it and checks it; returns the parsed contract file.
+fn checked_package(predicate: &ContractPublished) -> Result<contract::ContractFile, Rejection> {
+    let digest = contract::package_digest(&predicate.files);
+    if digest != predicate.digest {
+        return Err(reject(
+            "package-digest",
+            format!(
+                "the files hash to `{digest}`, not the stated `{}`",
+                predicate.digest
+            ),
+        ));
+    }
+    let sources = predicate
+        .files
+        .iter()
+        .map(|(path, text)| Source {
+            path: path.clone(),
+            text: text.clone(),
+        })
+        .collect();
+    let package = contract::load(sources).map_err(|problems| {
+        reject(
+            "contract-check",
+            problems
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let problems = contract::check(&package);
+    if !problems.is_empty() {
+        return Err(reject(
+            "contract-check",
+            problems
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+    }
+    if package.contract.id != predicate.contract || package.contract.version != predicate.version {
+        return Err(reject(
+            "contract-identity",
+            format!(
+                "the entry names contract `{}` {}, but its contract.toml is `{}` {}",
+                predicate.contract,
+                predicate.version,
+                package.contract.id,
+                package.contract.version
+            ),
+        ));
+    }
+    Ok(package.contract)
+}
+
+fn recorded_addenda(
+    file: &contract::ContractFile,
+    before: &[RecordedAddendum],
+) -> Vec<RecordedAddendum> {
+    let mut addenda: Vec<RecordedAddendum> = before.to_vec();
+    for addendum in &file.addenda {
+        if !addenda.iter().any(|a| a.id == addendum.id) {
+            addenda.push(RecordedAddendum {
+                id: addendum.id.clone(),
+                title: addendum.title.clone(),
+                classification: addendum.classification.clone(),
+                commitment: addendum.commitment.clone(),
+                disclosed_at: None,
+            });
+        }
+    }
+    addenda
+}
+
+fn contract_published(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: ContractPublished,
+) -> Result<Vec<Change>, Rejection> {
+    if let Some(existing) = state.contract(&predicate.contract) {
+        return Err(reject(
+            "unique-contract",
+            format!(
+                "contract `{}` is already published (entry {}); amend it instead",
+                existing.id,
+                existing.versions.first().map_or(0, |v| v.entry)
+            ),
+        ));
+    }
+    let file = checked_package(&predicate)?;
+    for party in &file.parties {
+        existing_party(state, party)?;
+    }
+    require_all(signers, &file.parties)?;
+    Ok(vec![Change::PutContract(Box::new(ContractRecord {
+        id: file.id.clone(),
+        title: file.title.clone(),
+        parties: file.parties.clone(),
+        addenda: recorded_addenda(&file, &[]),
+        files: predicate.files,
+        versions: vec![ContractVersion {
+            version: predicate.version,
+            digest: predicate.digest,
+            entry: entry.index,
+            diff: String::new(),
+        }],
+    }))])
+}
+
+fn known_contract<'s>(state: &'s State, id: &str) -> Result<&'s ContractRecord, Rejection> {
+    state.contract(id).ok_or_else(|| {
+        reject(
+            "known-contract",
+            format!("contract `{id}` is not published"),
+        )
+    })
+}
+
+fn contract_amended(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: ContractPublished,
+) -> Result<Vec<Change>, Rejection> {
+    let record = known_contract(state, &predicate.contract)?;
+    let current = record
+        .current()
+        .map(|v| v.version.clone())
+        .unwrap_or_default();
+    let newer = match (
+        semver::Version::parse(&predicate.version),
+        semver::Version::parse(&current),
+    ) {
+        (Ok(new), Ok(old)) => new > old,
+        _ => false,
+    };
+    if !newer {
+        return Err(reject(
+            "version-order",
+            format!(
+                "an amendment's version must be above the current {current}, not {}",
+                predicate.version
+            ),
+        ));
+    }
+    let file = checked_package(&predicate)?;
+    for party in &file.parties {
+        existing_party(state, party)?;
+    }
+    // Parties leaving the contract consent too.
+    let mut required = record.parties.clone();
+    required.extend(
+        file.parties
+            .iter()
+            .filter(|p| !record.parties.contains(p))
+            .cloned(),
+    );
+    require_all(signers, &required)?;
+    let mut amended = record.clone();
+    amended.versions.push(ContractVersion {
+        version: predicate.version,
+        digest: predicate.digest,
+        entry: entry.index,
+        diff: contract::package_diff(&record.files, &predicate.files),
+    });
+    amended.title = file.title.clone();
+    amended.parties = file.parties.clone();
+    amended.addenda = recorded_addenda(&file, &record.addenda);
+    amended.files = predicate.files;
+    Ok(vec![Change::PutContract(Box::new(amended))])
+}
+
+fn require_contract_party(
+    record: &ContractRecord,
+    signers: &[&KeyRecord],
+) -> Result<(), Rejection> {
+    if record.parties.iter().any(|p| signed_by(signers, p)) {
+        return Ok(());
+    }
+    Err(reject(
+        "signer-authority",
+        format!(
+            "only a party of contract `{}` may sign this entry",
+            record.id
+        ),
+    ))
+}
+
+fn addendum_sealed(
+    state: &State,
+    signers: &[&KeyRecord],
+    predicate: AddendumSealed,
+) -> Result<Vec<Change>, Rejection> {
+    let record = known_contract(state, &predicate.contract)?;
+    require_contract_party(record, signers)?;
+    if record.addenda.iter().any(|a| a.id == predicate.id) {
+        return Err(reject(
+            "unique-addendum",
+            format!(
+                "contract `{}` already has an addendum `{}`",
+                record.id, predicate.id
+            ),
+        ));
+    }
+    let well_formed = predicate
+        .commitment
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+    if !well_formed {
+        return Err(reject(
+            "commitment",
+            "a commitment is `sha256:` and 64 lowercase hex digits",
+        ));
+    }
+    let mut updated = record.clone();
+    updated.addenda.push(RecordedAddendum {
+        id: predicate.id,
+        title: predicate.title,
+        classification: predicate.classification,
+        commitment: predicate.commitment,
+        disclosed_at: None,
+    });
+    Ok(vec![Change::PutContract(Box::new(updated))])
+}
+
+fn addendum_disclosed(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    predicate: AddendumDisclosed,
+) -> Result<Vec<Change>, Rejection> {
+    let record = known_contract(state, &predicate.contract)?;
+    require_contract_party(record, signers)?;
+    let mut updated = record.clone();
+    let addendum = updated
+        .addenda
+        .iter_mut()
+        .find(|a| a.id == predicate.id)
+        .ok_or_else(|| {
+            reject(
+                "known-addendum",
+                format!(
+                    "contract `{}` has no addendum `{}`",
+                    record.id, predicate.id
+                ),
+            )
+        })?;
+    if let Some(at) = addendum.disclosed_at {
+        return Err(reject(
+            "known-addendum",
+            format!("addendum `{}` was disclosed at entry {at}", predicate.id),
+        ));
+    }
+    let sealed = Sealed {
+        id: predicate.id.clone(),
+        salt: predicate.salt,
+        text: predicate.text,
+    };
+    contract::open_commitment(&addendum.commitment, &sealed)
+        .map_err(|reason| reject("commitment", reason))?;
+    addendum.disclosed_at = Some(entry.index);
+    Ok(vec![Change::PutContract(Box::new(updated))])
 }

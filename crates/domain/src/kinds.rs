@@ -108,6 +108,47 @@ pub struct PartyStatement {
     pub cosigners: Vec<String>,
 }
 
+/// A contract enters the ledger: its public package, every file, and the digest of them all.
+/// Valid only when every party of the contract has signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractPublished {
+    /// The contract's id, as in its contract.toml.
+    pub contract: String,
+    pub version: String,
+    /// `sha256:<hex>` of the files (see [`crate::contract::package_digest`]).
+    pub digest: String,
+    /// The public package: path → text (contract.toml, modules/*.toml, policies/*.cedar).
+    pub files: std::collections::BTreeMap<String, String>,
+}
+
+/// A new version of a published contract. Every party signs; the ledger records what changed.
+pub type ContractAmended = ContractPublished;
+
+/// A classified addendum is sealed after publication: only its commitment is public. Signed
+/// by a party of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddendumSealed {
+    pub contract: String,
+    pub id: String,
+    pub title: String,
+    pub classification: String,
+    pub commitment: String,
+}
+
+/// A sealed addendum's text is made public (declassified); it must open the commitment.
+/// Signed by a party of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddendumDisclosed {
+    pub contract: String,
+    pub id: String,
+    /// The salt, 64 hex digits.
+    pub salt: String,
+    pub text: String,
+}
+
 /// The kinds of entry the ledger accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -116,15 +157,23 @@ pub enum Kind {
     KeyRotated,
     KeyRevoked,
     PartyStatement,
+    ContractPublished,
+    ContractAmended,
+    AddendumSealed,
+    AddendumDisclosed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 9] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
         Kind::KeyRevoked,
         Kind::PartyStatement,
+        Kind::ContractPublished,
+        Kind::ContractAmended,
+        Kind::AddendumSealed,
+        Kind::AddendumDisclosed,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -135,6 +184,10 @@ impl Kind {
             Kind::KeyRotated => "key-rotated",
             Kind::KeyRevoked => "key-revoked",
             Kind::PartyStatement => "party-statement",
+            Kind::ContractPublished => "contract-published",
+            Kind::ContractAmended => "contract-amended",
+            Kind::AddendumSealed => "addendum-sealed",
+            Kind::AddendumDisclosed => "addendum-disclosed",
         }
     }
 
@@ -153,6 +206,16 @@ impl Kind {
             Kind::KeyRotated => "a party replaces a key (signed by the party or an operator)",
             Kind::KeyRevoked => "a key stops signing (signed by the party or an operator)",
             Kind::PartyStatement => "a party's public declaration (signed by it and its cosigners)",
+            Kind::ContractPublished => "a contract's public package (signed by every party)",
+            Kind::ContractAmended => {
+                "a new version of a contract (signed by every party; the diff is recorded)"
+            }
+            Kind::AddendumSealed => {
+                "a classified addendum's commitment (signed by a party of the contract)"
+            }
+            Kind::AddendumDisclosed => {
+                "a sealed addendum's text made public (signed by a party of the contract)"
+            }
         }
     }
 
@@ -174,6 +237,11 @@ impl Kind {
             Kind::KeyRotated => schemars::schema_for!(KeyRotated),
             Kind::KeyRevoked => schemars::schema_for!(KeyRevoked),
             Kind::PartyStatement => schemars::schema_for!(PartyStatement),
+            Kind::ContractPublished | Kind::ContractAmended => {
+                schemars::schema_for!(ContractPublished)
+            }
+            Kind::AddendumSealed => schemars::schema_for!(AddendumSealed),
+            Kind::AddendumDisclosed => schemars::schema_for!(AddendumDisclosed),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }

@@ -18,7 +18,10 @@ pub use apply::{
     Entry, KEYS_PER_PARTY_MAX, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, verification_keys,
 };
 pub use kinds::{
-    KeyAdded, KeyRevoked, KeyRotated, Kind, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement,
-    Role,
+    AddendumDisclosed, AddendumSealed, ContractAmended, ContractPublished, KeyAdded, KeyRevoked,
+    KeyRotated, Kind, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Role,
 };
-pub use state::{Change, KeyRecord, KeyStatus, Party, State, StateRow};
+pub use state::{
+    Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
+    StateRow,
+};

@@ -46,11 +46,51 @@ impl KeyRecord {
     }
 }
 
+/// A version of a contract in the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractVersion {
+    pub version: String,
+    pub digest: String,
+    /// The entry that published or amended it.
+    pub entry: u64,
+    /// What changed from the version before, file by file (empty for the first).
+    pub diff: String,
+}
+
+/// A sealed addendum as the ledger knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedAddendum {
+    pub id: String,
+    pub title: String,
+    pub classification: String,
+    pub commitment: String,
+    /// The entry that disclosed its text, once it is public.
+    pub disclosed_at: Option<u64>,
+}
+
+/// A contract in the ledger: its parties, its current public files and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractRecord {
+    pub id: String,
+    pub title: String,
+    pub parties: Vec<String>,
+    pub files: BTreeMap<String, String>,
+    pub versions: Vec<ContractVersion>,
+    pub addenda: Vec<RecordedAddendum>,
+}
+
+impl ContractRecord {
+    pub fn current(&self) -> Option<&ContractVersion> {
+        self.versions.last()
+    }
+}
+
 /// One change an entry makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     PutParty(Party),
     PutKey(KeyRecord),
+    PutContract(Box<ContractRecord>),
 }
 
 /// A row of the stored projection: a space, a key and the JSON value.
@@ -63,12 +103,14 @@ pub struct StateRow {
 
 pub const PARTY_SPACE: &str = "party";
 pub const KEY_SPACE: &str = "key";
+pub const CONTRACT_SPACE: &str = "contract";
 
 /// The whole governance state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
     parties: BTreeMap<String, Party>,
     keys: BTreeMap<String, KeyRecord>,
+    contracts: BTreeMap<String, ContractRecord>,
     /// Parsed public keys, by key ID (derived from `keys`).
     public_keys: BTreeMap<String, PublicKey>,
 }
@@ -89,6 +131,14 @@ impl State {
 
     pub fn parties(&self) -> impl Iterator<Item = &Party> {
         self.parties.values()
+    }
+
+    pub fn contract(&self, id: &str) -> Option<&ContractRecord> {
+        self.contracts.get(id)
+    }
+
+    pub fn contracts(&self) -> impl Iterator<Item = &ContractRecord> {
+        self.contracts.values()
     }
 
     pub fn key(&self, keyid: &str) -> Option<&KeyRecord> {
@@ -141,6 +191,9 @@ impl State {
                     }
                     self.keys.insert(record.keyid.clone(), record.clone());
                 }
+                Change::PutContract(record) => {
+                    self.contracts.insert(record.id.clone(), (**record).clone());
+                }
             }
         }
     }
@@ -160,6 +213,11 @@ impl State {
                     key: record.keyid.clone(),
                     value: serde_json::to_vec(record).unwrap_or_default(),
                 },
+                Change::PutContract(record) => StateRow {
+                    space: CONTRACT_SPACE,
+                    key: record.id.clone(),
+                    value: serde_json::to_vec(record).unwrap_or_default(),
+                },
             })
             .collect()
     }
@@ -172,6 +230,12 @@ impl State {
             .cloned()
             .map(Change::PutParty)
             .chain(self.keys.values().cloned().map(Change::PutKey))
+            .chain(
+                self.contracts
+                    .values()
+                    .cloned()
+                    .map(|record| Change::PutContract(Box::new(record))),
+            )
             .collect();
         State::rows_of(&changes)
     }
@@ -194,6 +258,9 @@ impl State {
                 KEY_SPACE => changes.push(Change::PutKey(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 )),
+                CONTRACT_SPACE => changes.push(Change::PutContract(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
                 _ => {}
             }
         }

@@ -647,3 +647,231 @@ fn render_shows_clauses_and_keeps_addenda_sealed() {
     run(&["contract", "check", "pkg", "--format", "html"])
         .fails(2, "are for `concordat contract render`");
 }
+
+/// Publication, co-signing, amendment and history in a ledger; the sealed text of an addendum
+/// is in no ledger entry and no output.
+#[test]
+fn contracts_are_published_amended_and_shown_from_the_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    run(&[
+        "init",
+        "--dir",
+        "ledger",
+        "--origin",
+        "contracts.test.example",
+    ])
+    .ok();
+    for party in ["agency-x", "acme-ai", "auditor-y"] {
+        let vkey = run(&[
+            "key",
+            "generate",
+            "--name",
+            party,
+            "--out",
+            &format!("{party}.key"),
+        ])
+        .ok()
+        .stdout;
+        run(&[
+            "party",
+            "register",
+            "--dir",
+            "ledger",
+            "--name",
+            party,
+            "--id",
+            party,
+            "--role",
+            "agency",
+            "--key",
+            vkey.trim(),
+        ])
+        .ok();
+    }
+    run(&[
+        "contract",
+        "new",
+        "--template",
+        "border-services-assistant",
+        "pkg",
+        "--agency",
+        "agency-x",
+        "--vendor",
+        "acme-ai",
+        "--auditor",
+        "auditor-y",
+    ])
+    .ok();
+    let canary = "CANARY-0b5e55ed-sealed-escalation-contacts";
+    std::fs::write(tmp.path().join("annex.txt"), format!("{canary}\n")).unwrap();
+    let sealed = run(&[
+        "addendum",
+        "seal",
+        "--id",
+        "annex-a",
+        "--title",
+        "Contacts",
+        "--classification",
+        "CUI",
+        "annex.txt",
+        "--out",
+        "annex-a.sealed.toml",
+    ])
+    .ok()
+    .stdout;
+    let contract = tmp.path().join("pkg/contract.toml");
+    let text = std::fs::read_to_string(&contract).unwrap();
+    std::fs::write(
+        &contract,
+        format!(
+            "{text}\n{}",
+            sealed.trim_start_matches("# add to contract.toml (public):\n")
+        ),
+    )
+    .unwrap();
+
+    // One signature of three: refused, naming who has not signed.
+    run(&[
+        "contract",
+        "publish",
+        "--dir",
+        "ledger",
+        "pkg",
+        "--key",
+        "agency-x.key",
+        "--out",
+        "p1.json",
+    ])
+    .ok();
+    run(&["submit", "--dir", "ledger", "p1.json"])
+        .fails(1, "rule `required-signatures`: 1 of 3 parties of the contract signed; not yet signed by `acme-ai`, `auditor-y`");
+    let p2 = run(&["sign", "--key", "acme-ai.key", "--add-to", "p1.json"])
+        .ok()
+        .stdout;
+    std::fs::write(tmp.path().join("p2.json"), p2).unwrap();
+    let p3 = run(&["sign", "--key", "auditor-y.key", "--add-to", "p2.json"])
+        .ok()
+        .stdout;
+    std::fs::write(tmp.path().join("p3.json"), p3).unwrap();
+    assert_eq!(
+        run(&["submit", "--dir", "ledger", "p3.json"]).ok().stdout,
+        "4\n"
+    );
+
+    // A package that does not check is not even signed.
+    let updates = tmp.path().join("pkg/modules/updates.toml");
+    edit(&updates, "notice_days = 60", "notice_days = 10");
+    let refused = run(&[
+        "contract",
+        "amend",
+        "--dir",
+        "ledger",
+        "pkg",
+        "--key",
+        "agency-x.key",
+    ]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stderr
+            .contains("the package does not check; nothing was signed"),
+        "{refused:?}"
+    );
+    edit(&updates, "notice_days = 10", "notice_days = 90");
+    edit(&contract, "version = \"1.0.0\"", "version = \"1.1.0\"");
+    let amended = run(&[
+        "contract",
+        "amend",
+        "--dir",
+        "ledger",
+        "pkg",
+        "--key",
+        "agency-x.key",
+        "--key",
+        "acme-ai.key",
+        "--key",
+        "auditor-y.key",
+    ])
+    .ok();
+    assert_eq!(
+        amended.stdout,
+        "amended contract `border-services-assistant` version 1.1.0 at entry 5\n"
+    );
+
+    let history = run(&[
+        "contract",
+        "history",
+        "--dir",
+        "ledger",
+        "border-services-assistant",
+    ])
+    .ok()
+    .stdout;
+    assert!(
+        history.contains("1.0.0\t4\tsha256:") && history.contains("1.1.0\t5\tsha256:"),
+        "{history}"
+    );
+    let diff = run(&[
+        "contract",
+        "diff",
+        "--dir",
+        "ledger",
+        "border-services-assistant",
+    ])
+    .ok()
+    .stdout;
+    assert!(
+        diff.contains("changed modules/updates.toml\n  - notice_days = 60\n  + notice_days = 90\n"),
+        "{diff}"
+    );
+    let shown = run(&[
+        "contract",
+        "show",
+        "--dir",
+        "ledger",
+        "border-services-assistant",
+    ])
+    .ok()
+    .stdout;
+    assert!(shown.contains("version:   1.1.0 (entry 5)"));
+    assert!(shown.contains("addendum:  annex-a \"Contacts\" (CUI): sealed, commitment sha256:"));
+    run(&[
+        "contract",
+        "diff",
+        "--dir",
+        "ledger",
+        "border-services-assistant",
+        "--from",
+        "9.9.9",
+    ])
+    .fails(2, "has no version 9.9.9; it has 1.0.0, 1.1.0");
+
+    // The canary is in no ledger entry and no output.
+    for index in 0..6 {
+        let entry = run(&[
+            "entry",
+            "show",
+            "--dir",
+            "ledger",
+            &index.to_string(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout;
+        assert!(!entry.contains(canary), "entry {index} carries sealed text");
+    }
+    // Neither the database nor its write-ahead log, where recent pages live.
+    for file in ["ledger/log.db", "ledger/log.db-wal"] {
+        let bytes = std::fs::read(tmp.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+            "{file} carries sealed text"
+        );
+    }
+    for output in [&shown, &diff, &history] {
+        assert!(!output.contains(canary));
+    }
+    run(&["log", "verify", "--dir", "ledger"]).ok();
+}

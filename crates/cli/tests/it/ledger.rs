@@ -80,7 +80,11 @@ fn kinds_list_predicate_types_and_schemas() {
             "key-added",
             "key-rotated",
             "key-revoked",
-            "party-statement"
+            "party-statement",
+            "contract-published",
+            "contract-amended",
+            "addendum-sealed",
+            "addendum-disclosed",
         ]
     );
     assert_eq!(

@@ -7,11 +7,13 @@
 //! Sealed addenda stay outside the public package; it carries only a commitment ([`seal`]).
 
 mod check;
+mod digest;
 mod load;
 mod model;
 mod seal;
 
 pub use check::check;
+pub use digest::{package_diff, package_digest};
 pub use load::{CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, load};
 pub use model::*;
 pub use seal::{Sealed, commitment, open_commitment};

@@ -464,7 +464,13 @@ fn every_kind_has_a_schema_and_a_versioned_predicate_type() {
         );
         let schema = kind.schema();
         assert_eq!(schema["type"], "object", "{}", kind.name());
-        assert!(schema["properties"]["party"].is_object());
+        assert!(
+            schema["properties"]
+                .as_object()
+                .is_some_and(|p| !p.is_empty()),
+            "{}",
+            kind.name()
+        );
     }
 }
 
@@ -514,5 +520,232 @@ fn a_party_holds_a_bounded_number_of_keys() {
     check(
         steps,
         Err("rule `keys-per-party`: party `acme-ai` already holds 32 keys"),
+    );
+}
+
+/// The fixture package's public files, with one replacement.
+fn package_files(from: &str, to: &str) -> std::collections::BTreeMap<String, String> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/imagery-assistant"
+    );
+    let mut files = std::collections::BTreeMap::new();
+    for folder in ["", "modules/", "policies/"] {
+        for entry in std::fs::read_dir(format!("{dir}/{folder}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let name = format!("{folder}{}", path.file_name().unwrap().to_str().unwrap());
+                files.insert(
+                    name,
+                    std::fs::read_to_string(&path)
+                        .unwrap()
+                        .replacen(from, to, 1),
+                );
+            }
+        }
+    }
+    files
+}
+
+fn publication(
+    kind: Kind,
+    from: &str,
+    to: &str,
+    version: &str,
+    signers: &'static [&'static str],
+) -> Step {
+    let files = package_files(from, to);
+    let digest = domain::contract::package_digest(&files);
+    Step(
+        kind,
+        json!({"contract": "imagery-assistant", "version": version, "digest": digest, "files": files}),
+        signers,
+    )
+}
+
+fn contract_parties() -> Vec<Step> {
+    vec![
+        genesis(),
+        register("agency-x", "agency", "agency"),
+        register("acme-ai", "vendor", "acme"),
+        register("auditor-y", "auditor", "auditor"),
+    ]
+}
+
+#[test]
+fn a_contract_is_published_only_when_every_party_signed() {
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "",
+        "",
+        "1.0.0",
+        &["agency", "acme"],
+    ));
+    check(
+        steps,
+        Err(
+            "rule `required-signatures`: 2 of 3 parties of the contract signed; not yet signed by `auditor-y`",
+        ),
+    );
+
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "",
+        "",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    ));
+    check(
+        steps,
+        Ok(&|state: &State| {
+            let record = state.contract("imagery-assistant").unwrap();
+            assert_eq!(record.versions.len(), 1);
+            assert_eq!(record.versions[0].entry, 4);
+            assert_eq!(record.addenda[0].id, "annex-c");
+            assert!(record.files.contains_key("policies/use.cedar"));
+        }),
+    );
+
+    // A package that does not check is refused, with the problem located.
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "notice_days = 45",
+        "notice_days = 14",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    ));
+    check(
+        steps,
+        Err("rule `contract-check`: modules/updates.toml:5:15: notice of 14 days"),
+    );
+
+    // Files that do not hash to the stated digest are refused.
+    let mut steps = contract_parties();
+    let mut tampered = publication(
+        Kind::ContractPublished,
+        "",
+        "",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    );
+    tampered.1["files"]["contract.toml"] = json!("id = \"x\"");
+    steps.push(tampered);
+    check(steps, Err("rule `package-digest`"));
+}
+
+#[test]
+fn amendments_record_what_changed() {
+    let amended_contract = |version: &str, signers: &'static [&'static str]| {
+        let mut files = package_files("notice_days = 45", "notice_days = 60");
+        let contract = files.get_mut("contract.toml").unwrap();
+        *contract = contract.replacen(
+            "version = \"1.0.0\"",
+            &format!("version = \"{version}\""),
+            1,
+        );
+        let digest = domain::contract::package_digest(&files);
+        Step(
+            Kind::ContractAmended,
+            json!({"contract": "imagery-assistant", "version": version, "digest": digest, "files": files}),
+            signers,
+        )
+    };
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "",
+        "",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    ));
+    steps.push(amended_contract("1.1.0", &["agency", "acme", "auditor"]));
+    check(
+        steps,
+        Ok(&|state: &State| {
+            let record = state.contract("imagery-assistant").unwrap();
+            assert_eq!(record.versions.len(), 2);
+            assert_eq!(
+                record.versions[1].diff,
+                "changed contract.toml\n  - version = \"1.0.0\"\n  + version = \"1.1.0\"\nchanged modules/updates.toml\n  - notice_days = 45\n  + notice_days = 60\n"
+            );
+        }),
+    );
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "",
+        "",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    ));
+    steps.push(amended_contract("1.0.0", &["agency", "acme", "auditor"]));
+    check(
+        steps,
+        Err("rule `version-order`: an amendment's version must be above the current 1.0.0"),
+    );
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "",
+        "",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    ));
+    steps.push(amended_contract("1.1.0", &["agency"]));
+    check(steps, Err("not yet signed by `acme-ai`, `auditor-y`"));
+}
+
+#[test]
+fn addenda_are_sealed_and_disclosed_against_their_commitments() {
+    let salt = [9u8; 32];
+    let text = "Annex D: escalation contacts.";
+    let commitment = domain::contract::commitment(&salt, text);
+    let published = || {
+        let mut steps = contract_parties();
+        steps.push(publication(
+            Kind::ContractPublished,
+            "",
+            "",
+            "1.0.0",
+            &["agency", "acme", "auditor"],
+        ));
+        steps.push(Step(Kind::AddendumSealed, json!({"contract": "imagery-assistant", "id": "annex-d", "title": "Contacts", "classification": "CUI", "commitment": commitment}), &["agency"]));
+        steps
+    };
+    let disclose = |text: &str, signers: &'static [&'static str]| {
+        Step(
+            Kind::AddendumDisclosed,
+            json!({"contract": "imagery-assistant", "id": "annex-d", "salt": "09".repeat(32), "text": text}),
+            signers,
+        )
+    };
+    let mut steps = published();
+    steps.push(disclose(text, &["acme"]));
+    check(
+        steps,
+        Ok(&|state: &State| {
+            let record = state.contract("imagery-assistant").unwrap();
+            assert_eq!(record.addenda[1].disclosed_at, Some(6));
+            assert_eq!(record.addenda[0].disclosed_at, None);
+        }),
+    );
+    let mut steps = published();
+    steps.push(disclose("Annex D: other contacts.", &["acme"]));
+    check(
+        steps,
+        Err(
+            "rule `commitment`: the text and salt of addendum `annex-d` do not match the commitment",
+        ),
+    );
+    let mut steps = published();
+    steps.push(disclose(text, &["op"]));
+    check(
+        steps,
+        Err(
+            "rule `signer-authority`: only a party of contract `imagery-assistant` may sign this entry",
+        ),
     );
 }
