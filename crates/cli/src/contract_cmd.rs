@@ -357,28 +357,8 @@ pub fn policy_command(command: PolicyCommand, format: Format) -> Outcome {
             contract: dir,
             request,
         } => {
-            let package = contract::load(read_package(&dir)?).map_err(|problems| {
-                anyhow!(
-                    "`{}` has problems; run `concordat contract check` first:\n{}",
-                    dir.display(),
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
-            let policies = load_policies(&dir, &package)
-                .map_err(|problems| {
-                    anyhow!(
-                        "{}",
-                        problems
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    )
-                })?
+            let (_, policies) = load_package(&dir)?;
+            let policies = policies
                 .ok_or_else(|| anyhow!("`{}` has no use-restrictions module", dir.display()))?;
             let bytes = crate::output::read_input(Some(&request))?;
             let request_value: policy::Request = serde_json::from_slice(&bytes).map_err(|e| {
@@ -555,6 +535,21 @@ fn load_policies(
     policy::load(&sources).map(Some)
 }
 
+/// A package and its policies, for commands that need them sound enough to use.
+fn load_package(dir: &Path) -> Result<(contract::Package, Option<policy::Policies>), Failure> {
+    let listed = |problems: Vec<Diagnostic>| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow!(
+            "`{}` has problems; run `concordat contract check` first:\n{}",
+            dir.display(),
+            lines.join("\n")
+        )
+    };
+    let package = contract::load(read_package(dir)?).map_err(listed)?;
+    let policies = load_policies(dir, &package).map_err(listed)?;
+    Ok((package, policies))
+}
+
 /// Reads contract.toml and every modules/*.toml of a package.
 fn read_package(dir: &Path) -> anyhow::Result<Vec<Source>> {
     let mut sources = Vec::new();
@@ -615,27 +610,7 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
                     anyhow!("`contract render` writes `--format md` or `--format html`").into(),
                 );
             }
-            let package = contract::load(read_package(&dir)?).map_err(|problems| {
-                anyhow!(
-                    "`{}` has problems; run `concordat contract check` first:\n{}",
-                    dir.display(),
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
-            let policies = load_policies(&dir, &package).map_err(|problems| {
-                anyhow!(
-                    "{}",
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )
-            })?;
+            let (package, policies) = load_package(&dir)?;
             let mut revealed = Vec::new();
             for path in &reveal {
                 let text = std::fs::read_to_string(path)
