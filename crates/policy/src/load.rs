@@ -5,7 +5,7 @@ use std::str::FromStr as _;
 use std::sync::OnceLock;
 
 use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
-use domain::contract::{Diagnostic, Source};
+use domain::contract::{Diagnostic, Source, line_column};
 use miette::Diagnostic as _;
 
 use crate::SCHEMA;
@@ -63,27 +63,13 @@ pub(crate) fn schema() -> &'static Schema {
     })
 }
 
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 fn diagnostic(
     source: &Source,
     offset: usize,
     message: impl Into<String>,
     hint: &str,
 ) -> Diagnostic {
-    let (line, column) = line_column(&source.text, offset);
-    Diagnostic {
-        path: source.path.clone(),
-        line,
-        column,
-        message: message.into(),
-        hint: (!hint.is_empty()).then(|| hint.to_owned()),
-    }
+    Diagnostic::at(&source.path, &source.text, offset, message, hint)
 }
 
 /// Where each policy of a Cedar file starts and ends (just past its top-level `;`), in order.

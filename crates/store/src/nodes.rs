@@ -90,10 +90,6 @@ impl TileCache {
         self.tiles.insert(key, tile);
         Ok(hash)
     }
-
-    pub(crate) fn clear(&mut self) {
-        self.tiles.clear();
-    }
 }
 
 fn read_raw_tile(conn: &Connection, level: u8, index: u64) -> Result<Option<RawTile>, StoreError> {

@@ -294,9 +294,4 @@ impl Reader {
         let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
-
-    /// Forgets cached tiles (after the log was changed behind the reader's back, as in tests).
-    pub fn clear_cache(&self) {
-        self.cache.borrow_mut().clear();
-    }
 }

@@ -12,8 +12,6 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::hash::hex_encode;
-
 /// Notes larger than this are refused before parsing.
 pub const NOTE_BYTES_MAX: usize = 1 << 20;
 /// A note may carry at most this many signatures (the spec asks verifiers to accept 16).
@@ -598,9 +596,4 @@ fn parse_signature_line(line: &str, number: usize) -> Result<NoteSignature, Note
         key_id: u32::from_be_bytes(*id),
         signature: signature.to_vec(),
     })
-}
-
-/// Hex of a key ID as written in key texts.
-pub fn key_id_hex(key_id: u32) -> String {
-    hex_encode(&key_id.to_be_bytes())
 }

@@ -376,23 +376,6 @@ impl TileHashes {
     pub fn tile_bytes(&self) -> Vec<u8> {
         self.rows[0].iter().flat_map(|hash| hash.0).collect()
     }
-
-    /// Compares with another tile of the same place and returns the first differing hash.
-    pub fn first_difference(&self, other: &TileHashes) -> Option<(u8, u64)> {
-        for sublevel in 0..TILE_HEIGHT {
-            let (ours, theirs) = (
-                &self.rows[usize::from(sublevel)],
-                &other.rows[usize::from(sublevel)],
-            );
-            let longest = ours.len().max(theirs.len());
-            for position in 0..longest {
-                if ours.get(position) != theirs.get(position) {
-                    return Some((sublevel, u64::try_from(position).unwrap_or(u64::MAX)));
-                }
-            }
-        }
-        None
-    }
 }
 
 /// Encodes entries as an entry bundle: each entry behind its big-endian u16 length.

@@ -14,6 +14,6 @@ mod seal;
 
 pub use check::check;
 pub use digest::{package_diff, package_digest};
-pub use load::{CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, load};
+pub use load::{CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, line_column, load};
 pub use model::*;
 pub use seal::{Sealed, commitment, open_commitment};
