@@ -514,6 +514,14 @@ fn check_predicate(kind: Kind, predicate: &Value) -> anyhow::Result<()> {
         }
         Kind::AddendumSealed => parse::<domain::AddendumSealed>(predicate),
         Kind::AddendumDisclosed => parse::<domain::AddendumDisclosed>(predicate),
+        Kind::ModelVersionRegistered => parse::<domain::ModelVersionRegistered>(predicate),
+        Kind::EvidenceRecorded => parse::<domain::EvidenceRecorded>(predicate),
+        Kind::RecognitionPublished => parse::<domain::RecognitionPublished>(predicate),
+        Kind::VersionApproved => parse::<domain::VersionApproved>(predicate),
+        Kind::VersionRevoked => parse::<domain::VersionRevoked>(predicate),
+        Kind::HostingAttested => parse::<domain::HostingAttested>(predicate),
+        Kind::DeploymentActivated => parse::<domain::DeploymentActivated>(predicate),
+        Kind::DeploymentRolledBack => parse::<domain::DeploymentRolledBack>(predicate),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::kinds::{
 use crate::state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
 };
+use crate::updates;
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
@@ -45,7 +46,7 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
-fn reject(rule: &'static str, message: impl Into<String>) -> Rejection {
+pub(crate) fn reject(rule: &'static str, message: impl Into<String>) -> Rejection {
     Rejection {
         rule,
         message: message.into(),
@@ -69,6 +70,30 @@ pub fn verification_keys(state: &State, statement: &Statement) -> Vec<PublicKey>
         return Vec::new();
     }
     state.public_keys().cloned().collect()
+}
+
+/// The write path's check, beside [`apply`], that an entry's own time (`at`) is not in the
+/// future at `now` (unix seconds), give or take
+/// [`FUTURE_TOLERANCE_SECONDS`](updates::time::FUTURE_TOLERANCE_SECONDS) of clock skew. Not part
+/// of `apply`: replaying the log later must not depend on the clock.
+pub fn check_not_future(statement: &Statement, now: i64) -> Result<(), Rejection> {
+    let Some(at) = statement.predicate.get("at").and_then(|v| v.as_str()) else {
+        return Ok(());
+    };
+    let Ok(time) = updates::time::parse_instant("at", at) else {
+        return Ok(()); // `apply` names the bad time.
+    };
+    if time > now + updates::time::FUTURE_TOLERANCE_SECONDS {
+        return Err(reject(
+            "future-time",
+            format!(
+                "`at` is {}, later than the ledger's clock ({}): entries are stamped when they are signed",
+                updates::time::format_instant(time),
+                updates::time::format_instant(now)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Decides whether `entry` may be appended to a ledger in `state`, and what it changes.
@@ -100,6 +125,30 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         Kind::AddendumSealed => addendum_sealed(state, &signers, predicate(statement)?),
         Kind::AddendumDisclosed => {
             addendum_disclosed(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::ModelVersionRegistered => {
+            updates::model_version_registered(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::EvidenceRecorded => {
+            updates::evidence_recorded(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::RecognitionPublished => {
+            updates::recognition_published(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::VersionApproved => {
+            updates::version_approved(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::VersionRevoked => {
+            updates::version_revoked(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::HostingAttested => {
+            updates::hosting_attested(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::DeploymentActivated => {
+            updates::deployment_activated(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::DeploymentRolledBack => {
+            updates::deployment_rolled_back(state, entry, &signers, predicate(statement)?)
         }
     }
 }
@@ -153,7 +202,7 @@ fn active_signers<'s>(
     Ok(records)
 }
 
-fn signed_by(signers: &[&KeyRecord], party: &str) -> bool {
+pub(crate) fn signed_by(signers: &[&KeyRecord], party: &str) -> bool {
     signers.iter().any(|key| key.party == party)
 }
 
@@ -179,13 +228,13 @@ fn require_party_or_operator(
     ))
 }
 
-fn existing_party<'s>(state: &'s State, id: &str) -> Result<&'s Party, Rejection> {
+pub(crate) fn existing_party<'s>(state: &'s State, id: &str) -> Result<&'s Party, Rejection> {
     state
         .party(id)
         .ok_or_else(|| reject("known-party", format!("party `{id}` is not registered")))
 }
 
-fn check_party_id(id: &str) -> Result<(), Rejection> {
+pub(crate) fn check_party_id(id: &str) -> Result<(), Rejection> {
     let valid = !id.is_empty()
         && id.len() <= 63
         && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -204,7 +253,7 @@ fn check_party_id(id: &str) -> Result<(), Rejection> {
     }
 }
 
-fn check_jurisdiction(code: &str) -> Result<(), Rejection> {
+pub(crate) fn check_jurisdiction(code: &str) -> Result<(), Rejection> {
     let (country, subdivision) = code.split_once('-').unwrap_or((code, ""));
     let country_ok = country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase());
     let subdivision_ok = code.split_once('-').is_none()
@@ -323,7 +372,7 @@ fn genesis(entry: &Entry<'_>, kind: Kind) -> Result<Vec<Change>, Rejection> {
         .iter()
         .filter_map(|change| match change {
             Change::PutKey(record) => Some(record.keyid.as_str()),
-            Change::PutParty(_) | Change::PutContract(_) => None,
+            _ => None,
         })
         .collect();
     if !entry
@@ -607,7 +656,10 @@ fn contract_published(
     }))])
 }
 
-fn known_contract<'s>(state: &'s State, id: &str) -> Result<&'s ContractRecord, Rejection> {
+pub(crate) fn known_contract<'s>(
+    state: &'s State,
+    id: &str,
+) -> Result<&'s ContractRecord, Rejection> {
     state.contract(id).ok_or_else(|| {
         reject(
             "known-contract",

@@ -161,10 +161,18 @@ pub enum Kind {
     ContractAmended,
     AddendumSealed,
     AddendumDisclosed,
+    ModelVersionRegistered,
+    EvidenceRecorded,
+    RecognitionPublished,
+    VersionApproved,
+    VersionRevoked,
+    HostingAttested,
+    DeploymentActivated,
+    DeploymentRolledBack,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 17] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -174,6 +182,14 @@ impl Kind {
         Kind::ContractAmended,
         Kind::AddendumSealed,
         Kind::AddendumDisclosed,
+        Kind::ModelVersionRegistered,
+        Kind::EvidenceRecorded,
+        Kind::RecognitionPublished,
+        Kind::VersionApproved,
+        Kind::VersionRevoked,
+        Kind::HostingAttested,
+        Kind::DeploymentActivated,
+        Kind::DeploymentRolledBack,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -188,6 +204,14 @@ impl Kind {
             Kind::ContractAmended => "contract-amended",
             Kind::AddendumSealed => "addendum-sealed",
             Kind::AddendumDisclosed => "addendum-disclosed",
+            Kind::ModelVersionRegistered => "model-version-registered",
+            Kind::EvidenceRecorded => "evidence-recorded",
+            Kind::RecognitionPublished => "recognition-published",
+            Kind::VersionApproved => "version-approved",
+            Kind::VersionRevoked => "version-revoked",
+            Kind::HostingAttested => "hosting-attested",
+            Kind::DeploymentActivated => "deployment-activated",
+            Kind::DeploymentRolledBack => "deployment-rolled-back",
         }
     }
 
@@ -216,6 +240,30 @@ impl Kind {
             Kind::AddendumDisclosed => {
                 "a sealed addendum's text made public (signed by a party of the contract)"
             }
+            Kind::ModelVersionRegistered => {
+                "a vendor announces a model version for its contracts (signed by the vendor)"
+            }
+            Kind::EvidenceRecorded => {
+                "an evaluation result about a model version (signed by the lab that ran it)"
+            }
+            Kind::RecognitionPublished => {
+                "which labs, suites and assurance a jurisdiction recognises (signed by its authority)"
+            }
+            Kind::VersionApproved => {
+                "an approver approves a model version under a contract (only when the gate is met)"
+            }
+            Kind::VersionRevoked => {
+                "a model version is withdrawn from a contract (signed by its vendor or an agency)"
+            }
+            Kind::HostingAttested => {
+                "the vendor attests the hosting environment a contract requires"
+            }
+            Kind::DeploymentActivated => {
+                "an approved version enters service in a deployment (signed by an agency of the contract)"
+            }
+            Kind::DeploymentRolledBack => {
+                "a deployment returns to its previous approved version (signed by a party of the contract)"
+            }
         }
     }
 
@@ -242,7 +290,215 @@ impl Kind {
             }
             Kind::AddendumSealed => schemars::schema_for!(AddendumSealed),
             Kind::AddendumDisclosed => schemars::schema_for!(AddendumDisclosed),
+            Kind::ModelVersionRegistered => schemars::schema_for!(ModelVersionRegistered),
+            Kind::EvidenceRecorded => schemars::schema_for!(EvidenceRecorded),
+            Kind::RecognitionPublished => schemars::schema_for!(RecognitionPublished),
+            Kind::VersionApproved => schemars::schema_for!(VersionApproved),
+            Kind::VersionRevoked => schemars::schema_for!(VersionRevoked),
+            Kind::HostingAttested => schemars::schema_for!(HostingAttested),
+            Kind::DeploymentActivated => schemars::schema_for!(DeploymentActivated),
+            Kind::DeploymentRolledBack => schemars::schema_for!(DeploymentRolledBack),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
+}
+
+/// How a model version is delivered: an API version or weights.
+pub use crate::contract::DeliveryForm;
+
+/// A vendor announces a model version for its contracts: the notice the contract's `updates`
+/// module counts from. Signed by the vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelVersionRegistered {
+    /// The vendor, by ledger id.
+    pub vendor: String,
+    /// The model line, e.g. `vision-analyst`. A line belongs to the vendor that first
+    /// registers a version of it.
+    pub line: String,
+    /// The version label: a semantic version.
+    pub version: String,
+    pub form: DeliveryForm,
+    /// `sha256:<hex>` identifying the version: the root digest of its OpenSSF model-signing
+    /// manifest (weights), or the vendor's fingerprint of the hosted version (API).
+    pub digest: String,
+    /// The provider's identifier of the hosted version (required for API delivery).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    pub release_notes: String,
+    /// The day the version is meant to enter service, `YYYY-MM-DD`.
+    pub service_from: String,
+    /// The contracts the version is offered under, by id.
+    pub contracts: Vec<String>,
+    /// When the notice is given (RFC 3339).
+    pub at: String,
+}
+
+/// How independent a piece of evidence is, from least to most.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Assurance {
+    /// The vendor tested its own model.
+    SelfAttested,
+    /// A lab independent of the vendor ran the evaluation.
+    ThirdParty,
+    /// A lab independent of the vendor re-ran an evaluation and reproduced its result.
+    Reproduced,
+}
+
+impl Assurance {
+    pub fn name(self) -> &'static str {
+        match self {
+            Assurance::SelfAttested => "self-attested",
+            Assurance::ThirdParty => "third-party",
+            Assurance::Reproduced => "reproduced",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Assurance> {
+        [
+            Assurance::SelfAttested,
+            Assurance::ThirdParty,
+            Assurance::Reproduced,
+        ]
+        .into_iter()
+        .find(|a| a.name() == name)
+    }
+}
+
+/// The model version a statement is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    pub line: String,
+    pub version: String,
+}
+
+/// The harness that ran an evaluation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Harness {
+    /// e.g. `inspect-ai`, `lm-evaluation-harness`.
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// An evaluation result about a model version, signed by the lab that ran it. The statement's
+/// subjects are the model version's digest and the SHA-256 of the evaluation log. The predicate
+/// follows the in-toto convention of camelCase fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EvidenceRecorded {
+    /// The party that ran the evaluation and signs it.
+    pub lab: String,
+    pub model: ModelRef,
+    /// The evaluation suite, as testing protocols name it.
+    pub suite: String,
+    pub harness: Harness,
+    /// The harness's task name.
+    #[serde(default)]
+    pub task: Option<String>,
+    /// The dataset evaluated on.
+    #[serde(default)]
+    pub dataset: Option<String>,
+    /// Metric name → value. Empty when the result is sealed.
+    #[serde(default)]
+    pub metrics: std::collections::BTreeMap<String, f64>,
+    /// Samples scored.
+    pub samples: u64,
+    /// The run's status as the harness reported it (`success`, `error`, ...).
+    pub status: String,
+    /// When the evaluation ran (RFC 3339).
+    pub evaluated_at: String,
+    pub assurance: Assurance,
+    /// The jurisdiction the evaluation was produced for (ISO 3166 or `EU`).
+    pub produced_for: String,
+    /// A government test whose result is classified: `sha256:` commitment to the result. The
+    /// test is disclosed; only its result is sealed.
+    #[serde(default)]
+    pub sealed_result: Option<String>,
+    /// When the lab submits it (RFC 3339).
+    pub at: String,
+}
+
+/// An authority says which labs' evidence its jurisdiction accepts, for which suites, at what
+/// assurance and age. Signed by the authority (an agency or overseer of that jurisdiction).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionPublished {
+    pub authority: String,
+    /// One of the authority's jurisdictions.
+    pub jurisdiction: String,
+    /// Recognised labs, by ledger id.
+    pub labs: Vec<String>,
+    /// Recognised suites or methods.
+    pub suites: Vec<String>,
+    pub min_assurance: Assurance,
+    pub max_evidence_age_days: u32,
+    pub at: String,
+}
+
+/// An approver of a contract's testing protocol approves a model version for service under
+/// it. Accepted only when every other requirement of the gate is met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionApproved {
+    pub approver: String,
+    pub contract: String,
+    pub model: ModelRef,
+    pub at: String,
+}
+
+/// A model version is withdrawn from a contract: it may no longer be approved or activated.
+/// Signed by the vendor or an agency of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionRevoked {
+    pub party: String,
+    pub contract: String,
+    pub model: ModelRef,
+    pub reason: String,
+    pub at: String,
+}
+
+/// The vendor attests the hosting environment a contract requires (its attestation report is
+/// identified by digest). Signed by the vendor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostingAttested {
+    pub party: String,
+    pub contract: String,
+    pub environment: crate::contract::Environment,
+    /// `sha256:<hex>` of the attestation report.
+    pub report: String,
+    pub description: String,
+    pub at: String,
+}
+
+/// An approved version becomes the one in service for a deployment. Signed by an agency of the
+/// contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentActivated {
+    pub party: String,
+    pub contract: String,
+    /// The deployment's name within the contract, e.g. `analyst-workbench`.
+    pub deployment: String,
+    pub model: ModelRef,
+    pub at: String,
+}
+
+/// A deployment returns to its previous approved version in one step; who and why are
+/// recorded. Signed by a party of the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentRolledBack {
+    pub party: String,
+    pub contract: String,
+    pub deployment: String,
+    pub reason: String,
+    pub at: String,
 }

@@ -6,20 +6,25 @@
 //! the keys that signed it; `apply` decides, against the current [`State`], whether the entry
 //! is allowed and what it changes. A [`Rejection`] names the rule and says why in words.
 //!
-//! Pure: no IO, no clock. Later kinds (contracts, model versions, evidence, ...) plug in the
-//! same way: a predicate type, a schema, a rule.
+//! Pure: no IO, no clock: time-bearing entries carry their own `at` (see [`updates::time`]).
+//! Each kind plugs in the same way: a predicate type, a schema, a rule.
 
 mod apply;
 pub mod contract;
 mod kinds;
 mod state;
+pub mod updates;
 
 pub use apply::{
-    Entry, KEYS_PER_PARTY_MAX, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, verification_keys,
+    Entry, KEYS_PER_PARTY_MAX, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, check_not_future,
+    verification_keys,
 };
 pub use kinds::{
-    AddendumDisclosed, AddendumSealed, ContractAmended, ContractPublished, KeyAdded, KeyRevoked,
-    KeyRotated, Kind, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Role,
+    AddendumDisclosed, AddendumSealed, Assurance, ContractAmended, ContractPublished,
+    DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
+    KeyAdded, KeyRevoked, KeyRotated, Kind, ModelRef, ModelVersionRegistered,
+    PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, RecognitionPublished, Role,
+    VersionApproved, VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,

@@ -2,10 +2,16 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use attest::PublicKey;
 use serde::{Deserialize, Serialize};
 
+use crate::contract::{Package, Source};
 use crate::kinds::Role;
+use crate::updates::{
+    Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition, deployment_key,
+};
 
 /// A registered party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,11 +92,18 @@ impl ContractRecord {
 }
 
 /// One change an entry makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     PutParty(Party),
     PutKey(KeyRecord),
     PutContract(Box<ContractRecord>),
+    PutModel(Box<ModelVersion>),
+    PutEvidence(Box<EvidenceRecord>),
+    PutRecognition(Box<Recognition>),
+    PutAttestation(Box<HostingRecord>),
+    PutDeployment(Box<Deployment>),
+    /// The ledger's time moves forward to this (unix seconds).
+    SetClock(i64),
 }
 
 /// A row of the stored projection: a space, a key and the JSON value.
@@ -104,15 +117,35 @@ pub struct StateRow {
 pub const PARTY_SPACE: &str = "party";
 pub const KEY_SPACE: &str = "key";
 pub const CONTRACT_SPACE: &str = "contract";
+pub const MODEL_SPACE: &str = "model";
+pub const EVIDENCE_SPACE: &str = "evidence";
+pub const RECOGNITION_SPACE: &str = "recognition";
+pub const ATTESTATION_SPACE: &str = "attestation";
+pub const DEPLOYMENT_SPACE: &str = "deployment";
+pub const CLOCK_SPACE: &str = "clock";
 
 /// The whole governance state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct State {
     parties: BTreeMap<String, Party>,
     keys: BTreeMap<String, KeyRecord>,
     contracts: BTreeMap<String, ContractRecord>,
+    models: BTreeMap<String, ModelVersion>,
+    /// Evidence by entry index.
+    evidence: BTreeMap<u64, EvidenceRecord>,
+    recognitions: BTreeMap<u64, Recognition>,
+    attestations: BTreeMap<u64, HostingRecord>,
+    deployments: BTreeMap<String, Deployment>,
+    /// The latest `at` accepted (unix seconds).
+    clock: i64,
     /// Parsed public keys, by key ID (derived from `keys`).
     public_keys: BTreeMap<String, PublicKey>,
+    /// Parsed contract packages, by contract id (derived from `contracts`).
+    packages: BTreeMap<String, Arc<Package>>,
+    /// Evidence entry indices by model key, in order (derived from `evidence`).
+    evidence_by_model: BTreeMap<String, Vec<u64>>,
+    /// Which vendor each model line belongs to (derived from `models`).
+    line_vendors: BTreeMap<String, String>,
 }
 
 /// Why stored rows cannot be read back into a state.
@@ -139,6 +172,88 @@ impl State {
 
     pub fn contracts(&self) -> impl Iterator<Item = &ContractRecord> {
         self.contracts.values()
+    }
+
+    /// A published contract's parsed package.
+    pub fn package(&self, contract: &str) -> Option<&Package> {
+        self.packages.get(contract).map(|p| &**p)
+    }
+
+    pub fn model(&self, key: &str) -> Option<&ModelVersion> {
+        self.models.get(key)
+    }
+
+    pub fn models(&self) -> impl Iterator<Item = &ModelVersion> {
+        self.models.values()
+    }
+
+    /// The vendor a model line belongs to.
+    pub fn line_vendor(&self, line: &str) -> Option<&str> {
+        self.line_vendors.get(line).map(String::as_str)
+    }
+
+    pub fn evidence(&self, entry: u64) -> Option<&EvidenceRecord> {
+        self.evidence.get(&entry)
+    }
+
+    /// The evidence about a model version (`line@version`), oldest first.
+    pub fn evidence_for<'a>(
+        &'a self,
+        model: &str,
+    ) -> impl DoubleEndedIterator<Item = &'a EvidenceRecord> + 'a {
+        self.evidence_by_model
+            .get(model)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| self.evidence.get(entry))
+    }
+
+    /// The evidence about any version of a model line, oldest first.
+    pub fn evidence_for_line<'a>(
+        &'a self,
+        line: &'a str,
+    ) -> impl Iterator<Item = &'a EvidenceRecord> + 'a {
+        self.evidence.values().filter(move |e| e.line == line)
+    }
+
+    pub fn all_evidence(&self) -> impl Iterator<Item = &EvidenceRecord> {
+        self.evidence.values()
+    }
+
+    pub fn recognitions(&self) -> impl Iterator<Item = &Recognition> {
+        self.recognitions.values()
+    }
+
+    /// The hosting attestations recorded for a contract, oldest first.
+    pub fn attestations_for<'a>(
+        &'a self,
+        contract: &'a str,
+    ) -> impl DoubleEndedIterator<Item = &'a HostingRecord> + 'a {
+        self.attestations
+            .values()
+            .filter(move |a| a.contract == contract)
+    }
+
+    pub fn deployment(&self, key: &str) -> Option<&Deployment> {
+        self.deployments.get(key)
+    }
+
+    pub fn deployments(&self) -> impl Iterator<Item = &Deployment> {
+        self.deployments.values()
+    }
+
+    /// Whether `model` is in service in a deployment of `contract` other than `except`.
+    pub fn active_elsewhere(&self, contract: &str, except: &str, model: &str) -> bool {
+        self.deployments.values().any(|d| {
+            d.contract == contract
+                && deployment_key(&d.contract, &d.name) != except
+                && d.active.as_deref() == Some(model)
+        })
+    }
+
+    /// The ledger's time: the latest `at` accepted (unix seconds; 0 before any).
+    pub fn clock(&self) -> i64 {
+        self.clock
     }
 
     pub fn key(&self, keyid: &str) -> Option<&KeyRecord> {
@@ -192,8 +307,52 @@ impl State {
                     self.keys.insert(record.keyid.clone(), record.clone());
                 }
                 Change::PutContract(record) => {
+                    let sources = record
+                        .files
+                        .iter()
+                        .map(|(path, text)| Source {
+                            path: path.clone(),
+                            text: text.clone(),
+                        })
+                        .collect();
+                    match crate::contract::load(sources) {
+                        Ok(package) => {
+                            self.packages.insert(record.id.clone(), Arc::new(package));
+                        }
+                        Err(_) => {
+                            self.packages.remove(&record.id);
+                        }
+                    }
                     self.contracts.insert(record.id.clone(), (**record).clone());
                 }
+                Change::PutModel(model) => {
+                    self.line_vendors
+                        .entry(model.line.clone())
+                        .or_insert_with(|| model.vendor.clone());
+                    self.models.insert(model.key(), (**model).clone());
+                }
+                Change::PutEvidence(evidence) => {
+                    let key = crate::updates::model_key(&evidence.line, &evidence.version);
+                    let list = self.evidence_by_model.entry(key).or_default();
+                    if !list.contains(&evidence.entry) {
+                        list.push(evidence.entry);
+                        list.sort_unstable();
+                    }
+                    self.evidence.insert(evidence.entry, (**evidence).clone());
+                }
+                Change::PutRecognition(recognition) => {
+                    self.recognitions
+                        .insert(recognition.entry, (**recognition).clone());
+                }
+                Change::PutAttestation(attestation) => {
+                    self.attestations
+                        .insert(attestation.entry, (**attestation).clone());
+                }
+                Change::PutDeployment(deployment) => {
+                    self.deployments
+                        .insert(deployment.key(), (**deployment).clone());
+                }
+                Change::SetClock(time) => self.clock = self.clock.max(*time),
             }
         }
     }
@@ -218,6 +377,36 @@ impl State {
                     key: record.id.clone(),
                     value: serde_json::to_vec(record).unwrap_or_default(),
                 },
+                Change::PutModel(model) => StateRow {
+                    space: MODEL_SPACE,
+                    key: model.key(),
+                    value: serde_json::to_vec(model).unwrap_or_default(),
+                },
+                Change::PutEvidence(evidence) => StateRow {
+                    space: EVIDENCE_SPACE,
+                    key: format!("{:020}", evidence.entry),
+                    value: serde_json::to_vec(evidence).unwrap_or_default(),
+                },
+                Change::PutRecognition(recognition) => StateRow {
+                    space: RECOGNITION_SPACE,
+                    key: format!("{:020}", recognition.entry),
+                    value: serde_json::to_vec(recognition).unwrap_or_default(),
+                },
+                Change::PutAttestation(attestation) => StateRow {
+                    space: ATTESTATION_SPACE,
+                    key: format!("{:020}", attestation.entry),
+                    value: serde_json::to_vec(attestation).unwrap_or_default(),
+                },
+                Change::PutDeployment(deployment) => StateRow {
+                    space: DEPLOYMENT_SPACE,
+                    key: deployment.key(),
+                    value: serde_json::to_vec(deployment).unwrap_or_default(),
+                },
+                Change::SetClock(time) => StateRow {
+                    space: CLOCK_SPACE,
+                    key: "ledger".to_owned(),
+                    value: time.to_string().into_bytes(),
+                },
             })
             .collect()
     }
@@ -236,6 +425,37 @@ impl State {
                     .cloned()
                     .map(|record| Change::PutContract(Box::new(record))),
             )
+            .chain(
+                self.models
+                    .values()
+                    .cloned()
+                    .map(|m| Change::PutModel(Box::new(m))),
+            )
+            .chain(
+                self.evidence
+                    .values()
+                    .cloned()
+                    .map(|e| Change::PutEvidence(Box::new(e))),
+            )
+            .chain(
+                self.recognitions
+                    .values()
+                    .cloned()
+                    .map(|r| Change::PutRecognition(Box::new(r))),
+            )
+            .chain(
+                self.attestations
+                    .values()
+                    .cloned()
+                    .map(|a| Change::PutAttestation(Box::new(a))),
+            )
+            .chain(
+                self.deployments
+                    .values()
+                    .cloned()
+                    .map(|d| Change::PutDeployment(Box::new(d))),
+            )
+            .chain((self.clock != 0).then_some(Change::SetClock(self.clock)))
             .collect();
         State::rows_of(&changes)
     }
@@ -261,6 +481,24 @@ impl State {
                 CONTRACT_SPACE => changes.push(Change::PutContract(Box::new(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
+                MODEL_SPACE => changes.push(Change::PutModel(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                EVIDENCE_SPACE => changes.push(Change::PutEvidence(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                RECOGNITION_SPACE => changes.push(Change::PutRecognition(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                ATTESTATION_SPACE => changes.push(Change::PutAttestation(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                DEPLOYMENT_SPACE => changes.push(Change::PutDeployment(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                CLOCK_SPACE => changes.push(Change::SetClock(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                )),
                 _ => {}
             }
         }

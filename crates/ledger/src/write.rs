@@ -144,6 +144,14 @@ impl LedgerWriter {
     /// accepted ones and their state changes in one transaction.
     fn commit(&mut self, batch: &mut Vec<Submission>) {
         let mut working = self.state.clone();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let admit = |working: &State, entry: &Entry<'_>| {
+            domain::check_not_future(entry.statement, now)
+                .and_then(|()| apply(working, entry))
+                .map_err(SubmitError::Rejected)
+        };
         let mut next_index = self.writer.size();
         let (envelopes, replies): (Vec<_>, Vec<_>) = batch
             .drain(..)
@@ -167,7 +175,7 @@ impl LedgerWriter {
                         statement: &statement,
                         signers: &signers,
                     };
-                    let outcome = apply(&working, &entry).map_err(SubmitError::Rejected);
+                    let outcome = admit(&working, &entry);
                     (bytes, outcome)
                 }
                 Prepared::Sequential { bytes, .. } => {
@@ -177,7 +185,7 @@ impl LedgerWriter {
                             statement: &verified.statement,
                             signers: &verified.signers,
                         };
-                        apply(&working, &entry).map_err(SubmitError::Rejected)
+                        admit(&working, &entry)
                     });
                     (bytes, outcome)
                 }

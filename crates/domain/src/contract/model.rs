@@ -236,7 +236,22 @@ module_kind! {
         pinning: bool,
         /// Days a superseded version stays available.
         deprecation_days: u32,
+        /// What the ledger does with a version announced on shorter notice: `flag` records it
+        /// and leaves the gate unmet; `reject` refuses the announcement.
+        #[serde(default)]
+        short_notice: ShortNotice,
     }
+}
+
+/// What happens to a model version announced on shorter notice than the contract requires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShortNotice {
+    /// Record it; the gate's notice requirement stays unmet.
+    #[default]
+    Flag,
+    /// Refuse the announcement.
+    Reject,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

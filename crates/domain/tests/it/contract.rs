@@ -182,7 +182,7 @@ fn schema_errors_are_located() {
         "modules/updates.toml",
         "pinning = true",
         "pinning = true\ncolour = \"red\"",
-        "modules/updates.toml:7:1: unknown field `colour`, expected one of `id`, `kind`, `version`, `requires`, `addenda`, `channel`, `notice_days`, `pinning`, `deprecation_days`\n  hint: `concordat contract schema updates` prints the fields this kind of module holds",
+        "modules/updates.toml:7:1: unknown field `colour`, expected one of `id`, `kind`, `version`, `requires`, `addenda`, `channel`, `notice_days`, `pinning`, `deprecation_days`, `short_notice`\n  hint: `concordat contract schema updates` prints the fields this kind of module holds",
     );
     check_one(
         "contract.toml",

@@ -8,6 +8,7 @@
 )]
 
 mod contract;
+mod updates;
 
 use attest::{PublicKey, Statement, Subject};
 use domain::{Entry, KeyStatus, Kind, Role, State, apply, verification_keys};
@@ -492,11 +493,14 @@ fn state_rows_round_trip() {
         .unwrap();
         state.commit(&changes);
     }
-    let rows = state
-        .rows()
-        .into_iter()
-        .map(|r| (r.space.to_owned(), r.key, r.value));
-    assert_eq!(State::from_rows(rows).unwrap(), state);
+    let rows = |state: &State| -> Vec<(String, String, Vec<u8>)> {
+        state
+            .rows()
+            .into_iter()
+            .map(|r| (r.space.to_owned(), r.key, r.value))
+            .collect()
+    };
+    assert_eq!(rows(&State::from_rows(rows(&state)).unwrap()), rows(&state));
 }
 
 #[test]

@@ -1,0 +1,456 @@
+//! The gate: what a model version needs before it may serve under a contract, and whether the
+//! ledger holds it — each requirement met by named entries, or unmet, in words.
+
+use serde::Serialize;
+
+use super::time::{days_between, format_day, format_instant, parse_day};
+use super::{EvidenceRecord, ModelVersion, Offer, Recognition, Terms, VersionStatus, model_key};
+use crate::contract::{Comparison, Evaluation};
+use crate::state::{KeyStatus, State};
+
+/// One requirement of the gate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Requirement {
+    /// A stable id: `standing`, `notice`, `evaluation:<suite>/<metric>`,
+    /// `hosting-attestation` or `approvals`.
+    pub id: String,
+    pub met: bool,
+    /// The entries that meet it.
+    pub by: Vec<u64>,
+    /// What it asks and where it stands, in words.
+    pub detail: String,
+    /// For an evaluation met by evidence produced for a jurisdiction outside the contract's:
+    /// that jurisdiction (a duplicate test avoided).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recognised_from: Option<String>,
+}
+
+impl Requirement {
+    fn new(id: impl Into<String>, met: bool, by: Vec<u64>, detail: impl Into<String>) -> Self {
+        Requirement {
+            id: id.into(),
+            met,
+            by,
+            detail: detail.into(),
+            recognised_from: None,
+        }
+    }
+}
+
+/// The gate of one model version under one contract, at one time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gate {
+    pub contract: String,
+    pub line: String,
+    pub version: String,
+    pub status: VersionStatus,
+    /// The time it was evaluated at (RFC 3339).
+    pub at: String,
+    pub requirements: Vec<Requirement>,
+}
+
+impl Gate {
+    /// Whether every requirement is met.
+    pub fn met(&self) -> bool {
+        self.requirements.iter().all(|r| r.met)
+    }
+
+    pub fn unmet(&self) -> impl Iterator<Item = &Requirement> {
+        self.requirements.iter().filter(|r| !r.met)
+    }
+
+    /// The unmet requirements in one line, for rejections.
+    pub fn unmet_summary(&self) -> String {
+        self.unmet()
+            .map(|r| format!("{}: {}", r.id, r.detail))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Evaluates the gate of `line@version` under `contract` at `now` (unix seconds).
+pub fn evaluate(
+    state: &State,
+    contract: &str,
+    line: &str,
+    version: &str,
+    now: i64,
+) -> Result<Gate, String> {
+    let package = state
+        .package(contract)
+        .ok_or_else(|| format!("contract `{contract}` is not published"))?;
+    let key = model_key(line, version);
+    let model = state
+        .model(&key)
+        .ok_or_else(|| format!("model version `{key}` is not registered"))?;
+    let offer = model.offers.get(contract).ok_or_else(|| {
+        format!("model version `{key}` is not offered under contract `{contract}`")
+    })?;
+    let terms = Terms::of(package);
+    let mut requirements = vec![standing(offer), notice(model, offer)];
+    if let Some(testing) = terms.testing {
+        for evaluation in &testing.evaluations {
+            requirements.push(evaluation_requirement(
+                state, &terms, model, evaluation, now,
+            ));
+        }
+    }
+    if let Some(hosting) = terms.hosting.filter(|h| h.attestation_required) {
+        requirements.push(hosting_requirement(state, contract, hosting.environment));
+    }
+    requirements.push(approvals(&terms, offer));
+    Ok(Gate {
+        contract: contract.to_owned(),
+        line: line.to_owned(),
+        version: version.to_owned(),
+        status: offer.status,
+        at: format_instant(now),
+        requirements,
+    })
+}
+
+fn standing(offer: &Offer) -> Requirement {
+    let reason = offer.status_reason.as_deref().unwrap_or("no reason given");
+    match offer.status {
+        VersionStatus::Revoked => Requirement::new(
+            "standing",
+            false,
+            vec![offer.status_entry],
+            format!("revoked at entry {}: {reason}", offer.status_entry),
+        ),
+        VersionStatus::RolledBack => Requirement::new(
+            "standing",
+            false,
+            vec![offer.status_entry],
+            format!("rolled back at entry {}: {reason}", offer.status_entry),
+        ),
+        status => Requirement::new(
+            "standing",
+            true,
+            vec![offer.entry],
+            format!("offered at entry {}; {}", offer.entry, status.name()),
+        ),
+    }
+}
+
+fn notice(model: &ModelVersion, offer: &Offer) -> Requirement {
+    let detail = format!(
+        "notice given {} for service from {}: {} days; the contract requires {}",
+        format_day(offer.notice_given),
+        model.service_from,
+        offer.notice_days,
+        offer.notice_required
+    );
+    Requirement::new(
+        "notice",
+        offer.notice_days >= i64::from(offer.notice_required),
+        vec![offer.entry],
+        detail,
+    )
+}
+
+/// Why one piece of evidence does not meet an evaluation, or `None` when it does (with the
+/// recognition that accepts it).
+fn judge<'s>(
+    state: &'s State,
+    jurisdictions: &[String],
+    evaluation: &Evaluation,
+    evidence: &EvidenceRecord,
+    now: i64,
+) -> Result<&'s Recognition, String> {
+    let entry = evidence.entry;
+    if evidence.sealed_result.is_some() {
+        return Err(format!("entry {entry}'s result is sealed"));
+    }
+    let Some(&value) = evidence.metrics.get(&evaluation.metric) else {
+        let reported: Vec<&str> = evidence.metrics.keys().map(String::as_str).collect();
+        return Err(format!(
+            "entry {entry} reports no `{}` (it reports {})",
+            evaluation.metric,
+            if reported.is_empty() {
+                "none".to_owned()
+            } else {
+                reported.join(", ")
+            }
+        ));
+    };
+    for keyid in &evidence.signers {
+        if let Some(record) = state.key(keyid)
+            && let KeyStatus::Revoked { at, reason } = &record.status
+        {
+            return Err(format!(
+                "entry {entry} was signed by key {} of `{}`, revoked at entry {at} ({reason})",
+                short(keyid),
+                record.party
+            ));
+        }
+    }
+    let in_scope: Vec<&Recognition> = state
+        .recognitions()
+        .filter(|r| jurisdictions.contains(&r.jurisdiction))
+        .collect();
+    let of_lab: Vec<&Recognition> = in_scope
+        .iter()
+        .copied()
+        .filter(|r| r.labs.contains(&evidence.lab))
+        .collect();
+    if of_lab.is_empty() {
+        return Err(format!(
+            "entry {entry} is from lab `{}`, which no authority of {} recognises",
+            evidence.lab,
+            jurisdictions.join(", ")
+        ));
+    }
+    let for_suite: Vec<&Recognition> = of_lab
+        .into_iter()
+        .filter(|r| r.suites.contains(&evidence.suite))
+        .collect();
+    if for_suite.is_empty() {
+        return Err(format!(
+            "entry {entry} is from lab `{}`, recognised in {} but not for suite `{}`",
+            evidence.lab,
+            jurisdictions.join(", "),
+            evidence.suite
+        ));
+    }
+    let Some(recognition) = for_suite
+        .iter()
+        .copied()
+        .filter(|r| evidence.assurance >= r.min_assurance)
+        .max_by_key(|r| r.max_evidence_age_days)
+    else {
+        let needed = for_suite.iter().map(|r| r.min_assurance).min();
+        return Err(format!(
+            "entry {entry} is {}; recognition of `{}` needs at least {}",
+            evidence.assurance.name(),
+            evidence.lab,
+            needed.map_or("more", |a| a.name())
+        ));
+    };
+    let allowed = evaluation
+        .max_evidence_age_days
+        .min(recognition.max_evidence_age_days);
+    let age = days_between(evidence.evaluated_at, now);
+    if age > i64::from(allowed) {
+        return Err(format!(
+            "entry {entry} was evaluated {} ({age} days old); at most {allowed} days is accepted",
+            format_day(evidence.evaluated_at)
+        ));
+    }
+    let passes = match evaluation.comparison {
+        Comparison::AtLeast => value >= evaluation.threshold,
+        Comparison::AtMost => value <= evaluation.threshold,
+    };
+    if !passes {
+        let side = match evaluation.comparison {
+            Comparison::AtLeast => "below the minimum",
+            Comparison::AtMost => "above the maximum",
+        };
+        return Err(format!(
+            "entry {entry}: {} = {value}, {side} of {}",
+            evaluation.metric, evaluation.threshold
+        ));
+    }
+    Ok(recognition)
+}
+
+fn evaluation_requirement(
+    state: &State,
+    terms: &Terms<'_>,
+    model: &ModelVersion,
+    evaluation: &Evaluation,
+    now: i64,
+) -> Requirement {
+    let id = format!("evaluation:{}/{}", evaluation.suite, evaluation.metric);
+    let jurisdictions: &[String] = if evaluation.recognised_in.is_empty() {
+        &terms.contract.jurisdictions
+    } else {
+        &evaluation.recognised_in
+    };
+    let wanted = format!(
+        "{} {} {} on `{}` ({} evidence, at most {} days old)",
+        evaluation.metric,
+        match evaluation.comparison {
+            Comparison::AtLeast => "≥",
+            Comparison::AtMost => "≤",
+        },
+        evaluation.threshold,
+        evaluation.suite,
+        if jurisdictions.is_empty() {
+            "recognised".to_owned()
+        } else {
+            format!("{}-recognised", jurisdictions.join("/"))
+        },
+        evaluation.max_evidence_age_days
+    );
+    let mut reasons = Vec::new();
+    let mut considered = 0usize;
+    // Newest first: the freshest evidence is the likeliest to meet it.
+    for evidence in state
+        .evidence_for(&model.key())
+        .rev()
+        .filter(|e| e.suite == evaluation.suite && e.evaluated_at <= now)
+    {
+        considered += 1;
+        match judge(state, jurisdictions, evaluation, evidence, now) {
+            Ok(recognition) => {
+                let value = evidence
+                    .metrics
+                    .get(&evaluation.metric)
+                    .copied()
+                    .unwrap_or_default();
+                let foreign = !terms
+                    .contract
+                    .jurisdictions
+                    .contains(&evidence.produced_for);
+                let mut met = Requirement::new(
+                    id,
+                    true,
+                    vec![evidence.entry],
+                    format!(
+                        "{wanted}: met by entry {} from lab `{}` ({}, produced for {}, evaluated {}): {} = {value}; recognised in {} by `{}` (entry {})",
+                        evidence.entry,
+                        evidence.lab,
+                        evidence.assurance.name(),
+                        evidence.produced_for,
+                        format_day(evidence.evaluated_at),
+                        evaluation.metric,
+                        recognition.jurisdiction,
+                        recognition.authority,
+                        recognition.entry
+                    ),
+                );
+                if foreign {
+                    met.recognised_from = Some(evidence.produced_for.clone());
+                }
+                return met;
+            }
+            Err(reason) => {
+                if reasons.len() < 3 {
+                    reasons.push(reason);
+                }
+            }
+        }
+    }
+    let detail = if considered == 0 {
+        let elsewhere: Vec<String> = state
+            .evidence_for_line(&model.line)
+            .filter(|e| e.suite == evaluation.suite && e.version != model.version)
+            .take(3)
+            .map(|e| format!("entry {} is for {}", e.entry, e.version))
+            .collect();
+        let mut detail = format!(
+            "{wanted}: no evidence for `{}` on {}",
+            evaluation.suite,
+            model.key()
+        );
+        if !elsewhere.is_empty() {
+            detail.push_str(&format!(" ({})", elsewhere.join(", ")));
+        }
+        detail
+    } else {
+        let more = considered.saturating_sub(reasons.len());
+        let mut detail = format!("{wanted}: {}", reasons.join("; "));
+        if more > 0 {
+            detail.push_str(&format!("; and {more} more that do not meet it"));
+        }
+        detail
+    };
+    Requirement::new(id, false, Vec::new(), detail)
+}
+
+fn hosting_requirement(
+    state: &State,
+    contract: &str,
+    environment: crate::contract::Environment,
+) -> Requirement {
+    let wanted = serde_json::to_value(environment)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut other = None;
+    for record in state.attestations_for(contract).rev() {
+        if record.environment == environment {
+            return Requirement::new(
+                "hosting-attestation",
+                true,
+                vec![record.entry],
+                format!(
+                    "the contract requires attestation of its {wanted} environment: attested by `{}` at entry {} (report {})",
+                    record.party,
+                    record.entry,
+                    short(&record.report)
+                ),
+            );
+        }
+        other.get_or_insert(record.entry);
+    }
+    let detail = match other {
+        Some(entry) => format!(
+            "the contract requires attestation of its {wanted} environment; entry {entry} attests another environment"
+        ),
+        None => format!(
+            "the contract requires attestation of its {wanted} environment; none is recorded"
+        ),
+    };
+    Requirement::new("hosting-attestation", false, Vec::new(), detail)
+}
+
+fn approvals(terms: &Terms<'_>, offer: &Offer) -> Requirement {
+    let Some(testing) = terms.testing else {
+        return Requirement::new(
+            "approvals",
+            true,
+            Vec::new(),
+            "the contract names no approvers",
+        );
+    };
+    let needed = testing.approvals_required as usize;
+    let approved: Vec<&str> = offer.approvals.iter().map(|a| a.party.as_str()).collect();
+    let awaiting: Vec<String> = testing
+        .approvers
+        .iter()
+        .filter(|p| !approved.contains(&p.as_str()))
+        .map(|p| format!("`{p}`"))
+        .collect();
+    let mut detail = format!(
+        "{needed} of {} approvers must approve; {} approved",
+        testing.approvers.len(),
+        approved.len()
+    );
+    if !offer.approvals.is_empty() {
+        let by: Vec<String> = offer
+            .approvals
+            .iter()
+            .map(|a| format!("`{}` (entry {})", a.party, a.entry))
+            .collect();
+        detail.push_str(&format!(" ({})", by.join(", ")));
+    }
+    if approved.len() < needed && !awaiting.is_empty() {
+        detail.push_str(&format!("; awaiting {}", awaiting.join(", ")));
+    }
+    Requirement::new(
+        "approvals",
+        approved.len() >= needed,
+        offer.approvals.iter().map(|a| a.entry).collect(),
+        detail,
+    )
+}
+
+fn short(id: &str) -> &str {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// Whether the service day has come at `now`.
+pub(crate) fn in_service_window(model: &ModelVersion, now: i64) -> Result<(), String> {
+    let from = parse_day("service_from", &model.service_from)?;
+    if now < from {
+        return Err(format!(
+            "{} enters service on {}, not before",
+            model.key(),
+            model.service_from
+        ));
+    }
+    Ok(())
+}
