@@ -162,6 +162,12 @@ fn judge<'s>(
     if evidence.sealed_result.is_some() {
         return Err(format!("entry {entry}'s result is sealed"));
     }
+    if evidence.status != "success" {
+        return Err(format!(
+            "entry {entry}'s run ended with status `{}`",
+            evidence.status
+        ));
+    }
     let Some(&value) = evidence.metrics.get(&evaluation.metric) else {
         let reported: Vec<&str> = evidence.metrics.keys().map(String::as_str).collect();
         return Err(format!(
