@@ -41,6 +41,10 @@ pub struct InitArgs {
     /// The operator party's display name.
     #[arg(long, default_value = "Ledger operator")]
     operator_name: String,
+    /// Do not check entries' own times (`at`) against this machine's clock, so a rehearsal or
+    /// demo can play out weeks of notice in minutes. Recorded in the log for all to see.
+    #[arg(long)]
+    simulated_clock: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +128,7 @@ pub struct StatementArgs {
   concordat sign --key acme.key --kind party-statement notice.json > notice.envelope.json
   concordat sign --key beta.key --add-to notice.envelope.json > notice.both.json
   concordat sign --key lab.key --kind party-statement result.json --subject model=sha256:0a1b...
+  concordat sign --key lab.key --statement evidence.json > evidence.envelope.json
 
 Prints a DSSE envelope (payload type application/vnd.in-toto+json) whose signature carries its
 key ID. --add-to adds this key's signature to an existing envelope, for entries several parties
@@ -133,17 +138,20 @@ pub struct SignArgs {
     #[arg(long)]
     key: PathBuf,
     /// The entry kind (see `concordat kinds`).
-    #[arg(long, required_unless_present = "add_to", conflicts_with = "add_to")]
+    #[arg(long, required_unless_present_any = ["add_to", "statement"], conflicts_with_all = ["add_to", "statement"])]
     kind: Option<String>,
     /// The predicate, a JSON file (`-` for standard input).
-    #[arg(required_unless_present = "add_to", conflicts_with = "add_to")]
+    #[arg(required_unless_present_any = ["add_to", "statement"], conflicts_with_all = ["add_to", "statement"])]
     predicate: Option<PathBuf>,
     /// A subject `NAME=sha256:HEX`; repeatable.
-    #[arg(long = "subject", conflicts_with = "add_to")]
+    #[arg(long = "subject", conflicts_with_all = ["add_to", "statement"])]
     subjects: Vec<String>,
     /// Add a signature to this envelope instead of signing a new statement.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "statement")]
     add_to: Option<PathBuf>,
+    /// Sign this ready-made Statement (e.g. from `concordat evidence import`).
+    #[arg(long)]
+    statement: Option<PathBuf>,
 }
 
 pub fn init(args: InitArgs, format: Format) -> Outcome {
@@ -176,6 +184,11 @@ pub fn init(args: InitArgs, format: Format) -> Outcome {
         &log_key,
         Some(&log_key_path),
         genesis.to_json().into_bytes(),
+        if args.simulated_clock {
+            ledger::Clock::Simulated
+        } else {
+            ledger::Clock::System
+        },
     )
     .map_err(|e| anyhow!("{e}"))?;
     let operator_public = PublicKey::parse(&operator.verifier().to_text())?;
@@ -543,6 +556,19 @@ pub fn sign(args: SignArgs, format: Format) -> Outcome {
             }
             envelope.sign(&key)?;
             envelope
+        }
+        None if args.statement.is_some() => {
+            let path = args.statement.as_deref();
+            let source = path.map_or(String::new(), |p| format!("`{}`", p.display()));
+            let statement = Statement::parse(&read_input(path)?).with_context(|| source.clone())?;
+            let kind = Kind::from_predicate_type(&statement.predicate_type).ok_or_else(|| {
+                anyhow!(
+                    "{source}: predicate type `{}` is not a Concordat entry kind",
+                    statement.predicate_type
+                )
+            })?;
+            check_predicate(kind, &statement.predicate).with_context(|| source.clone())?;
+            sign_statement(&statement, &key)?
         }
         None => sign_statement(
             &build_statement(

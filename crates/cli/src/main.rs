@@ -11,6 +11,7 @@ mod output;
 mod proof_cmd;
 mod render;
 mod templates;
+mod updates_cmd;
 
 use std::process::ExitCode;
 
@@ -87,6 +88,18 @@ the rule it breaks (exit 1).")]
     Addendum(contract_cmd::AddendumCommand),
     /// Show ledger entries.
     #[command(subcommand)]
+    Model(updates_cmd::ModelCommand),
+    #[command(subcommand)]
+    Evidence(updates_cmd::EvidenceCommand),
+    #[command(subcommand)]
+    Recognition(updates_cmd::RecognitionCommand),
+    #[command(subcommand)]
+    Gate(updates_cmd::GateCommand),
+    #[command(subcommand)]
+    Hosting(updates_cmd::HostingCommand),
+    #[command(subcommand)]
+    Deploy(updates_cmd::DeployCommand),
+    #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
     /// Rebuild the state from the log and report any difference from the stored state.
     #[command(after_help = "Example:\n  concordat replay --dir ./concordat")]
@@ -147,6 +160,12 @@ fn main() -> ExitCode {
         Command::Kinds => ledger_cmd::kinds(format),
         Command::Submit { dir, envelopes } => ledger_cmd::submit(&dir, &envelopes, format),
         Command::Entry(command) => ledger_cmd::entry(command, format),
+        Command::Model(command) => updates_cmd::model(command, format),
+        Command::Evidence(command) => updates_cmd::evidence(command, format),
+        Command::Recognition(command) => updates_cmd::recognition(command, format),
+        Command::Gate(command) => updates_cmd::gate(command, format),
+        Command::Hosting(command) => updates_cmd::hosting(command, format),
+        Command::Deploy(command) => updates_cmd::deploy(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -72,24 +72,38 @@ pub fn verification_keys(state: &State, statement: &Statement) -> Vec<PublicKey>
     state.public_keys().cloned().collect()
 }
 
-/// The write path's check, beside [`apply`], that an entry's own time (`at`) is not in the
-/// future at `now` (unix seconds), give or take
-/// [`FUTURE_TOLERANCE_SECONDS`](updates::time::FUTURE_TOLERANCE_SECONDS) of clock skew. Not part
-/// of `apply`: replaying the log later must not depend on the clock.
-pub fn check_not_future(statement: &Statement, now: i64) -> Result<(), Rejection> {
+/// The write path's check, beside [`apply`], that an entry's own time (`at`) is the time it
+/// reaches the ledger, `now` (unix seconds): no more than
+/// [`FUTURE_TOLERANCE_SECONDS`](updates::time::FUTURE_TOLERANCE_SECONDS) ahead (clock skew) and
+/// no more than [`CLOCK_TOLERANCE_SECONDS`](updates::time::CLOCK_TOLERANCE_SECONDS) behind, so a
+/// notice cannot be backdated. Not part of `apply`: replaying the log later must not depend on
+/// the clock.
+pub fn check_entry_time(statement: &Statement, now: i64) -> Result<(), Rejection> {
+    use updates::time::{CLOCK_TOLERANCE_SECONDS, FUTURE_TOLERANCE_SECONDS, format_instant};
     let Some(at) = statement.predicate.get("at").and_then(|v| v.as_str()) else {
         return Ok(());
     };
     let Ok(time) = updates::time::parse_instant("at", at) else {
         return Ok(()); // `apply` names the bad time.
     };
-    if time > now + updates::time::FUTURE_TOLERANCE_SECONDS {
+    if time > now + FUTURE_TOLERANCE_SECONDS {
         return Err(reject(
-            "future-time",
+            "entry-time",
             format!(
-                "`at` is {}, later than the ledger's clock ({}): entries are stamped when they are signed",
-                updates::time::format_instant(time),
-                updates::time::format_instant(now)
+                "`at` is {}, ahead of the ledger's clock ({}): entries are stamped when they are signed",
+                format_instant(time),
+                format_instant(now)
+            ),
+        ));
+    }
+    if time < now - CLOCK_TOLERANCE_SECONDS {
+        return Err(reject(
+            "entry-time",
+            format!(
+                "`at` is {}, more than {} minutes behind the ledger's clock ({}): entries are stamped when they are signed and submitted promptly",
+                format_instant(time),
+                CLOCK_TOLERANCE_SECONDS / 60,
+                format_instant(now)
             ),
         ));
     }

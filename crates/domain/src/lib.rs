@@ -16,7 +16,7 @@ mod state;
 pub mod updates;
 
 pub use apply::{
-    Entry, KEYS_PER_PARTY_MAX, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, check_not_future,
+    Entry, KEYS_PER_PARTY_MAX, Rejection, STATEMENT_TEXT_BYTES_MAX, apply, check_entry_time,
     verification_keys,
 };
 pub use kinds::{

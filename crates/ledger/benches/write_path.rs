@@ -54,7 +54,15 @@ fn main() {
         json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
         &operator,
     );
-    ledger::init(dir.path(), "bench.example/ledger", &log_key, None, genesis).unwrap();
+    ledger::init(
+        dir.path(),
+        "bench.example/ledger",
+        &log_key,
+        None,
+        genesis,
+        ledger::Clock::System,
+    )
+    .unwrap();
     let ledger = Ledger::open(dir.path(), log_key.clone(), GroupCommit::default()).unwrap();
     let parties: Vec<SignerKey> = (1..=PARTIES as u64).map(key).collect();
     for (i, party_key) in parties.iter().enumerate() {

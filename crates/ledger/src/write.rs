@@ -12,6 +12,36 @@ use crate::error::{LedgerError, SubmitError};
 use crate::verify::{Check, Keys, Prepared, keys_of, prepare_parallel};
 use crate::{LEDGER_META, verify_envelope};
 
+/// Whose clock an entry's own time (`at`) is checked against when it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The machine's: an entry's `at` must be within minutes of the time it is written.
+    System,
+    /// None: entries may carry any time that keeps the ledger's time moving forward. For demos
+    /// and rehearsals; recorded in the log's metadata at creation, for everyone to see.
+    Simulated,
+}
+
+/// The metadata of a ledger whose clock is simulated.
+pub const SIMULATED_CLOCK_META: (&str, &str) = ("clock", "simulated");
+
+impl Clock {
+    /// The clock a ledger was created with.
+    pub fn of(reader: &Reader) -> Clock {
+        if reader
+            .info()
+            .extra
+            .get(SIMULATED_CLOCK_META.0)
+            .map(String::as_str)
+            == Some(SIMULATED_CLOCK_META.1)
+        {
+            Clock::Simulated
+        } else {
+            Clock::System
+        }
+    }
+}
+
 /// Proof that an entry is in the ledger.
 #[derive(Debug, Clone)]
 pub struct Receipt {
@@ -56,6 +86,7 @@ impl Pending {
 
 /// The ledger's writer: the log writer and the state it projects.
 struct LedgerWriter {
+    clock: Clock,
     writer: Writer,
     state: State,
     /// The state's keys by key ID, for verifying batches in parallel.
@@ -103,8 +134,10 @@ impl Ledger {
     ) -> Result<Ledger, LedgerError> {
         let reader = Reader::open(dir)?;
         let state = load_state(&reader)?;
+        let clock = Clock::of(&reader);
         let writer = Writer::open(dir, log_key)?;
         let handle = LedgerWriterHandle(LedgerWriter {
+            clock,
             writer,
             keys: keys_of(&state),
             state,
@@ -147,8 +180,13 @@ impl LedgerWriter {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
+        let clock = self.clock;
         let admit = |working: &State, entry: &Entry<'_>| {
-            domain::check_not_future(entry.statement, now)
+            let timely = match clock {
+                Clock::System => domain::check_entry_time(entry.statement, now),
+                Clock::Simulated => Ok(()),
+            };
+            timely
                 .and_then(|()| apply(working, entry))
                 .map_err(SubmitError::Rejected)
         };
@@ -258,8 +296,13 @@ pub fn init(
     log_key: &SignerKey,
     log_key_path: Option<&Path>,
     genesis: Vec<u8>,
+    clock: Clock,
 ) -> Result<Receipt, LedgerError> {
-    store::init_with_meta(dir, origin, log_key, log_key_path, &[LEDGER_META])?;
+    let mut meta = vec![LEDGER_META];
+    if clock == Clock::Simulated {
+        meta.push(SIMULATED_CLOCK_META);
+    }
+    store::init_with_meta(dir, origin, log_key, log_key_path, &meta)?;
     let ledger = Ledger::open(dir, log_key.clone(), GroupCommit::default())?;
     let receipt = ledger.submit_and_wait(genesis);
     ledger.close()?;

@@ -2,55 +2,55 @@
 
 use crate::support::concordat;
 
+/// The subcommands a `--help` page lists under `Commands:`.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        // Names sit two spaces in; wrapped descriptions deeper.
+        .filter(|line| !line[2..].starts_with(' '))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn every_command_has_help_with_an_example() {
-    let commands: &[&[&str]] = &[
-        &[],
-        &["key", "generate"],
-        &["note", "sign"],
-        &["note", "verify"],
-        &["log", "init"],
-        &["log", "append"],
-        &["log", "checkpoint"],
-        &["log", "prove"],
-        &["log", "consistency"],
-        &["log", "verify"],
-        &["proof", "verify"],
-        &["init"],
-        &["party", "register"],
-        &["party", "list"],
-        &["party", "show"],
-        &["key", "rotate"],
-        &["key", "revoke"],
-        &["sign"],
-        &["statement"],
-        &["kinds"],
-        &["submit"],
-        &["entry", "show"],
-        &["replay"],
-        &["contract", "check"],
-        &["contract", "schema"],
-        &["contract", "new"],
-        &["contract", "render"],
-        &["contract", "publish"],
-        &["contract", "amend"],
-        &["contract", "show"],
-        &["contract", "history"],
-        &["contract", "diff"],
-        &["addendum", "seal"],
-        &["policy", "eval"],
-        &["policy", "schema"],
-        &["addendum", "verify"],
-    ];
     let dir = tempfile::tempdir().unwrap();
-    for command in commands {
-        let mut args = command.to_vec();
+    // Walk the command tree from the top, so a new command cannot be missed.
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = Vec::new();
+    while let Some(command) = pending.pop() {
+        let mut args: Vec<&str> = command.iter().map(String::as_str).collect();
         args.push("--help");
         let run = concordat(&args, None, dir.path()).ok();
+        let children = subcommands(&run.stdout);
+        if children.is_empty() || command.is_empty() {
+            assert!(
+                run.stdout.contains("Example"),
+                "{command:?} --help has no example:\n{}",
+                run.stdout
+            );
+        }
+        for child in children {
+            let mut next = command.clone();
+            next.push(child);
+            pending.push(next);
+        }
+        seen.push(command.join(" "));
+    }
+    for expected in [
+        "log verify",
+        "contract publish",
+        "gate status",
+        "deploy rollback",
+        "evidence import",
+    ] {
         assert!(
-            run.stdout.contains("Example"),
-            "{command:?} --help has no example:\n{}",
-            run.stdout
+            seen.iter().any(|c| c == expected),
+            "`{expected}` not found in {seen:?}"
         );
     }
 }

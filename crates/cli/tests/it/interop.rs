@@ -16,6 +16,9 @@ fn venv_python() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
     let python = venv.join("bin/python");
     let marker = venv.join("requirements.installed");
+    // Tests run in parallel processes: one builds the venv while the others wait.
+    let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(REQUIREMENTS) {
         return python;
     }
@@ -326,4 +329,295 @@ fn securesystemslib_and_concordat_verify_each_others_envelopes() {
     assert!(wrong.stderr.contains("VerificationError"), "{wrong:?}");
 
     run(&["log", "verify", "--dir", "ledger"]).ok();
+}
+
+/// Two suites, each met by an Inspect AI log: one from a GB lab (recognised in the US and GB),
+/// one from a US lab (recognised in the US only).
+const INSPECT_TESTING: &str = r#"id = "testing"
+kind = "testing-protocol"
+version = "1.0.0"
+approvers = ["agency-x", "auditor-y"]
+approvals_required = 2
+
+[[covers]]
+line = "vision-analyst"
+versions = { from = "2027.1.0", until = "2028.0.0" }
+
+[[evaluations]]
+suite = "imagery-description-accuracy"
+metric = "accuracy"
+threshold = 0.9
+comparison = "at-least"
+recognised_in = ["US", "GB"]
+max_evidence_age_days = 90
+
+[[evaluations]]
+suite = "targeting-refusal"
+metric = "accuracy"
+threshold = 0.99
+comparison = "at-least"
+recognised_in = ["US"]
+max_evidence_age_days = 60
+"#;
+
+#[test]
+fn inspect_logs_and_a_model_signing_bundle_from_the_real_tools_meet_the_gate() {
+    let python = venv_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |args: &[&str]| concordat(args, None, dir);
+    // Inspect AI logs (.json and .eval) and a model-signing bundle, made by the tools.
+    let made = Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/interop/artifacts.py"
+        ))
+        .arg(dir.join("art"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "artifacts.py: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let logs: Vec<PathBuf> = std::fs::read_dir(dir.join("art/logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let log = |ext: &str| {
+        logs.iter()
+            .find(|p| p.extension().is_some_and(|e| e == ext))
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    crate::updates::engagement(dir, true, Some(INSPECT_TESTING), "weights");
+    std::fs::write(dir.join("report.json"), "{\"enclave\": \"measured\"}\n").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let day = 86_400;
+    let notice_at = domain::updates::time::format_instant(now - 70 * day);
+    let service_from = domain::updates::time::format_day(now - 5 * day);
+    run(&[
+        "hosting",
+        "attest",
+        "--dir",
+        "ledger",
+        "--key",
+        "acme-ai.key",
+        "--contract",
+        "defense-imagery-analysis",
+        "--environment",
+        "government-cloud",
+        "--report",
+        "report.json",
+        "--at",
+        &notice_at,
+    ])
+    .ok();
+    for (authority, jurisdiction, lab, suite) in [
+        ("uk-aisi", "GB", "gb-lab", "imagery-description-accuracy"),
+        ("us-caisi", "US", "us-lab", "targeting-refusal"),
+    ] {
+        run(&[
+            "recognition",
+            "publish",
+            "--dir",
+            "ledger",
+            "--key",
+            &format!("{authority}.key"),
+            "--jurisdiction",
+            jurisdiction,
+            "--lab",
+            lab,
+            "--suite",
+            suite,
+            "--min-assurance",
+            "third-party",
+            "--max-age-days",
+            "365",
+            "--at",
+            &notice_at,
+        ])
+        .ok();
+    }
+
+    // The vendor's bundle verifies; the version's digest is the model's root digest.
+    let verified = json_of(run(&[
+        "model",
+        "verify",
+        "art/model",
+        "--bundle",
+        "art/model.sig",
+        "--key",
+        "art/ec.pub",
+        "--format",
+        "json",
+    ]));
+    let digest = verified["digest"].as_str().unwrap().to_owned();
+    let registered = run(&[
+        "model",
+        "register",
+        "--dir",
+        "ledger",
+        "--key",
+        "acme-ai.key",
+        "--model",
+        "vision-analyst@2027.1.0",
+        "--contract",
+        "defense-imagery-analysis",
+        "--service-from",
+        &service_from,
+        "--weights",
+        "art/model",
+        "--bundle",
+        "art/model.sig",
+        "--bundle-key",
+        "art/ec.pub",
+        "--at",
+        &notice_at,
+    ])
+    .ok()
+    .stdout;
+    assert!(registered.contains(&digest), "{registered}");
+
+    // A changed weights file no longer matches: verification names it; registration refuses.
+    let changed = dir.join("art/changed");
+    std::fs::create_dir_all(changed.join("tokenizer")).unwrap();
+    for file in ["config.json", "weights.safetensors", "tokenizer/vocab.txt"] {
+        std::fs::copy(dir.join("art/model").join(file), changed.join(file)).unwrap();
+    }
+    let mut weights = std::fs::read(changed.join("weights.safetensors")).unwrap();
+    weights[7] ^= 0x40;
+    std::fs::write(changed.join("weights.safetensors"), weights).unwrap();
+    run(&[
+        "model",
+        "verify",
+        "art/changed",
+        "--bundle",
+        "art/model.sig",
+        "--key",
+        "art/ec.pub",
+    ])
+    .fails(1, "weights.safetensors: changed since it was signed");
+    run(&[
+        "model",
+        "register",
+        "--dir",
+        "ledger",
+        "--key",
+        "acme-ai.key",
+        "--model",
+        "vision-analyst@2027.2.0",
+        "--contract",
+        "defense-imagery-analysis",
+        "--service-from",
+        &service_from,
+        "--weights",
+        "art/changed",
+        "--bundle",
+        "art/model.sig",
+        "--bundle-key",
+        "art/ec.pub",
+    ])
+    .fails(1, "does not match its signature");
+
+    // Each lab imports its Inspect log, signs and submits it.
+    for (lab, log, suite) in [
+        ("gb-lab", log("json"), "imagery-description-accuracy"),
+        ("us-lab", log("eval"), "targeting-refusal"),
+    ] {
+        let statement = run(&[
+            "evidence",
+            "import",
+            "--dir",
+            "ledger",
+            "--inspect",
+            &log,
+            "--model",
+            "vision-analyst@2027.1.0",
+            "--lab",
+            lab,
+            "--suite",
+            suite,
+            "--assurance",
+            "third-party",
+        ])
+        .ok()
+        .stdout;
+        let parsed: serde_json::Value = serde_json::from_str(&statement).unwrap();
+        assert_eq!(
+            parsed["subject"][0]["digest"]["sha256"],
+            digest.trim_start_matches("sha256:")
+        );
+        assert_eq!(parsed["predicate"]["harness"]["name"], "inspect-ai");
+        assert_eq!(parsed["predicate"]["task"], "refusal_check");
+        assert_eq!(parsed["predicate"]["samples"], 4);
+        assert_eq!(parsed["predicate"]["metrics"]["accuracy"], 1.0);
+        std::fs::write(dir.join("evidence.json"), statement).unwrap();
+        let envelope = run(&[
+            "sign",
+            "--key",
+            &format!("{lab}.key"),
+            "--statement",
+            "evidence.json",
+        ])
+        .ok()
+        .stdout;
+        std::fs::write(dir.join("evidence.envelope.json"), envelope).unwrap();
+        run(&["submit", "--dir", "ledger", "evidence.envelope.json"]).ok();
+    }
+    for approver in ["agency-x", "auditor-y"] {
+        run(&[
+            "gate",
+            "approve",
+            "--dir",
+            "ledger",
+            "--key",
+            &format!("{approver}.key"),
+            "--contract",
+            "defense-imagery-analysis",
+            "--model",
+            "vision-analyst@2027.1.0",
+        ])
+        .ok();
+    }
+    let gate = json_of(run(&[
+        "gate",
+        "status",
+        "--dir",
+        "ledger",
+        "--contract",
+        "defense-imagery-analysis",
+        "--model",
+        "vision-analyst@2027.1.0",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(gate["met"], true, "{gate}");
+    assert_eq!(gate["status"], "approved");
+    run(&[
+        "deploy",
+        "activate",
+        "--dir",
+        "ledger",
+        "--key",
+        "agency-x.key",
+        "--contract",
+        "defense-imagery-analysis",
+        "--deployment",
+        "analyst-workbench",
+        "--model",
+        "vision-analyst@2027.1.0",
+    ])
+    .ok();
+    let report = run(&["recognition", "report", "--dir", "ledger"])
+        .ok()
+        .stdout;
+    assert!(report.starts_with("defense-imagery-analysis (US): 2 of 2 evaluation requirements met; 1 by evidence produced for another jurisdiction"), "{report}");
+    run(&["replay", "--dir", "ledger"]).ok();
 }

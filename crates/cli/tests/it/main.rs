@@ -15,3 +15,4 @@ mod ledger;
 mod log;
 mod notes;
 mod support;
+mod updates;

@@ -54,7 +54,15 @@ impl TestLedger {
             json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
             &[&operator],
         );
-        let receipt = ledger::init(dir.path(), ORIGIN, &log_key, None, genesis).unwrap();
+        let receipt = ledger::init(
+            dir.path(),
+            ORIGIN,
+            &log_key,
+            None,
+            genesis,
+            ledger::Clock::System,
+        )
+        .unwrap();
         assert_eq!(receipt.index, 0);
         TestLedger {
             dir,
