@@ -94,6 +94,7 @@ fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "tlog", "--bench", "hashing"])?;
     cargo(&["bench", "--locked", "-p", "store", "--bench", "log"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])?;
+    cargo(&["bench", "--locked", "-p", "ledger", "--bench", "gate"])?;
     cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])
 }
 

@@ -665,7 +665,7 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
 fn list_evidence(dir: &Path, model: Option<&str>, format: Format) -> Outcome {
     let state = load_state(dir)?;
     let records: Vec<&updates::EvidenceRecord> = match model {
-        Some(model) => state.evidence_for(model).collect(),
+        Some(model) => state.evidence_for(model).iter().map(|e| &**e).collect(),
         None => state.all_evidence().collect(),
     };
     if format == Format::Json {

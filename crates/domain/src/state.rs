@@ -131,8 +131,10 @@ pub struct State {
     keys: BTreeMap<String, KeyRecord>,
     contracts: BTreeMap<String, ContractRecord>,
     models: BTreeMap<String, ModelVersion>,
-    /// Evidence by entry index.
-    evidence: BTreeMap<u64, EvidenceRecord>,
+    /// Evidence by model key (`line@version`), each list in entry order: the gate scans one
+    /// version's evidence as a slice.
+    /// Records are shared, so the write path's per-batch working copy stays cheap.
+    evidence: BTreeMap<String, Vec<Arc<EvidenceRecord>>>,
     recognitions: BTreeMap<u64, Recognition>,
     attestations: BTreeMap<u64, HostingRecord>,
     deployments: BTreeMap<String, Deployment>,
@@ -142,8 +144,10 @@ pub struct State {
     public_keys: BTreeMap<String, PublicKey>,
     /// Parsed contract packages, by contract id (derived from `contracts`).
     packages: BTreeMap<String, Arc<Package>>,
-    /// Evidence entry indices by model key, in order (derived from `evidence`).
-    evidence_by_model: BTreeMap<String, Vec<u64>>,
+    /// The model key of each evidence entry (derived from `evidence`).
+    evidence_index: BTreeMap<u64, Arc<str>>,
+    /// The key IDs of revoked keys (derived from `keys`).
+    revoked_keys: std::collections::BTreeSet<String>,
     /// Which vendor each model line belongs to (derived from `models`).
     line_vendors: BTreeMap<String, String>,
 }
@@ -193,31 +197,40 @@ impl State {
     }
 
     pub fn evidence(&self, entry: u64) -> Option<&EvidenceRecord> {
-        self.evidence.get(&entry)
+        let list = self.evidence.get(&**self.evidence_index.get(&entry)?)?;
+        list.binary_search_by_key(&entry, |e| e.entry)
+            .ok()
+            .and_then(|position| list.get(position))
+            .map(|e| &**e)
     }
 
     /// The evidence about a model version (`line@version`), oldest first.
-    pub fn evidence_for<'a>(
-        &'a self,
-        model: &str,
-    ) -> impl DoubleEndedIterator<Item = &'a EvidenceRecord> + 'a {
-        self.evidence_by_model
-            .get(model)
-            .into_iter()
-            .flatten()
-            .filter_map(|entry| self.evidence.get(entry))
+    pub fn evidence_for(&self, model: &str) -> &[Arc<EvidenceRecord>] {
+        self.evidence.get(model).map_or(&[], Vec::as_slice)
     }
 
-    /// The evidence about any version of a model line, oldest first.
+    /// The evidence about any version of a model line, in order of model key, then entry.
     pub fn evidence_for_line<'a>(
         &'a self,
         line: &'a str,
     ) -> impl Iterator<Item = &'a EvidenceRecord> + 'a {
-        self.evidence.values().filter(move |e| e.line == line)
+        self.evidence
+            .values()
+            .flatten()
+            .map(|e| &**e)
+            .filter(move |e| e.line == line)
     }
 
+    /// All evidence, in entry order.
     pub fn all_evidence(&self) -> impl Iterator<Item = &EvidenceRecord> {
-        self.evidence.values()
+        self.evidence_index
+            .keys()
+            .filter_map(|entry| self.evidence(*entry))
+    }
+
+    /// Whether a key was revoked.
+    pub fn is_revoked(&self, keyid: &str) -> bool {
+        !self.revoked_keys.is_empty() && self.revoked_keys.contains(keyid)
     }
 
     pub fn recognitions(&self) -> impl Iterator<Item = &Recognition> {
@@ -304,6 +317,11 @@ impl State {
                     if let Ok(public) = PublicKey::parse(&record.public_key) {
                         self.public_keys.insert(record.keyid.clone(), public);
                     }
+                    if matches!(record.status, KeyStatus::Revoked { .. }) {
+                        self.revoked_keys.insert(record.keyid.clone());
+                    } else {
+                        self.revoked_keys.remove(&record.keyid);
+                    }
                     self.keys.insert(record.keyid.clone(), record.clone());
                 }
                 Change::PutContract(record) => {
@@ -333,12 +351,12 @@ impl State {
                 }
                 Change::PutEvidence(evidence) => {
                     let key = crate::updates::model_key(&evidence.line, &evidence.version);
-                    let list = self.evidence_by_model.entry(key).or_default();
-                    if !list.contains(&evidence.entry) {
-                        list.push(evidence.entry);
-                        list.sort_unstable();
+                    let list = self.evidence.entry(key.clone()).or_default();
+                    match list.binary_search_by_key(&evidence.entry, |e| e.entry) {
+                        Ok(position) => list[position] = Arc::new((**evidence).clone()),
+                        Err(position) => list.insert(position, Arc::new((**evidence).clone())),
                     }
-                    self.evidence.insert(evidence.entry, (**evidence).clone());
+                    self.evidence_index.insert(evidence.entry, Arc::from(key));
                 }
                 Change::PutRecognition(recognition) => {
                     self.recognitions
@@ -432,8 +450,7 @@ impl State {
                     .map(|m| Change::PutModel(Box::new(m))),
             )
             .chain(
-                self.evidence
-                    .values()
+                self.all_evidence()
                     .cloned()
                     .map(|e| Change::PutEvidence(Box::new(e))),
             )

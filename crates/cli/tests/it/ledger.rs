@@ -85,6 +85,14 @@ fn kinds_list_predicate_types_and_schemas() {
             "contract-amended",
             "addendum-sealed",
             "addendum-disclosed",
+            "model-version-registered",
+            "evidence-recorded",
+            "recognition-published",
+            "version-approved",
+            "version-revoked",
+            "hosting-attested",
+            "deployment-activated",
+            "deployment-rolled-back",
         ]
     );
     assert_eq!(

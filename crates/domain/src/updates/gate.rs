@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::time::{days_between, format_day, format_instant, parse_day};
 use super::{EvidenceRecord, ModelVersion, Offer, Recognition, Terms, VersionStatus, model_key};
 use crate::contract::{Comparison, Evaluation};
+use crate::kinds::Assurance;
 use crate::state::{KeyStatus, State};
 
 /// One requirement of the gate.
@@ -149,113 +150,157 @@ fn notice(model: &ModelVersion, offer: &Offer) -> Requirement {
     )
 }
 
-/// Why one piece of evidence does not meet an evaluation, or `None` when it does (with the
-/// recognition that accepts it).
-fn judge<'s>(
-    state: &'s State,
-    jurisdictions: &[String],
-    evaluation: &Evaluation,
-    evidence: &EvidenceRecord,
-    now: i64,
-) -> Result<&'s Recognition, String> {
-    let entry = evidence.entry;
-    if evidence.sealed_result.is_some() {
-        return Err(format!("entry {entry}'s result is sealed"));
-    }
-    if evidence.status != "success" {
-        return Err(format!(
-            "entry {entry}'s run ended with status `{}`",
-            evidence.status
-        ));
-    }
-    let Some(&value) = evidence.metrics.get(&evaluation.metric) else {
-        let reported: Vec<&str> = evidence.metrics.keys().map(String::as_str).collect();
-        return Err(format!(
-            "entry {entry} reports no `{}` (it reports {})",
-            evaluation.metric,
-            if reported.is_empty() {
-                "none".to_owned()
-            } else {
-                reported.join(", ")
+/// Why one piece of evidence does not meet an evaluation. Cheap to make: the gate judges
+/// every piece of evidence about a version, and only a few reasons are ever put into words.
+enum Miss<'s> {
+    Sealed,
+    Failed(&'s str),
+    NoMetric,
+    RevokedKey(&'s str),
+    NotRecognised,
+    NotForSuite,
+    Assurance(Option<Assurance>),
+    TooOld { age: i64, allowed: u32 },
+    Threshold(f64),
+}
+
+impl Miss<'_> {
+    fn describe(
+        &self,
+        state: &State,
+        jurisdictions: &[String],
+        evaluation: &Evaluation,
+        evidence: &EvidenceRecord,
+    ) -> String {
+        let entry = evidence.entry;
+        match self {
+            Miss::Sealed => format!("entry {entry}'s result is sealed"),
+            Miss::Failed(status) => format!("entry {entry}'s run ended with status `{status}`"),
+            Miss::NoMetric => {
+                let reported: Vec<&str> = evidence.metrics.keys().map(String::as_str).collect();
+                format!(
+                    "entry {entry} reports no `{}` (it reports {})",
+                    evaluation.metric,
+                    if reported.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        reported.join(", ")
+                    }
+                )
             }
-        ));
-    };
-    for keyid in &evidence.signers {
-        if let Some(record) = state.key(keyid)
-            && let KeyStatus::Revoked { at, reason } = &record.status
-        {
-            return Err(format!(
-                "entry {entry} was signed by key {} of `{}`, revoked at entry {at} ({reason})",
-                short(keyid),
-                record.party
-            ));
+            Miss::RevokedKey(keyid) => {
+                let (party, at, reason) = match state.key(keyid).map(|r| (&r.party, &r.status)) {
+                    Some((party, KeyStatus::Revoked { at, reason })) => {
+                        (party.as_str(), *at, reason.as_str())
+                    }
+                    _ => ("?", 0, ""),
+                };
+                format!(
+                    "entry {entry} was signed by key {} of `{party}`, revoked at entry {at} ({reason})",
+                    short(keyid)
+                )
+            }
+            Miss::NotRecognised => format!(
+                "entry {entry} is from lab `{}`, which no authority of {} recognises",
+                evidence.lab,
+                jurisdictions.join(", ")
+            ),
+            Miss::NotForSuite => format!(
+                "entry {entry} is from lab `{}`, recognised in {} but not for suite `{}`",
+                evidence.lab,
+                jurisdictions.join(", "),
+                evidence.suite
+            ),
+            Miss::Assurance(needed) => format!(
+                "entry {entry} is {}; recognition of `{}` needs at least {}",
+                evidence.assurance.name(),
+                evidence.lab,
+                needed.map_or("more", |a| a.name())
+            ),
+            Miss::TooOld { age, allowed } => format!(
+                "entry {entry} was evaluated {} ({age} days old); at most {allowed} days is accepted",
+                format_day(evidence.evaluated_at)
+            ),
+            Miss::Threshold(value) => {
+                let side = match evaluation.comparison {
+                    Comparison::AtLeast => "below the minimum",
+                    Comparison::AtMost => "above the maximum",
+                };
+                format!(
+                    "entry {entry}: {} = {value}, {side} of {}",
+                    evaluation.metric, evaluation.threshold
+                )
+            }
         }
     }
-    let in_scope: Vec<&Recognition> = state
-        .recognitions()
-        .filter(|r| jurisdictions.contains(&r.jurisdiction))
-        .collect();
-    let of_lab: Vec<&Recognition> = in_scope
-        .iter()
-        .copied()
-        .filter(|r| r.labs.contains(&evidence.lab))
-        .collect();
-    if of_lab.is_empty() {
-        return Err(format!(
-            "entry {entry} is from lab `{}`, which no authority of {} recognises",
-            evidence.lab,
-            jurisdictions.join(", ")
-        ));
+}
+
+/// Whether one piece of evidence meets an evaluation, given the recognitions of the
+/// evaluation's jurisdictions; when it does, the recognition that accepts it.
+fn judge<'s>(
+    state: &'s State,
+    recognitions: &[&'s Recognition],
+    evaluation: &Evaluation,
+    evidence: &'s EvidenceRecord,
+    now: i64,
+) -> Result<&'s Recognition, Miss<'s>> {
+    if evidence.sealed_result.is_some() {
+        return Err(Miss::Sealed);
     }
-    let for_suite: Vec<&Recognition> = of_lab
-        .into_iter()
-        .filter(|r| r.suites.contains(&evidence.suite))
-        .collect();
-    if for_suite.is_empty() {
-        return Err(format!(
-            "entry {entry} is from lab `{}`, recognised in {} but not for suite `{}`",
-            evidence.lab,
-            jurisdictions.join(", "),
-            evidence.suite
-        ));
+    if evidence.status != "success" {
+        return Err(Miss::Failed(&evidence.status));
     }
-    let Some(recognition) = for_suite
-        .iter()
-        .copied()
-        .filter(|r| evidence.assurance >= r.min_assurance)
-        .max_by_key(|r| r.max_evidence_age_days)
-    else {
-        let needed = for_suite.iter().map(|r| r.min_assurance).min();
-        return Err(format!(
-            "entry {entry} is {}; recognition of `{}` needs at least {}",
-            evidence.assurance.name(),
-            evidence.lab,
-            needed.map_or("more", |a| a.name())
-        ));
+    let Some(&value) = evidence.metrics.get(&evaluation.metric) else {
+        return Err(Miss::NoMetric);
+    };
+    if let Some(keyid) = evidence.signers.iter().find(|k| state.is_revoked(k)) {
+        return Err(Miss::RevokedKey(keyid));
+    }
+    let mut of_lab = false;
+    let mut for_suite = false;
+    let mut needed: Option<Assurance> = None;
+    let mut best: Option<&Recognition> = None;
+    for &recognition in recognitions {
+        if !recognition.labs.contains(&evidence.lab) {
+            continue;
+        }
+        of_lab = true;
+        if !recognition.suites.contains(&evidence.suite) {
+            continue;
+        }
+        for_suite = true;
+        if evidence.assurance < recognition.min_assurance {
+            needed = Some(needed.map_or(recognition.min_assurance, |n| {
+                n.min(recognition.min_assurance)
+            }));
+            continue;
+        }
+        if best.is_none_or(|b| recognition.max_evidence_age_days > b.max_evidence_age_days) {
+            best = Some(recognition);
+        }
+    }
+    let Some(recognition) = best else {
+        return Err(if !of_lab {
+            Miss::NotRecognised
+        } else if !for_suite {
+            Miss::NotForSuite
+        } else {
+            Miss::Assurance(needed)
+        });
     };
     let allowed = evaluation
         .max_evidence_age_days
         .min(recognition.max_evidence_age_days);
     let age = days_between(evidence.evaluated_at, now);
     if age > i64::from(allowed) {
-        return Err(format!(
-            "entry {entry} was evaluated {} ({age} days old); at most {allowed} days is accepted",
-            format_day(evidence.evaluated_at)
-        ));
+        return Err(Miss::TooOld { age, allowed });
     }
     let passes = match evaluation.comparison {
         Comparison::AtLeast => value >= evaluation.threshold,
         Comparison::AtMost => value <= evaluation.threshold,
     };
     if !passes {
-        let side = match evaluation.comparison {
-            Comparison::AtLeast => "below the minimum",
-            Comparison::AtMost => "above the maximum",
-        };
-        return Err(format!(
-            "entry {entry}: {} = {value}, {side} of {}",
-            evaluation.metric, evaluation.threshold
-        ));
+        return Err(Miss::Threshold(value));
     }
     Ok(recognition)
 }
@@ -289,16 +334,21 @@ fn evaluation_requirement(
         },
         evaluation.max_evidence_age_days
     );
+    let recognitions: Vec<&Recognition> = state
+        .recognitions()
+        .filter(|r| jurisdictions.contains(&r.jurisdiction))
+        .collect();
     let mut reasons = Vec::new();
     let mut considered = 0usize;
     // Newest first: the freshest evidence is the likeliest to meet it.
     for evidence in state
         .evidence_for(&model.key())
+        .iter()
         .rev()
         .filter(|e| e.suite == evaluation.suite && e.evaluated_at <= now)
     {
         considered += 1;
-        match judge(state, jurisdictions, evaluation, evidence, now) {
+        match judge(state, &recognitions, evaluation, evidence, now) {
             Ok(recognition) => {
                 let value = evidence
                     .metrics
@@ -331,9 +381,9 @@ fn evaluation_requirement(
                 }
                 return met;
             }
-            Err(reason) => {
+            Err(miss) => {
                 if reasons.len() < 3 {
-                    reasons.push(reason);
+                    reasons.push(miss.describe(state, jurisdictions, evaluation, evidence));
                 }
             }
         }
