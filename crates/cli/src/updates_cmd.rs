@@ -175,7 +175,9 @@ pub struct ImportArgs {
     /// Sign with this key and submit.
     #[arg(long)]
     key: Option<PathBuf>,
-    /// Seal the result: write the metrics and salt here; the entry carries only a commitment.
+    /// Seal the result (a classified government test): the entry discloses the test and
+    /// carries only a commitment; the metrics and salt are written here, for
+    /// `concordat addendum verify` when the result is revealed.
     #[arg(long)]
     seal: Option<PathBuf>,
     /// The entry's time (default: now).
@@ -602,27 +604,32 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
         .unwrap_or_else(|| "log".to_owned());
     let mut metrics = json!(summary.metrics);
     let mut sealed = Value::Null;
+    let suite = args.suite.clone().unwrap_or_else(|| summary.task.clone());
     if let Some(out) = &args.seal {
+        // The result stays with the tester, in the form `addendum verify` opens.
         let text = serde_json::to_string(&summary.metrics)?;
         let mut salt = [0u8; 32];
         getrandom::fill(&mut salt).map_err(|e| anyhow!("no randomness for the salt: {e}"))?;
         let commitment = domain::contract::commitment(&salt, &text);
-        let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-        std::fs::write(
+        let sealed_file = domain::contract::Sealed {
+            id: format!("{}/{suite}", args.model),
+            salt: salt.iter().map(|b| format!("{b:02x}")).collect(),
+            text,
+        };
+        crate::contract_cmd::write_private(
             out,
-            format!(
-                "{}\n",
-                json!({"commitment": commitment, "salt": salt_hex, "text": text})
+            &format!(
+                "# commitment = \"{commitment}\"\n{}",
+                toml::to_string(&sealed_file)?
             ),
-        )
-        .with_context(|| format!("cannot write `{}`", out.display()))?;
+        )?;
         sealed = commitment.into();
         metrics = json!({});
     }
     let mut predicate = json!({
         "lab": lab,
         "model": {"line": line, "version": version},
-        "suite": args.suite.clone().unwrap_or_else(|| summary.task.clone()),
+        "suite": suite,
         "harness": {"name": summary.harness, "version": summary.harness_version},
         "task": summary.task,
         "dataset": summary.dataset,

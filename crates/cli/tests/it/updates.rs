@@ -420,6 +420,75 @@ fn a_version_passes_the_gate_is_activated_and_rolled_back() {
     .stdout;
     assert!(report.starts_with("defense-imagery-analysis (US): 3 of 3 evaluation requirements met; 3 by evidence produced for another jurisdiction (duplicate tests avoided)\n  vision-analyst@2027.1.0 evaluation:arc-easy/acc: met by evidence produced for GB (entry 15)\n"), "{report}");
 
+    // A government test of the vendor's model is disclosed even though its result is sealed.
+    let sealed = run(&[
+        "evidence",
+        "import",
+        "--dir",
+        "ledger",
+        "--lm-eval",
+        fixture.to_str().unwrap(),
+        "--model",
+        "vision-analyst@2027.1.0",
+        "--suite",
+        "classified-red-team",
+        "--assurance",
+        "third-party",
+        "--key",
+        "agency-x.key",
+        "--seal",
+        "result.sealed.toml",
+        "--at",
+        "2026-11-10T01:00:00Z",
+        "--format",
+        "json",
+    ])
+    .ok()
+    .stdout;
+    let index = serde_json::from_str::<serde_json::Value>(&sealed).unwrap()["index"]
+        .as_u64()
+        .unwrap();
+    let entry: serde_json::Value = serde_json::from_str(
+        &run(&[
+            "entry",
+            "show",
+            "--dir",
+            "ledger",
+            &index.to_string(),
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    let predicate = &entry["statement"]["predicate"];
+    assert_eq!(predicate["metrics"], serde_json::json!({}));
+    assert_eq!(predicate["lab"], "agency-x");
+    let commitment = predicate["sealedResult"].as_str().unwrap().to_owned();
+    let private = std::fs::read_to_string(tmp.path().join("result.sealed.toml")).unwrap();
+    assert!(private.contains("acc_norm"), "{private}");
+    assert!(!entry.to_string().contains("acc_norm"), "{entry}");
+    run(&[
+        "addendum",
+        "verify",
+        "--commitment",
+        &commitment,
+        "result.sealed.toml",
+    ])
+    .ok();
+    let listed = run(&[
+        "evidence",
+        "list",
+        "--dir",
+        "ledger",
+        "--model",
+        "vision-analyst@2027.1.0",
+    ])
+    .ok()
+    .stdout;
+    assert!(listed.contains(&format!("entry {index}: vision-analyst@2027.1.0 `classified-red-team` by `agency-x` (third-party, for US), evaluated 2026-11-03T08:00:00Z: result sealed ({commitment})")), "{listed}");
+
     // The whole story replays from the log to the same state.
     run(&["replay", "--dir", "ledger"]).ok();
 }
