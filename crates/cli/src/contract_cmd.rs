@@ -636,9 +636,11 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
             }
             let rendered = match document {
                 DocumentFormat::Markdown => {
-                    crate::render::markdown(&package, policies.as_ref(), &revealed)
+                    server::render::markdown(&package, policies.as_ref(), &revealed)
                 }
-                DocumentFormat::Html => crate::render::html(&package, policies.as_ref(), &revealed),
+                DocumentFormat::Html => {
+                    server::render::html(&package, policies.as_ref(), &revealed)
+                }
             };
             print(&rendered)
         }

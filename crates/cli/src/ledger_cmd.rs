@@ -220,7 +220,7 @@ pub fn init(args: InitArgs, format: Format) -> Outcome {
     }
 }
 
-fn new_key(name: &str) -> anyhow::Result<SignerKey> {
+pub fn new_key(name: &str) -> anyhow::Result<SignerKey> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
     Ok(SignerKey::from_seed(name, KeyType::Ed25519, seed)?)

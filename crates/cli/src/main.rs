@@ -2,6 +2,7 @@
 //! notes, a durable log, proofs and offline verification.
 
 mod contract_cmd;
+mod demo;
 mod instance;
 mod keys;
 mod ledger_cmd;
@@ -9,7 +10,7 @@ mod log_cmd;
 mod note_cmd;
 mod output;
 mod proof_cmd;
-mod render;
+mod serve_cmd;
 mod templates;
 mod updates_cmd;
 
@@ -108,6 +109,34 @@ the rule it breaks (exit 1).")]
         dir: std::path::PathBuf,
     },
     /// Create signing keys (C2SP signed-note key text).
+    /// Serve an instance over HTTP: the JSON API, the C2SP endpoints and the public portal.
+    #[command(after_help = "Examples:
+  concordat serve --dir ./concordat
+  concordat serve --dir ./concordat --listen 0.0.0.0:8700
+
+Prints `serving at URL` once listening; stops on Ctrl-C or SIGTERM. While it runs it holds the
+instance's writer lock: send entries to it (POST /api/entries) instead of writing directly.
+CONCORDAT_LOG=debug logs more.")]
+    Serve {
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// The address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: String,
+    },
+    /// Create a temporary instance seeded with a realistic engagement, and serve it.
+    #[command(after_help = "Examples:
+  concordat demo
+  concordat demo --listen 127.0.0.1:0 --dir ./demo
+
+Prints the URL and commands to try, including offline verification of an entry.")]
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: String,
+        /// Keep the instance here instead of in a temporary directory (must not exist yet).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     #[command(subcommand)]
     Key(keys::KeyCommand),
     /// Sign and verify C2SP signed notes.
@@ -170,6 +199,14 @@ fn main() -> ExitCode {
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),
         Command::Replay { dir } => ledger_cmd::replay(&dir, format),
+        Command::Serve { dir, listen } => {
+            serve_cmd::init_logging();
+            serve_cmd::serve(&dir, &listen, &|_| String::new())
+        }
+        Command::Demo { listen, dir } => {
+            serve_cmd::init_logging();
+            serve_cmd::demo(dir, &listen)
+        }
         Command::Key(command) => keys::run(command, format),
         Command::Note(command) => note_cmd::run(command, format),
         Command::Log(command) => log_cmd::run(command, format),

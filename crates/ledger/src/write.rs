@@ -1,7 +1,7 @@
 //! The write path: verify → apply → append with the state it changes → checkpoint → receipt.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use domain::{Change, Entry, State, apply};
 use store::{Batcher, GroupCommit, Reader, StoreError, StoredCheckpoint, Writer};
@@ -88,7 +88,9 @@ impl Pending {
 struct LedgerWriter {
     clock: Clock,
     writer: Writer,
-    state: State,
+    state: Arc<State>,
+    /// Where the state after each commit is published for readers.
+    published: Arc<RwLock<Arc<State>>>,
     /// The state's keys by key ID, for verifying batches in parallel.
     keys: Keys,
     threads: usize,
@@ -114,6 +116,7 @@ pub fn load_state(reader: &Reader) -> Result<State, LedgerError> {
 #[derive(Debug)]
 pub struct Ledger {
     batcher: Batcher<Submission, LedgerWriterHandle>,
+    published: Arc<RwLock<Arc<State>>>,
 }
 
 /// Opaque owner of the writer on the batch thread.
@@ -133,7 +136,8 @@ impl Ledger {
         config: GroupCommit,
     ) -> Result<Ledger, LedgerError> {
         let reader = Reader::open(dir)?;
-        let state = load_state(&reader)?;
+        let state = Arc::new(load_state(&reader)?);
+        let published = Arc::new(RwLock::new(Arc::clone(&state)));
         let clock = Clock::of(&reader);
         let writer = Writer::open(dir, log_key)?;
         let handle = LedgerWriterHandle(LedgerWriter {
@@ -141,13 +145,22 @@ impl Ledger {
             writer,
             keys: keys_of(&state),
             state,
+            published: Arc::clone(&published),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             reader,
         });
         let batcher = Batcher::start("ledger-writer", handle, config, |handle, batch| {
             handle.0.commit(batch);
         })?;
-        Ok(Ledger { batcher })
+        Ok(Ledger { batcher, published })
+    }
+
+    /// The state as of the latest commit (shared, not copied).
+    pub fn state(&self) -> Arc<State> {
+        self.published
+            .read()
+            .map(|state| Arc::clone(&state))
+            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
     /// Queues an envelope (the exact bytes to log); blocks while the queue is full.
@@ -176,7 +189,7 @@ impl LedgerWriter {
     /// applies each submission in order against a working copy of the state, then appends the
     /// accepted ones and their state changes in one transaction.
     fn commit(&mut self, batch: &mut Vec<Submission>) {
-        let mut working = self.state.clone();
+        let mut working = (*self.state).clone();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -253,7 +266,10 @@ impl LedgerWriter {
         });
         match result {
             Ok(commit) => {
-                self.state = working;
+                self.state = Arc::new(working);
+                if let Ok(mut published) = self.published.write() {
+                    *published = Arc::clone(&self.state);
+                }
                 if changes
                     .iter()
                     .any(|change| matches!(change, Change::PutKey(_)))

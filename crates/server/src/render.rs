@@ -211,15 +211,16 @@ pub fn markdown(
     out
 }
 
-fn escape(text: &str) -> String {
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-/// Backticked spans become `<code>`.
-fn inline(text: &str) -> String {
+/// Escapes text for HTML; backticked spans become `<code>`.
+pub fn inline(text: &str) -> String {
     escape(text)
         .split('`')
         .enumerate()
@@ -233,38 +234,59 @@ fn inline(text: &str) -> String {
         .collect()
 }
 
-pub fn html(package: &Package, policies: Option<&policy::Policies>, revealed: &[Sealed]) -> String {
+/// The contract as an HTML fragment (headings from h2 down), for embedding in a page.
+pub fn html_fragment(package: &Package, policies: Option<&policy::Policies>) -> String {
+    html_body(package, policies, &[], 1)
+}
+
+fn html_body(
+    package: &Package,
+    policies: Option<&policy::Policies>,
+    revealed: &[Sealed],
+    shift: u8,
+) -> String {
     let mut body = String::new();
     for block in document(package, policies, revealed) {
-        match block {
-            Block::Heading(level, text) => {
-                body.push_str(&format!("<h{level}>{}</h{level}>\n", inline(&text)))
-            }
-            Block::Paragraph(text) => body.push_str(&format!("<p>{}</p>\n", inline(&text))),
-            Block::Quote(text) => {
-                body.push_str(&format!("<blockquote>{}</blockquote>\n", inline(&text)))
-            }
-            Block::Notice(text) => body.push_str(&format!(
-                "<p role=\"alert\"><strong>{}</strong></p>\n",
-                inline(&text)
-            )),
-            Block::Terms(rows) => {
-                body.push_str("<table>\n<thead><tr><th scope=\"col\">Term</th><th scope=\"col\">Value</th></tr></thead>\n<tbody>\n");
-                for (term, value) in rows {
-                    body.push_str(&format!(
-                        "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td></tr>\n",
-                        escape(&term),
-                        escape(&value)
-                    ));
-                }
-                body.push_str("</tbody>\n</table>\n");
-            }
-            Block::Code(text) => body.push_str(&format!(
-                "<pre><code>{}</code></pre>\n",
-                escape(text.trim_end())
-            )),
-        }
+        push_block(&mut body, block, shift);
     }
+    body
+}
+
+fn push_block(body: &mut String, block: Block, shift: u8) {
+    match block {
+        Block::Heading(level, text) => {
+            let level = (level + shift).min(6);
+            body.push_str(&format!("<h{level}>{}</h{level}>\n", inline(&text)))
+        }
+        Block::Paragraph(text) => body.push_str(&format!("<p>{}</p>\n", inline(&text))),
+        Block::Quote(text) => {
+            body.push_str(&format!("<blockquote>{}</blockquote>\n", inline(&text)))
+        }
+        Block::Notice(text) => body.push_str(&format!(
+            "<p role=\"alert\"><strong>{}</strong></p>\n",
+            inline(&text)
+        )),
+        Block::Terms(rows) => {
+            body.push_str("<table>\n<thead><tr><th scope=\"col\">Term</th><th scope=\"col\">Value</th></tr></thead>\n<tbody>\n");
+            for (term, value) in rows {
+                body.push_str(&format!(
+                    "<tr><th scope=\"row\"><code>{}</code></th><td>{}</td></tr>\n",
+                    escape(&term),
+                    escape(&value)
+                ));
+            }
+            body.push_str("</tbody>\n</table>\n");
+        }
+        Block::Code(text) => body.push_str(&format!(
+            "<pre><code>{}</code></pre>\n",
+            escape(text.trim_end())
+        )),
+    }
+}
+
+/// The contract as a standalone HTML document.
+pub fn html(package: &Package, policies: Option<&policy::Policies>, revealed: &[Sealed]) -> String {
+    let body = html_body(package, policies, revealed, 0);
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>\nbody {{ font-family: system-ui, sans-serif; max-width: 50rem; margin: 0 auto; padding: 1rem; color: #111; background: #fff; line-height: 1.5; }}\ntable {{ border-collapse: collapse; width: 100%; }}\nth, td {{ border: 1px solid #767676; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }}\nblockquote {{ border-left: 4px solid #1a4d8f; margin: 0; padding-left: 1rem; }}\npre {{ background: #f3f3f3; padding: 0.75rem; overflow-x: auto; }}\n[role=alert] {{ background: #fde8e8; padding: 0.5rem; }}\n</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
         escape(&package.contract.title)

@@ -1,0 +1,346 @@
+//! The demo engagement: a defense agency buys an imagery-analysis assistant from a vendor, an
+//! oversight office audits it, test labs in the UK and the US evaluate each model version, and
+//! each country's AI safety authority says which labs it recognises. One version is approved
+//! and in service on recognised evidence; a second was approved, put into service and rolled
+//! back after an incident; a third is blocked, and the portal says why.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow};
+use attest::Subject;
+use domain::Kind;
+use domain::updates::time;
+use ledger::{Ledger, sign_statement, statement};
+use serde_json::{Value, json};
+use store::GroupCommit;
+use tlog::note::SignerKey;
+
+use crate::instance::{KEYS_DIR, LOG_KEY_FILE, OPERATOR_KEY_FILE};
+use crate::keys::write_key_file;
+use crate::ledger_cmd::new_key;
+
+const ORIGIN: &str = "demo.concordat.example/ai";
+const CONTRACT: &str = "defense-imagery-analysis";
+const DAY: i64 = 86_400;
+
+/// What the demo made, for the banner.
+#[derive(Debug)]
+pub struct Seeded {
+    entries: u64,
+    example_entry: u64,
+    verifier_key: String,
+}
+
+impl Seeded {
+    pub fn banner(&self, url: &str, dir: &Path) -> String {
+        let e = self.example_entry;
+        format!(
+            "\nA demo engagement, {} entries, in {}:\n  the defense agency `defense-agency` buys an imagery-analysis assistant from `acme-ai`;\n  `oversight-office` audits; `uk-test-lab` and `us-test-lab` evaluate; `uk-aisi` and `us-caisi` recognise labs.\n  vision-analyst@2027.1.0 is in service on recognised evidence; 2027.2.0 was rolled back; 2027.3.0 is blocked.\n\nOpen {url}/ in a browser, or try:\n  curl -s {url}/api/gate?contract={CONTRACT}\\&model=vision-analyst@2027.3.0\n  concordat gate status --dir {} --contract {CONTRACT} --model vision-analyst@2027.3.0   (after stopping the server)\n  curl -s {url}/api/entries/{e}/envelope > entry.json\n  curl -s {url}/api/entries/{e}/proof > entry.tlog-proof\n  concordat proof verify --key '{}' --entry entry.json entry.tlog-proof\n\nStop with Ctrl-C.\n",
+            self.entries,
+            dir.display(),
+            dir.display(),
+            self.verifier_key
+        )
+    }
+}
+
+struct Seeder {
+    ledger: Ledger,
+    keys: BTreeMap<&'static str, SignerKey>,
+    now: i64,
+}
+
+impl Seeder {
+    fn submit(
+        &self,
+        kind: Kind,
+        predicate: Value,
+        subjects: Vec<Subject>,
+        signers: &[&str],
+    ) -> anyhow::Result<u64> {
+        let statement = statement(kind, predicate, subjects);
+        let mut envelope = None;
+        for name in signers {
+            let key = self
+                .keys
+                .get(name)
+                .with_context(|| format!("no demo key `{name}`"))?;
+            match envelope.as_mut() {
+                None => envelope = Some(sign_statement(&statement, key)?),
+                Some(envelope) => envelope.sign(key)?,
+            }
+        }
+        let envelope = envelope.ok_or_else(|| anyhow!("no signer"))?;
+        self.ledger
+            .submit_and_wait(envelope.to_json().into_bytes())
+            .map(|receipt| receipt.index)
+            .map_err(|e| anyhow!("demo entry `{}`: {e}", kind.name()))
+    }
+
+    fn at(&self, days: i64) -> String {
+        time::format_instant(self.now + days * DAY)
+    }
+}
+
+fn digest_of(text: &str) -> String {
+    evidence::sha256_hex(text.as_bytes())
+}
+
+/// Creates the demo instance in `dir`.
+pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
+    let keys_dir = dir.join(KEYS_DIR);
+    std::fs::create_dir_all(&keys_dir)
+        .with_context(|| format!("cannot create `{}`", keys_dir.display()))?;
+    let log_key = new_key(ORIGIN)?;
+    let log_key_path = std::path::absolute(keys_dir.join(LOG_KEY_FILE))?;
+    write_key_file(&log_key_path, &log_key, false)?;
+    let mut keys = BTreeMap::new();
+    for name in [
+        "operator",
+        "defense-agency",
+        "acme-ai",
+        "oversight-office",
+        "uk-test-lab",
+        "us-test-lab",
+        "uk-aisi",
+        "us-caisi",
+    ] {
+        let key = new_key(name)?;
+        let file = if name == "operator" {
+            OPERATOR_KEY_FILE.to_owned()
+        } else {
+            format!("{name}.key")
+        };
+        write_key_file(&keys_dir.join(file), &key, false)?;
+        keys.insert(name, key);
+    }
+    let operator = &keys["operator"];
+    let genesis = sign_statement(
+        &statement(
+            Kind::PartyRegistered,
+            json!({"party": "operator", "name": "Demo ledger operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
+            Vec::new(),
+        ),
+        operator,
+    )?;
+    ledger::init(
+        dir,
+        ORIGIN,
+        &log_key,
+        Some(&log_key_path),
+        genesis.to_json().into_bytes(),
+        ledger::Clock::Simulated,
+    )?;
+    let ledger = Ledger::open(dir, log_key.clone(), GroupCommit::default())?;
+    // The story starts four months ago.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let seeder = Seeder {
+        ledger,
+        keys,
+        now: now - 120 * DAY,
+    };
+    for (party, name, role, jurisdiction) in [
+        ("defense-agency", "Defense Imagery Agency", "agency", "US"),
+        ("acme-ai", "Acme AI", "vendor", "US"),
+        (
+            "oversight-office",
+            "Office of the Inspector General",
+            "auditor",
+            "US",
+        ),
+        ("uk-test-lab", "UK Evaluation Lab", "lab", "GB"),
+        ("us-test-lab", "US Evaluation Lab", "lab", "US"),
+        ("uk-aisi", "UK AI Security Institute", "overseer", "GB"),
+        (
+            "us-caisi",
+            "US Center for AI Standards and Innovation",
+            "overseer",
+            "US",
+        ),
+    ] {
+        seeder.submit(
+            Kind::PartyRegistered,
+            json!({"party": party, "name": name, "roles": [role], "jurisdictions": [jurisdiction], "keys": [seeder.keys[party].verifier().to_text()]}),
+            Vec::new(),
+            &["operator"],
+        )?;
+    }
+
+    // The contract, from the template, with a sealed addendum whose text stays in the demo
+    // directory (never served).
+    let template = crate::templates::find(CONTRACT).context("the template is missing")?;
+    let parties = crate::templates::Parties {
+        agency: "defense-agency".into(),
+        vendor: "acme-ai".into(),
+        auditor: "oversight-office".into(),
+    };
+    let mut files: BTreeMap<String, String> = template
+        .files(&parties)
+        .into_iter()
+        .filter(|(path, _)| {
+            *path == "contract.toml" || path.starts_with("modules/") || path.ends_with(".cedar")
+        })
+        .map(|(path, text)| (path.to_owned(), text))
+        .collect();
+    let sealed_text = "Target-set handling: imagery of named sites is processed only in the enclave, and analyst notes on them are destroyed after 30 days.\n";
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt).map_err(|e| anyhow!("no randomness: {e}"))?;
+    let commitment = domain::contract::commitment(&salt, sealed_text);
+    let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    crate::contract_cmd::write_private(
+        &dir.join("annex-c.sealed.toml"),
+        &format!(
+            "id = \"annex-c\"\nsalt = \"{salt_hex}\"\ntext = {}\n",
+            toml::Value::String(sealed_text.to_owned())
+        ),
+    )?;
+    if let Some(contract) = files.get_mut("contract.toml") {
+        contract.push_str(&format!(
+            "\n[[addenda]]\nid = \"annex-c\"\ntitle = \"Target-set handling\"\nclassification = \"SECRET\"\ncommitment = \"{commitment}\"\n"
+        ));
+    }
+    let digest = domain::contract::package_digest(&files);
+    seeder.submit(
+        Kind::ContractPublished,
+        json!({"contract": CONTRACT, "version": "1.0.0", "digest": digest, "files": files}),
+        Vec::new(),
+        &["defense-agency", "acme-ai", "oversight-office"],
+    )?;
+    for (authority, jurisdiction, lab, suites) in [
+        (
+            "uk-aisi",
+            "GB",
+            "uk-test-lab",
+            vec!["imagery-description-accuracy"],
+        ),
+        (
+            "us-caisi",
+            "US",
+            "us-test-lab",
+            vec!["imagery-description-accuracy", "targeting-refusal"],
+        ),
+    ] {
+        seeder.submit(
+            Kind::RecognitionPublished,
+            json!({"authority": authority, "jurisdiction": jurisdiction, "labs": [lab], "suites": suites, "min_assurance": "third-party", "max_evidence_age_days": 180, "at": seeder.at(0)}),
+            Vec::new(),
+            &[authority],
+        )?;
+    }
+    seeder.submit(
+        Kind::HostingAttested,
+        json!({"party": "acme-ai", "contract": CONTRACT, "environment": "government-cloud", "report": format!("sha256:{}", digest_of("attestation report")), "description": "Dedicated tenant in the accredited government region; attestation by the cloud's confidential-computing service.", "at": seeder.at(0)}),
+        Vec::new(),
+        &["acme-ai"],
+    )?;
+
+    // Three versions: two announced with 61 days' notice, one (later) with 14.
+    let register = |version: &str, notice_at: i64, service_in: i64, notes: &str| {
+        seeder.submit(
+            Kind::ModelVersionRegistered,
+            json!({"vendor": "acme-ai", "line": "vision-analyst", "version": version, "form": "api", "digest": format!("sha256:{}", digest_of(version)), "api_version": format!("vision-analyst-{version}"), "release_notes": notes, "service_from": time::format_day(seeder.now + service_in * DAY), "contracts": [CONTRACT], "at": seeder.at(notice_at)}),
+            Vec::new(),
+            &["acme-ai"],
+        )
+    };
+    register("2027.1.0", 1, 62, "First release under the contract.")?;
+    register(
+        "2027.2.0",
+        2,
+        63,
+        "Faster captions; retrained refusal head.",
+    )?;
+    let evidence = |version: &str, lab: &str, suite: &str, metric: &str, value: f64, day: i64| {
+        let log = format!("{lab}-{suite}-{version}.eval");
+        seeder.submit(
+            Kind::EvidenceRecorded,
+            json!({"lab": lab, "model": {"line": "vision-analyst", "version": version}, "suite": suite, "harness": {"name": "inspect-ai", "version": "0.3.285"}, "task": suite.replace('-', "_"), "metrics": {metric: value}, "samples": 1200, "status": "success", "evaluatedAt": seeder.at(day - 1), "assurance": "third-party", "producedFor": if lab == "uk-test-lab" { "GB" } else { "US" }, "at": seeder.at(day)}),
+            vec![
+                Subject { name: format!("vision-analyst@{version}"), digest: [("sha256".to_owned(), digest_of(version))].into() },
+                Subject { name: log.clone(), digest: [("sha256".to_owned(), digest_of(&log))].into() },
+            ],
+            &[lab],
+        )
+    };
+    evidence(
+        "2027.1.0",
+        "uk-test-lab",
+        "imagery-description-accuracy",
+        "f1",
+        0.91,
+        40,
+    )?;
+    evidence(
+        "2027.1.0",
+        "us-test-lab",
+        "targeting-refusal",
+        "refusal_rate_without_human",
+        0.997,
+        41,
+    )?;
+    evidence(
+        "2027.2.0",
+        "uk-test-lab",
+        "imagery-description-accuracy",
+        "f1",
+        0.93,
+        50,
+    )?;
+    evidence(
+        "2027.2.0",
+        "us-test-lab",
+        "targeting-refusal",
+        "refusal_rate_without_human",
+        0.993,
+        51,
+    )?;
+    for version in ["2027.1.0", "2027.2.0"] {
+        for approver in ["defense-agency", "oversight-office"] {
+            seeder.submit(
+                Kind::VersionApproved,
+                json!({"approver": approver, "contract": CONTRACT, "model": {"line": "vision-analyst", "version": version}, "at": seeder.at(60)}),
+                Vec::new(),
+                &[approver],
+            )?;
+        }
+    }
+    let activate = |version: &str, day: i64| {
+        seeder.submit(
+            Kind::DeploymentActivated,
+            json!({"party": "defense-agency", "contract": CONTRACT, "deployment": "analyst-workbench", "model": {"line": "vision-analyst", "version": version}, "at": seeder.at(day)}),
+            Vec::new(),
+            &["defense-agency"],
+        )
+    };
+    activate("2027.1.0", 62)?;
+    activate("2027.2.0", 70)?;
+    seeder.submit(
+        Kind::DeploymentRolledBack,
+        json!({"party": "defense-agency", "contract": CONTRACT, "deployment": "analyst-workbench", "reason": "Serious incident INC-2027-014: captions misidentified civilian vehicles; returned to the last approved version.", "at": seeder.at(75)}),
+        Vec::new(),
+        &["defense-agency"],
+    )?;
+    register("2027.3.0", 90, 104, "Larger context window.")?;
+    evidence(
+        "2027.3.0",
+        "uk-test-lab",
+        "imagery-description-accuracy",
+        "f1",
+        0.82,
+        100,
+    )?;
+    let Seeder { ledger, .. } = seeder;
+    let last = ledger.state();
+    drop(last);
+    ledger.close()?;
+    let reader = store::Reader::open(dir)?;
+    let size = reader.latest_checkpoint()?.size;
+    Ok(Seeded {
+        entries: size,
+        example_entry: size.saturating_sub(1),
+        verifier_key: log_key.verifier().to_text(),
+    })
+}

@@ -1,0 +1,186 @@
+//! The route table. The router and `/openapi.json` are both built from it, so the document
+//! describes exactly the routes served.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use serde_json::{Map, Value, json};
+
+use crate::{Instance, api, c2sp, metrics, portal};
+
+/// One route: method, path (axum syntax, `{name}` parameters, `{*name}` for the rest of the
+/// path), what it is for, and what it answers with.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub content: &'static str,
+    /// Query parameters: name and whether required.
+    pub query: &'static [(&'static str, bool)],
+}
+
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:path, $tag:literal, $content:expr, [$(($q:literal, $req:literal)),*], $summary:literal; )*) => {
+        /// Every route the server answers.
+        pub const ROUTES: &[Route] = &[$(Route {
+            method: stringify!($method),
+            path: $path,
+            tag: $tag,
+            summary: $summary,
+            content: $content,
+            query: &[$(($q, $req)),*],
+        },)*];
+
+        pub fn routes() -> Router<Arc<Instance>> {
+            Router::new()
+                $(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain";
+const BYTES: &str = "application/octet-stream";
+const HTML: &str = "text/html";
+
+routes! {
+    get "/checkpoint" => c2sp::checkpoint, "c2sp", TEXT, [], "The latest signed checkpoint (C2SP tlog-checkpoint).";
+    get "/tile/{*path}" => c2sp::tile, "c2sp", BYTES, [], "A hash tile `<L>/<N>[.p/<W>]` or entry bundle `entries/<N>[.p/<W>]` (C2SP tlog-tiles); full tiles are immutable.";
+    get "/healthz" => api::healthz, "operations", JSON, [], "Liveness: the origin and log size.";
+    get "/metrics" => metrics::metrics, "operations", TEXT, [], "Prometheus metrics.";
+    get "/openapi.json" => openapi, "operations", JSON, [], "This document.";
+    get "/api/instance" => api::instance, "api", JSON, [], "The instance: origin, log verifier key, size, latest checkpoint.";
+    post "/api/entries" => api::submit, "api", JSON, [], "Submit an entry: a DSSE envelope of a Concordat statement. Answers 201 with its index and tlog-proof, or the rule it breaks.";
+    get "/api/entries/{index}" => api::entry, "api", JSON, [], "An entry: kind, statement, signers.";
+    get "/api/entries/{index}/envelope" => api::envelope, "api", JSON, [], "The exact bytes logged for an entry (its DSSE envelope), for offline verification.";
+    get "/api/entries/{index}/proof" => api::proof, "api", TEXT, [], "An entry's tlog-proof against the latest checkpoint, for offline verification.";
+    get "/api/parties" => api::parties, "api", JSON, [], "The registered parties.";
+    get "/api/parties/{id}" => api::party, "api", JSON, [], "A party and its keys.";
+    get "/api/contracts" => api::contracts, "api", JSON, [], "The published contracts.";
+    get "/api/contracts/{id}" => api::contract, "api", JSON, [], "A contract: public files, versions, sealed addenda (as commitments).";
+    get "/api/models" => api::models, "api", JSON, [], "Model versions and their standing under each contract.";
+    get "/api/models/{key}" => api::model, "api", JSON, [], "A model version (`LINE@VERSION`).";
+    get "/api/evidence" => api::evidence, "api", JSON, [("model", false)], "Evidence, all or about one model version.";
+    get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
+    get "/api/deployments" => api::deployments, "api", JSON, [], "Deployments and their histories.";
+    get "/api/deployments/{contract}/{name}" => api::deployment, "api", JSON, [], "A deployment's history.";
+    get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";
+    get "/" => portal::home, "portal", HTML, [], "The portal: this instance and how to verify it.";
+    get "/contracts" => portal::contracts, "portal", HTML, [], "Contracts.";
+    get "/contracts/{id}" => portal::contract, "portal", HTML, [], "A contract: modules, clauses, what is forbidden and permitted, addenda, history.";
+    get "/models" => portal::models, "portal", HTML, [], "Model versions and their standing.";
+    get "/models/{key}" => portal::model, "portal", HTML, [], "A model version: its gate under each contract and the evidence behind it.";
+    get "/deployments/{contract}/{name}" => portal::deployment, "portal", HTML, [], "A deployment's version timeline.";
+    get "/parties" => portal::parties, "portal", HTML, [], "Parties.";
+    get "/log" => portal::log, "portal", HTML, [("before", false)], "The log, newest entries first.";
+    get "/log/{index}" => portal::entry, "portal", HTML, [], "An entry with its inclusion proof.";
+}
+
+/// The OpenAPI 3.1 document of [`ROUTES`].
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let path = route.path.replace("{*", "{");
+        let mut parameters: Vec<Value> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .map(|name| {
+                let schema = if name == "index" {
+                    json!({"type": "integer", "minimum": 0})
+                } else {
+                    json!({"type": "string"})
+                };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
+            .collect();
+        parameters.extend(route.query.iter().map(|(name, required)| {
+            json!({"name": name, "in": "query", "required": required, "schema": {"type": "string"}})
+        }));
+        let ok = if route.method == "post" { "201" } else { "200" };
+        let operation = json!({
+            "summary": route.summary,
+            "tags": [route.tag],
+            "parameters": parameters,
+            "responses": {
+                ok: {"description": "success", "content": {route.content: {}}},
+                "4XX": {"description": "the request cannot be answered; the reason is in words", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "5XX": {"description": "the server failed; the detail is in the operator's log", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+        });
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        if let Some(item) = item.as_object_mut() {
+            item.insert(route.method.to_owned(), operation);
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Concordat", "version": env!("CARGO_PKG_VERSION"), "description": "A Concordat instance: its transparency log (C2SP), its ledger's state, and its public portal."},
+        "paths": paths,
+        "components": {"schemas": {"Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["status", "code", "message"], "properties": {
+                "status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}
+            }}}
+        }}}
+    })
+}
+
+async fn openapi() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_describes_every_route_and_its_parameters() {
+        let document = document();
+        let paths = document["paths"].as_object().unwrap();
+        assert_eq!(
+            ROUTES
+                .iter()
+                .map(|r| (r.path.replace("{*", "{"), r.method))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
+            ROUTES.len(),
+            "a route is listed twice"
+        );
+        for route in ROUTES {
+            let path = route.path.replace("{*", "{");
+            let operation = &paths[&path][route.method];
+            assert!(
+                operation.is_object(),
+                "{} {path} is not described",
+                route.method
+            );
+            let parameters: Vec<&str> = operation["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            for name in path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}'))
+                .map(|(n, _)| n)
+            {
+                assert!(parameters.contains(&name), "{path} lacks parameter {name}");
+            }
+        }
+        assert_eq!(
+            paths.len(),
+            ROUTES
+                .iter()
+                .map(|r| r.path)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        );
+    }
+}
