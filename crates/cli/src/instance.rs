@@ -42,7 +42,14 @@ pub fn open_ledger(dir: &Path) -> Result<Ledger, Failure> {
         )
     })?;
     let log_key = read_signer(&key_path)?;
-    Ok(Ledger::open(dir, log_key, GroupCommit::default())?)
+    Ledger::open(dir, log_key, GroupCommit::default()).map_err(|error| {
+        match crate::serve_cmd::serving_url(dir) {
+            Some(url) => Failure::Input(anyhow!(
+                "{error}\n  a server holds it: send entries there with `concordat submit --server {url} ENVELOPE`"
+            )),
+            None => Failure::Input(error.into()),
+        }
+    })
 }
 
 /// Turns a submission error into an exit status: failed checks are 1, bad input 2.

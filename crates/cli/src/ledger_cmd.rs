@@ -810,3 +810,79 @@ pub fn replay(dir: &Path, format: Format) -> Outcome {
     }
     Ok(())
 }
+
+/// `submit --server URL`: the same, through a running server's API.
+pub fn submit_remote(url: &str, envelopes: &[PathBuf], format: Format) -> Outcome {
+    let endpoint = format!("{}/api/entries", url.trim_end_matches('/'));
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(60))
+        .build();
+    let mut items: Vec<(String, Option<PathBuf>, Vec<u8>)> = Vec::new();
+    for path in envelopes {
+        if path == Path::new("-") {
+            let stdin = std::io::stdin().lock();
+            for (number, line) in stdin.split(b'\n').enumerate() {
+                let line = line.context("cannot read standard input")?;
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    items.push((format!("standard input line {}", number + 1), None, line));
+                }
+            }
+        } else {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            items.push((
+                format!("`{}`", path.display()),
+                Some(path.with_extension("tlog-proof")),
+                bytes,
+            ));
+        }
+    }
+    let (mut refused, mut verification) = (0usize, false);
+    let submitted = items.len();
+    for (source, proof_path, bytes) in items {
+        let response = agent
+            .post(&endpoint)
+            .set("Content-Type", "application/json")
+            .send_bytes(&bytes);
+        match response {
+            Ok(response) => {
+                let body: Value = response
+                    .into_json()
+                    .with_context(|| format!("{source}: the server's answer is not JSON"))?;
+                let proof = body["proof"].as_str().unwrap_or_default();
+                if let Some(path) = &proof_path {
+                    std::fs::write(path, proof)
+                        .with_context(|| format!("cannot write `{}`", path.display()))?;
+                }
+                match format {
+                    Format::Text => print(&format!("{}\n", body["index"]))?,
+                    Format::Json => print_json(&json!({
+                        "source": source, "index": body["index"], "checkpoint_size": body["checkpoint_size"],
+                        "proof": proof, "proof_file": proof_path,
+                    }))?,
+                }
+            }
+            Err(ureq::Error::Status(status, response)) => {
+                refused += 1;
+                let body: Value = response.into_json().unwrap_or_default();
+                let message = body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("no reason given");
+                verification |= status == 422;
+                eprintln!("{source}: {message}");
+            }
+            Err(error) => {
+                return Err(anyhow!("cannot reach the server at {url}: {error}").into());
+            }
+        }
+    }
+    if refused == 0 {
+        return Ok(());
+    }
+    let summary = anyhow!("{refused} of {submitted} entries were not accepted (reasons above)");
+    Err(if verification {
+        verification_failed(summary)
+    } else {
+        Failure::Input(summary)
+    })
+}

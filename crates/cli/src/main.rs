@@ -68,12 +68,17 @@ enum Command {
     #[command(after_help = "Examples:
   concordat submit --dir ./concordat notice.envelope.json     # writes notice.envelope.tlog-proof
   cat envelopes.jsonl | concordat submit --dir ./concordat -   # one envelope a line
+  concordat submit --server http://127.0.0.1:8700 notice.envelope.json   # through `concordat serve`
 
 Accepts envelopes signed by any DSSE signer. A rejected entry is not logged; the reason names
 the rule it breaks (exit 1).")]
     Submit {
+        /// The instance directory, written directly.
+        #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+        dir: Option<std::path::PathBuf>,
+        /// A running server (`concordat serve`) to send the entries to, e.g. http://127.0.0.1:8700.
         #[arg(long)]
-        dir: std::path::PathBuf,
+        server: Option<String>,
         /// Envelope files; `-` reads one envelope a line from standard input.
         #[arg(required = true)]
         envelopes: Vec<std::path::PathBuf>,
@@ -187,7 +192,17 @@ fn main() -> ExitCode {
         Command::Sign(args) => ledger_cmd::sign(args, format),
         Command::Statement(args) => ledger_cmd::statement_bytes(args),
         Command::Kinds => ledger_cmd::kinds(format),
-        Command::Submit { dir, envelopes } => ledger_cmd::submit(&dir, &envelopes, format),
+        Command::Submit {
+            dir,
+            server,
+            envelopes,
+        } => match (server, dir) {
+            (Some(url), _) => ledger_cmd::submit_remote(&url, &envelopes, format),
+            (None, Some(dir)) => ledger_cmd::submit(&dir, &envelopes, format),
+            (None, None) => Err(output::Failure::Input(anyhow::anyhow!(
+                "give --dir or --server"
+            ))),
+        },
         Command::Entry(command) => ledger_cmd::entry(command, format),
         Command::Model(command) => updates_cmd::model(command, format),
         Command::Evidence(command) => updates_cmd::evidence(command, format),

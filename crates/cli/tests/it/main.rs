@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod browser;
 mod contract;
 mod crash;
 mod help;
@@ -14,5 +15,6 @@ mod interop;
 mod ledger;
 mod log;
 mod notes;
+mod server;
 mod support;
 mod updates;

@@ -1,0 +1,470 @@
+//! The server, as a real process on a free port: every route of its OpenAPI document answers,
+//! refusals are JSON with a reason, tiles reproduce the checkpoint, proofs verify offline, the
+//! portal shows what is public and nothing sealed.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{BINARY, concordat};
+
+/// A `concordat demo` process, stopped when dropped.
+pub struct Served {
+    child: Child,
+    pub url: String,
+    pub dir: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Served {
+    pub fn demo(tmp: &Path) -> Served {
+        let dir = tmp.join("demo");
+        let log = tmp.join("server.log");
+        let mut child = Command::new(BINARY)
+            .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+            .arg(&dir)
+            .env("CONCORDAT_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("serving at ")
+            .unwrap_or_else(|| {
+                panic!(
+                    "unexpected first line `{first}`: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            })
+            .to_owned();
+        Served {
+            child,
+            url,
+            dir,
+            log,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub cache_control: String,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The body is the API's error shape with this status and code.
+    pub fn refused(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{}", self.text());
+        let body = self.json();
+        assert_eq!(body["error"]["status"], status, "{body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        body["error"]["message"].as_str().unwrap().to_owned()
+    }
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> Answer {
+    let response = match result {
+        Ok(response) => response,
+        Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("{error}"),
+    };
+    let status = response.status();
+    let content_type = response
+        .header("content-type")
+        .unwrap_or_default()
+        .to_owned();
+    let cache_control = response
+        .header("cache-control")
+        .unwrap_or_default()
+        .to_owned();
+    let mut body = Vec::new();
+    response.into_reader().read_to_end(&mut body).unwrap();
+    Answer {
+        status,
+        content_type,
+        cache_control,
+        body,
+    }
+}
+
+pub fn get(url: &str) -> Answer {
+    answer(ureq::get(url).call())
+}
+
+fn post(url: &str, body: &[u8]) -> Answer {
+    answer(
+        ureq::post(url)
+            .set("Content-Type", "application/json")
+            .send_bytes(body),
+    )
+}
+
+/// A party statement for `party`, signed with the demo vendor's key.
+fn statement_envelope(tmp: &Path, served: &Served, party: &str, text: &str) -> Vec<u8> {
+    std::fs::write(
+        tmp.join("statement.json"),
+        serde_json::json!({"party": party, "topic": "disclosure", "text": text}).to_string(),
+    )
+    .unwrap();
+    let key = served.dir.join("keys/acme-ai.key");
+    concordat(
+        &[
+            "sign",
+            "--key",
+            key.to_str().unwrap(),
+            "--kind",
+            "party-statement",
+            "statement.json",
+        ],
+        None,
+        tmp,
+    )
+    .ok()
+    .stdout
+    .into_bytes()
+}
+
+#[test]
+fn every_documented_route_answers_and_refusals_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let url = &served.url;
+    let openapi = get(&format!("{url}/openapi.json")).json();
+    let documented: BTreeSet<String> = openapi["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let routes: BTreeSet<String> = server::ROUTES
+        .iter()
+        .map(|r| r.path.replace("{*", "{"))
+        .collect();
+    assert_eq!(documented, routes);
+    let size: u64 = get(&format!("{url}/checkpoint"))
+        .text()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    for route in server::ROUTES.iter().filter(|r| r.method == "get") {
+        let path = route
+            .path
+            .replace("{*path}", &format!("0/000.p/{size}"))
+            .replace("{index}", "3")
+            .replace("{key}", "vision-analyst@2027.1.0")
+            .replace("{contract}", "defense-imagery-analysis")
+            .replace("{name}", "analyst-workbench")
+            .replace(
+                "{id}",
+                if route.path.contains("parties") {
+                    "acme-ai"
+                } else {
+                    "defense-imagery-analysis"
+                },
+            );
+        let query: Vec<String> = route
+            .query
+            .iter()
+            .filter(|(_, required)| *required)
+            .map(|(name, _)| match *name {
+                "contract" => "contract=defense-imagery-analysis".to_owned(),
+                "model" => "model=vision-analyst@2027.1.0".to_owned(),
+                other => panic!("no sample for query `{other}`"),
+            })
+            .collect();
+        let target = if query.is_empty() {
+            format!("{url}{path}")
+        } else {
+            format!("{url}{path}?{}", query.join("&"))
+        };
+        let answer = get(&target);
+        assert_eq!(answer.status, 200, "{target}: {}", answer.text());
+        assert!(
+            answer.content_type.starts_with(route.content),
+            "{target}: {} is not {}",
+            answer.content_type,
+            route.content
+        );
+    }
+
+    // Refusals: JSON, a stable shape, a reason, no internals.
+    let message = get(&format!("{url}/api/entries/99999")).refused(404, "not-found");
+    assert_eq!(
+        message,
+        format!("entry 99999 is not in the log (it holds {size} entries)")
+    );
+    get(&format!("{url}/api/entries/abc")).refused(400, "bad-request");
+    get(&format!("{url}/api/gate?contract=defense-imagery-analysis")).refused(400, "bad-request");
+    get(&format!(
+        "{url}/api/gate?contract=nope&model=vision-analyst@2027.1.0"
+    ))
+    .refused(404, "not-found");
+    get(&format!("{url}/api/parties/nobody")).refused(404, "not-found");
+    get(&format!("{url}/tile/0/000.p/255")).refused(404, "not-found");
+    let message = get(&format!("{url}/tile/0/abc")).refused(400, "bad-request");
+    assert!(message.contains("3-digit groups"), "{message}");
+    get(&format!("{url}/no/such/page")).refused(404, "not-found");
+    post(&format!("{url}/api/entries"), b"not an envelope").refused(400, "invalid-entry");
+    post(&format!("{url}/api/entries"), &vec![b'x'; 200 * 1024]).refused(413, "too-large");
+    // Signed by the vendor, but speaking for the agency: refused, naming the rule.
+    let foreign = statement_envelope(tmp.path(), &served, "defense-agency", "x");
+    let message = post(&format!("{url}/api/entries"), &foreign).refused(422, "rejected");
+    assert!(message.contains("rule `required-signatures`"), "{message}");
+
+    // A good entry: 201, its index and a proof that verifies offline.
+    let envelope = statement_envelope(
+        tmp.path(),
+        &served,
+        "acme-ai",
+        "We will publish our evaluation methods.",
+    );
+    let created = post(&format!("{url}/api/entries"), &envelope);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let index = created.json()["index"].as_u64().unwrap();
+    assert_eq!(index, size);
+    let entry = get(&format!("{url}/api/entries/{index}")).json();
+    assert_eq!(entry["kind"], "party-statement");
+    assert_eq!(entry["signers"][0]["party"], "acme-ai");
+    std::fs::write(
+        tmp.path().join("entry.json"),
+        get(&format!("{url}/api/entries/{index}/envelope")).body,
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("entry.tlog-proof"),
+        get(&format!("{url}/api/entries/{index}/proof")).body,
+    )
+    .unwrap();
+    let vkey = get(&format!("{url}/api/instance")).json()["verifier_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    concordat(
+        &[
+            "proof",
+            "verify",
+            "--key",
+            &vkey,
+            "--entry",
+            "entry.json",
+            "entry.tlog-proof",
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok();
+
+    // The CLI submits through the server; writing the directory directly is refused, with
+    // where to send entries instead.
+    std::fs::write(tmp.path().join("more.json"), &envelope).unwrap();
+    let out = concordat(&["submit", "--server", url, "more.json"], None, tmp.path())
+        .ok()
+        .stdout;
+    assert_eq!(out.trim(), (index + 1).to_string());
+    concordat(
+        &["submit", "--dir", served.dir.to_str().unwrap(), "more.json"],
+        None,
+        tmp.path(),
+    )
+    .fails(
+        2,
+        &format!(
+            "a server holds it: send entries there with `concordat submit --server {url} ENVELOPE`"
+        ),
+    );
+
+    // Past 256 entries the first tile is full: immutable. The checkpoint is not.
+    let lines: String = std::iter::repeat_n(
+        String::from_utf8(envelope.clone())
+            .unwrap()
+            .trim()
+            .to_owned()
+            + "\n",
+        240,
+    )
+    .collect();
+    let out = concordat(
+        &["submit", "--server", url, "-"],
+        Some(lines.as_bytes()),
+        tmp.path(),
+    )
+    .ok()
+    .stdout;
+    assert_eq!(out.lines().count(), 240);
+    let full = get(&format!("{url}/tile/0/000"));
+    assert_eq!(full.status, 200);
+    assert_eq!(full.cache_control, "public, max-age=31536000, immutable");
+    assert_eq!(get(&format!("{url}/checkpoint")).cache_control, "no-cache");
+
+    // Tiles fetched over HTTP reproduce the served checkpoint's root, and the entry bundles
+    // hash to the tiles' leaves.
+    let checkpoint = get(&format!("{url}/checkpoint")).text();
+    let mut lines = checkpoint.lines().skip(1);
+    let size: u64 = lines.next().unwrap().parse().unwrap();
+    let root = tlog::Hash::from_base64(lines.next().unwrap()).unwrap();
+    let mut tree = tlog::tree::TreeState::new();
+    let mut tile = 0u64;
+    while tree.size() < size {
+        let width = (size - tile * 256).min(256);
+        let suffix = if width == 256 {
+            String::new()
+        } else {
+            format!(".p/{width}")
+        };
+        let hashes = get(&format!(
+            "{url}/tile/0/{}{suffix}",
+            tlog::tile::encode_index(tile)
+        ))
+        .body;
+        let bundle = get(&format!(
+            "{url}/tile/entries/{}{suffix}",
+            tlog::tile::encode_index(tile)
+        ))
+        .body;
+        let entries = tlog::tile::decode_bundle(&bundle).unwrap();
+        assert_eq!(entries.len() as u64, width);
+        for (chunk, entry) in hashes.chunks(32).zip(entries) {
+            let leaf = tlog::Hash::from_slice(chunk).unwrap();
+            assert_eq!(leaf, tlog::hash::leaf_hash(entry));
+            tree.append_leaf_hash(leaf, |_, _| {});
+        }
+        tile += 1;
+    }
+    assert_eq!(tree.root(), root);
+
+    let metrics = get(&format!("{url}/metrics")).text();
+    assert!(
+        metrics.contains(&format!("concordat_log_entries {size}")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("concordat_http_requests_total{route=\"/api/entries\",status=\"201\"}"),
+        "{metrics}"
+    );
+    assert!(get(&format!("{url}/healthz")).json()["status"] == "ok");
+}
+
+/// Every page reachable from the front page, by following links (at most `limit`).
+pub fn crawl(url: &str, limit: usize) -> Vec<(String, String)> {
+    let mut seen = BTreeSet::new();
+    let mut queue = VecDeque::from(["/".to_owned()]);
+    let mut pages = Vec::new();
+    while let Some(path) = queue.pop_front() {
+        if pages.len() >= limit || !seen.insert(path.clone()) {
+            continue;
+        }
+        let answer = get(&format!("{url}{path}"));
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+        let text = answer.text();
+        if answer.content_type.starts_with("text/html") {
+            for link in text
+                .split("href=\"")
+                .skip(1)
+                .filter_map(|rest| rest.split_once('"'))
+                .map(|(l, _)| l.replace("&amp;", "&"))
+            {
+                if link.starts_with('/') && !link.starts_with("/tile/") {
+                    queue.push_back(link);
+                }
+            }
+        }
+        pages.push((path, text));
+    }
+    pages
+}
+
+#[test]
+fn the_portal_shows_what_is_public_and_nothing_sealed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let url = &served.url;
+    let pages = crawl(url, 400);
+    let page = |path: &str| {
+        &pages
+            .iter()
+            .find(|(p, _)| p == path)
+            .unwrap_or_else(|| panic!("{path} is not linked"))
+            .1
+    };
+    let home = page("/");
+    assert!(home.contains("concordat proof verify --key"), "{home}");
+    assert!(home.contains("<nav aria-label=\"Main\">") && home.contains("<main id=\"main\">"));
+    let contract = page("/contracts/defense-imagery-analysis");
+    assert!(
+        contract.contains("<h2>What it forbids and what it permits</h2>"),
+        "{contract}"
+    );
+    assert!(
+        contract.contains("Target-set handling"),
+        "the sealed addendum's title is public"
+    );
+    assert!(contract.contains("sha256:"), "its commitment is public");
+    let model = page("/models/vision-analyst@2027.3.0");
+    assert!(model.contains("gate not met"), "{model}");
+    assert!(
+        model.contains("f1 = 0.82, below the minimum of 0.85"),
+        "{model}"
+    );
+    let deployment = page("/deployments/defense-imagery-analysis/analyst-workbench");
+    assert!(deployment.contains("<svg role=\"img\""), "{deployment}");
+    assert!(
+        deployment.contains("Serious incident INC-2027-014"),
+        "{deployment}"
+    );
+    let entry = page("/log/3");
+    assert!(entry.contains("<h2>Inclusion proof</h2>"), "{entry}");
+    assert!(entry.contains("c2sp.org/tlog-proof@v1"), "{entry}");
+
+    // The canary: the sealed addendum's text is in no page, no API answer and no log line.
+    let sealed: toml::Table = std::fs::read_to_string(served.dir.join("annex-c.sealed.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let secret = sealed["text"].as_str().unwrap().trim().to_owned();
+    assert!(secret.len() > 40);
+    let canary = &secret[..40];
+    for (path, text) in &pages {
+        assert!(!text.contains(canary), "{path} shows sealed text");
+    }
+    for api in [
+        "/api/contracts/defense-imagery-analysis",
+        "/api/contracts",
+        "/api/entries/9",
+    ] {
+        assert!(
+            !get(&format!("{url}{api}")).text().contains(canary),
+            "{api} shows sealed text"
+        );
+    }
+    let log = std::fs::read_to_string(&served.log).unwrap();
+    assert!(log.contains("serving"), "{log}");
+    assert!(!log.contains(canary), "the server log shows sealed text");
+}
