@@ -10,6 +10,7 @@ const HELP: &str = "cargo xtask <task>
 Tasks:
   ci            format check, clippy with warnings denied, and every test (what .ci/run runs)
   bench         the benchmarks, as JSON lines (see BENCHMARKS.md)
+  bench-http    only the HTTP benchmark
   walkthrough   a short tour of a ledger on the embedded SQLite default
 ";
 
@@ -20,6 +21,7 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "ci" => ci(),
         "bench" => bench(),
+        "bench-http" => http_bench(&workspace_root()?),
         "walkthrough" => walkthrough(&root),
         "" | "help" | "--help" | "-h" => {
             print!("{HELP}");
@@ -95,7 +97,8 @@ fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "store", "--bench", "log"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "gate"])?;
-    cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])
+    cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])?;
+    http_bench(&workspace_root()?)
 }
 
 /// Runs the binary on a fresh ledger in a temporary directory, showing each command.
@@ -206,5 +209,138 @@ fn walkthrough(root: &Path) -> anyhow::Result<()> {
         dir.display(),
         binary.display()
     );
+    Ok(())
+}
+
+/// Proof and tile requests over HTTP on loopback: a release `concordat serve` of a ledger with
+/// 100,000 entries, loaded by `wrk` (Debian's, installed if missing) for 20 seconds with 64
+/// connections. Prints one JSON line.
+fn http_bench(root: &Path) -> anyhow::Result<()> {
+    const ENTRIES: usize = 100_000;
+    if Command::new("wrk").arg("--version").output().is_err() {
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !(apt(&["update", "-qq"]) && apt(&["install", "-y", "-qq", "wrk=4.1.0-3+b2"])) {
+            bail!("the HTTP benchmark needs wrk: apt-get install wrk=4.1.0-3+b2 (as root)");
+        }
+    }
+    cargo(&["build", "--release", "--locked", "-p", "cli"])?;
+    let binary = root.join("target/release/concordat");
+    let dir = std::env::temp_dir().join(format!("concordat-http-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let run = |args: &[&str], stdin: Option<&[u8]>| -> anyhow::Result<String> {
+        use std::io::Write as _;
+        let mut child = Command::new(&binary)
+            .args(args)
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let mut input = child.stdin.take().context("stdin")?;
+        let bytes = stdin.map(<[u8]>::to_vec).unwrap_or_default();
+        // Fed from a thread: the child answers line by line while it reads.
+        let feeder = std::thread::spawn(move || input.write_all(&bytes));
+        let output = child.wait_with_output()?;
+        feeder
+            .join()
+            .map_err(|_| anyhow::anyhow!("stdin feeder panicked"))??;
+        if !output.status.success() {
+            bail!("concordat {} failed", args.join(" "));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    run(
+        &["init", "--dir", "ledger", "--origin", "bench.example/http"],
+        None,
+    )?;
+    let vkey = run(
+        &["key", "generate", "--name", "vendor", "--out", "vendor.key"],
+        None,
+    )?;
+    run(
+        &[
+            "party",
+            "register",
+            "--dir",
+            "ledger",
+            "--name",
+            "Vendor",
+            "--id",
+            "vendor",
+            "--role",
+            "vendor",
+            "--key",
+            vkey.trim(),
+        ],
+        None,
+    )?;
+    std::fs::write(
+        dir.join("statement.json"),
+        "{\"party\":\"vendor\",\"topic\":\"disclosure\",\"text\":\"benchmark entry\"}",
+    )?;
+    let envelope = run(
+        &[
+            "sign",
+            "--key",
+            "vendor.key",
+            "--kind",
+            "party-statement",
+            "statement.json",
+        ],
+        None,
+    )?;
+    let lines = format!("{}\n", envelope.trim()).repeat(ENTRIES);
+    run(&["submit", "--dir", "ledger", "-"], Some(lines.as_bytes()))?;
+    let mut server = Command::new(&binary)
+        .args(["serve", "--dir", "ledger", "--listen", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.as_mut().context("stdout")?),
+        &mut first,
+    )?;
+    let url = first.trim().trim_start_matches("serving at ").to_owned();
+    let size = ENTRIES + 2;
+    let output = Command::new("wrk")
+        .args(["-t", "1", "-c", "64", "-d", "20s", "--latency", "-s"])
+        .arg(root.join("xtask/bench/http.lua"))
+        .arg(&url)
+        .env("CONCORDAT_SIZE", size.to_string())
+        .output();
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |prefix: &str| -> String {
+        text.lines()
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix(prefix)
+                    .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let errors = text
+        .lines()
+        .any(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+    println!(
+        "{{\"bench\":\"http_proofs_and_tiles\",\"entries\":{size},\"connections\":64,\"requests_per_second\":{},\"p50\":\"{}\",\"p90\":\"{}\",\"p99\":\"{}\",\"errors\":{errors}}}",
+        field("Requests/sec:"),
+        field("50%"),
+        field("90%"),
+        field("99%")
+    );
+    if errors {
+        eprintln!("{text}");
+    }
     Ok(())
 }

@@ -169,8 +169,7 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         )?;
     }
 
-    // The contract, from the template, with a sealed addendum whose text stays in the demo
-    // directory (never served).
+    // The contract, from the template, with a sealed addendum whose text is kept apart.
     let template = crate::templates::find(CONTRACT).context("the template is missing")?;
     let parties = crate::templates::Parties {
         agency: "defense-agency".into(),
@@ -190,8 +189,12 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
     getrandom::fill(&mut salt).map_err(|e| anyhow!("no randomness: {e}"))?;
     let commitment = domain::contract::commitment(&salt, sealed_text);
     let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    // Deposited with the server, which serves it only to cleared parties with a token.
+    let deposit = dir.join(server::SEALED_DIR).join(CONTRACT);
+    std::fs::create_dir_all(&deposit)
+        .with_context(|| format!("cannot create `{}`", deposit.display()))?;
     crate::contract_cmd::write_private(
-        &dir.join("annex-c.sealed.toml"),
+        &deposit.join("annex-c.sealed.toml"),
         &format!(
             "id = \"annex-c\"\nsalt = \"{salt_hex}\"\ntext = {}\n",
             toml::Value::String(sealed_text.to_owned())

@@ -535,6 +535,7 @@ fn check_predicate(kind: Kind, predicate: &Value) -> anyhow::Result<()> {
         Kind::HostingAttested => parse::<domain::HostingAttested>(predicate),
         Kind::DeploymentActivated => parse::<domain::DeploymentActivated>(predicate),
         Kind::DeploymentRolledBack => parse::<domain::DeploymentRolledBack>(predicate),
+        Kind::RestrictedRead => parse::<domain::RestrictedRead>(predicate),
     }
 }
 

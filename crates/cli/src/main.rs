@@ -12,6 +12,7 @@ mod output;
 mod proof_cmd;
 mod serve_cmd;
 mod templates;
+mod token_cmd;
 mod updates_cmd;
 
 use std::process::ExitCode;
@@ -143,6 +144,8 @@ Prints the URL and commands to try, including offline verification of an entry."
         dir: Option<std::path::PathBuf>,
     },
     #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
+    #[command(subcommand)]
     Key(keys::KeyCommand),
     /// Sign and verify C2SP signed notes.
     #[command(subcommand)]
@@ -222,6 +225,7 @@ fn main() -> ExitCode {
             serve_cmd::init_logging();
             serve_cmd::demo(dir, &listen)
         }
+        Command::Token(command) => token_cmd::run(command, format),
         Command::Key(command) => keys::run(command, format),
         Command::Note(command) => note_cmd::run(command, format),
         Command::Log(command) => log_cmd::run(command, format),

@@ -164,6 +164,7 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         Kind::DeploymentRolledBack => {
             updates::deployment_rolled_back(state, entry, &signers, predicate(statement)?)
         }
+        Kind::RestrictedRead => restricted_read(state, &signers, predicate(statement)?),
     }
 }
 
@@ -489,6 +490,29 @@ fn key_revoked(
         reason: predicate.reason.trim().to_owned(),
     };
     Ok(vec![Change::PutKey(record)])
+}
+
+fn restricted_read(
+    state: &State,
+    signers: &[&KeyRecord],
+    predicate: crate::kinds::RestrictedRead,
+) -> Result<Vec<Change>, Rejection> {
+    if !signed_by_operator(state, signers) {
+        return Err(reject(
+            "signer-authority",
+            "only an operator records restricted reads",
+        ));
+    }
+    existing_party(state, &predicate.reader)?;
+    if predicate.resource.trim().is_empty() {
+        return Err(reject(
+            "restricted-read",
+            "a restricted read names its resource",
+        ));
+    }
+    updates::time::parse_instant("at", &predicate.at).map_err(|e| reject("time", e))?;
+    // Recorded in the log; it changes no state.
+    Ok(Vec::new())
 }
 
 fn party_statement(

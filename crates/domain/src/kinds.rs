@@ -169,10 +169,11 @@ pub enum Kind {
     HostingAttested,
     DeploymentActivated,
     DeploymentRolledBack,
+    RestrictedRead,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -190,6 +191,7 @@ impl Kind {
         Kind::HostingAttested,
         Kind::DeploymentActivated,
         Kind::DeploymentRolledBack,
+        Kind::RestrictedRead,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -212,6 +214,7 @@ impl Kind {
             Kind::HostingAttested => "hosting-attested",
             Kind::DeploymentActivated => "deployment-activated",
             Kind::DeploymentRolledBack => "deployment-rolled-back",
+            Kind::RestrictedRead => "restricted-read",
         }
     }
 
@@ -264,6 +267,9 @@ impl Kind {
             Kind::DeploymentRolledBack => {
                 "a deployment returns to its previous approved version (signed by a party of the contract)"
             }
+            Kind::RestrictedRead => {
+                "a restricted read the server answered: who read what (signed by an operator)"
+            }
         }
     }
 
@@ -298,6 +304,7 @@ impl Kind {
             Kind::HostingAttested => schemars::schema_for!(HostingAttested),
             Kind::DeploymentActivated => schemars::schema_for!(DeploymentActivated),
             Kind::DeploymentRolledBack => schemars::schema_for!(DeploymentRolledBack),
+            Kind::RestrictedRead => schemars::schema_for!(RestrictedRead),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -500,5 +507,17 @@ pub struct DeploymentRolledBack {
     pub contract: String,
     pub deployment: String,
     pub reason: String,
+    pub at: String,
+}
+
+/// A restricted read the server answered (a sealed addendum's text, records within an
+/// auditor's scope): who read what, and when. Signed by an operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictedRead {
+    /// The party whose credential was used.
+    pub reader: String,
+    /// What was read, e.g. `contract/defense-imagery-analysis/addendum/annex-c`.
+    pub resource: String,
     pub at: String,
 }

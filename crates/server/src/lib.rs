@@ -12,6 +12,7 @@
 //! The server holds the instance's writer lock for as long as it runs; reads go through a pool
 //! of store readers and the ledger's latest published state.
 
+mod access;
 mod api;
 mod c2sp;
 mod error;
@@ -30,6 +31,7 @@ use ledger::Ledger;
 use store::{GroupCommit, Reader};
 use tlog::note::SignerKey;
 
+pub use access::{SEALED_DIR, TOKENS_FILE, TokenRecord, Tokens, token_hash};
 pub use error::ApiError;
 pub use openapi::ROUTES;
 
@@ -45,6 +47,8 @@ pub struct Instance {
     verifier_key: String,
     simulated_clock: bool,
     ledger: Ledger,
+    /// Signs the records of restricted reads; without it none are served.
+    operator: Option<SignerKey>,
     readers: Vec<Mutex<Reader>>,
     next_reader: AtomicUsize,
     metrics: metrics::Metrics,
@@ -78,7 +82,11 @@ impl Instance {
                 ledger::Clock::of(&reader) == ledger::Clock::Simulated,
             )
         };
+        let operator = std::fs::read_to_string(dir.join("keys").join("operator.key"))
+            .ok()
+            .and_then(|text| SignerKey::parse(&text).ok());
         Ok(Instance {
+            operator,
             dir: dir.to_owned(),
             origin,
             verifier_key,

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::Router;
 use serde_json::{Map, Value, json};
 
-use crate::{Instance, api, c2sp, metrics, portal};
+use crate::{Instance, access, api, c2sp, metrics, portal};
 
 /// One route: method, path (axum syntax, `{name}` parameters, `{*name}` for the rest of the
 /// path), what it is for, and what it answers with.
@@ -60,6 +60,7 @@ routes! {
     get "/api/parties" => api::parties, "api", JSON, [], "The registered parties.";
     get "/api/parties/{id}" => api::party, "api", JSON, [], "A party and its keys.";
     get "/api/contracts" => api::contracts, "api", JSON, [], "The published contracts.";
+    get "/api/contracts/{contract}/addenda/{id}" => access::addendum, "restricted", JSON, [], "A sealed addendum's text, for a party cleared for it (bearer token). Each read is recorded in the ledger first.";
     get "/api/contracts/{id}" => api::contract, "api", JSON, [], "A contract: public files, versions, sealed addenda (as commitments).";
     get "/api/models" => api::models, "api", JSON, [], "Model versions and their standing under each contract.";
     get "/api/models/{key}" => api::model, "api", JSON, [], "A model version (`LINE@VERSION`).";

@@ -91,10 +91,14 @@ fn a_reader_follows_the_portal_from_the_front_page_to_a_contract_and_an_entry() 
     let served = Served::demo(tmp.path());
     let profile = tmp.path().join("profile");
     let url = &served.url;
-    let sealed: toml::Table = std::fs::read_to_string(served.dir.join("annex-c.sealed.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let sealed: toml::Table = std::fs::read_to_string(
+        served
+            .dir
+            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
     let canary = sealed["text"].as_str().unwrap()[..40].to_owned();
 
     let home = dom(&browser, &profile, &format!("{url}/"));

@@ -93,6 +93,7 @@ fn kinds_list_predicate_types_and_schemas() {
             "hosting-attested",
             "deployment-activated",
             "deployment-rolled-back",
+            "restricted-read",
         ]
     );
     assert_eq!(

@@ -174,7 +174,10 @@ fn every_documented_route_answers_and_refusals_say_why() {
         .unwrap()
         .parse()
         .unwrap();
-    for route in server::ROUTES.iter().filter(|r| r.method == "get") {
+    for route in server::ROUTES
+        .iter()
+        .filter(|r| r.method == "get" && r.tag != "restricted")
+    {
         let path = route
             .path
             .replace("{*path}", &format!("0/000.p/{size}"))
@@ -360,6 +363,93 @@ fn every_documented_route_answers_and_refusals_say_why() {
     }
     assert_eq!(tree.root(), root);
 
+    // Restricted data: a sealed addendum's text, for a cleared party's token only, each read
+    // recorded in the ledger before it is served.
+    let addendum = format!("{url}/api/contracts/defense-imagery-analysis/addenda/annex-c");
+    let with_token = |token: &str| {
+        answer(
+            ureq::get(&addendum)
+                .set("Authorization", &format!("Bearer {token}"))
+                .call(),
+        )
+    };
+    let message = get(&addendum).refused(401, "unauthenticated");
+    assert!(
+        message.contains("send `Authorization: Bearer TOKEN`"),
+        "{message}"
+    );
+    with_token("cct_not-a-token").refused(401, "unauthenticated");
+    let dir = served.dir.to_str().unwrap();
+    let issue = |party: &str| -> (String, String) {
+        let out: Value = serde_json::from_str(
+            &concordat(
+                &[
+                    "token", "issue", "--dir", dir, "--party", party, "--format", "json",
+                ],
+                None,
+                tmp.path(),
+            )
+            .ok()
+            .stdout,
+        )
+        .unwrap();
+        (
+            out["token"].as_str().unwrap().to_owned(),
+            out["id"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (lab_token, _) = issue("uk-test-lab");
+    let message = with_token(&lab_token).refused(403, "forbidden");
+    assert_eq!(
+        message,
+        "`uk-test-lab` is not cleared for addendum `annex-c` of `defense-imagery-analysis`"
+    );
+    let (agency_token, agency_id) = issue("defense-agency");
+    let read = with_token(&agency_token);
+    assert_eq!(read.status, 200, "{}", read.text());
+    let read = read.json();
+    let sealed: toml::Table = std::fs::read_to_string(
+        served
+            .dir
+            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert_eq!(read["text"], sealed["text"].as_str().unwrap());
+    let recorded = get(&format!("{url}/api/entries/{}", read["read_recorded_at"])).json();
+    assert_eq!(recorded["kind"], "restricted-read");
+    assert_eq!(
+        recorded["statement"]["predicate"]["reader"],
+        "defense-agency"
+    );
+    assert_eq!(
+        recorded["statement"]["predicate"]["resource"],
+        "contract/defense-imagery-analysis/addendum/annex-c"
+    );
+    assert_eq!(recorded["signers"][0]["party"], "operator");
+    assert!(
+        !recorded
+            .to_string()
+            .contains(&read["text"].as_str().unwrap()[..30])
+    );
+    let tokens = std::fs::read_to_string(served.dir.join("tokens.json")).unwrap();
+    assert!(!tokens.contains(&agency_token), "tokens are stored hashed");
+    concordat(
+        &["token", "revoke", "--dir", dir, &agency_id],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    with_token(&agency_token).refused(401, "unauthenticated");
+
+    let size: u64 = get(&format!("{url}/checkpoint"))
+        .text()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let metrics = get(&format!("{url}/metrics")).text();
     assert!(
         metrics.contains(&format!("concordat_log_entries {size}")),
@@ -444,10 +534,14 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     assert!(entry.contains("c2sp.org/tlog-proof@v1"), "{entry}");
 
     // The canary: the sealed addendum's text is in no page, no API answer and no log line.
-    let sealed: toml::Table = std::fs::read_to_string(served.dir.join("annex-c.sealed.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let sealed: toml::Table = std::fs::read_to_string(
+        served
+            .dir
+            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
     let secret = sealed["text"].as_str().unwrap().trim().to_owned();
     assert!(secret.len() > 40);
     let canary = &secret[..40];
