@@ -11,6 +11,7 @@ Tasks:
   ci            format check, clippy with warnings denied, and every test (what .ci/run runs)
   bench         the benchmarks, as JSON lines (see BENCHMARKS.md)
   bench-http    only the HTTP benchmark
+  demo          build and run `concordat demo`: a seeded engagement served on 127.0.0.1:8700
   walkthrough   a short tour of a ledger on the embedded SQLite default
 ";
 
@@ -23,6 +24,12 @@ fn main() -> anyhow::Result<()> {
         "bench" => bench(),
         "bench-http" => http_bench(&workspace_root()?),
         "walkthrough" => walkthrough(&root),
+        "demo" => {
+            let mut args = vec!["run", "--release", "--locked", "-p", "cli", "--", "demo"];
+            let extra: Vec<String> = std::env::args().skip(2).collect();
+            args.extend(extra.iter().map(String::as_str));
+            cargo(&args)
+        }
         "" | "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
