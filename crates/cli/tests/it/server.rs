@@ -435,6 +435,10 @@ fn every_documented_route_answers_and_refusals_say_why() {
     );
     let tokens = std::fs::read_to_string(served.dir.join("tokens.json")).unwrap();
     assert!(!tokens.contains(&agency_token), "tokens are stored hashed");
+    // The text that left does not show up in the server's log either.
+    let log = std::fs::read_to_string(&served.log).unwrap();
+    let secret = &read["text"].as_str().unwrap()[..30];
+    assert!(!log.contains(secret), "the server log shows sealed text");
     concordat(
         &["token", "revoke", "--dir", dir, &agency_id],
         None,
