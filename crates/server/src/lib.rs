@@ -39,6 +39,28 @@ pub use openapi::ROUTES;
 /// and JSON add a third.
 pub const BODY_BYTES_MAX: usize = 96 * 1024;
 
+/// The longest path and query accepted, in bytes.
+pub const PATH_BYTES_MAX: usize = 1024;
+pub const QUERY_BYTES_MAX: usize = 1024;
+
+/// Refuses overlong paths and queries before any handler sees them.
+async fn bound_uri(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let uri = request.uri();
+    if uri.path().len() > PATH_BYTES_MAX || uri.query().map_or(0, str::len) > QUERY_BYTES_MAX {
+        return ApiError::new(
+            axum::http::StatusCode::URI_TOO_LONG,
+            "too-long",
+            format!("paths and queries are at most {PATH_BYTES_MAX} bytes each"),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// An instance being served.
 #[derive(Debug)]
 pub struct Instance {
@@ -134,6 +156,7 @@ pub fn router(instance: Arc<Instance>) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(bound_uri))
         .with_state(instance)
 }
 

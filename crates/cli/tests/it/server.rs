@@ -235,6 +235,7 @@ fn every_documented_route_answers_and_refusals_say_why() {
     let message = get(&format!("{url}/tile/0/abc")).refused(400, "bad-request");
     assert!(message.contains("3-digit groups"), "{message}");
     get(&format!("{url}/no/such/page")).refused(404, "not-found");
+    get(&format!("{url}/api/evidence?model={}", "x".repeat(5000))).refused(414, "too-long");
     post(&format!("{url}/api/entries"), b"not an envelope").refused(400, "invalid-entry");
     post(&format!("{url}/api/entries"), &vec![b'x'; 200 * 1024]).refused(413, "too-large");
     // Signed by the vendor, but speaking for the agency: refused, naming the rule.
