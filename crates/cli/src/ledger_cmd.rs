@@ -715,18 +715,9 @@ pub fn entry(command: EntryCommand, format: Format) -> Outcome {
     let envelope = Envelope::parse(&bytes).with_context(|| format!("entry {index}"))?;
     let statement =
         Statement::parse(&envelope.payload).with_context(|| format!("entry {index}"))?;
-    let pae = envelope.pae();
-    let signers: Vec<Value> = envelope
-        .signatures
-        .iter()
-        .filter_map(|signature| {
-            let key = state
-                .public_key(&signature.keyid)
-                .filter(|key| key.verify(&pae, &signature.sig))
-                .or_else(|| state.public_keys().find(|key| key.verify(&pae, &signature.sig)))?;
-            let record = state.key(&key.keyid())?;
-            Some(json!({ "party": record.party, "keyid": record.keyid, "algorithm": record.algorithm }))
-        })
+    let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
+        .into_iter()
+        .map(|record| json!({ "party": record.party, "keyid": record.keyid, "algorithm": record.algorithm }))
         .collect();
     let proof = reader.proof_file(index, None)?.to_text();
     let kind = Kind::from_predicate_type(&statement.predicate_type).map(Kind::name);

@@ -97,6 +97,27 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
     Ok(Verified { statement, signers })
 }
 
+/// The registered keys whose signatures on a logged envelope verify, in signature order: for
+/// showing who signed an entry (the write path already checked them when it was logged).
+pub fn signing_keys<'s>(state: &'s State, envelope: &Envelope) -> Vec<&'s domain::KeyRecord> {
+    let pae = envelope.pae();
+    envelope
+        .signatures
+        .iter()
+        .filter_map(|signature| {
+            let key = state
+                .public_key(&signature.keyid)
+                .filter(|key| key.verify(&pae, &signature.sig))
+                .or_else(|| {
+                    state
+                        .public_keys()
+                        .find(|key| key.verify(&pae, &signature.sig))
+                })?;
+            state.key(&key.keyid())
+        })
+        .collect()
+}
+
 /// The keys to try for a signature whose key ID is unknown: those of the parties the payload
 /// names as `predicate.party` and `predicate.cosigners`, and the operators'. The payload is not
 /// trusted for anything but this hint; a wrong hint only means the signature is not found.

@@ -96,22 +96,9 @@ pub fn entry_json(instance: &Instance, index: u64) -> Result<Value, ApiError> {
     let envelope = Envelope::parse(&bytes).map_err(ApiError::internal)?;
     let statement = Statement::parse(&envelope.payload).map_err(ApiError::internal)?;
     let state = instance.ledger.state();
-    let pae = envelope.pae();
-    let signers: Vec<Value> = envelope
-        .signatures
-        .iter()
-        .filter_map(|signature| {
-            let key = state
-                .public_key(&signature.keyid)
-                .filter(|key| key.verify(&pae, &signature.sig))
-                .or_else(|| {
-                    state
-                        .public_keys()
-                        .find(|key| key.verify(&pae, &signature.sig))
-                })?;
-            let record = state.key(&key.keyid())?;
-            Some(json!({"party": record.party, "keyid": record.keyid}))
-        })
+    let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
+        .into_iter()
+        .map(|record| json!({"party": record.party, "keyid": record.keyid}))
         .collect();
     Ok(json!({
         "index": index,
