@@ -14,6 +14,58 @@ use tlog::note::SignerKey;
 use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
 
+/// Where state is read from: an instance directory, or a running server.
+#[derive(Debug, Args)]
+pub struct Where {
+    /// The instance directory.
+    #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+    dir: Option<PathBuf>,
+    /// A running server (`concordat serve`), e.g. http://127.0.0.1:8700.
+    #[arg(long)]
+    server: Option<String>,
+}
+
+impl Where {
+    fn dir(&self) -> Result<&Path, Failure> {
+        self.dir
+            .as_deref()
+            .ok_or_else(|| anyhow!("give --dir or --server").into())
+    }
+}
+
+/// GETs `path` from a server's API; its refusals become errors with the server's reason.
+fn fetch(server: &str, path: &str) -> Result<Value, Failure> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    match ureq::get(&url).call() {
+        Ok(response) => Ok(response
+            .into_json()
+            .with_context(|| format!("{url}: the answer is not JSON"))?),
+        Err(ureq::Error::Status(_, response)) => {
+            let body: Value = response.into_json().unwrap_or_default();
+            Err(anyhow!(
+                "{}",
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("the server refused the request")
+            )
+            .into())
+        }
+        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+    }
+}
+
+/// Percent-encodes a query value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Where and as whom an entry is submitted.
 #[derive(Debug, Args)]
 pub struct Submit {
@@ -59,10 +111,12 @@ files do not match what was signed.")]
         key: PathBuf,
     },
     /// List model versions and where each stands under each contract.
-    #[command(after_help = "Example:\n  concordat model list --dir ./concordat")]
+    #[command(
+        after_help = "Examples:\n  concordat model list --dir ./concordat\n  concordat model list --server http://127.0.0.1:8700"
+    )]
     List {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: Where,
     },
     /// Withdraw a model version from a contract (its vendor or an agency of the contract).
     #[command(after_help = "Example:
@@ -135,11 +189,11 @@ The statement's subjects are the model version's digest and the log file's SHA-2
     Import(Box<ImportArgs>),
     /// List the evidence about a model version (or all).
     #[command(
-        after_help = "Example:\n  concordat evidence list --dir ./concordat --model vision-analyst@2027.2.0"
+        after_help = "Examples:\n  concordat evidence list --dir ./concordat --model vision-analyst@2027.2.0\n  concordat evidence list --server http://127.0.0.1:8700"
     )]
     List {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: Where,
         /// `LINE@VERSION`.
         #[arg(long)]
         model: Option<String>,
@@ -231,11 +285,13 @@ pub enum GateCommand {
   concordat gate status --dir ./concordat --contract defense-imagery-analysis --model vision-analyst@2027.2.0
   concordat gate status --dir ./concordat --contract defense-imagery-analysis \\
       --model vision-analyst@2027.2.0 --at 2027-06-01T00:00:00Z --format json
+  concordat gate status --server http://127.0.0.1:8700 --contract defense-imagery-analysis \\
+      --model vision-analyst@2027.2.0
 
 Lists each requirement as met (by which entries) or unmet (why); exit 1 while any is unmet.")]
     Status {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: Where,
         #[arg(long)]
         contract: String,
         /// `LINE@VERSION`.
@@ -318,10 +374,11 @@ Refused, with the unmet requirements, when the version is not approved.")]
     },
     /// The versions a deployment has run, with the entries that changed them.
     #[command(after_help = "Example:
-  concordat deploy history --dir ./concordat --contract defense-imagery-analysis --deployment analyst-workbench")]
+  concordat deploy history --dir ./concordat --contract defense-imagery-analysis --deployment analyst-workbench
+  concordat deploy history --server http://127.0.0.1:8700 --contract defense-imagery-analysis --deployment analyst-workbench")]
     History {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: Where,
         #[arg(long)]
         contract: String,
         #[arg(long)]
@@ -422,7 +479,7 @@ pub fn model(command: ModelCommand, format: Format) -> Outcome {
     match command {
         ModelCommand::Register(args) => register(args, format),
         ModelCommand::Verify { model, bundle, key } => verify_model(&model, &bundle, &key, format),
-        ModelCommand::List { dir } => list_models(&dir, format),
+        ModelCommand::List { source } => list_models(&source, format),
         ModelCommand::Revoke {
             submit,
             contract,
@@ -522,9 +579,12 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
     )
 }
 
-fn list_models(dir: &Path, format: Format) -> Outcome {
-    let state = load_state(dir)?;
-    let models: Vec<&updates::ModelVersion> = state.models().collect();
+fn list_models(source: &Where, format: Format) -> Outcome {
+    let models: Vec<updates::ModelVersion> = match &source.server {
+        Some(url) => serde_json::from_value(fetch(url, "/api/models")?)
+            .context("the server's model versions")?,
+        None => load_state(source.dir()?)?.models().cloned().collect(),
+    };
     if format == Format::Json {
         return print_json(&serde_json::to_value(&models)?);
     }
@@ -557,7 +617,7 @@ fn list_models(dir: &Path, format: Format) -> Outcome {
 pub fn evidence(command: EvidenceCommand, format: Format) -> Outcome {
     match command {
         EvidenceCommand::Import(args) => import(*args, format),
-        EvidenceCommand::List { dir, model } => list_evidence(&dir, model.as_deref(), format),
+        EvidenceCommand::List { source, model } => list_evidence(&source, model.as_deref(), format),
     }
 }
 
@@ -669,11 +729,26 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
     }
 }
 
-fn list_evidence(dir: &Path, model: Option<&str>, format: Format) -> Outcome {
-    let state = load_state(dir)?;
-    let records: Vec<&updates::EvidenceRecord> = match model {
-        Some(model) => state.evidence_for(model).iter().map(|e| &**e).collect(),
-        None => state.all_evidence().collect(),
+fn list_evidence(source: &Where, model: Option<&str>, format: Format) -> Outcome {
+    let records: Vec<updates::EvidenceRecord> = match &source.server {
+        Some(url) => {
+            let path = match model {
+                Some(model) => format!("/api/evidence?model={}", query_value(model)),
+                None => "/api/evidence".to_owned(),
+            };
+            serde_json::from_value(fetch(url, &path)?).context("the server's evidence")?
+        }
+        None => {
+            let state = load_state(source.dir()?)?;
+            match model {
+                Some(model) => state
+                    .evidence_for(model)
+                    .iter()
+                    .map(|e| (**e).clone())
+                    .collect(),
+                None => state.all_evidence().cloned().collect(),
+            }
+        }
     };
     if format == Format::Json {
         return print_json(&serde_json::to_value(&records)?);
@@ -828,16 +903,31 @@ fn report(dir: &Path, only: Option<&str>, at: Option<&str>, format: Format) -> O
 pub fn gate(command: GateCommand, format: Format) -> Outcome {
     match command {
         GateCommand::Status {
-            dir,
+            source,
             contract,
             model,
             at,
         } => {
-            let state = load_state(&dir)?;
             let (line, version) = split_model(&model)?;
-            let (now, _) = entry_time(at.as_deref())?;
-            let gate =
-                updates::evaluate(&state, &contract, line, version, now).map_err(|e| anyhow!(e))?;
+            let gate: Gate = match &source.server {
+                Some(url) => {
+                    let mut path = format!(
+                        "/api/gate?contract={}&model={}",
+                        query_value(&contract),
+                        query_value(&model)
+                    );
+                    if let Some(at) = &at {
+                        path.push_str(&format!("&at={}", query_value(at)));
+                    }
+                    serde_json::from_value(fetch(url, &path)?).context("the server's gate")?
+                }
+                None => {
+                    let state = load_state(source.dir()?)?;
+                    let (now, _) = entry_time(at.as_deref())?;
+                    updates::evaluate(&state, &contract, line, version, now)
+                        .map_err(|e| anyhow!(e))?
+                }
+            };
             print_gate(&gate, format)?;
             if gate.met() {
                 Ok(())
@@ -967,19 +1057,35 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
             )
         }
         DeployCommand::History {
-            dir,
+            source,
             contract,
             deployment,
         } => {
-            let state = load_state(&dir)?;
-            let record = state
-                .deployment(&updates::deployment_key(&contract, &deployment))
-                .ok_or_else(|| {
-                    anyhow!(
-                        "contract `{contract}` has no deployment `{deployment}` in `{}`",
-                        dir.display()
-                    )
-                })?;
+            let record: updates::Deployment = match &source.server {
+                Some(url) => serde_json::from_value(fetch(
+                    url,
+                    &format!(
+                        "/api/deployments/{}/{}",
+                        query_value(&contract),
+                        query_value(&deployment)
+                    ),
+                )?)
+                .context("the server's deployment")?,
+                None => {
+                    let dir = source.dir()?;
+                    let state = load_state(dir)?;
+                    state
+                        .deployment(&updates::deployment_key(&contract, &deployment))
+                        .cloned()
+                        .ok_or_else(|| {
+                            anyhow!(
+                                "contract `{contract}` has no deployment `{deployment}` in `{}`",
+                                dir.display()
+                            )
+                        })?
+                }
+            };
+            let record = &record;
             if format == Format::Json {
                 return print_json(&serde_json::to_value(record)?);
             }

@@ -538,6 +538,52 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     assert!(entry.contains("<h2>Inclusion proof</h2>"), "{entry}");
     assert!(entry.contains("c2sp.org/tlog-proof@v1"), "{entry}");
 
+    // The reading commands say the same through the server as from the directory.
+    let dir = served.dir.to_str().unwrap();
+    for args in [
+        &[
+            "gate",
+            "status",
+            "--contract",
+            "defense-imagery-analysis",
+            "--model",
+            "vision-analyst@2027.3.0",
+            "--at",
+            "2026-11-01T00:00:00Z",
+        ][..],
+        &[
+            "deploy",
+            "history",
+            "--contract",
+            "defense-imagery-analysis",
+            "--deployment",
+            "analyst-workbench",
+        ][..],
+        &["model", "list"][..],
+        &["evidence", "list", "--model", "vision-analyst@2027.1.0"][..],
+    ] {
+        let local = concordat(&[args, &["--dir", dir]].concat(), None, tmp.path());
+        let remote = concordat(&[args, &["--server", url]].concat(), None, tmp.path());
+        assert_eq!(local.stdout, remote.stdout, "{args:?}");
+        assert_eq!(local.code, remote.code, "{args:?}");
+        assert!(!local.stdout.is_empty(), "{args:?}");
+    }
+    concordat(
+        &[
+            "gate",
+            "status",
+            "--server",
+            url,
+            "--contract",
+            "nope",
+            "--model",
+            "a@1",
+        ],
+        None,
+        tmp.path(),
+    )
+    .fails(2, "contract `nope` is not published");
+
     // The canary: the sealed addendum's text is in no page, no API answer and no log line.
     let sealed: toml::Table = std::fs::read_to_string(
         served

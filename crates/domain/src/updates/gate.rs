@@ -1,7 +1,7 @@
 //! The gate: what a model version needs before it may serve under a contract, and whether the
 //! ledger holds it — each requirement met by named entries, or unmet, in words.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::time::{days_between, format_day, format_instant, parse_day};
 use super::{EvidenceRecord, ModelVersion, Offer, Recognition, Terms, VersionStatus, model_key};
@@ -10,7 +10,7 @@ use crate::kinds::Assurance;
 use crate::state::{KeyStatus, State};
 
 /// One requirement of the gate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Requirement {
     /// A stable id: `standing`, `notice`, `evaluation:<suite>/<metric>`,
     /// `hosting-attestation` or `approvals`.
@@ -22,7 +22,7 @@ pub struct Requirement {
     pub detail: String,
     /// For an evaluation met by evidence produced for a jurisdiction outside the contract's:
     /// that jurisdiction (a duplicate test avoided).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recognised_from: Option<String>,
 }
 
@@ -39,7 +39,7 @@ impl Requirement {
 }
 
 /// The gate of one model version under one contract, at one time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     pub contract: String,
     pub line: String,
