@@ -72,8 +72,8 @@ naming who has not signed.")]
         after_help = "Example:\n  concordat contract show --dir ./concordat defense-imagery-analysis"
     )]
     Show {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: crate::instance::Where,
         id: String,
     },
     /// List a contract's versions with the entries that made them.
@@ -81,8 +81,8 @@ naming who has not signed.")]
         after_help = "Example:\n  concordat contract history --dir ./concordat defense-imagery-analysis"
     )]
     History {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: crate::instance::Where,
         id: String,
     },
     /// Print what changed between two versions of a contract (default: the latest amendment).
@@ -90,8 +90,8 @@ naming who has not signed.")]
   concordat contract diff --dir ./concordat defense-imagery-analysis
   concordat contract diff --dir ./concordat defense-imagery-analysis --from 1.0.0 --to 1.2.0")]
     Diff {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: crate::instance::Where,
         id: String,
         #[arg(long)]
         from: Option<String>,
@@ -230,7 +230,15 @@ fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
     }
 }
 
-fn recorded(dir: &Path, id: &str) -> Result<domain::ContractRecord, Failure> {
+fn recorded(source: &crate::instance::Where, id: &str) -> Result<domain::ContractRecord, Failure> {
+    if let Some(url) = &source.server {
+        let value = crate::instance::fetch(
+            url,
+            &format!("/api/contracts/{}", crate::instance::query_value(id)),
+        )?;
+        return Ok(serde_json::from_value(value).context("the server's contract")?);
+    }
+    let dir = source.dir()?;
     let reader = store::Reader::open(dir)?;
     let state = ledger::load_state(&reader)?;
     state
@@ -239,8 +247,8 @@ fn recorded(dir: &Path, id: &str) -> Result<domain::ContractRecord, Failure> {
         .ok_or_else(|| anyhow!("contract `{id}` is not published in `{}`", dir.display()).into())
 }
 
-fn show(dir: &Path, id: &str, format: Format) -> Outcome {
-    let record = recorded(dir, id)?;
+fn show(source: &crate::instance::Where, id: &str, format: Format) -> Outcome {
+    let record = recorded(source, id)?;
     if format == Format::Json {
         return print_json(&json!({
             "id": record.id, "title": record.title, "parties": record.parties,
@@ -272,8 +280,8 @@ fn show(dir: &Path, id: &str, format: Format) -> Outcome {
     print(&out)
 }
 
-fn history(dir: &Path, id: &str, format: Format) -> Outcome {
-    let record = recorded(dir, id)?;
+fn history(source: &crate::instance::Where, id: &str, format: Format) -> Outcome {
+    let record = recorded(source, id)?;
     match format {
         Format::Json => print_json(&json!(record.versions)),
         Format::Text => {
@@ -289,8 +297,13 @@ fn history(dir: &Path, id: &str, format: Format) -> Outcome {
     }
 }
 
-fn diff(dir: &Path, id: &str, from: Option<&str>, to: Option<&str>) -> Outcome {
-    let record = recorded(dir, id)?;
+fn diff(
+    source: &crate::instance::Where,
+    id: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Outcome {
+    let record = recorded(source, id)?;
     let position = |version: &str| {
         record
             .versions
@@ -595,11 +608,14 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
     match command {
         ContractCommand::Publish(args) => publish(args, domain::Kind::ContractPublished, format),
         ContractCommand::Amend(args) => publish(args, domain::Kind::ContractAmended, format),
-        ContractCommand::Show { dir, id } => show(&dir, &id, format),
-        ContractCommand::History { dir, id } => history(&dir, &id, format),
-        ContractCommand::Diff { dir, id, from, to } => {
-            diff(&dir, &id, from.as_deref(), to.as_deref())
-        }
+        ContractCommand::Show { source, id } => show(&source, &id, format),
+        ContractCommand::History { source, id } => history(&source, &id, format),
+        ContractCommand::Diff {
+            source,
+            id,
+            from,
+            to,
+        } => diff(&source, &id, from.as_deref(), to.as_deref()),
         ContractCommand::Render {
             dir,
             public: _,

@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
+use clap::Args;
 use ledger::{Ledger, Receipt, SubmitError};
+use serde_json::Value;
 use store::{GroupCommit, Reader};
 use tlog::note::SignerKey;
 
@@ -70,4 +72,77 @@ pub fn submit_one(dir: &Path, source: &str, envelope: Vec<u8>) -> Result<Receipt
     let receipt = ledger.submit_and_wait(envelope);
     ledger.close()?;
     receipt.map_err(|e| submit_failure(source, e))
+}
+
+/// Where state is read from: an instance directory, or a running server.
+#[derive(Debug, Args)]
+pub struct Where {
+    /// The instance directory.
+    #[arg(long, required_unless_present = "server", conflicts_with = "server")]
+    pub dir: Option<PathBuf>,
+    /// A running server (`concordat serve`), e.g. http://127.0.0.1:8700.
+    #[arg(long)]
+    pub server: Option<String>,
+}
+
+impl Where {
+    pub fn dir(&self) -> Result<&Path, Failure> {
+        self.dir
+            .as_deref()
+            .ok_or_else(|| anyhow!("give --dir or --server").into())
+    }
+}
+
+/// GETs `path` from a server's API; its refusals become errors with the server's reason.
+pub fn fetch(server: &str, path: &str) -> Result<Value, Failure> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    match ureq::get(&url).call() {
+        Ok(response) => Ok(response
+            .into_json()
+            .with_context(|| format!("{url}: the answer is not JSON"))?),
+        Err(ureq::Error::Status(_, response)) => {
+            let body: Value = response.into_json().unwrap_or_default();
+            Err(anyhow!(
+                "{}",
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("the server refused the request")
+            )
+            .into())
+        }
+        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+    }
+}
+
+/// GETs `path` from a server as text (a tlog-proof, a checkpoint).
+pub fn fetch_text(server: &str, path: &str) -> Result<String, Failure> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    match ureq::get(&url).call() {
+        Ok(response) => Ok(response
+            .into_string()
+            .with_context(|| format!("{url}: the answer is not text"))?),
+        Err(ureq::Error::Status(_, response)) => {
+            let body: Value = response.into_json().unwrap_or_default();
+            Err(anyhow!(
+                "{}",
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("the server refused the request")
+            )
+            .into())
+        }
+        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

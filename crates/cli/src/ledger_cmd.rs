@@ -79,16 +79,18 @@ for several keys. The party id defaults to the name in lowercase with dashes.")]
         signer_key: Option<PathBuf>,
     },
     /// List the registered parties.
-    #[command(after_help = "Example:\n  concordat party list --dir ./concordat --format json")]
+    #[command(
+        after_help = "Examples:\n  concordat party list --dir ./concordat --format json\n  concordat party list --server http://127.0.0.1:8700"
+    )]
     List {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: crate::instance::Where,
     },
     /// Show one party with its keys.
     #[command(after_help = "Example:\n  concordat party show --dir ./concordat acme-ai")]
     Show {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: crate::instance::Where,
         id: String,
     },
 }
@@ -96,10 +98,12 @@ for several keys. The party id defaults to the name in lowercase with dashes.")]
 #[derive(Debug, Subcommand)]
 pub enum EntryCommand {
     /// Show an entry: its statement, who signed it, and its inclusion proof.
-    #[command(after_help = "Example:\n  concordat entry show --dir ./concordat 3")]
+    #[command(
+        after_help = "Examples:\n  concordat entry show --dir ./concordat 3\n  concordat entry show --server http://127.0.0.1:8700 3"
+    )]
     Show {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: crate::instance::Where,
         index: u64,
     },
 }
@@ -317,8 +321,8 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
                 }
             }
         }
-        PartyCommand::List { dir } => {
-            let state = load(&dir)?;
+        PartyCommand::List { source } => {
+            let state = party_state(&source, None)?;
             match format {
                 Format::Text => {
                     let mut out = String::from("ID\tNAME\tROLES\tJURISDICTIONS\tACTIVE KEYS\n");
@@ -342,8 +346,8 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
                 )),
             }
         }
-        PartyCommand::Show { dir, id } => {
-            let state = load(&dir)?;
+        PartyCommand::Show { source, id } => {
+            let state = party_state(&source, Some(&id))?;
             let party = state
                 .party(&id)
                 .ok_or_else(|| anyhow!("party `{id}` is not registered"))?;
@@ -394,6 +398,36 @@ fn party_json(state: &State, id: &str) -> Value {
         "party": party,
         "keys": state.keys_of(id).collect::<Vec<_>>(),
     })
+}
+
+/// The parties (all, or one) and their keys, from a directory or through a server.
+fn party_state(source: &crate::instance::Where, only: Option<&str>) -> Result<State, Failure> {
+    let Some(url) = &source.server else {
+        return load(source.dir()?);
+    };
+    use crate::instance::{fetch, query_value};
+    let ids: Vec<String> = match only {
+        Some(id) => vec![id.to_owned()],
+        None => fetch(url, "/api/parties")?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["id"].as_str().map(str::to_owned))
+            .collect(),
+    };
+    let mut changes = Vec::new();
+    for id in ids {
+        let answer = fetch(url, &format!("/api/parties/{}", query_value(&id)))?;
+        changes.push(domain::Change::PutParty(
+            serde_json::from_value(answer["party"].clone()).context("the server's party")?,
+        ));
+        let keys: Vec<domain::KeyRecord> =
+            serde_json::from_value(answer["keys"].clone()).context("the server's keys")?;
+        changes.extend(keys.into_iter().map(domain::Change::PutKey));
+    }
+    let mut state = State::default();
+    state.commit(&changes);
+    Ok(state)
 }
 
 fn load(dir: &Path) -> Result<State, Failure> {
@@ -708,18 +742,31 @@ pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
 }
 
 pub fn entry(command: EntryCommand, format: Format) -> Outcome {
-    let EntryCommand::Show { dir, index } = command;
-    let reader = Reader::open(&dir)?;
-    let state = ledger::load_state(&reader)?;
-    let bytes = reader.entry(index)?;
-    let envelope = Envelope::parse(&bytes).with_context(|| format!("entry {index}"))?;
-    let statement =
-        Statement::parse(&envelope.payload).with_context(|| format!("entry {index}"))?;
-    let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
-        .into_iter()
-        .map(|record| json!({ "party": record.party, "keyid": record.keyid, "algorithm": record.algorithm }))
-        .collect();
-    let proof = reader.proof_file(index, None)?.to_text();
+    let EntryCommand::Show { source, index } = command;
+    let (statement, signers, proof): (Statement, Vec<Value>, String) = match &source.server {
+        Some(url) => {
+            let entry = crate::instance::fetch(url, &format!("/api/entries/{index}"))?;
+            let statement = serde_json::from_value(entry["statement"].clone())
+                .context("the server's statement")?;
+            let signers = entry["signers"].as_array().cloned().unwrap_or_default();
+            let proof = crate::instance::fetch_text(url, &format!("/api/entries/{index}/proof"))?;
+            (statement, signers, proof)
+        }
+        None => {
+            let reader = Reader::open(source.dir()?)?;
+            let state = ledger::load_state(&reader)?;
+            let bytes = reader.entry(index)?;
+            let envelope = Envelope::parse(&bytes).with_context(|| format!("entry {index}"))?;
+            let statement =
+                Statement::parse(&envelope.payload).with_context(|| format!("entry {index}"))?;
+            let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
+                .into_iter()
+                .map(|record| json!({ "party": record.party, "keyid": record.keyid, "algorithm": record.algorithm }))
+                .collect();
+            let proof = reader.proof_file(index, None)?.to_text();
+            (statement, signers, proof)
+        }
+    };
     let kind = Kind::from_predicate_type(&statement.predicate_type).map(Kind::name);
     match format {
         Format::Json => print_json(&json!({

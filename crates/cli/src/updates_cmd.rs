@@ -11,60 +11,9 @@ use domain::{Assurance, Kind, State};
 use serde_json::{Value, json};
 use tlog::note::SignerKey;
 
+use crate::instance::{Where, fetch, query_value};
 use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
-
-/// Where state is read from: an instance directory, or a running server.
-#[derive(Debug, Args)]
-pub struct Where {
-    /// The instance directory.
-    #[arg(long, required_unless_present = "server", conflicts_with = "server")]
-    dir: Option<PathBuf>,
-    /// A running server (`concordat serve`), e.g. http://127.0.0.1:8700.
-    #[arg(long)]
-    server: Option<String>,
-}
-
-impl Where {
-    fn dir(&self) -> Result<&Path, Failure> {
-        self.dir
-            .as_deref()
-            .ok_or_else(|| anyhow!("give --dir or --server").into())
-    }
-}
-
-/// GETs `path` from a server's API; its refusals become errors with the server's reason.
-fn fetch(server: &str, path: &str) -> Result<Value, Failure> {
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    match ureq::get(&url).call() {
-        Ok(response) => Ok(response
-            .into_json()
-            .with_context(|| format!("{url}: the answer is not JSON"))?),
-        Err(ureq::Error::Status(_, response)) => {
-            let body: Value = response.into_json().unwrap_or_default();
-            Err(anyhow!(
-                "{}",
-                body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("the server refused the request")
-            )
-            .into())
-        }
-        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
-    }
-}
-
-/// Percent-encodes a query value.
-fn query_value(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 /// Where and as whom an entry is submitted.
 #[derive(Debug, Args)]

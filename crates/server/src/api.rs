@@ -98,7 +98,7 @@ pub fn entry_json(instance: &Instance, index: u64) -> Result<Value, ApiError> {
     let state = instance.ledger.state();
     let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
         .into_iter()
-        .map(|record| json!({"party": record.party, "keyid": record.keyid}))
+        .map(|record| json!({"party": record.party, "keyid": record.keyid, "algorithm": record.algorithm}))
         .collect();
     Ok(json!({
         "index": index,

@@ -561,6 +561,17 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
         ][..],
         &["model", "list"][..],
         &["evidence", "list", "--model", "vision-analyst@2027.1.0"][..],
+        &["party", "list"][..],
+        &["party", "show", "acme-ai"][..],
+        &["entry", "show", "5"][..],
+        &["contract", "show", "defense-imagery-analysis"][..],
+        &[
+            "contract",
+            "history",
+            "defense-imagery-analysis",
+            "--format",
+            "json",
+        ][..],
     ] {
         let local = concordat(&[args, &["--dir", dir]].concat(), None, tmp.path());
         let remote = concordat(&[args, &["--server", url]].concat(), None, tmp.path());
