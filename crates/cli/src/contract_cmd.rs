@@ -778,14 +778,7 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
         } => {
             let body = std::fs::read_to_string(&text)
                 .with_context(|| format!("cannot read `{}`", text.display()))?;
-            let mut salt = [0u8; 32];
-            getrandom::fill(&mut salt).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
-            let commitment = contract::commitment(&salt, &body);
-            let sealed = Sealed {
-                id: id.clone(),
-                salt: salt.iter().map(|b| format!("{b:02x}")).collect(),
-                text: body,
-            };
+            let (sealed, commitment) = seal_text(&id, body)?;
             write_private(&out, &toml::to_string(&sealed)?)?;
             let public = contract::AddendumRef {
                 id,
@@ -818,6 +811,13 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
             }
         }
     }
+}
+
+/// Seals `text` under a fresh random salt: the private half and the public commitment.
+pub fn seal_text(id: &str, text: String) -> anyhow::Result<(Sealed, String)> {
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+    Ok(contract::seal(id, text, &salt))
 }
 
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -185,20 +185,14 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         .map(|(path, text)| (path.to_owned(), text))
         .collect();
     let sealed_text = "Target-set handling: imagery of named sites is processed only in the enclave, and analyst notes on them are destroyed after 30 days.\n";
-    let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt).map_err(|e| anyhow!("no randomness: {e}"))?;
-    let commitment = domain::contract::commitment(&salt, sealed_text);
-    let salt_hex: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    let (sealed, commitment) = crate::contract_cmd::seal_text("annex-c", sealed_text.to_owned())?;
     // Deposited with the server, which serves it only to cleared parties with a token.
     let deposit = dir.join(server::SEALED_DIR).join(CONTRACT);
     std::fs::create_dir_all(&deposit)
         .with_context(|| format!("cannot create `{}`", deposit.display()))?;
     crate::contract_cmd::write_private(
         &deposit.join("annex-c.sealed.toml"),
-        &format!(
-            "id = \"annex-c\"\nsalt = \"{salt_hex}\"\ntext = {}\n",
-            toml::Value::String(sealed_text.to_owned())
-        ),
+        &toml::to_string(&sealed)?,
     )?;
     if let Some(contract) = files.get_mut("contract.toml") {
         contract.push_str(&format!(
@@ -336,8 +330,6 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         100,
     )?;
     let Seeder { ledger, .. } = seeder;
-    let last = ledger.state();
-    drop(last);
     ledger.close()?;
     let reader = store::Reader::open(dir)?;
     let size = reader.latest_checkpoint()?.size;

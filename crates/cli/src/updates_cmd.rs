@@ -616,15 +616,10 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
     let suite = args.suite.clone().unwrap_or_else(|| summary.task.clone());
     if let Some(out) = &args.seal {
         // The result stays with the tester, in the form `addendum verify` opens.
-        let text = serde_json::to_string(&summary.metrics)?;
-        let mut salt = [0u8; 32];
-        getrandom::fill(&mut salt).map_err(|e| anyhow!("no randomness for the salt: {e}"))?;
-        let commitment = domain::contract::commitment(&salt, &text);
-        let sealed_file = domain::contract::Sealed {
-            id: format!("{}/{suite}", args.model),
-            salt: salt.iter().map(|b| format!("{b:02x}")).collect(),
-            text,
-        };
+        let (sealed_file, commitment) = crate::contract_cmd::seal_text(
+            &format!("{}/{suite}", args.model),
+            serde_json::to_string(&summary.metrics)?,
+        )?;
         crate::contract_cmd::write_private(
             out,
             &format!(

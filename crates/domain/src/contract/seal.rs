@@ -27,6 +27,19 @@ pub fn commitment(salt: &[u8; 32], text: &str) -> String {
     format!("sha256:{digest}")
 }
 
+/// Seals `text` under `salt` (32 random bytes the caller draws): the private half to keep, and
+/// the public commitment.
+pub fn seal(id: impl Into<String>, text: impl Into<String>, salt: &[u8; 32]) -> (Sealed, String) {
+    let text = text.into();
+    let commitment = commitment(salt, &text);
+    let sealed = Sealed {
+        id: id.into(),
+        salt: salt.iter().map(|b| format!("{b:02x}")).collect(),
+        text,
+    };
+    (sealed, commitment)
+}
+
 /// Whether `sealed` opens `commitment`. Comparison is of public values only.
 pub fn open_commitment(commitment_text: &str, sealed: &Sealed) -> Result<(), String> {
     let salt = decode_salt(&sealed.salt)?;
