@@ -93,13 +93,11 @@ impl Where {
     }
 }
 
-/// GETs `path` from a server's API; its refusals become errors with the server's reason.
-pub fn fetch(server: &str, path: &str) -> Result<Value, Failure> {
+/// GETs `path` from a server; its refusals become errors with the server's reason.
+fn get(server: &str, path: &str) -> Result<(String, ureq::Response), Failure> {
     let url = format!("{}{path}", server.trim_end_matches('/'));
     match ureq::get(&url).call() {
-        Ok(response) => Ok(response
-            .into_json()
-            .with_context(|| format!("{url}: the answer is not JSON"))?),
+        Ok(response) => Ok((url, response)),
         Err(ureq::Error::Status(_, response)) => {
             let body: Value = response.into_json().unwrap_or_default();
             Err(anyhow!(
@@ -114,25 +112,20 @@ pub fn fetch(server: &str, path: &str) -> Result<Value, Failure> {
     }
 }
 
-/// GETs `path` from a server as text (a tlog-proof, a checkpoint).
+/// GETs `path` from a server's API as JSON.
+pub fn fetch(server: &str, path: &str) -> Result<Value, Failure> {
+    let (url, response) = get(server, path)?;
+    Ok(response
+        .into_json()
+        .with_context(|| format!("{url}: the answer is not JSON"))?)
+}
+
+/// GETs `path` from a server as text (a tlog-proof).
 pub fn fetch_text(server: &str, path: &str) -> Result<String, Failure> {
-    let url = format!("{}{path}", server.trim_end_matches('/'));
-    match ureq::get(&url).call() {
-        Ok(response) => Ok(response
-            .into_string()
-            .with_context(|| format!("{url}: the answer is not text"))?),
-        Err(ureq::Error::Status(_, response)) => {
-            let body: Value = response.into_json().unwrap_or_default();
-            Err(anyhow!(
-                "{}",
-                body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("the server refused the request")
-            )
-            .into())
-        }
-        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
-    }
+    let (url, response) = get(server, path)?;
+    Ok(response
+        .into_string()
+        .with_context(|| format!("{url}: the answer is not text"))?)
 }
 
 /// Percent-encodes a query value.

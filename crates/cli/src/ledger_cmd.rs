@@ -693,45 +693,14 @@ pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
                 }
             }
         }
-        if refused == 0 {
-            return Ok(());
-        }
-        let summary = anyhow!("{refused} of {submitted} entries were not accepted (reasons above)");
-        Err(if verification {
-            verification_failed(summary)
-        } else {
-            Failure::Input(summary)
-        })
+        submission_outcome(refused, submitted, verification)
     });
-    let submitted = (|| -> Outcome {
-        for path in envelopes {
-            if path == Path::new("-") {
-                let stdin = std::io::stdin().lock();
-                for (number, line) in stdin.split(b'\n').enumerate() {
-                    let line = line.context("cannot read standard input")?;
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let pending = ledger.submit(line)?;
-                    sender
-                        .send((format!("standard input line {}", number + 1), None, pending))
-                        .map_err(|_| Failure::BrokenPipe)?;
-                }
-            } else {
-                let bytes = std::fs::read(path)
-                    .with_context(|| format!("cannot read `{}`", path.display()))?;
-                let pending = ledger.submit(bytes)?;
-                sender
-                    .send((
-                        format!("`{}`", path.display()),
-                        Some(path.with_extension("tlog-proof")),
-                        pending,
-                    ))
-                    .map_err(|_| Failure::BrokenPipe)?;
-            }
-        }
-        Ok(())
-    })();
+    let submitted = each_envelope(envelopes, |source, proof_path, bytes| {
+        let pending = ledger.submit(bytes)?;
+        sender
+            .send((source, proof_path, pending))
+            .map_err(|_| Failure::BrokenPipe)
+    });
     drop(sender);
     let printed = printer
         .join()
@@ -850,35 +819,56 @@ pub fn replay(dir: &Path, format: Format) -> Outcome {
     Ok(())
 }
 
-/// `submit --server URL`: the same, through a running server's API.
-pub fn submit_remote(url: &str, envelopes: &[PathBuf], format: Format) -> Outcome {
-    let endpoint = format!("{}/api/entries", url.trim_end_matches('/'));
-    let agent = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(60))
-        .build();
-    let mut items: Vec<(String, Option<PathBuf>, Vec<u8>)> = Vec::new();
+/// Calls `visit(source, proof path, envelope)` for each envelope `submit` is given: a file
+/// (whose tlog-proof goes beside it), or `-`, one envelope a line of standard input.
+fn each_envelope(
+    envelopes: &[PathBuf],
+    mut visit: impl FnMut(String, Option<PathBuf>, Vec<u8>) -> Outcome,
+) -> Outcome {
     for path in envelopes {
         if path == Path::new("-") {
             let stdin = std::io::stdin().lock();
             for (number, line) in stdin.split(b'\n').enumerate() {
                 let line = line.context("cannot read standard input")?;
                 if !line.iter().all(u8::is_ascii_whitespace) {
-                    items.push((format!("standard input line {}", number + 1), None, line));
+                    visit(format!("standard input line {}", number + 1), None, line)?;
                 }
             }
         } else {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-            items.push((
+            visit(
                 format!("`{}`", path.display()),
                 Some(path.with_extension("tlog-proof")),
                 bytes,
-            ));
+            )?;
         }
     }
-    let (mut refused, mut verification) = (0usize, false);
-    let submitted = items.len();
-    for (source, proof_path, bytes) in items {
+    Ok(())
+}
+
+/// The exit status of a submission: fine, or how many were refused (each reported already).
+fn submission_outcome(refused: u64, submitted: u64, verification: bool) -> Outcome {
+    if refused == 0 {
+        return Ok(());
+    }
+    let summary = anyhow!("{refused} of {submitted} entries were not accepted (reasons above)");
+    Err(if verification {
+        verification_failed(summary)
+    } else {
+        Failure::Input(summary)
+    })
+}
+
+/// `submit --server URL`: the same, through a running server's API.
+pub fn submit_remote(url: &str, envelopes: &[PathBuf], format: Format) -> Outcome {
+    let endpoint = format!("{}/api/entries", url.trim_end_matches('/'));
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(60))
+        .build();
+    let (mut submitted, mut refused, mut verification) = (0u64, 0u64, false);
+    each_envelope(envelopes, |source, proof_path, bytes| {
+        submitted += 1;
         let response = agent
             .post(&endpoint)
             .set("Content-Type", "application/json")
@@ -914,14 +904,7 @@ pub fn submit_remote(url: &str, envelopes: &[PathBuf], format: Format) -> Outcom
                 return Err(anyhow!("cannot reach the server at {url}: {error}").into());
             }
         }
-    }
-    if refused == 0 {
-        return Ok(());
-    }
-    let summary = anyhow!("{refused} of {submitted} entries were not accepted (reasons above)");
-    Err(if verification {
-        verification_failed(summary)
-    } else {
-        Failure::Input(summary)
-    })
+        Ok(())
+    })?;
+    submission_outcome(refused, submitted, verification)
 }
