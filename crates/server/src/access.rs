@@ -159,10 +159,7 @@ impl Instance {
                 "this server has no operator key, so it cannot record restricted reads and serves none",
             )
         })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-            .max(self.ledger.state().clock());
+        let now = crate::api::now().max(self.ledger.state().clock());
         let statement = ledger::statement(
             Kind::RestrictedRead,
             json!({"reader": reader, "resource": resource, "at": time::format_instant(now)}),

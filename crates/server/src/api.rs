@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{ApiError, Instance};
 
-fn now() -> i64 {
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -85,14 +85,20 @@ pub async fn submit(
 }
 
 /// An entry: its kind, statement and the parties whose keys signed it.
-pub fn entry_json(instance: &Instance, index: u64) -> Result<Value, ApiError> {
+/// The bytes logged at `index`, or a 404 that says how long the log is.
+fn logged_entry(instance: &Instance, index: u64) -> Result<Vec<u8>, ApiError> {
     let size = instance.read(|r| r.latest_checkpoint())?.size;
     if index >= size {
         return Err(ApiError::not_found(format!(
             "entry {index} is not in the log (it holds {size} entries)"
         )));
     }
-    let bytes = instance.read(|r| r.entry(index))?;
+    Ok(instance.read(|r| r.entry(index))?)
+}
+
+/// An entry: its kind, statement and the parties whose keys signed it.
+pub fn entry_json(instance: &Instance, index: u64) -> Result<Value, ApiError> {
+    let bytes = logged_entry(instance, index)?;
     let envelope = Envelope::parse(&bytes).map_err(ApiError::internal)?;
     let statement = Statement::parse(&envelope.payload).map_err(ApiError::internal)?;
     let state = instance.ledger.state();
@@ -121,13 +127,7 @@ pub async fn envelope(
     path: Result<Path<u64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(index) = path?;
-    let size = instance.read(|r| r.latest_checkpoint())?.size;
-    if index >= size {
-        return Err(ApiError::not_found(format!(
-            "entry {index} is not in the log (it holds {size} entries)"
-        )));
-    }
-    let bytes = instance.read(|r| r.entry(index))?;
+    let bytes = logged_entry(&instance, index)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 

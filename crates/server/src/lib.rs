@@ -90,20 +90,14 @@ impl Instance {
     /// readers.
     pub fn open(dir: &Path, log_key: SignerKey, readers: usize) -> Result<Instance, OpenError> {
         let ledger = Ledger::open(dir, log_key, GroupCommit::default())?;
-        let pool: Vec<Mutex<Reader>> = (0..readers.max(1))
-            .map(|_| Reader::open(dir).map(Mutex::new))
-            .collect::<Result<_, _>>()?;
-        let (origin, verifier_key, simulated_clock) = {
-            let reader = pool[0]
-                .lock()
-                .map_err(|_| store::StoreError::Invalid("reader lock".into()))?;
-            let info = reader.info();
-            (
-                info.origin.clone(),
-                info.verifier_key.to_text(),
-                ledger::Clock::of(&reader) == ledger::Clock::Simulated,
-            )
-        };
+        let first = Reader::open(dir)?;
+        let origin = first.info().origin.clone();
+        let verifier_key = first.info().verifier_key.to_text();
+        let simulated_clock = ledger::Clock::of(&first) == ledger::Clock::Simulated;
+        let mut pool = vec![Mutex::new(first)];
+        for _ in 1..readers.max(1) {
+            pool.push(Mutex::new(Reader::open(dir)?));
+        }
         let operator = std::fs::read_to_string(dir.join("keys").join("operator.key"))
             .ok()
             .and_then(|text| SignerKey::parse(&text).ok());

@@ -63,12 +63,6 @@ fn short(digest: &str) -> String {
     format!("sha256:{}…", hex.get(..12).unwrap_or(hex))
 }
 
-fn kind_of(instance: &Instance, index: u64) -> Option<String> {
-    crate::api::entry_json(instance, index)
-        .ok()
-        .and_then(|v| v["kind"].as_str().map(str::to_owned))
-}
-
 fn entry_link(index: u64) -> String {
     format!("<a href=\"/log/{index}\">entry {index}</a>")
 }
@@ -322,10 +316,7 @@ pub async fn model(
     let m = state
         .model(&key)
         .ok_or_else(|| ApiError::not_found(format!("model version `{key}` is not registered")))?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-        .max(state.clock());
+    let now = crate::api::now().max(state.clock());
     let mut body = format!(
         "<h1>{}</h1>\n<p>Announced by <code>{}</code> at {} for service from {}. Digest <code>{}</code>{}.</p>\n",
         escape(&key),
@@ -552,6 +543,7 @@ pub async fn entry(
 ) -> Result<Response, ApiError> {
     let Path(index) = path?;
     let entry = crate::api::entry_json(&instance, index)?;
+    let size = instance.read(|r| r.latest_checkpoint())?.size;
     let proof = instance.read(|r| r.proof_file(index, None))?.to_text();
     let kind = entry["kind"].as_str().unwrap_or("unknown").to_owned();
     let description = Kind::from_name(&kind).map_or("", Kind::describe);
@@ -584,10 +576,11 @@ pub async fn entry(
         } else {
             String::new()
         },
-        kind_of(&instance, index + 1).map_or(String::new(), |_| format!(
-            "<a href=\"/log/{}\">Next entry</a>",
-            index + 1
-        ))
+        if index + 1 < size {
+            format!("<a href=\"/log/{}\">Next entry</a>", index + 1)
+        } else {
+            String::new()
+        }
     );
     Ok(page(&instance, &format!("Entry {index}"), &body))
 }
