@@ -760,6 +760,17 @@ fn contract_amended(
     Ok(vec![Change::PutContract(Box::new(amended))])
 }
 
+/// Whether `text` is `sha256:` and 64 lowercase hex digits: the form of digests and
+/// commitments in entries.
+pub(crate) fn is_sha256_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 fn require_contract_party(
     record: &ContractRecord,
     signers: &[&KeyRecord],
@@ -792,16 +803,7 @@ fn addendum_sealed(
             ),
         ));
     }
-    let well_formed = predicate
-        .commitment
-        .strip_prefix("sha256:")
-        .is_some_and(|hex| {
-            hex.len() == 64
-                && hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-    if !well_formed {
+    if !is_sha256_digest(&predicate.commitment) {
         return Err(reject(
             "commitment",
             "a commitment is `sha256:` and 64 lowercase hex digits",

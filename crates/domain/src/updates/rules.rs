@@ -11,8 +11,8 @@ use super::{
     ModelVersion, Offer, Recognition, Terms, VersionStatus, deployment_key, model_key,
 };
 use crate::apply::{
-    Entry, Rejection, check_jurisdiction, check_party_id, existing_party, known_contract, reject,
-    signed_by,
+    Entry, Rejection, check_jurisdiction, check_party_id, existing_party, is_sha256_digest,
+    known_contract, reject, signed_by,
 };
 use crate::contract::{DeliveryForm, Fallback, ShortNotice};
 use crate::kinds::{
@@ -58,13 +58,7 @@ fn has_role(state: &State, party: &str, role: Role) -> bool {
 }
 
 fn check_digest(field: &str, digest: &str) -> Result<(), Rejection> {
-    let ok = digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    });
-    if ok {
+    if is_sha256_digest(digest) {
         Ok(())
     } else {
         Err(reject(
