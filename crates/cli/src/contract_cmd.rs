@@ -172,14 +172,7 @@ fn public_files(dir: &Path) -> Result<std::collections::BTreeMap<String, String>
 
 fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
     let files = public_files(&args.package)?;
-    let sources: Vec<Source> = files
-        .iter()
-        .map(|(p, t)| Source {
-            path: p.clone(),
-            text: t.clone(),
-        })
-        .collect();
-    let package = contract::load(sources)
+    let package = contract::load(contract::sources(&files))
         .map_err(|_| anyhow!("`{}` does not load", args.package.display()))?;
     let predicate = json!({
         "contract": package.contract.id,

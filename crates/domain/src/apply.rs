@@ -5,7 +5,7 @@ use std::fmt;
 use attest::{PublicKey, Statement};
 use serde::de::DeserializeOwned;
 
-use crate::contract::{self, Sealed, Source};
+use crate::contract::{self, Sealed};
 use crate::kinds::{
     AddendumDisclosed, AddendumSealed, ContractPublished, KeyAdded, KeyRevoked, KeyRotated, Kind,
     PartyRegistered, PartyStatement, Role,
@@ -593,15 +593,7 @@ fn checked_package(predicate: &ContractPublished) -> Result<contract::ContractFi
             ),
         ));
     }
-    let sources = predicate
-        .files
-        .iter()
-        .map(|(path, text)| Source {
-            path: path.clone(),
-            text: text.clone(),
-        })
-        .collect();
-    let package = contract::load(sources).map_err(|problems| {
+    let package = contract::load(contract::sources(&predicate.files)).map_err(|problems| {
         reject(
             "contract-check",
             problems

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use attest::PublicKey;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Package, Source};
+use crate::contract::Package;
 use crate::kinds::Role;
 use crate::updates::{
     Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition, deployment_key,
@@ -325,15 +325,7 @@ impl State {
                     self.keys.insert(record.keyid.clone(), record.clone());
                 }
                 Change::PutContract(record) => {
-                    let sources = record
-                        .files
-                        .iter()
-                        .map(|(path, text)| Source {
-                            path: path.clone(),
-                            text: text.clone(),
-                        })
-                        .collect();
-                    match crate::contract::load(sources) {
+                    match crate::contract::load(crate::contract::sources(&record.files)) {
                         Ok(package) => {
                             self.packages.insert(record.id.clone(), Arc::new(package));
                         }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
-use domain::contract::{Package, Source};
 use domain::updates::{self, DeploymentAction, time};
 use domain::{Kind, State as LedgerState};
 use serde::Deserialize;
@@ -141,21 +140,13 @@ pub async fn contracts(State(instance): State<Arc<Instance>>) -> Response {
     page(&instance, "Contracts", &body)
 }
 
-fn package_of(files: &BTreeMap<String, String>) -> Option<(Package, Option<policy::Policies>)> {
-    let sources: Vec<Source> = files
-        .iter()
-        .map(|(path, text)| Source {
-            path: path.clone(),
-            text: text.clone(),
-        })
-        .collect();
-    let package = domain::contract::load(sources.clone()).ok()?;
-    let policy_files: Vec<Source> = sources
+/// A contract's use-restriction policies, from its public files.
+fn policies_of(files: &BTreeMap<String, String>) -> Option<policy::Policies> {
+    let policy_files: Vec<_> = domain::contract::sources(files)
         .into_iter()
         .filter(|s| s.path.ends_with(".cedar"))
         .collect();
-    let policies = policy::load(&policy_files).ok();
-    Some((package, policies))
+    policy::load(&policy_files).ok()
 }
 
 pub async fn contract(
@@ -184,8 +175,10 @@ pub async fn contract(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let parsed = package_of(&record.files);
-    if let Some((_, Some(policies))) = &parsed {
+    // The ledger keeps each contract's package parsed; only its policies are loaded here.
+    let package = state.package(&id);
+    let policies = policies_of(&record.files);
+    if let Some(policies) = &policies {
         body.push_str("<h2>What it forbids and what it permits</h2>\n<p>The use restrictions are enforced on every request; a forbidding clause always wins, and anything not permitted is refused.</p>\n");
         for (effect, heading) in [
             (policy::Effect::Forbid, "Forbidden"),
@@ -271,7 +264,7 @@ pub async fn contract(
         ));
     }
     body.push_str("</tbody></table>\n");
-    if let Some((package, policies)) = &parsed {
+    if let Some(package) = package {
         body.push_str("<h2>The contract, module by module</h2>\n");
         body.push_str(&html_fragment(package, policies.as_ref()));
     }

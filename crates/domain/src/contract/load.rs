@@ -207,6 +207,17 @@ fn parse_module(source: &Source) -> Result<(ModuleHeader, Module), Diagnostic> {
     Ok((header, module))
 }
 
+/// A package's files (path → text) as sources to load.
+pub fn sources(files: &std::collections::BTreeMap<String, String>) -> Vec<Source> {
+    files
+        .iter()
+        .map(|(path, text)| Source {
+            path: path.clone(),
+            text: text.clone(),
+        })
+        .collect()
+}
+
 /// Parses a package. Stops at problems that leave nothing to check (an unreadable
 /// `contract.toml`); otherwise collects every problem it finds.
 pub fn load(sources: Vec<Source>) -> Result<Package, Vec<Diagnostic>> {

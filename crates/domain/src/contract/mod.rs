@@ -14,6 +14,8 @@ mod seal;
 
 pub use check::check;
 pub use digest::{package_diff, package_digest};
-pub use load::{CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, line_column, load};
+pub use load::{
+    CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, line_column, load, sources,
+};
 pub use model::*;
 pub use seal::{Sealed, commitment, open_commitment, seal};
