@@ -127,9 +127,8 @@ text of addenda whose sealed halves open their commitments, and marks the editio
 /// What `contract publish` and `contract amend` take.
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
-    /// The ledger instance.
-    #[arg(long)]
-    dir: PathBuf,
+    #[command(flatten)]
+    to: crate::instance::Where,
     /// The contract package directory.
     package: PathBuf,
     /// A party's signer key; repeatable.
@@ -204,7 +203,7 @@ fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
         "contract `{}` {}",
         package.contract.id, package.contract.version
     );
-    let receipt = crate::instance::submit_one(&args.dir, &source, envelope.to_json().into_bytes())?;
+    let receipt = crate::instance::submit_to(&args.to, &source, envelope.to_json().into_bytes())?;
     match format {
         Format::Json => print_json(
             &json!({ "contract": package.contract.id, "version": package.contract.version, "index": receipt.index }),

@@ -47,7 +47,7 @@ pub fn open_ledger(dir: &Path) -> Result<Ledger, Failure> {
     Ledger::open(dir, log_key, GroupCommit::default()).map_err(|error| {
         match crate::serve_cmd::serving_url(dir) {
             Some(url) => Failure::Input(anyhow!(
-                "{error}\n  a server holds it: send entries there with `concordat submit --server {url} ENVELOPE`"
+                "{error}\n  a server holds it: run the command with `--server {url}` instead of `--dir` (envelopes: `concordat submit --server {url} ENVELOPE`)"
             )),
             None => Failure::Input(error.into()),
         }
@@ -66,21 +66,119 @@ pub fn submit_failure(source: &str, error: SubmitError) -> Failure {
     }
 }
 
-/// Submits one envelope and waits for its receipt.
-pub fn submit_one(dir: &Path, source: &str, envelope: Vec<u8>) -> Result<Receipt, Failure> {
-    let ledger = open_ledger(dir)?;
-    let receipt = ledger.submit_and_wait(envelope);
-    ledger.close()?;
-    receipt.map_err(|e| submit_failure(source, e))
+/// An entry the ledger accepted: its index and its tlog-proof against the checkpoint that
+/// includes it.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub index: u64,
+    pub checkpoint_size: u64,
+    pub proof: String,
 }
 
-/// Where state is read from: an instance directory, or a running server.
+impl From<&Receipt> for Accepted {
+    fn from(receipt: &Receipt) -> Self {
+        Accepted {
+            index: receipt.index,
+            checkpoint_size: receipt.checkpoint.size,
+            proof: receipt.proof_file().to_text(),
+        }
+    }
+}
+
+/// What a server answered to one submitted envelope.
+pub enum Posted {
+    Accepted(Accepted),
+    /// Refused, with the HTTP status and the server's reason.
+    Refused(u16, String),
+}
+
+/// POSTs one envelope to a server's `/api/entries`.
+pub fn post_entry(agent: &ureq::Agent, server: &str, envelope: &[u8]) -> Result<Posted, Failure> {
+    let endpoint = format!("{}/api/entries", server.trim_end_matches('/'));
+    match agent
+        .post(&endpoint)
+        .set("Content-Type", "application/json")
+        .send_bytes(envelope)
+    {
+        Ok(response) => {
+            let body: Value = response
+                .into_json()
+                .context("the server's answer is not JSON")?;
+            let (Some(index), Some(checkpoint_size), Some(proof)) = (
+                body["index"].as_u64(),
+                body["checkpoint_size"].as_u64(),
+                body["proof"].as_str(),
+            ) else {
+                return Err(anyhow!(
+                    "the server's answer lacks the index, checkpoint size or proof"
+                )
+                .into());
+            };
+            Ok(Posted::Accepted(Accepted {
+                index,
+                checkpoint_size,
+                proof: proof.to_owned(),
+            }))
+        }
+        Err(ureq::Error::Status(status, response)) => {
+            let body: Value = response.into_json().unwrap_or_default();
+            let message = body["error"]["message"]
+                .as_str()
+                .unwrap_or("no reason given")
+                .to_owned();
+            Ok(Posted::Refused(status, message))
+        }
+        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+    }
+}
+
+/// An HTTP client for one command's requests to a server.
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+}
+
+/// Submits one envelope, to the instance directory or its server, and waits for its index.
+/// A refusal is a verification failure (exit 1) when the entry broke a rule or a signature
+/// did not verify, and bad input (exit 2) otherwise.
+pub fn submit_to(place: &Where, source: &str, envelope: Vec<u8>) -> Result<Accepted, Failure> {
+    if let Some(server) = &place.server {
+        return match post_entry(&agent(), server, &envelope)? {
+            Posted::Accepted(accepted) => Ok(accepted),
+            Posted::Refused(422, message) => {
+                Err(verification_failed(anyhow!("{source}: {message}")))
+            }
+            Posted::Refused(_, message) => Err(Failure::Input(anyhow!("{source}: {message}"))),
+        };
+    }
+    let ledger = open_ledger(place.dir()?)?;
+    let receipt = ledger.submit_and_wait(envelope);
+    ledger.close()?;
+    receipt
+        .map(|receipt| Accepted::from(&receipt))
+        .map_err(|e| submit_failure(source, e))
+}
+
+/// The key that signs operator entries (parties, keys): `--signer-key`, or the operator key
+/// of the instance directory. A server's operator key stays on the server's machine.
+pub fn operator_signer(place: &Where, signer: Option<&Path>) -> anyhow::Result<SignerKey> {
+    match (&place.dir, signer) {
+        (_, Some(path)) => read_signer(path),
+        (Some(dir), None) => signer_or_operator(dir, None),
+        (None, None) => Err(anyhow!(
+            "with --server, give --signer-key: the operator key stays in the instance directory"
+        )),
+    }
+}
+
+/// An instance: its directory, written and read directly, or a running server that holds it.
 #[derive(Debug, Args)]
 pub struct Where {
     /// The instance directory.
     #[arg(long, required_unless_present = "server", conflicts_with = "server")]
     pub dir: Option<PathBuf>,
-    /// A running server (`concordat serve`), e.g. http://127.0.0.1:8700.
+    /// A running server (`concordat serve`) instead, e.g. http://127.0.0.1:8700.
     #[arg(long)]
     pub server: Option<String>,
 }

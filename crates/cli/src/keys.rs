@@ -43,8 +43,8 @@ The printed verifier key `<name>+<keyid>+<base64>` is what others use to check s
 
 Signed by the instance's operator key unless --signer-key names the party's own key.")]
     Rotate {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        to: crate::instance::Where,
         #[arg(long)]
         party: String,
         /// The key ID of the key being replaced (see `concordat party show`).
@@ -53,6 +53,7 @@ Signed by the instance's operator key unless --signer-key names the party's own 
         /// The new public key: PEM file or C2SP verifier-key text.
         #[arg(long)]
         new: String,
+        /// Sign with this key instead of the instance's operator key (required with --server).
         #[arg(long)]
         signer_key: Option<PathBuf>,
     },
@@ -62,14 +63,15 @@ Signed by the instance's operator key unless --signer-key names the party's own 
 
 What the key signed before stays valid. Signed by the operator key unless --signer-key is given.")]
     Revoke {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        to: crate::instance::Where,
         #[arg(long)]
         party: String,
         #[arg(long)]
         keyid: String,
         #[arg(long)]
         reason: String,
+        /// Sign with this key instead of the instance's operator key (required with --server).
         #[arg(long)]
         signer_key: Option<PathBuf>,
     },
@@ -84,21 +86,19 @@ pub fn run(command: KeyCommand, format: Format) -> Outcome {
             force,
         } => generate(&name, &out, cosigner, force, format),
         KeyCommand::Rotate {
-            dir,
+            to,
             party,
             old,
             new,
             signer_key,
-        } => crate::ledger_cmd::rotate(&dir, &party, &old, &new, signer_key.as_deref(), format),
+        } => crate::ledger_cmd::rotate(&to, &party, &old, &new, signer_key.as_deref(), format),
         KeyCommand::Revoke {
-            dir,
+            to,
             party,
             keyid,
             reason,
             signer_key,
-        } => {
-            crate::ledger_cmd::revoke(&dir, &party, &keyid, &reason, signer_key.as_deref(), format)
-        }
+        } => crate::ledger_cmd::revoke(&to, &party, &keyid, &reason, signer_key.as_deref(), format),
     }
 }
 

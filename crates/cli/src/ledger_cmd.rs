@@ -16,8 +16,8 @@ use store::Reader;
 use tlog::note::{KeyType, SignerKey};
 
 use crate::instance::{
-    KEYS_DIR, LOG_KEY_FILE, OPERATOR_KEY_FILE, open_ledger, signer_or_operator, submit_failure,
-    submit_one,
+    Accepted, KEYS_DIR, LOG_KEY_FILE, OPERATOR_KEY_FILE, Posted, Where, open_ledger,
+    operator_signer, submit_failure, submit_to,
 };
 use crate::keys::{read_signer, write_key_file};
 use crate::output::{
@@ -54,12 +54,14 @@ pub enum PartyCommand {
   concordat party register --dir ./concordat --name 'Acme AI' --role vendor --key acme.pem --jurisdiction US
   concordat party register --dir ./concordat --name 'EU AI Office' --id eu-ai-office --role overseer \\
       --key 'eu-ai-office+1a2b3c4d+AZ...' --jurisdiction EU
+  concordat party register --server http://127.0.0.1:8700 --signer-key operator.key \\
+      --name 'Acme AI' --role vendor --key acme.pem --jurisdiction US
 
 --key takes a PEM public key file (Ed25519 or ECDSA P-256) or C2SP verifier-key text; repeat it
 for several keys. The party id defaults to the name in lowercase with dashes.")]
     Register {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        to: Where,
         #[arg(long)]
         name: String,
         /// agency, vendor, lab, auditor, overseer, witness or operator; repeatable.
@@ -74,7 +76,7 @@ for several keys. The party id defaults to the name in lowercase with dashes.")]
         /// The party's ledger id (default: from the name).
         #[arg(long)]
         id: Option<String>,
-        /// Sign with this key instead of the instance's operator key.
+        /// Sign with this key instead of the instance's operator key (required with --server).
         #[arg(long)]
         signer_key: Option<PathBuf>,
     },
@@ -254,15 +256,15 @@ fn slug(name: &str) -> String {
     out.trim_end_matches('-').chars().take(63).collect()
 }
 
-fn print_receipt(source: &str, receipt: &ledger::Receipt, format: Format, extra: Value) -> Outcome {
+fn print_receipt(source: &str, accepted: &Accepted, format: Format, extra: Value) -> Outcome {
     match format {
-        Format::Text => print(&format!("{}\n", receipt.index)),
+        Format::Text => print(&format!("{}\n", accepted.index)),
         Format::Json => {
             let mut value = json!({
                 "source": source,
-                "index": receipt.index,
-                "checkpoint_size": receipt.checkpoint.size,
-                "proof": receipt.proof_file().to_text(),
+                "index": accepted.index,
+                "checkpoint_size": accepted.checkpoint_size,
+                "proof": accepted.proof,
             });
             if let (Value::Object(map), Value::Object(more)) = (&mut value, extra) {
                 map.extend(more);
@@ -275,7 +277,7 @@ fn print_receipt(source: &str, receipt: &ledger::Receipt, format: Format, extra:
 pub fn party(command: PartyCommand, format: Format) -> Outcome {
     match command {
         PartyCommand::Register {
-            dir,
+            to,
             name,
             roles,
             keys,
@@ -301,13 +303,13 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
             let predicate = json!({
                 "party": id, "name": name, "roles": roles, "jurisdictions": jurisdictions, "keys": keys,
             });
-            let signer = signer_or_operator(&dir, signer_key.as_deref())?;
+            let signer = operator_signer(&to, signer_key.as_deref())?;
             let envelope = sign_statement(
                 &statement(Kind::PartyRegistered, predicate, Vec::new()),
                 &signer,
             )?;
-            let receipt = submit_one(
-                &dir,
+            let receipt = submit_to(
+                &to,
                 &format!("party `{id}`"),
                 envelope.to_json().into_bytes(),
             )?;
@@ -437,7 +439,7 @@ fn load(dir: &Path) -> Result<State, Failure> {
 
 /// `key rotate`.
 pub fn rotate(
-    dir: &Path,
+    to: &Where,
     party: &str,
     old: &str,
     new: &str,
@@ -446,10 +448,10 @@ pub fn rotate(
 ) -> Outcome {
     let new_key = read_public_key(new)?;
     let predicate = json!({"party": party, "old_keyid": old, "new_key": new_key});
-    let signer = signer_or_operator(dir, signer)?;
+    let signer = operator_signer(to, signer)?;
     let envelope = sign_statement(&statement(Kind::KeyRotated, predicate, Vec::new()), &signer)?;
-    let receipt = submit_one(
-        dir,
+    let receipt = submit_to(
+        to,
         &format!("key rotation for `{party}`"),
         envelope.to_json().into_bytes(),
     )?;
@@ -470,7 +472,7 @@ pub fn rotate(
 
 /// `key revoke`.
 pub fn revoke(
-    dir: &Path,
+    to: &Where,
     party: &str,
     keyid: &str,
     reason: &str,
@@ -478,10 +480,10 @@ pub fn revoke(
     format: Format,
 ) -> Outcome {
     let predicate = json!({"party": party, "keyid": keyid, "reason": reason});
-    let signer = signer_or_operator(dir, signer)?;
+    let signer = operator_signer(to, signer)?;
     let envelope = sign_statement(&statement(Kind::KeyRevoked, predicate, Vec::new()), &signer)?;
-    let receipt = submit_one(
-        dir,
+    let receipt = submit_to(
+        to,
         &format!("key revocation for `{party}`"),
         envelope.to_json().into_bytes(),
     )?;
@@ -677,7 +679,7 @@ pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
                     }
                     print_receipt(
                         &source,
-                        &receipt,
+                        &Accepted::from(&receipt),
                         format,
                         json!({ "proof_file": proof_path }),
                     )?;
@@ -862,46 +864,27 @@ fn submission_outcome(refused: u64, submitted: u64, verification: bool) -> Outco
 
 /// `submit --server URL`: the same, through a running server's API.
 pub fn submit_remote(url: &str, envelopes: &[PathBuf], format: Format) -> Outcome {
-    let endpoint = format!("{}/api/entries", url.trim_end_matches('/'));
-    let agent = ureq::AgentBuilder::new()
-        .timeout(std::time::Duration::from_secs(60))
-        .build();
+    let agent = crate::instance::agent();
     let (mut submitted, mut refused, mut verification) = (0u64, 0u64, false);
     each_envelope(envelopes, |source, proof_path, bytes| {
         submitted += 1;
-        let response = agent
-            .post(&endpoint)
-            .set("Content-Type", "application/json")
-            .send_bytes(&bytes);
-        match response {
-            Ok(response) => {
-                let body: Value = response
-                    .into_json()
-                    .with_context(|| format!("{source}: the server's answer is not JSON"))?;
-                let proof = body["proof"].as_str().unwrap_or_default();
+        match crate::instance::post_entry(&agent, url, &bytes)? {
+            Posted::Accepted(accepted) => {
                 if let Some(path) = &proof_path {
-                    std::fs::write(path, proof)
+                    std::fs::write(path, &accepted.proof)
                         .with_context(|| format!("cannot write `{}`", path.display()))?;
                 }
-                match format {
-                    Format::Text => print(&format!("{}\n", body["index"]))?,
-                    Format::Json => print_json(&json!({
-                        "source": source, "index": body["index"], "checkpoint_size": body["checkpoint_size"],
-                        "proof": proof, "proof_file": proof_path,
-                    }))?,
-                }
+                print_receipt(
+                    &source,
+                    &accepted,
+                    format,
+                    json!({ "proof_file": proof_path }),
+                )?;
             }
-            Err(ureq::Error::Status(status, response)) => {
+            Posted::Refused(status, message) => {
                 refused += 1;
-                let body: Value = response.into_json().unwrap_or_default();
-                let message = body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("no reason given");
                 verification |= status == 422;
                 eprintln!("{source}: {message}");
-            }
-            Err(error) => {
-                return Err(anyhow!("cannot reach the server at {url}: {error}").into());
             }
         }
         Ok(())

@@ -18,9 +18,8 @@ use crate::output::{Failure, Format, Outcome, print, print_json, verification_fa
 /// Where and as whom an entry is submitted.
 #[derive(Debug, Args)]
 pub struct Submit {
-    /// The ledger instance.
-    #[arg(long)]
-    dir: PathBuf,
+    #[command(flatten)]
+    to: Where,
     /// The signer key of the party acting (it names the party).
     #[arg(long)]
     key: PathBuf,
@@ -151,9 +150,9 @@ The statement's subjects are the model version's digest and the log file's SHA-2
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The ledger instance (to find the model version's digest).
-    #[arg(long)]
-    dir: PathBuf,
+    /// The instance (to find the model version's digest and the lab's jurisdiction).
+    #[command(flatten)]
+    at_instance: Where,
     /// An Inspect AI log: `.json`, or an `.eval` archive.
     #[arg(long, required_unless_present = "lm_eval", conflicts_with = "lm_eval")]
     inspect: Option<PathBuf>,
@@ -215,10 +214,11 @@ pub enum RecognitionCommand {
     /// jurisdiction — duplicate tests avoided.
     #[command(after_help = "Examples:
   concordat recognition report --dir ./concordat
-  concordat recognition report --dir ./concordat --contract defense-imagery-analysis --format json")]
+  concordat recognition report --dir ./concordat --contract defense-imagery-analysis --format json
+  concordat recognition report --server http://127.0.0.1:8700")]
     Report {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        source: Where,
         #[arg(long)]
         contract: Option<String>,
         /// Evaluate at this time (RFC 3339; default: now).
@@ -252,9 +252,12 @@ Lists each requirement as met (by which entries) or unmet (why); exit 1 while an
     },
     /// Approve a model version under a contract, as one of its approvers. Accepted only when
     /// every other requirement of the gate is met.
-    #[command(after_help = "Example:
+    #[command(after_help = "Examples:
   concordat gate approve --dir ./concordat --key agency.key --contract defense-imagery-analysis \\
-      --model vision-analyst@2027.2.0")]
+      --model vision-analyst@2027.2.0
+  # through a running server (every command that writes an entry takes --server)
+  concordat gate approve --server http://127.0.0.1:8700 --key agency.key \\
+      --contract defense-imagery-analysis --model vision-analyst@2027.2.0")]
     Approve {
         #[command(flatten)]
         submit: Submit,
@@ -369,25 +372,106 @@ fn split_model(model: &str) -> anyhow::Result<(&str, &str)> {
         })
 }
 
-/// The party a signer key belongs to.
-fn party_of(state: &State, key: &SignerKey, path: &Path) -> anyhow::Result<String> {
+/// The party a signer key belongs to, as the instance has it.
+fn party_of(place: &Where, key: &SignerKey, path: &Path) -> Result<String, Failure> {
     let keyid = PublicKey::parse(&key.verifier().to_text())
         .map(|k| k.keyid())
         .map_err(|e| anyhow!("`{}`: {e}", path.display()))?;
-    state
-        .key(&keyid)
-        .map(|record| record.party.clone())
-        .ok_or_else(|| {
-            anyhow!(
-                "the key in `{}` (key ID {keyid}) is not registered to any party",
-                path.display()
-            )
-        })
+    let unregistered = || {
+        anyhow!(
+            "the key in `{}` (key ID {keyid}) is not registered to any party",
+            path.display()
+        )
+    };
+    match &place.server {
+        Some(url) => {
+            let record: domain::KeyRecord = match fetch(url, &format!("/api/keys/{keyid}")) {
+                Ok(value) => serde_json::from_value(value).context("the server's key")?,
+                Err(_) => return Err(unregistered().into()),
+            };
+            Ok(record.party)
+        }
+        None => {
+            let state = load_state(place.dir()?)?;
+            Ok(state
+                .key(&keyid)
+                .map(|record| record.party.clone())
+                .ok_or_else(unregistered)?)
+        }
+    }
+}
+
+/// A registered model version, from the instance.
+fn model_version(place: &Where, key: &str) -> Result<updates::ModelVersion, Failure> {
+    match &place.server {
+        Some(url) => Ok(serde_json::from_value(fetch(
+            url,
+            &format!("/api/models/{}", query_value(key)),
+        )?)
+        .context("the server's model version")?),
+        None => {
+            let dir = place.dir()?;
+            Ok(load_state(dir)?.model(key).cloned().ok_or_else(|| {
+                anyhow!(
+                    "model version `{key}` is not registered in `{}`",
+                    dir.display()
+                )
+            })?)
+        }
+    }
+}
+
+/// A registered party, from the instance.
+fn party_record(place: &Where, id: &str) -> Result<domain::Party, Failure> {
+    match &place.server {
+        Some(url) => Ok(serde_json::from_value(
+            fetch(url, &format!("/api/parties/{}", query_value(id)))?["party"].take(),
+        )
+        .context("the server's party")?),
+        None => {
+            let dir = place.dir()?;
+            Ok(load_state(dir)?
+                .party(id)
+                .cloned()
+                .ok_or_else(|| anyhow!("party `{id}` is not registered in `{}`", dir.display()))?)
+        }
+    }
+}
+
+/// A deployment's record, from the instance.
+fn deployment_record(
+    place: &Where,
+    contract: &str,
+    deployment: &str,
+) -> Result<updates::Deployment, Failure> {
+    match &place.server {
+        Some(url) => Ok(serde_json::from_value(fetch(
+            url,
+            &format!(
+                "/api/deployments/{}/{}",
+                query_value(contract),
+                query_value(deployment)
+            ),
+        )?)
+        .context("the server's deployment")?),
+        None => {
+            let dir = place.dir()?;
+            Ok(load_state(dir)?
+                .deployment(&updates::deployment_key(contract, deployment))
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow!(
+                        "contract `{contract}` has no deployment `{deployment}` in `{}`",
+                        dir.display()
+                    )
+                })?)
+        }
+    }
 }
 
 /// Signs a statement with `key` and submits it; prints what happened.
 fn submit_statement(
-    dir: &Path,
+    to: &Where,
     statement: &Statement,
     key: &SignerKey,
     what: &str,
@@ -395,7 +479,7 @@ fn submit_statement(
     extra: Value,
 ) -> Outcome {
     let envelope = ledger::sign_statement(statement, key)?;
-    let receipt = crate::instance::submit_one(dir, what, envelope.to_json().into_bytes())?;
+    let receipt = crate::instance::submit_to(to, what, envelope.to_json().into_bytes())?;
     match format {
         Format::Json => {
             let mut out = json!({ "index": receipt.index, "kind": Kind::from_predicate_type(&statement.predicate_type).map(Kind::name) });
@@ -412,16 +496,15 @@ fn submit_statement(
 fn act(
     submit: &Submit,
     kind: Kind,
-    build: impl FnOnce(&State, &str, &str) -> anyhow::Result<(Value, String)>,
+    build: impl FnOnce(&str, &str) -> anyhow::Result<(Value, String)>,
     format: Format,
 ) -> Outcome {
-    let state = load_state(&submit.dir)?;
     let key = read_signer(&submit.key)?;
-    let party = party_of(&state, &key, &submit.key)?;
+    let party = party_of(&submit.to, &key, &submit.key)?;
     let (_, at) = entry_time(submit.at.as_deref())?;
-    let (predicate, what) = build(&state, &party, &at)?;
+    let (predicate, what) = build(&party, &at)?;
     let statement = ledger::statement(kind, predicate, Vec::new());
-    submit_statement(&submit.dir, &statement, &key, &what, format, json!({}))
+    submit_statement(&submit.to, &statement, &key, &what, format, json!({}))
 }
 
 pub fn model(command: ModelCommand, format: Format) -> Outcome {
@@ -439,7 +522,7 @@ pub fn model(command: ModelCommand, format: Format) -> Outcome {
             act(
                 &submit,
                 Kind::VersionRevoked,
-                |_, party, at| {
+                |party, at| {
                     Ok((
                         json!({"party": party, "contract": contract, "model": {"line": line, "version": version}, "reason": reason, "at": at}),
                         format!("revoked {model} under `{contract}`"),
@@ -514,7 +597,7 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
     act(
         &args.submit,
         Kind::ModelVersionRegistered,
-        |_, party, at| {
+        |party, at| {
             Ok((
                 json!({
                     "vendor": party, "line": line, "version": version, "form": form,
@@ -582,26 +665,21 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
             args.assurance
         )
     })?;
-    let state = load_state(&args.dir)?;
+    let place = &args.at_instance;
     let (line, version) = split_model(&args.model)?;
-    let model = state.model(&args.model).ok_or_else(|| {
-        anyhow!(
-            "model version `{}` is not registered in `{}`",
-            args.model,
-            args.dir.display()
-        )
-    })?;
+    let model = model_version(place, &args.model)?;
     let key = args.key.as_deref().map(read_signer).transpose()?;
     let lab = match (&args.lab, &key, &args.key) {
         (Some(lab), _, _) => lab.clone(),
-        (None, Some(key), Some(path)) => party_of(&state, key, path)?,
+        (None, Some(key), Some(path)) => party_of(place, key, path)?,
         _ => return Err(anyhow!("give --lab or --key").into()),
     };
     let produced_for = match &args.produced_for {
         Some(code) => code.clone(),
-        None => state
-            .party(&lab)
-            .and_then(|p| p.jurisdictions.first().cloned())
+        None => party_record(place, &lab)?
+            .jurisdictions
+            .first()
+            .cloned()
             .ok_or_else(|| anyhow!("party `{lab}` has no jurisdiction: give --produced-for"))?,
     };
     let (_, at) = entry_time(args.at.as_deref())?;
@@ -664,7 +742,7 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
     match key {
         Some(key) => {
             let what = format!("evidence from `{lab}` about {}", args.model);
-            submit_statement(&args.dir, &statement, &key, &what, format, json!({}))
+            submit_statement(place, &statement, &key, &what, format, json!({}))
         }
         None => print(&format!(
             "{}\n",
@@ -742,7 +820,7 @@ pub fn recognition(command: RecognitionCommand, format: Format) -> Outcome {
             act(
                 &submit,
                 Kind::RecognitionPublished,
-                |_, party, at| {
+                |party, at| {
                     Ok((
                         json!({"authority": party, "jurisdiction": jurisdiction, "labs": labs, "suites": suites, "min_assurance": assurance, "max_evidence_age_days": max_age_days, "at": at}),
                         format!(
@@ -755,85 +833,67 @@ pub fn recognition(command: RecognitionCommand, format: Format) -> Outcome {
                 format,
             )
         }
-        RecognitionCommand::Report { dir, contract, at } => {
-            report(&dir, contract.as_deref(), at.as_deref(), format)
-        }
+        RecognitionCommand::Report {
+            source,
+            contract,
+            at,
+        } => report(&source, contract.as_deref(), at.as_deref(), format),
     }
 }
 
-fn report(dir: &Path, only: Option<&str>, at: Option<&str>, format: Format) -> Outcome {
-    let state = load_state(dir)?;
-    let (now, _) = entry_time(at)?;
-    let mut rows = Vec::new();
-    for contract in state
-        .contracts()
-        .filter(|c| only.is_none_or(|id| id == c.id))
-    {
-        let mut met = 0usize;
-        let mut total = 0usize;
-        let mut foreign = Vec::new();
-        for model in state
-            .models()
-            .filter(|m| m.offers.contains_key(&contract.id))
-        {
-            let Ok(gate) =
-                updates::evaluate(&state, &contract.id, &model.line, &model.version, now)
-            else {
-                continue;
-            };
-            for requirement in gate
-                .requirements
-                .iter()
-                .filter(|r| r.id.starts_with("evaluation:"))
-            {
-                total += 1;
-                if requirement.met {
-                    met += 1;
-                    if let Some(from) = &requirement.recognised_from {
-                        foreign.push(json!({"model": model.key(), "requirement": requirement.id, "entries": requirement.by, "produced_for": from}));
-                    }
-                }
+fn report(source: &Where, only: Option<&str>, at: Option<&str>, format: Format) -> Outcome {
+    let rows: Vec<updates::ContractReuse> = match &source.server {
+        Some(url) => {
+            let mut query = Vec::new();
+            if let Some(id) = only {
+                query.push(format!("contract={}", query_value(id)));
             }
+            if let Some(at) = at {
+                query.push(format!("at={}", query_value(at)));
+            }
+            let path = match query.is_empty() {
+                true => "/api/recognitions/report".to_owned(),
+                false => format!("/api/recognitions/report?{}", query.join("&")),
+            };
+            serde_json::from_value(fetch(url, &path)?).context("the server's report")?
         }
-        rows.push(json!({
-            "contract": contract.id,
-            "jurisdictions": state.package(&contract.id).map(|p| p.contract.jurisdictions.clone()).unwrap_or_default(),
-            "evaluation_requirements": total,
-            "met": met,
-            "met_by_evidence_from_elsewhere": foreign.len(),
-            "reused": foreign,
-        }));
-    }
-    if let Some(id) = only
-        && rows.is_empty()
-    {
-        return Err(anyhow!("contract `{id}` is not published in `{}`", dir.display()).into());
-    }
+        None => {
+            let dir = source.dir()?;
+            let state = load_state(dir)?;
+            let (now, _) = entry_time(at)?;
+            updates::recognition_report(&state, only, now).ok_or_else(|| {
+                anyhow!(
+                    "contract `{}` is not published in `{}`",
+                    only.unwrap_or_default(),
+                    dir.display()
+                )
+            })?
+        }
+    };
     if format == Format::Json {
-        return print_json(&Value::Array(rows));
+        return print_json(&serde_json::to_value(&rows)?);
     }
     let mut out = String::new();
     for row in &rows {
         out.push_str(&format!(
             "{} ({}): {} of {} evaluation requirements met; {} by evidence produced for another jurisdiction (duplicate tests avoided)\n",
-            row["contract"].as_str().unwrap_or_default(),
-            row["jurisdictions"].as_array().map(|j| j.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
-            row["met"],
-            row["evaluation_requirements"],
-            row["met_by_evidence_from_elsewhere"],
+            row.contract,
+            row.jurisdictions.join(", "),
+            row.met,
+            row.evaluation_requirements,
+            row.met_by_evidence_from_elsewhere,
         ));
-        for reused in row["reused"].as_array().into_iter().flatten() {
-            let entries: Vec<String> = reused["entries"]
-                .as_array()
-                .into_iter()
-                .flatten()
+        for reused in &row.reused {
+            let entries: Vec<String> = reused
+                .entries
+                .iter()
                 .map(|e| format!("entry {e}"))
                 .collect();
             out.push_str(&format!(
                 "  {} {}: met by evidence produced for {} ({})\n",
-                reused["model"].as_str().unwrap_or_default(),
-                reused["requirement"].as_str().unwrap_or_default(),
-                reused["produced_for"].as_str().unwrap_or_default(),
+                reused.model,
+                reused.requirement,
+                reused.produced_for,
                 entries.join(", ")
             ));
         }
@@ -892,7 +952,7 @@ pub fn gate(command: GateCommand, format: Format) -> Outcome {
             act(
                 &submit,
                 Kind::VersionApproved,
-                |_, party, at| {
+                |party, at| {
                     Ok((
                         json!({"approver": party, "contract": contract, "model": {"line": line, "version": version}, "at": at}),
                         format!("`{party}` approved {model} under `{contract}`"),
@@ -946,7 +1006,7 @@ pub fn hosting(command: HostingCommand, format: Format) -> Outcome {
     act(
         &submit,
         Kind::HostingAttested,
-        |_, party, at| {
+        |party, at| {
             Ok((
                 json!({"party": party, "contract": contract, "environment": environment, "report": digest, "description": description, "at": at}),
                 format!("`{party}` attested the {environment} environment of `{contract}`"),
@@ -968,7 +1028,7 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
             act(
                 &submit,
                 Kind::DeploymentActivated,
-                |_, party, at| {
+                |party, at| {
                     Ok((
                         json!({"party": party, "contract": contract, "deployment": deployment, "model": {"line": line, "version": version}, "at": at}),
                         format!("{model} is in service in `{deployment}` of `{contract}`"),
@@ -983,15 +1043,13 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
             deployment,
             reason,
         } => {
-            let state = load_state(&submit.dir)?;
-            let before = state
-                .deployment(&updates::deployment_key(&contract, &deployment))
-                .and_then(|d| d.active.clone())
+            let before = deployment_record(&submit.to, &contract, &deployment)?
+                .active
                 .unwrap_or_default();
             act(
                 &submit,
                 Kind::DeploymentRolledBack,
-                |_, party, at| {
+                |party, at| {
                     Ok((
                         json!({"party": party, "contract": contract, "deployment": deployment, "reason": reason, "at": at}),
                         format!("`{deployment}` of `{contract}` rolled back from {before}"),
@@ -1005,30 +1063,7 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
             contract,
             deployment,
         } => {
-            let record: updates::Deployment = match &source.server {
-                Some(url) => serde_json::from_value(fetch(
-                    url,
-                    &format!(
-                        "/api/deployments/{}/{}",
-                        query_value(&contract),
-                        query_value(&deployment)
-                    ),
-                )?)
-                .context("the server's deployment")?,
-                None => {
-                    let dir = source.dir()?;
-                    let state = load_state(dir)?;
-                    state
-                        .deployment(&updates::deployment_key(&contract, &deployment))
-                        .cloned()
-                        .ok_or_else(|| {
-                            anyhow!(
-                                "contract `{contract}` has no deployment `{deployment}` in `{}`",
-                                dir.display()
-                            )
-                        })?
-                }
-            };
+            let record = deployment_record(&source, &contract, &deployment)?;
             let record = &record;
             if format == Format::Json {
                 return print_json(&serde_json::to_value(record)?);

@@ -226,6 +226,44 @@ pub async fn recognitions(State(instance): State<Arc<Instance>>) -> Json<Value> 
     Json(json!(list))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    contract: Option<String>,
+    at: Option<String>,
+}
+
+pub async fn recognition_report(
+    State(instance): State<Arc<Instance>>,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let at = match &query.at {
+        Some(text) => time::parse_instant("at", text).map_err(ApiError::bad_request)?,
+        None => now(),
+    };
+    let state = instance.ledger.state();
+    let rows =
+        updates::recognition_report(&state, query.contract.as_deref(), at).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "contract `{}` is not published",
+                query.contract.as_deref().unwrap_or_default()
+            ))
+        })?;
+    Ok(Json(json!(rows)))
+}
+
+pub async fn key(
+    State(instance): State<Arc<Instance>>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(keyid) = path?;
+    let state = instance.ledger.state();
+    let key = state
+        .key(&keyid)
+        .ok_or_else(|| ApiError::not_found(format!("no party registered key `{keyid}`")))?;
+    Ok(Json(json!(key)))
+}
+
 pub async fn deployments(State(instance): State<Arc<Instance>>) -> Json<Value> {
     let state = instance.ledger.state();
     let list: Vec<&updates::Deployment> = state.deployments().collect();

@@ -174,6 +174,10 @@ fn every_documented_route_answers_and_refusals_say_why() {
         .unwrap()
         .parse()
         .unwrap();
+    let keyid = get(&format!("{url}/api/parties/acme-ai")).json()["keys"][0]["keyid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for route in server::ROUTES
         .iter()
         .filter(|r| r.method == "get" && r.tag != "restricted")
@@ -181,6 +185,7 @@ fn every_documented_route_answers_and_refusals_say_why() {
         let path = route
             .path
             .replace("{*path}", &format!("0/000.p/{size}"))
+            .replace("{keyid}", &keyid)
             .replace("{index}", "3")
             .replace("{key}", "vision-analyst@2027.1.0")
             .replace("{contract}", "defense-imagery-analysis")
@@ -301,7 +306,7 @@ fn every_documented_route_answers_and_refusals_say_why() {
     .fails(
         2,
         &format!(
-            "a server holds it: send entries there with `concordat submit --server {url} ENVELOPE`"
+            "a server holds it: run the command with `--server {url}` instead of `--dir` (envelopes: `concordat submit --server {url} ENVELOPE`)"
         ),
     );
 
@@ -623,4 +628,383 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     let log = std::fs::read_to_string(&served.log).unwrap();
     assert!(log.contains("serving"), "{log}");
     assert!(!log.contains(canary), "the server log shows sealed text");
+}
+
+#[test]
+fn the_cli_writes_through_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let url = served.url.as_str();
+    let keys = served.dir.join("keys");
+    let key = |party: &str| {
+        keys.join(format!("{party}.key"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let kind_of = |stdout: &str| -> String {
+        let index = stdout
+            .rsplit("entry ")
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no entry index in `{stdout}`"));
+        get(&format!("{url}/api/entries/{index}")).json()["kind"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let day = |days: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        domain::updates::time::format_day(now + days * 86_400)
+    };
+
+    // Operator entries: the operator key stays with the server's instance, so --signer-key.
+    let lab_key = run(&[
+        "key",
+        "generate",
+        "--name",
+        "eu-test-lab",
+        "--out",
+        "eu-lab.key",
+    ])
+    .ok()
+    .stdout;
+    let register = [
+        "party",
+        "register",
+        "--server",
+        url,
+        "--name",
+        "EU Test Lab",
+        "--role",
+        "lab",
+        "--jurisdiction",
+        "EU",
+        "--key",
+        lab_key.trim(),
+    ];
+    run(&register).fails(2, "with --server, give --signer-key");
+    let operator = key("operator");
+    let out = run(&[&register[..], &["--signer-key", &operator]].concat()).ok();
+    assert_eq!(kind_of(&out.stdout), "party-registered", "{}", out.stdout);
+    assert_eq!(
+        get(&format!("{url}/api/parties/eu-test-lab")).json()["party"]["name"],
+        "EU Test Lab"
+    );
+
+    // A contract published through the server, signed by its three parties.
+    run(&[
+        "contract",
+        "new",
+        "--template",
+        "border-services-assistant",
+        "pkg",
+        "--agency",
+        "defense-agency",
+        "--vendor",
+        "acme-ai",
+        "--auditor",
+        "oversight-office",
+    ])
+    .ok();
+    let out = run(&[
+        "contract",
+        "publish",
+        "--server",
+        url,
+        "pkg",
+        "--key",
+        &key("defense-agency"),
+        "--key",
+        &key("acme-ai"),
+        "--key",
+        &key("oversight-office"),
+    ])
+    .ok();
+    assert_eq!(kind_of(&out.stdout), "contract-published", "{}", out.stdout);
+
+    // The vendor registers a version, a lab's evidence follows (its jurisdiction looked up on
+    // the server), an approval the gate does not allow is refused with the rule.
+    let contract = "defense-imagery-analysis";
+    let out = run(&[
+        "model",
+        "register",
+        "--server",
+        url,
+        "--key",
+        &key("acme-ai"),
+        "--model",
+        "vision-analyst@2027.4.0",
+        "--contract",
+        contract,
+        "--service-from",
+        &day(90),
+        "--api-version",
+        "vision-analyst-2027-04",
+        "--fingerprint",
+        "vision-analyst 2027.4.0",
+    ])
+    .ok();
+    assert_eq!(
+        kind_of(&out.stdout),
+        "model-version-registered",
+        "{}",
+        out.stdout
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../evidence/tests/fixtures");
+    let out = run(&[
+        "evidence",
+        "import",
+        "--server",
+        url,
+        "--inspect",
+        fixtures.join("inspect.json").to_str().unwrap(),
+        "--model",
+        "vision-analyst@2027.4.0",
+        "--assurance",
+        "third-party",
+        "--key",
+        &key("uk-test-lab"),
+    ])
+    .ok();
+    let index: u64 = out
+        .stdout
+        .rsplit("entry ")
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let evidence = get(&format!("{url}/api/entries/{index}")).json();
+    assert_eq!(evidence["kind"], "evidence-recorded");
+    assert_eq!(
+        evidence["statement"]["predicate"]["producedFor"], "GB",
+        "the lab's jurisdiction, from the server"
+    );
+    run(&[
+        "gate",
+        "approve",
+        "--server",
+        url,
+        "--key",
+        &key("defense-agency"),
+        "--contract",
+        contract,
+        "--model",
+        "vision-analyst@2027.4.0",
+    ])
+    .fails(1, "gate");
+    let out = run(&[
+        "model",
+        "revoke",
+        "--server",
+        url,
+        "--key",
+        &key("acme-ai"),
+        "--contract",
+        contract,
+        "--model",
+        "vision-analyst@2027.4.0",
+        "--reason",
+        "superseded before service",
+    ])
+    .ok();
+    assert_eq!(kind_of(&out.stdout), "version-revoked", "{}", out.stdout);
+    let out = run(&[
+        "recognition",
+        "publish",
+        "--server",
+        url,
+        "--key",
+        &key("uk-aisi"),
+        "--jurisdiction",
+        "GB",
+        "--lab",
+        "eu-test-lab",
+        "--suite",
+        "targeting-refusal",
+        "--min-assurance",
+        "third-party",
+        "--max-age-days",
+        "90",
+    ])
+    .ok();
+    assert_eq!(
+        kind_of(&out.stdout),
+        "recognition-published",
+        "{}",
+        out.stdout
+    );
+    let out = run(&[
+        "hosting",
+        "attest",
+        "--server",
+        url,
+        "--key",
+        &key("acme-ai"),
+        "--contract",
+        contract,
+        "--environment",
+        "government-cloud",
+        "--report",
+        fixtures.join("inspect.json").to_str().unwrap(),
+        "--description",
+        "annual re-attestation",
+    ])
+    .ok();
+    assert_eq!(kind_of(&out.stdout), "hosting-attested", "{}", out.stdout);
+    let out = run(&[
+        "deploy",
+        "activate",
+        "--server",
+        url,
+        "--key",
+        &key("defense-agency"),
+        "--contract",
+        contract,
+        "--deployment",
+        "field-office",
+        "--model",
+        "vision-analyst@2027.1.0",
+    ])
+    .ok();
+    assert_eq!(
+        kind_of(&out.stdout),
+        "deployment-activated",
+        "{}",
+        out.stdout
+    );
+    // Any writer that opens the served directory directly is pointed at the server.
+    run(&[
+        "deploy",
+        "activate",
+        "--dir",
+        served.dir.to_str().unwrap(),
+        "--key",
+        &key("defense-agency"),
+        "--contract",
+        contract,
+        "--deployment",
+        "field-office",
+        "--model",
+        "vision-analyst@2027.1.0",
+    ])
+    .fails(
+        2,
+        &format!("run the command with `--server {url}` instead of `--dir`"),
+    );
+    // An unregistered key is named before anything is sent; a party outside the contract is
+    // refused by the server with the rule.
+    run(&[
+        "key",
+        "generate",
+        "--name",
+        "stranger",
+        "--out",
+        "stranger.key",
+    ])
+    .ok();
+    let rollback = |key: &str| {
+        run(&[
+            "deploy",
+            "rollback",
+            "--server",
+            url,
+            "--key",
+            key,
+            "--contract",
+            contract,
+            "--deployment",
+            "analyst-workbench",
+            "--reason",
+            "test",
+        ])
+    };
+    rollback("stranger.key").fails(2, "is not registered to any party");
+    rollback("eu-lab.key").fails(1, "`eu-test-lab` is not a party of contract");
+
+    // Key rotation and revocation, signed by the operator.
+    let new_key = run(&[
+        "key",
+        "generate",
+        "--name",
+        "eu-test-lab",
+        "--out",
+        "eu-lab-2.key",
+    ])
+    .ok()
+    .stdout;
+    let party = get(&format!("{url}/api/parties/eu-test-lab")).json();
+    let old = party["keys"][0]["keyid"].as_str().unwrap().to_owned();
+    let out = run(&[
+        "key",
+        "rotate",
+        "--server",
+        url,
+        "--signer-key",
+        &operator,
+        "--party",
+        "eu-test-lab",
+        "--old",
+        &old,
+        "--new",
+        new_key.trim(),
+    ])
+    .ok();
+    assert_eq!(kind_of(&out.stdout), "key-rotated", "{}", out.stdout);
+    let party = get(&format!("{url}/api/parties/eu-test-lab")).json();
+    let active = party["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["status"] == "active")
+        .unwrap()["keyid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = run(&[
+        "key",
+        "revoke",
+        "--server",
+        url,
+        "--signer-key",
+        &operator,
+        "--party",
+        "eu-test-lab",
+        "--keyid",
+        &active,
+        "--reason",
+        "test over",
+    ])
+    .ok();
+    assert_eq!(kind_of(&out.stdout), "key-revoked", "{}", out.stdout);
+    assert_eq!(
+        get(&format!("{url}/api/keys/{active}")).json()["party"],
+        "eu-test-lab"
+    );
+    get(&format!("{url}/api/keys/{}", "0".repeat(64))).refused(404, "not-found");
+
+    // The recognition report says the same through the server as from the directory.
+    let args = ["recognition", "report", "--at", "2026-11-01T00:00:00Z"];
+    let local = run(&[&args[..], &["--dir", served.dir.to_str().unwrap()]].concat()).ok();
+    let remote = run(&[&args[..], &["--server", url]].concat()).ok();
+    assert_eq!(local.stdout, remote.stdout);
+    assert!(
+        local.stdout.contains("defense-imagery-analysis (US)"),
+        "{}",
+        local.stdout
+    );
+    run(&[
+        "recognition",
+        "report",
+        "--server",
+        url,
+        "--contract",
+        "nope",
+    ])
+    .fails(2, "contract `nope` is not published");
 }

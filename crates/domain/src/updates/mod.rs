@@ -7,6 +7,7 @@
 //! approved version in one entry.
 
 mod gate;
+mod report;
 mod rules;
 pub mod time;
 
@@ -21,6 +22,7 @@ use crate::contract::{
 use crate::kinds::{Assurance, Harness};
 
 pub use gate::{Gate, Requirement, evaluate};
+pub use report::{ContractReuse, Reuse, recognition_report};
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,
     model_version_registered, recognition_published, version_approved, version_revoked,
