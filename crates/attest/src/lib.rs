@@ -4,11 +4,13 @@
 //!   verification of Ed25519 and ECDSA P-256 signatures, counting distinct keys.
 //! - [`statement`]: in-toto Statement v1.
 //! - [`keys`]: public keys from C2SP verifier-key text or PEM, with a stable key ID.
+//! - [`http_signature`]: HTTP Message Signatures (RFC 9421), a request signed by a party's key.
 //!
 //! Pure: bytes in, verdicts out. Signatures are always checked over the payload bytes as
 //! received, never over a re-serialisation.
 
 pub mod dsse;
+pub mod http_signature;
 pub mod keys;
 pub mod statement;
 

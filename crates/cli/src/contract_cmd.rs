@@ -429,6 +429,38 @@ Keep the .sealed.toml with cleared parties only; the printed [[addenda]] entry i
         #[arg(long)]
         out: PathBuf,
     },
+    /// Fetch a sealed addendum's text from a server, as a party cleared for it. The read is
+    /// recorded in the ledger; the text is checked against the public commitment and written
+    /// (mode 0600) as a .sealed.toml that `addendum verify` and `contract render --reveal` open.
+    #[command(after_help = "Examples:
+  # the request signed with the party's key (RFC 9421 HTTP message signature)
+  concordat addendum fetch --server http://127.0.0.1:8700 --contract defense-imagery-analysis \\
+      --addendum annex-c --key agency.key --out annex-c.sealed.toml
+  # or a bearer token from `concordat token issue` (also read from CONCORDAT_TOKEN)
+  concordat addendum fetch --server http://127.0.0.1:8700 --contract defense-imagery-analysis \\
+      --addendum annex-c --token-file agency.token --out annex-c.sealed.toml
+
+Exit 1 when the server refuses the credential (401/403, with its reason) or sends text that does
+not open the public commitment.")]
+    Fetch {
+        /// The server, e.g. http://127.0.0.1:8700.
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        contract: String,
+        /// The addendum's id.
+        #[arg(long)]
+        addendum: String,
+        /// Sign the request with this key of a cleared party.
+        #[arg(long, conflicts_with = "token_file")]
+        key: Option<PathBuf>,
+        /// A file holding a bearer token of a cleared party.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Where to write the sealed half (must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a revealed addendum (its .sealed.toml) against a commitment.
     #[command(after_help = "Example:
   concordat addendum verify --commitment sha256:3b1f... annex-c.sealed.toml")]
@@ -786,6 +818,24 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
                 )),
             }
         }
+        AddendumCommand::Fetch {
+            server,
+            contract,
+            addendum,
+            key,
+            token_file,
+            out,
+        } => crate::restricted::fetch_addendum(
+            crate::restricted::FetchArgs {
+                server,
+                contract,
+                addendum,
+                key,
+                token_file,
+                out,
+            },
+            format,
+        ),
         AddendumCommand::Verify { commitment, sealed } => {
             let text = std::fs::read_to_string(&sealed)
                 .with_context(|| format!("cannot read `{}`", sealed.display()))?;

@@ -10,6 +10,7 @@ mod log_cmd;
 mod note_cmd;
 mod output;
 mod proof_cmd;
+mod restricted;
 mod serve_cmd;
 mod templates;
 mod token_cmd;

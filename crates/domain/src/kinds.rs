@@ -517,6 +517,9 @@ pub struct DeploymentRolledBack {
 pub struct RestrictedRead {
     /// The party whose credential was used.
     pub reader: String,
+    /// The credential: `token ID` (a bearer token) or `key KEYID` (a signed request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
     /// What was read, e.g. `contract/defense-imagery-analysis/addendum/annex-c`.
     pub resource: String,
     pub at: String,

@@ -1,15 +1,20 @@
-//! Restricted data. Public data needs no credential; a sealed addendum's text needs a bearer
-//! token bound to a party cleared for it. Tokens are issued with `concordat token issue` and
-//! kept in the instance's `tokens.json` as SHA-256 hashes; the file is read on each restricted
-//! request, so a revocation takes effect at once. Every restricted read is recorded in the
+//! Restricted data. Public data needs no credential; a sealed addendum's text needs a
+//! credential of a party cleared for it: a bearer token bound to the party, or the request
+//! signed with one of the party's active keys (HTTP Message Signatures, RFC 9421, covering the
+//! method, host and path, created within five minutes, with a nonce never used before). Tokens
+//! are issued with `concordat token issue` and kept in the instance's `tokens.json` as SHA-256
+//! hashes; the file is read on each restricted request, so a revocation takes effect at once;
+//! a key revoked or rotated in the ledger stops signing requests at once too. Every restricted read is recorded in the
 //! ledger (who, what, when) before the data leaves; if it cannot be recorded, nothing is served.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use domain::Kind;
 use domain::contract::Sealed;
 use domain::updates::time;
@@ -63,13 +68,56 @@ fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
-/// The party a request's bearer token speaks for.
-fn authenticate(instance: &Instance, headers: &HeaderMap) -> Result<String, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(unauthenticated(
-            "this resource is restricted: send `Authorization: Bearer TOKEN` with a token from `concordat token issue`",
-        ));
-    };
+/// Who a restricted request speaks for, and the credential that proved it.
+#[derive(Debug)]
+struct Reader {
+    party: String,
+    /// `token ID` or `key KEYID`, recorded with the read.
+    credential: String,
+}
+
+/// How far a signed request's `created` may be from the server's clock, either way; also how
+/// long its nonce is remembered.
+pub const SIGNATURE_WINDOW_SECONDS: i64 = 300;
+
+/// Nonces of signed requests within the window: `KEYID NONCE` and when it may be forgotten.
+#[derive(Debug, Default)]
+pub struct Nonces(Mutex<HashMap<String, i64>>);
+
+impl Nonces {
+    /// Records a nonce; false if it was seen within the window.
+    fn first_use(&self, keyid: &str, nonce: &str, now: i64) -> bool {
+        let mut seen = match self.0.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        seen.retain(|_, forget_at| *forget_at > now);
+        seen.insert(
+            format!("{keyid} {nonce}"),
+            now + 2 * SIGNATURE_WINDOW_SECONDS,
+        )
+        .is_none()
+    }
+}
+
+const HOW: &str = "send `Authorization: Bearer TOKEN` with a token from `concordat token issue`, or sign the request with the party's key (RFC 9421 `Signature-Input` and `Signature`; `concordat addendum fetch --key` does)";
+
+/// The party a restricted request speaks for: a bearer token, or an HTTP message signature
+/// (RFC 9421) by one of the party's active keys.
+fn authenticate(instance: &Instance, request: &Parts) -> Result<Reader, ApiError> {
+    let headers = &request.headers;
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        return bearer(instance, value);
+    }
+    if headers.contains_key("signature-input") || headers.contains_key("signature") {
+        return signed(instance, request);
+    }
+    Err(unauthenticated(&format!(
+        "this resource is restricted: {HOW}"
+    )))
+}
+
+fn bearer(instance: &Instance, value: &HeaderValue) -> Result<Reader, ApiError> {
     let token = value
         .to_str()
         .ok()
@@ -83,8 +131,135 @@ fn authenticate(instance: &Instance, headers: &HeaderMap) -> Result<String, ApiE
         .tokens
         .iter()
         .find(|t| t.sha256 == hash && t.revoked_at.is_none())
-        .map(|t| t.party.clone())
+        .map(|t| Reader {
+            party: t.party.clone(),
+            credential: format!("token {}", t.id),
+        })
         .ok_or_else(|| unauthenticated("the token is not recognised, or was revoked"))
+}
+
+/// All field lines of a header, joined as one Structured Field value.
+fn joined(headers: &HeaderMap, name: &str) -> Result<String, ApiError> {
+    let mut values = Vec::new();
+    for value in headers.get_all(name) {
+        values.push(
+            value
+                .to_str()
+                .map_err(|_| unauthenticated(&format!("`{name}` is not ASCII text")))?,
+        );
+    }
+    if values.is_empty() {
+        return Err(unauthenticated(&format!(
+            "a signed request carries both `Signature-Input` and `Signature`; `{name}` is missing"
+        )));
+    }
+    Ok(values.join(", "))
+}
+
+fn signed(instance: &Instance, request: &Parts) -> Result<Reader, ApiError> {
+    use attest::http_signature::{Message, parse, signature_base};
+    let headers = &request.headers;
+    let signatures = parse(
+        &joined(headers, "signature-input")?,
+        &joined(headers, "signature")?,
+    )
+    .map_err(|e| unauthenticated(&e.to_string()))?;
+    let [signed] = signatures.as_slice() else {
+        return Err(unauthenticated(&format!(
+            "send exactly one signature; this request has {}",
+            signatures.len()
+        )));
+    };
+    let params = &signed.params;
+    let query = request.uri.query();
+    let mut required = vec!["@method", "@authority", "@path"];
+    if query.is_some() {
+        required.push("@query");
+    }
+    if let Some(missing) = required.iter().find(|c| !params.covers(c)) {
+        return Err(unauthenticated(&format!(
+            "the signature must cover {}; it does not cover `{missing}`",
+            required.join(", ")
+        )));
+    }
+    let now = crate::api::now();
+    let created = params
+        .integer("created")
+        .ok_or_else(|| unauthenticated("the signature has no `created` time"))?;
+    if (now - created).abs() > SIGNATURE_WINDOW_SECONDS {
+        return Err(unauthenticated(&format!(
+            "the signature was created at {}; this server accepts signatures created within {} seconds of its clock ({})",
+            time::format_instant(created),
+            SIGNATURE_WINDOW_SECONDS,
+            time::format_instant(now)
+        )));
+    }
+    if params
+        .integer("expires")
+        .is_some_and(|expires| expires <= now)
+    {
+        return Err(unauthenticated("the signature has expired"));
+    }
+    let keyid = params
+        .string("keyid")
+        .ok_or_else(|| unauthenticated("the signature has no `keyid`"))?;
+    let nonce = params
+        .string("nonce")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            unauthenticated("the signature has no `nonce`; each signed request carries a new one")
+        })?;
+    let state = instance.ledger.state();
+    let record = state
+        .key(keyid)
+        .ok_or_else(|| unauthenticated(&format!("key `{keyid}` is not registered to any party")))?;
+    if !record.is_active() {
+        return Err(unauthenticated(&format!(
+            "key `{keyid}` of `{}` is no longer active",
+            record.party
+        )));
+    }
+    let key = attest::PublicKey::parse(&record.public_key).map_err(ApiError::internal)?;
+    if let Some(alg) = params.string("alg")
+        && alg != key.algorithm()
+    {
+        return Err(unauthenticated(&format!(
+            "`alg` is `{alg}` but key `{keyid}` is {}",
+            key.algorithm()
+        )));
+    }
+    let authority = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri.authority().map(|a| a.as_str()))
+        .ok_or_else(|| unauthenticated("the request names no host"))?;
+    let fields: Vec<(&str, &str)> = headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    let message = Message {
+        method: request.method.as_str(),
+        authority,
+        path: request.uri.path(),
+        query,
+        headers: &fields,
+    };
+    let base = signature_base(&message, params).map_err(|e| unauthenticated(&e.to_string()))?;
+    if !key.verify(base.as_bytes(), &signed.signature) {
+        return Err(unauthenticated(&format!(
+            "the signature does not verify with key `{keyid}` of `{}` over this request's method, host and path",
+            record.party
+        )));
+    }
+    if !instance.nonces.first_use(keyid, nonce, now) {
+        return Err(unauthenticated(
+            "this signature's nonce was already used: sign each request anew",
+        ));
+    }
+    Ok(Reader {
+        party: record.party.clone(),
+        credential: format!("key {keyid}"),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,11 +274,11 @@ struct Deposited {
 
 pub async fn addendum(
     State(instance): State<Arc<Instance>>,
-    headers: HeaderMap,
+    request: Parts,
     path: Result<UrlPath<(String, String)>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let UrlPath((contract, id)) = path?;
-    let reader = authenticate(&instance, &headers)?;
+    let reader = authenticate(&instance, &request)?;
     let state = instance.ledger.state();
     let record = state
         .contract(&contract)
@@ -126,11 +301,14 @@ pub async fn addendum(
         .cleared
         .clone()
         .unwrap_or_else(|| record.parties.clone());
-    if !cleared.contains(&reader) {
+    if !cleared.contains(&reader.party) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("`{reader}` is not cleared for addendum `{id}` of `{contract}`"),
+            format!(
+                "`{}` is not cleared for addendum `{id}` of `{contract}`",
+                reader.party
+            ),
         ));
     }
     let sealed = Sealed {
@@ -151,7 +329,11 @@ pub async fn addendum(
 
 impl Instance {
     /// Logs a restricted read, signed with the operator key; the entry's index.
-    async fn record_read(self: &Arc<Self>, reader: &str, resource: &str) -> Result<u64, ApiError> {
+    async fn record_read(
+        self: &Arc<Self>,
+        reader: &Reader,
+        resource: &str,
+    ) -> Result<u64, ApiError> {
         let operator = self.operator.as_ref().ok_or_else(|| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -162,7 +344,7 @@ impl Instance {
         let now = crate::api::now().max(self.ledger.state().clock());
         let statement = ledger::statement(
             Kind::RestrictedRead,
-            json!({"reader": reader, "resource": resource, "at": time::format_instant(now)}),
+            json!({"reader": reader.party, "credential": reader.credential, "resource": resource, "at": time::format_instant(now)}),
             Vec::new(),
         );
         let envelope = ledger::sign_statement(&statement, operator).map_err(ApiError::internal)?;

@@ -31,7 +31,9 @@ use ledger::Ledger;
 use store::{GroupCommit, Reader};
 use tlog::note::SignerKey;
 
-pub use access::{SEALED_DIR, TOKENS_FILE, TokenRecord, Tokens, token_hash};
+pub use access::{
+    SEALED_DIR, SIGNATURE_WINDOW_SECONDS, TOKENS_FILE, TokenRecord, Tokens, token_hash,
+};
 pub use error::ApiError;
 pub use openapi::ROUTES;
 
@@ -74,6 +76,8 @@ pub struct Instance {
     readers: Vec<Mutex<Reader>>,
     next_reader: AtomicUsize,
     metrics: metrics::Metrics,
+    /// Nonces of signed requests seen within the freshness window, so none is replayed.
+    nonces: access::Nonces,
 }
 
 /// Why an instance cannot be served.
@@ -111,6 +115,7 @@ impl Instance {
             readers: pool,
             next_reader: AtomicUsize::new(0),
             metrics: metrics::Metrics::default(),
+            nonces: access::Nonces::default(),
         })
     }
 

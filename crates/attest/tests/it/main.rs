@@ -7,6 +7,8 @@
     reason = "tests fail loudly"
 )]
 
+mod http_signature;
+
 use attest::dsse::{DsseError, Envelope, decode_base64};
 use attest::statement::{PAYLOAD_TYPE, Statement, StatementError, Subject};
 use attest::{PublicKey, pae};

@@ -1008,3 +1008,233 @@ fn the_cli_writes_through_the_server() {
     ])
     .fails(2, "contract `nope` is not published");
 }
+
+#[test]
+fn restricted_reads_by_a_request_signed_with_the_partys_key() {
+    use attest::http_signature::{Message, Params, sign};
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let url = served.url.as_str();
+    let key_path = |party: &str| {
+        served
+            .dir
+            .join(format!("keys/{party}.key"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let fetch = |credential: &[&str], out: &str| {
+        run(&[
+            &[
+                "addendum",
+                "fetch",
+                "--server",
+                url,
+                "--contract",
+                "defense-imagery-analysis",
+                "--addendum",
+                "annex-c",
+                "--out",
+                out,
+            ][..],
+            credential,
+        ]
+        .concat())
+    };
+    let recorded = |stdout: &str| -> Value {
+        let index = stdout.trim().rsplit(' ').next().unwrap();
+        get(&format!("{url}/api/entries/{index}")).json()["statement"]["predicate"].clone()
+    };
+
+    // With the key of a cleared party: the text arrives, opens the public commitment, and the
+    // read is recorded with the key that proved it.
+    let agency = key_path("defense-agency");
+    let out = fetch(&["--key", &agency], "annex-c.sealed.toml").ok();
+    assert!(
+        out.stdout
+            .contains("which opens its public commitment sha256:"),
+        "{}",
+        out.stdout
+    );
+    let read = recorded(&out.stdout);
+    assert_eq!(read["reader"], "defense-agency");
+    assert_eq!(
+        read["resource"],
+        "contract/defense-imagery-analysis/addendum/annex-c"
+    );
+    let agency_key = get(&format!("{url}/api/parties/defense-agency")).json()["keys"][0].clone();
+    let keyid = agency_key["keyid"].as_str().unwrap().to_owned();
+    assert_eq!(read["credential"], format!("key {keyid}"));
+    let written = std::fs::read_to_string(tmp.path().join("annex-c.sealed.toml")).unwrap();
+    let deposited: toml::Table = std::fs::read_to_string(
+        served
+            .dir
+            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    let written: toml::Table = written.parse().unwrap();
+    assert_eq!(written["text"], deposited["text"]);
+    let contract = get(&format!("{url}/api/contracts/defense-imagery-analysis")).json();
+    let commitment = contract["addenda"][0]["commitment"].as_str().unwrap();
+    run(&[
+        "addendum",
+        "verify",
+        "--commitment",
+        commitment,
+        "annex-c.sealed.toml",
+    ])
+    .ok();
+
+    // With a token from a file: recorded with the token's id.
+    let issued: Value = serde_json::from_str(
+        &run(&[
+            "token",
+            "issue",
+            "--dir",
+            served.dir.to_str().unwrap(),
+            "--party",
+            "oversight-office",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("auditor.token"),
+        issued["token"].as_str().unwrap(),
+    )
+    .unwrap();
+    let out = fetch(&["--token-file", "auditor.token"], "by-token.sealed.toml").ok();
+    assert_eq!(
+        recorded(&out.stdout)["credential"],
+        format!("token {}", issued["id"].as_str().unwrap())
+    );
+
+    // Refusals: a party not cleared, a key nobody registered.
+    fetch(&["--key", &key_path("uk-test-lab")], "lab.sealed.toml").fails(
+        1,
+        "refused (403): `uk-test-lab` is not cleared for addendum `annex-c`",
+    );
+    run(&[
+        "key",
+        "generate",
+        "--name",
+        "stranger",
+        "--out",
+        "stranger.key",
+    ])
+    .ok();
+    fetch(&["--key", "stranger.key"], "stranger.sealed.toml")
+        .fails(1, "is not registered to any party");
+    fetch(&[], "none.sealed.toml").fails(2, "give --key or --token-file");
+    assert!(!tmp.path().join("lab.sealed.toml").exists());
+
+    // The server's rules for signed requests, request by request.
+    let signer = tlog::note::SignerKey::parse(&std::fs::read_to_string(&agency).unwrap()).unwrap();
+    let authority = url.strip_prefix("http://").unwrap();
+    let path = "/api/contracts/defense-imagery-analysis/addenda/annex-c";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let signed = |signed_path: &str, params: &Params| -> (String, String) {
+        let message = Message {
+            method: "GET",
+            authority,
+            path: signed_path,
+            query: None,
+            headers: &[],
+        };
+        sign(&message, "sig1", params, &signer).unwrap()
+    };
+    let send = |(input, signature): &(String, String)| {
+        answer(
+            ureq::get(&format!("{url}{path}"))
+                .set("Signature-Input", input)
+                .set("Signature", signature)
+                .call(),
+        )
+    };
+    let all = ["@method", "@authority", "@path"];
+    let good = Params::new(&all, now, &keyid, Some("ed25519"), Some("n-1"));
+    let headers = signed(path, &good);
+    assert_eq!(send(&headers).status, 200);
+    let message = send(&headers).refused(401, "unauthenticated");
+    assert!(message.contains("nonce was already used"), "{message}");
+    for (params, signed_path, why) in [
+        (
+            Params::new(&all, now - 3600, &keyid, None, Some("n-2")),
+            path,
+            "accepts signatures created within 300 seconds",
+        ),
+        (
+            Params::new(&["@method", "@path"], now, &keyid, None, Some("n-3")),
+            path,
+            "it does not cover `@authority`",
+        ),
+        (
+            Params::new(&all, now, &keyid, None, None),
+            path,
+            "the signature has no `nonce`",
+        ),
+        (
+            Params::new(&all, now, &keyid, Some("ecdsa-p256-sha256"), Some("n-4")),
+            path,
+            "`alg` is `ecdsa-p256-sha256` but key",
+        ),
+        (
+            Params::new(&all, now, &keyid, None, Some("n-5")),
+            "/api/contracts/defense-imagery-analysis/addenda/annex-d",
+            "the signature does not verify with key",
+        ),
+        (
+            Params::new(&all, now, &"0".repeat(64), None, Some("n-6")),
+            path,
+            "is not registered to any party",
+        ),
+    ] {
+        let message = send(&signed(signed_path, &params)).refused(401, "unauthenticated");
+        assert!(message.contains(why), "{message}");
+    }
+    let message = answer(
+        ureq::get(&format!("{url}{path}"))
+            .set("Signature-Input", "sig1=(\"@method\";req)")
+            .set("Signature", "sig1=:AA==:")
+            .call(),
+    )
+    .refused(401, "unauthenticated");
+    assert!(
+        message.contains("component parameters (`;name`) are not supported"),
+        "{message}"
+    );
+    let message = answer(
+        ureq::get(&format!("{url}{path}"))
+            .set("Signature-Input", &headers.0)
+            .call(),
+    )
+    .refused(401, "unauthenticated");
+    assert!(message.contains("`signature` is missing"), "{message}");
+
+    // A key revoked in the ledger stops signing requests at once.
+    run(&[
+        "key",
+        "revoke",
+        "--server",
+        url,
+        "--signer-key",
+        &key_path("operator"),
+        "--party",
+        "defense-agency",
+        "--keyid",
+        &keyid,
+        "--reason",
+        "laptop lost",
+    ])
+    .ok();
+    fetch(&["--key", &agency], "revoked.sealed.toml").fails(1, "is no longer active");
+}

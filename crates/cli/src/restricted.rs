@@ -1,0 +1,199 @@
+//! Restricted reads from a server, as a party: the credential (a bearer token, or the request
+//! signed with the party's key — RFC 9421 HTTP Message Signatures) and a check of what comes
+//! back against what the ledger publishes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use attest::http_signature::{self, Message, Params};
+use domain::contract::{self, Sealed};
+use serde_json::{Value, json};
+use tlog::note::SignerKey;
+
+use crate::instance::{fetch, query_value};
+use crate::keys::read_signer;
+use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
+
+/// How a request proves which party sends it.
+pub enum Credential {
+    Token(String),
+    Key(Box<SignerKey>),
+}
+
+impl Credential {
+    /// `--key`, else `--token-file`, else `CONCORDAT_TOKEN`.
+    pub fn from_args(key: Option<&Path>, token_file: Option<&Path>) -> Result<Credential, Failure> {
+        if let Some(path) = key {
+            return Ok(Credential::Key(Box::new(read_signer(path)?)));
+        }
+        if let Some(path) = token_file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            let token = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .ok_or_else(|| anyhow!("`{}` holds no token", path.display()))?;
+            return Ok(Credential::Token(token.to_owned()));
+        }
+        match std::env::var("CONCORDAT_TOKEN") {
+            Ok(token) if !token.trim().is_empty() => Ok(Credential::Token(token.trim().to_owned())),
+            _ => Err(anyhow!("give --key or --token-file (or set CONCORDAT_TOKEN)").into()),
+        }
+    }
+}
+
+/// A server URL's parts: `http://host:port/prefix`.
+struct Target<'a> {
+    authority: String,
+    prefix: &'a str,
+}
+
+fn target(server: &str) -> anyhow::Result<Target<'_>> {
+    let (scheme, rest) = server
+        .split_once("://")
+        .ok_or_else(|| anyhow!("--server `{server}`: expected http://HOST[:PORT]"))?;
+    let (authority, prefix) = match rest.find('/') {
+        Some(at) => (&rest[..at], rest[at..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    if authority.is_empty() {
+        return Err(anyhow!("--server `{server}`: no host"));
+    }
+    let authority = authority.to_ascii_lowercase();
+    // The authority as the Host field carries it: no default port.
+    let authority = match (scheme, authority.rsplit_once(':')) {
+        ("http", Some((host, "80"))) | ("https", Some((host, "443"))) => host.to_owned(),
+        _ => authority,
+    };
+    Ok(Target { authority, prefix })
+}
+
+/// GETs a restricted resource with the credential; the server's refusal says why.
+pub fn get_restricted(server: &str, path: &str, credential: &Credential) -> Result<Value, Failure> {
+    let url = format!("{}{path}", server.trim_end_matches('/'));
+    let mut request = crate::instance::agent().get(&url);
+    match credential {
+        Credential::Token(token) => {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        Credential::Key(key) => {
+            let target = target(server)?;
+            let public = attest::PublicKey::parse(&key.verifier().to_text())
+                .map_err(|e| anyhow!("the signing key: {e}"))?;
+            let mut nonce = [0u8; 16];
+            getrandom::fill(&mut nonce).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
+            let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+            let created = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let params = Params::new(
+                &["@method", "@authority", "@path"],
+                created,
+                &public.keyid(),
+                Some(public.algorithm()),
+                Some(&nonce),
+            );
+            let full_path = format!("{}{path}", target.prefix);
+            let message = Message {
+                method: "GET",
+                authority: &target.authority,
+                path: &full_path,
+                query: None,
+                headers: &[],
+            };
+            let (input, signature) = http_signature::sign(&message, "concordat", &params, key)
+                .map_err(|e| anyhow!("cannot sign the request: {e}"))?;
+            request = request
+                .set("Signature-Input", &input)
+                .set("Signature", &signature);
+        }
+    }
+    match request.call() {
+        Ok(response) => Ok(response
+            .into_json()
+            .with_context(|| format!("{url}: the answer is not JSON"))?),
+        Err(ureq::Error::Status(status, response)) => {
+            let body: Value = response.into_json().unwrap_or_default();
+            let message = body["error"]["message"]
+                .as_str()
+                .unwrap_or("the server refused the request")
+                .to_owned();
+            match status {
+                401 | 403 => Err(verification_failed(anyhow!(
+                    "refused ({status}): {message}"
+                ))),
+                _ => Err(anyhow!("{message}").into()),
+            }
+        }
+        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+    }
+}
+
+/// `addendum fetch`.
+pub struct FetchArgs {
+    pub server: String,
+    pub contract: String,
+    pub addendum: String,
+    pub key: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
+    let credential = Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
+    // The commitment comes from the public record first: the text must open it.
+    let record: domain::ContractRecord = serde_json::from_value(fetch(
+        &args.server,
+        &format!("/api/contracts/{}", query_value(&args.contract)),
+    )?)
+    .context("the server's contract")?;
+    let public = record
+        .addenda
+        .iter()
+        .find(|a| a.id == args.addendum)
+        .ok_or_else(|| {
+            anyhow!(
+                "contract `{}` has no addendum `{}`",
+                args.contract,
+                args.addendum
+            )
+        })?;
+    let answer = get_restricted(
+        &args.server,
+        &format!(
+            "/api/contracts/{}/addenda/{}",
+            query_value(&args.contract),
+            query_value(&args.addendum)
+        ),
+        &credential,
+    )?;
+    let sealed = Sealed {
+        id: args.addendum.clone(),
+        salt: answer["salt"].as_str().unwrap_or_default().to_owned(),
+        text: answer["text"].as_str().unwrap_or_default().to_owned(),
+    };
+    contract::open_commitment(&public.commitment, &sealed).map_err(|e| {
+        verification_failed(anyhow!(
+            "the text the server sent does not open the public commitment {}: {e}",
+            public.commitment
+        ))
+    })?;
+    crate::contract_cmd::write_private(&args.out, &toml::to_string(&sealed)?)?;
+    let recorded = answer["read_recorded_at"].as_u64();
+    match format {
+        Format::Json => print_json(&json!({
+            "contract": args.contract, "addendum": args.addendum, "commitment": public.commitment,
+            "out": args.out, "read_recorded_at": recorded,
+        })),
+        Format::Text => print(&format!(
+            "wrote `{}`: addendum `{}` of `{}` ({}), which opens its public commitment {}\nthe read is recorded in the ledger at entry {}\n",
+            args.out.display(),
+            args.addendum,
+            args.contract,
+            public.classification,
+            public.commitment,
+            recorded.map_or_else(|| "?".to_owned(), |i| i.to_string()),
+        )),
+    }
+}
