@@ -294,6 +294,34 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         0.993,
         51,
     )?;
+    // A government red-team test whose result is classified: the entry discloses the test and
+    // commits to its result; the lab deposits the result with the server, which serves it only
+    // to the lab and to auditors whose scope includes evaluation evidence.
+    let result = json!({"attack_success_rate": 0.0075, "attempts": 400}).to_string();
+    let (sealed_result, result_commitment) =
+        crate::contract_cmd::seal_text("vision-analyst@2027.1.0/adversarial-red-team", result)?;
+    let log = "us-test-lab-adversarial-red-team-2027.1.0.eval";
+    let red_team = seeder.submit(
+        Kind::EvidenceRecorded,
+        json!({"lab": "us-test-lab", "model": {"line": "vision-analyst", "version": "2027.1.0"}, "suite": "adversarial-red-team", "harness": {"name": "inspect-ai", "version": "0.3.285"}, "task": "adversarial_red_team", "metrics": {}, "samples": 400, "status": "success", "evaluatedAt": seeder.at(51), "assurance": "third-party", "producedFor": "US", "sealedResult": result_commitment, "at": seeder.at(52)}),
+        vec![
+            Subject { name: "vision-analyst@2027.1.0".to_owned(), digest: [("sha256".to_owned(), digest_of("2027.1.0"))].into() },
+            Subject { name: log.to_owned(), digest: [("sha256".to_owned(), digest_of(log))].into() },
+        ],
+        &["us-test-lab"],
+    )?;
+    let deposit = dir
+        .join(server::SEALED_DIR)
+        .join(server::SEALED_EVIDENCE_DIR);
+    std::fs::create_dir_all(&deposit)
+        .with_context(|| format!("cannot create `{}`", deposit.display()))?;
+    crate::contract_cmd::write_private(
+        &deposit.join(format!("{red_team}.sealed.toml")),
+        &format!(
+            "# commitment = \"{result_commitment}\"\n{}",
+            toml::to_string(&sealed_result)?
+        ),
+    )?;
     for version in ["2027.1.0", "2027.2.0"] {
         for approver in ["defense-agency", "oversight-office"] {
             seeder.submit(

@@ -130,6 +130,43 @@ pub fn get_restricted(server: &str, path: &str, credential: &Credential) -> Resu
     }
 }
 
+/// Reads a sealed text from `path` with the credential, checks it against `commitment` (from
+/// the public record, read first), and writes it to `out` (mode 0600) in the form
+/// `addendum verify` opens. Returns the server's answer.
+fn reveal(
+    server: &str,
+    path: &str,
+    commitment: &str,
+    credential: &Credential,
+    out: &Path,
+) -> Result<Value, Failure> {
+    let answer = get_restricted(server, path, credential)?;
+    let sealed = Sealed {
+        id: answer["id"].as_str().unwrap_or_default().to_owned(),
+        salt: answer["salt"].as_str().unwrap_or_default().to_owned(),
+        text: answer["text"].as_str().unwrap_or_default().to_owned(),
+    };
+    contract::open_commitment(commitment, &sealed).map_err(|e| {
+        verification_failed(anyhow!(
+            "the text the server sent does not open the public commitment {commitment}: {e}"
+        ))
+    })?;
+    crate::contract_cmd::write_private(
+        out,
+        &format!(
+            "# commitment = \"{commitment}\"\n{}",
+            toml::to_string(&sealed)?
+        ),
+    )?;
+    Ok(answer)
+}
+
+fn recorded_at(answer: &Value) -> String {
+    answer["read_recorded_at"]
+        .as_u64()
+        .map_or_else(|| "?".to_owned(), |i| i.to_string())
+}
+
 /// `addendum fetch`.
 pub struct FetchArgs {
     pub server: String,
@@ -142,7 +179,6 @@ pub struct FetchArgs {
 
 pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
     let credential = Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
-    // The commitment comes from the public record first: the text must open it.
     let record: domain::ContractRecord = serde_json::from_value(fetch(
         &args.server,
         &format!("/api/contracts/{}", query_value(&args.contract)),
@@ -159,32 +195,21 @@ pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
                 args.addendum
             )
         })?;
-    let answer = get_restricted(
+    let answer = reveal(
         &args.server,
         &format!(
             "/api/contracts/{}/addenda/{}",
             query_value(&args.contract),
             query_value(&args.addendum)
         ),
+        &public.commitment,
         &credential,
+        &args.out,
     )?;
-    let sealed = Sealed {
-        id: args.addendum.clone(),
-        salt: answer["salt"].as_str().unwrap_or_default().to_owned(),
-        text: answer["text"].as_str().unwrap_or_default().to_owned(),
-    };
-    contract::open_commitment(&public.commitment, &sealed).map_err(|e| {
-        verification_failed(anyhow!(
-            "the text the server sent does not open the public commitment {}: {e}",
-            public.commitment
-        ))
-    })?;
-    crate::contract_cmd::write_private(&args.out, &toml::to_string(&sealed)?)?;
-    let recorded = answer["read_recorded_at"].as_u64();
     match format {
         Format::Json => print_json(&json!({
             "contract": args.contract, "addendum": args.addendum, "commitment": public.commitment,
-            "out": args.out, "read_recorded_at": recorded,
+            "out": args.out, "read_recorded_at": answer["read_recorded_at"],
         })),
         Format::Text => print(&format!(
             "wrote `{}`: addendum `{}` of `{}` ({}), which opens its public commitment {}\nthe read is recorded in the ledger at entry {}\n",
@@ -193,7 +218,64 @@ pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
             args.contract,
             public.classification,
             public.commitment,
-            recorded.map_or_else(|| "?".to_owned(), |i| i.to_string()),
+            recorded_at(&answer),
         )),
+    }
+}
+
+/// `evidence reveal`.
+pub struct RevealArgs {
+    pub server: String,
+    pub entry: u64,
+    pub key: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
+    pub out: PathBuf,
+}
+
+pub fn reveal_result(args: RevealArgs, format: Format) -> Outcome {
+    let credential = Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
+    let entry = fetch(&args.server, &format!("/api/entries/{}", args.entry))?;
+    let predicate = &entry["statement"]["predicate"];
+    let commitment = match (entry["kind"].as_str(), predicate["sealedResult"].as_str()) {
+        (Some("evidence-recorded"), Some(commitment)) => commitment.to_owned(),
+        (Some("evidence-recorded"), None) => {
+            return Err(anyhow!(
+                "evidence entry {} has no sealed result: its metrics are public",
+                args.entry
+            )
+            .into());
+        }
+        _ => return Err(anyhow!("entry {} is not evidence", args.entry).into()),
+    };
+    let answer = reveal(
+        &args.server,
+        &format!("/api/evidence/{}/sealed", args.entry),
+        &commitment,
+        &credential,
+        &args.out,
+    )?;
+    match format {
+        Format::Json => print_json(&json!({
+            "entry": args.entry, "commitment": commitment, "metrics": answer["metrics"],
+            "out": args.out, "read_recorded_at": answer["read_recorded_at"],
+        })),
+        Format::Text => {
+            let metrics: Vec<String> = answer["metrics"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(name, value)| format!("{name} = {value}"))
+                .collect();
+            print(&format!(
+                "wrote `{}`: the sealed result of evidence entry {} ({} on {}: {}), which opens its public commitment {}\nthe read is recorded in the ledger at entry {}\n",
+                args.out.display(),
+                args.entry,
+                answer["suite"].as_str().unwrap_or_default(),
+                answer["model"].as_str().unwrap_or_default(),
+                metrics.join(", "),
+                commitment,
+                recorded_at(&answer),
+            ))
+        }
     }
 }

@@ -131,10 +131,39 @@ pub enum EvidenceCommand {
       --suite imagery-description-accuracy --assurance third-party --key lab.key
   # a government test whose result is classified: disclosed, result sealed
   concordat evidence import --dir ./concordat --inspect gov.eval --model vision-analyst@2027.2.0 \\
-      --suite red-team --assurance third-party --key agency.key --seal sealed-result.json
+      --suite red-team --assurance third-party --key agency.key --seal red-team.sealed.toml
 
-The statement's subjects are the model version's digest and the log file's SHA-256.")]
+The statement's subjects are the model version's digest and the log file's SHA-256. A sealed
+result stays with the tester; deposited with a server as `sealed/evidence/ENTRY.sealed.toml` in
+its instance directory, it is served to auditors in scope (see `evidence reveal`).")]
     Import(Box<ImportArgs>),
+    /// Read a sealed evaluation result from a server, as the lab that produced it or an auditor
+    /// whose scope includes `evaluation-evidence`. The read is recorded in the ledger; the
+    /// result is checked against the entry's public commitment and written (mode 0600).
+    #[command(after_help = "Example:
+  concordat evidence reveal --server http://127.0.0.1:8700 --entry 23 --key auditor.key \\
+      --out red-team.sealed.toml
+
+--token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
+Exit 1 when the server refuses (401/403, with its reason) or the result does not open the
+commitment.")]
+    Reveal {
+        /// The server, e.g. http://127.0.0.1:8700.
+        #[arg(long)]
+        server: String,
+        /// The evidence entry's index.
+        #[arg(long)]
+        entry: u64,
+        /// Sign the request with this key of the lab or an auditor in scope.
+        #[arg(long, conflicts_with = "token_file")]
+        key: Option<PathBuf>,
+        /// A file holding a bearer token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Where to write the sealed result (must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List the evidence about a model version (or all).
     #[command(
         after_help = "Examples:\n  concordat evidence list --dir ./concordat --model vision-analyst@2027.2.0\n  concordat evidence list --server http://127.0.0.1:8700"
@@ -650,6 +679,22 @@ pub fn evidence(command: EvidenceCommand, format: Format) -> Outcome {
     match command {
         EvidenceCommand::Import(args) => import(*args, format),
         EvidenceCommand::List { source, model } => list_evidence(&source, model.as_deref(), format),
+        EvidenceCommand::Reveal {
+            server,
+            entry,
+            key,
+            token_file,
+            out,
+        } => crate::restricted::reveal_result(
+            crate::restricted::RevealArgs {
+                server,
+                entry,
+                key,
+                token_file,
+                out,
+            },
+            format,
+        ),
     }
 }
 

@@ -100,7 +100,7 @@ impl Nonces {
     }
 }
 
-const HOW: &str = "send `Authorization: Bearer TOKEN` with a token from `concordat token issue`, or sign the request with the party's key (RFC 9421 `Signature-Input` and `Signature`; `concordat addendum fetch --key` does)";
+const HOW: &str = "send `Authorization: Bearer TOKEN` with a token from `concordat token issue`, or sign the request with the party's key (RFC 9421 `Signature-Input` and `Signature`; `concordat addendum fetch --key` and `concordat evidence reveal --key` do)";
 
 /// The party a restricted request speaks for: a bearer token, or an HTTP message signature
 /// (RFC 9421) by one of the party's active keys.
@@ -324,6 +324,78 @@ pub async fn addendum(
         "contract": contract, "id": id, "title": addendum.title,
         "classification": addendum.classification, "commitment": addendum.commitment,
         "salt": sealed.salt, "text": sealed.text, "read_recorded_at": entry,
+    })))
+}
+
+/// Where labs deposit sealed evaluation results, under [`SEALED_DIR`]:
+/// `evidence/<entry>.sealed.toml`, as `concordat evidence import --seal` wrote it.
+pub const SEALED_EVIDENCE_DIR: &str = "evidence";
+
+/// The scope an auditor needs for sealed evaluation results.
+pub const EVIDENCE_SCOPE: &str = "evaluation-evidence";
+
+/// A sealed evaluation result (a classified government test): for the lab that produced it
+/// and for auditors whose scope under a contract the version is offered under includes
+/// `evaluation-evidence`.
+pub async fn sealed_result(
+    State(instance): State<Arc<Instance>>,
+    request: Parts,
+    path: Result<UrlPath<u64>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let UrlPath(index) = path?;
+    let reader = authenticate(&instance, &request)?;
+    let state = instance.ledger.state();
+    let record = state
+        .evidence(index)
+        .ok_or_else(|| ApiError::not_found(format!("entry {index} is not evidence")))?;
+    let commitment = record.sealed_result.as_deref().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "evidence entry {index} has no sealed result: its metrics are public"
+        ))
+    })?;
+    let model = domain::updates::model_key(&record.line, &record.version);
+    let auditing: Vec<&str> = state
+        .model(&model)
+        .into_iter()
+        .flat_map(|m| m.offers.keys())
+        .filter(|contract| {
+            state
+                .package(contract)
+                .is_some_and(|p| p.audits(&reader.party, EVIDENCE_SCOPE))
+        })
+        .map(String::as_str)
+        .collect();
+    if reader.party != record.lab && auditing.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "`{}` may not read the sealed result of evidence entry {index}: it is open to the lab that produced it (`{}`) and to auditors whose scope includes `{EVIDENCE_SCOPE}` under a contract {model} is offered under",
+                reader.party, record.lab
+            ),
+        ));
+    }
+    let file = instance
+        .dir
+        .join(SEALED_DIR)
+        .join(SEALED_EVIDENCE_DIR)
+        .join(format!("{index}.sealed.toml"));
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        ApiError::not_found(format!(
+            "`{}` has not deposited the sealed result of entry {index} with this server",
+            record.lab
+        ))
+    })?;
+    let sealed: Sealed = toml::from_str(&text).map_err(ApiError::internal)?;
+    domain::contract::open_commitment(commitment, &sealed).map_err(ApiError::internal)?;
+    let resource = format!("evidence/{index}/sealed-result");
+    let entry = instance.record_read(&reader, &resource).await?;
+    let metrics: Value = serde_json::from_str(&sealed.text).unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "entry": index, "lab": record.lab, "model": model, "suite": record.suite,
+        "id": sealed.id, "commitment": commitment, "salt": sealed.salt, "text": sealed.text,
+        "metrics": metrics, "read_recorded_at": entry,
+        "cleared_as": if reader.party == record.lab { json!("lab") } else { json!({"auditor_under": auditing}) },
     })))
 }
 

@@ -32,7 +32,8 @@ use store::{GroupCommit, Reader};
 use tlog::note::SignerKey;
 
 pub use access::{
-    SEALED_DIR, SIGNATURE_WINDOW_SECONDS, TOKENS_FILE, TokenRecord, Tokens, token_hash,
+    EVIDENCE_SCOPE, SEALED_DIR, SEALED_EVIDENCE_DIR, SIGNATURE_WINDOW_SECONDS, TOKENS_FILE,
+    TokenRecord, Tokens, token_hash,
 };
 pub use error::ApiError;
 pub use openapi::ROUTES;

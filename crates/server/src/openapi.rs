@@ -60,11 +60,12 @@ routes! {
     get "/api/parties" => api::parties, "api", JSON, [], "The registered parties.";
     get "/api/parties/{id}" => api::party, "api", JSON, [], "A party and its keys.";
     get "/api/contracts" => api::contracts, "api", JSON, [], "The published contracts.";
-    get "/api/contracts/{contract}/addenda/{id}" => access::addendum, "restricted", JSON, [], "A sealed addendum's text, for a party cleared for it (bearer token). Each read is recorded in the ledger first.";
+    get "/api/contracts/{contract}/addenda/{id}" => access::addendum, "restricted", JSON, [], "A sealed addendum's text, for a party cleared for it (bearer token or signed request). Each read is recorded in the ledger first.";
     get "/api/contracts/{id}" => api::contract, "api", JSON, [], "A contract: public files, versions, sealed addenda (as commitments).";
     get "/api/models" => api::models, "api", JSON, [], "Model versions and their standing under each contract.";
     get "/api/models/{key}" => api::model, "api", JSON, [], "A model version (`LINE@VERSION`).";
     get "/api/evidence" => api::evidence, "api", JSON, [("model", false)], "Evidence, all or about one model version.";
+    get "/api/evidence/{index}/sealed" => access::sealed_result, "restricted", JSON, [], "A sealed evaluation result, for the lab that produced it and auditors whose scope includes `evaluation-evidence` (bearer token or signed request). Each read is recorded in the ledger first.";
     get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
     get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction (duplicate tests avoided).";
     get "/api/keys/{keyid}" => api::key, "api", JSON, [], "A registered key: its party, algorithm, public key and status.";

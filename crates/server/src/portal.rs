@@ -365,7 +365,10 @@ pub async fn model(
         body.push_str("<table><caption>Evaluations of this version</caption><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Suite</th><th scope=\"col\">Lab</th><th scope=\"col\">Assurance</th><th scope=\"col\">Result</th><th scope=\"col\">Evaluated</th></tr></thead><tbody>\n");
         for e in evidence {
             let result = match &e.sealed_result {
-                Some(c) => format!("sealed (commitment <code>{}</code>)", escape(&short(c))),
+                Some(c) => format!(
+                    "sealed: open to the lab and to auditors in scope (commitment <code>{}</code>)",
+                    escape(&short(c))
+                ),
                 None => escape(
                     &e.metrics
                         .iter()

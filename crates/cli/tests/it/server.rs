@@ -612,18 +612,28 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     let secret = sealed["text"].as_str().unwrap().trim().to_owned();
     assert!(secret.len() > 40);
     let canary = &secret[..40];
+    // The sealed government test's result is deposited too; it must not leak either.
+    let deposited = std::fs::read_dir(served.dir.join("sealed/evidence"))
+        .unwrap()
+        .count();
+    assert_eq!(deposited, 1);
+    let sealed_result = "attack_success_rate";
     for (path, text) in &pages {
         assert!(!text.contains(canary), "{path} shows sealed text");
+        assert!(
+            !text.contains(sealed_result),
+            "{path} shows a sealed result"
+        );
     }
     for api in [
         "/api/contracts/defense-imagery-analysis",
         "/api/contracts",
         "/api/entries/9",
+        "/api/evidence",
     ] {
-        assert!(
-            !get(&format!("{url}{api}")).text().contains(canary),
-            "{api} shows sealed text"
-        );
+        let text = get(&format!("{url}{api}")).text();
+        assert!(!text.contains(canary), "{api} shows sealed text");
+        assert!(!text.contains(sealed_result), "{api} shows a sealed result");
     }
     let log = std::fs::read_to_string(&served.log).unwrap();
     assert!(log.contains("serving"), "{log}");
@@ -1133,6 +1143,78 @@ fn restricted_reads_by_a_request_signed_with_the_partys_key() {
         .fails(1, "is not registered to any party");
     fetch(&[], "none.sealed.toml").fails(2, "give --key or --token-file");
     assert!(!tmp.path().join("lab.sealed.toml").exists());
+
+    // A sealed evaluation result: for the lab that produced it and for auditors whose scope
+    // includes evaluation evidence, nobody else.
+    let evidence = get(&format!("{url}/api/evidence?model=vision-analyst@2027.1.0")).json();
+    let sealed_entry = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| !e["sealed_result"].is_null())
+        .expect("the demo has a sealed government test")["entry"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let public_entry = evidence
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["sealed_result"].is_null())
+        .unwrap()["entry"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let reveal = |entry: &str, party: &str, out: &str| {
+        run(&[
+            "evidence",
+            "reveal",
+            "--server",
+            url,
+            "--entry",
+            entry,
+            "--key",
+            &key_path(party),
+            "--out",
+            out,
+        ])
+    };
+    let out = reveal(&sealed_entry, "oversight-office", "auditor.sealed.toml").ok();
+    assert!(
+        out.stdout.contains("attack_success_rate = 0.0075"),
+        "{}",
+        out.stdout
+    );
+    let read = recorded(&out.stdout);
+    assert_eq!(read["reader"], "oversight-office");
+    assert_eq!(
+        read["resource"],
+        format!("evidence/{sealed_entry}/sealed-result")
+    );
+    reveal(&sealed_entry, "us-test-lab", "lab-own.sealed.toml").ok();
+    let commitment = get(&format!("{url}/api/entries/{sealed_entry}")).json()["statement"]
+        ["predicate"]["sealedResult"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    run(&[
+        "addendum",
+        "verify",
+        "--commitment",
+        &commitment,
+        "auditor.sealed.toml",
+    ])
+    .ok();
+    for party in ["uk-test-lab", "acme-ai"] {
+        reveal(&sealed_entry, party, "no.sealed.toml").fails(
+            1,
+            &format!("refused (403): `{party}` may not read the sealed result of evidence entry"),
+        );
+    }
+    reveal(&public_entry, "oversight-office", "no.sealed.toml")
+        .fails(2, "has no sealed result: its metrics are public");
+    reveal("0", "oversight-office", "no.sealed.toml").fails(2, "entry 0 is not evidence");
+    assert!(!tmp.path().join("no.sealed.toml").exists());
 
     // The server's rules for signed requests, request by request.
     let signer = tlog::note::SignerKey::parse(&std::fs::read_to_string(&agency).unwrap()).unwrap();

@@ -145,6 +145,18 @@ impl Package {
     pub fn module(&self, id: &str) -> Option<&LoadedModule> {
         self.modules.iter().find(|m| m.header.id == id)
     }
+
+    /// Whether `party` is an auditor of this contract whose scope includes `scope`
+    /// (`evaluation-evidence`, `usage-records`, ...).
+    pub fn audits(&self, party: &str, scope: &str) -> bool {
+        self.modules.iter().any(|m| match &m.module {
+            Module::AuditRights(rights) => rights
+                .auditors
+                .iter()
+                .any(|a| a.party == party && a.scopes.iter().any(|s| s == scope)),
+            _ => false,
+        })
+    }
 }
 
 fn at(
