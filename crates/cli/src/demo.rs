@@ -357,6 +357,141 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         0.82,
         100,
     )?;
+    // Ten days of the workbench's usage, decided by the contract's own policies as its gateway
+    // would: a batch whose counts are public and whose records the auditor may read.
+    let policies =
+        policy::from_files(&files).map_err(|_| anyhow!("the template's policies do not load"))?;
+    let asks = [
+        (
+            "analyst-7",
+            "analyst",
+            "secret",
+            "imagery-analysis",
+            "secret",
+            true,
+            "foreign",
+        ),
+        (
+            "analyst-12",
+            "analyst",
+            "secret",
+            "translation",
+            "confidential",
+            false,
+            "foreign",
+        ),
+        (
+            "analyst-7",
+            "analyst",
+            "secret",
+            "imagery-analysis",
+            "cui",
+            false,
+            "foreign",
+        ),
+        (
+            "cmdr-3",
+            "commander",
+            "top-secret",
+            "lethal-targeting",
+            "secret",
+            true,
+            "foreign",
+        ),
+        (
+            "cmdr-3",
+            "commander",
+            "top-secret",
+            "lethal-targeting",
+            "secret",
+            false,
+            "foreign",
+        ),
+        (
+            "ops-2",
+            "operator",
+            "secret",
+            "lethal-targeting",
+            "cui",
+            true,
+            "foreign",
+        ),
+        (
+            "analyst-9",
+            "analyst",
+            "secret",
+            "surveillance",
+            "cui",
+            true,
+            "domestic",
+        ),
+        (
+            "analyst-4",
+            "analyst",
+            "cui",
+            "imagery-analysis",
+            "secret",
+            true,
+            "foreign",
+        ),
+        (
+            "analyst-7",
+            "analyst",
+            "top-secret",
+            "imagery-analysis",
+            "top-secret",
+            true,
+            "foreign",
+        ),
+        (
+            "analyst-12",
+            "analyst",
+            "secret",
+            "logistics",
+            "cui",
+            false,
+            "foreign",
+        ),
+    ];
+    let mut records = String::new();
+    for (n, (user, role, clearance, purpose, data, human, domain)) in asks.into_iter().enumerate() {
+        let request = policy::Request {
+            user: user.into(),
+            agency: "defense-agency".into(),
+            role: role.into(),
+            clearance: clearance.into(),
+            resource: policy::Resource::Deployment {
+                id: "analyst-workbench".into(),
+            },
+            purpose: purpose.into(),
+            data_classification: data.into(),
+            human_in_the_loop: human,
+            target_domain: domain.into(),
+        };
+        let decision = policies.decide(&request).map_err(|e| anyhow!("{e}"))?;
+        let record = policy::usage::UsageRecord {
+            at: time::format_instant(seeder.now + 101 * DAY + n as i64 * 20_000),
+            id: format!("req-{:04x}", 0x81f2 + n),
+            model: "vision-analyst@2027.1.0".into(),
+            request,
+            allowed: decision.allowed,
+            clauses: decision.clauses,
+        };
+        records.push_str(&serde_json::to_string(&record)?);
+        records.push('\n');
+    }
+    let read = policy::usage::read(&records).map_err(|_| anyhow!("demo usage records"))?;
+    let summary = policy::usage::summarize(read.iter().map(|(_, r)| r));
+    let batch = seeder.submit(
+        Kind::UsageRecorded,
+        json!({"party": "defense-agency", "contract": CONTRACT, "deployment": "analyst-workbench", "from": time::format_instant(summary.from), "to": time::format_instant(summary.to), "records": summary.records, "allowed": summary.allowed, "denied": summary.denied, "clauses": summary.clauses, "digest": format!("sha256:{}", digest_of(&records)), "at": seeder.at(112)}),
+        Vec::new(),
+        &["defense-agency"],
+    )?;
+    let deposit = dir.join(server::SEALED_DIR).join(server::USAGE_DIR);
+    std::fs::create_dir_all(&deposit)
+        .with_context(|| format!("cannot create `{}`", deposit.display()))?;
+    crate::contract_cmd::write_private(&deposit.join(format!("{batch}.jsonl")), &records)?;
     let Seeder { ledger, .. } = seeder;
     ledger.close()?;
     let reader = store::Reader::open(dir)?;

@@ -572,6 +572,7 @@ fn check_predicate(kind: Kind, predicate: &Value) -> anyhow::Result<()> {
         Kind::DeploymentActivated => parse::<domain::DeploymentActivated>(predicate),
         Kind::DeploymentRolledBack => parse::<domain::DeploymentRolledBack>(predicate),
         Kind::RestrictedRead => parse::<domain::RestrictedRead>(predicate),
+        Kind::UsageRecorded => parse::<domain::UsageRecorded>(predicate),
     }
 }
 

@@ -15,6 +15,7 @@ mod serve_cmd;
 mod templates;
 mod token_cmd;
 mod updates_cmd;
+mod usage_cmd;
 
 use std::process::ExitCode;
 
@@ -107,6 +108,10 @@ the rule it breaks (exit 1).")]
     Hosting(updates_cmd::HostingCommand),
     #[command(subcommand)]
     Deploy(updates_cmd::DeployCommand),
+    /// Record, list and read a deployment's usage: decisions in batches, counts in public,
+    /// records for the auditors allowed to read them.
+    #[command(subcommand)]
+    Usage(usage_cmd::UsageCommand),
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
     /// Rebuild the state from the log and report any difference from the stored state.
@@ -214,6 +219,7 @@ fn main() -> ExitCode {
         Command::Gate(command) => updates_cmd::gate(command, format),
         Command::Hosting(command) => updates_cmd::hosting(command, format),
         Command::Deploy(command) => updates_cmd::deploy(command, format),
+        Command::Usage(command) => usage_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -71,8 +71,20 @@ fn target(server: &str) -> anyhow::Result<Target<'_>> {
 
 /// GETs a restricted resource with the credential; the server's refusal says why.
 pub fn get_restricted(server: &str, path: &str, credential: &Credential) -> Result<Value, Failure> {
+    request_restricted("GET", server, path, credential, None)
+}
+
+/// Sends a request with the credential (a PUT carries `body`); the server's refusal says why:
+/// 401/403 and 422 are exit 1, anything else exit 2.
+pub fn request_restricted(
+    method: &str,
+    server: &str,
+    path: &str,
+    credential: &Credential,
+    body: Option<&[u8]>,
+) -> Result<Value, Failure> {
     let url = format!("{}{path}", server.trim_end_matches('/'));
-    let mut request = crate::instance::agent().get(&url);
+    let mut request = crate::instance::agent().request(method, &url);
     match credential {
         Credential::Token(token) => {
             request = request.set("Authorization", &format!("Bearer {token}"));
@@ -96,7 +108,7 @@ pub fn get_restricted(server: &str, path: &str, credential: &Credential) -> Resu
             );
             let full_path = format!("{}{path}", target.prefix);
             let message = Message {
-                method: "GET",
+                method,
                 authority: &target.authority,
                 path: &full_path,
                 query: None,
@@ -109,7 +121,13 @@ pub fn get_restricted(server: &str, path: &str, credential: &Credential) -> Resu
                 .set("Signature", &signature);
         }
     }
-    match request.call() {
+    let response = match body {
+        Some(bytes) => request
+            .set("Content-Type", "application/jsonl")
+            .send_bytes(bytes),
+        None => request.call(),
+    };
+    match response {
         Ok(response) => Ok(response
             .into_json()
             .with_context(|| format!("{url}: the answer is not JSON"))?),
@@ -120,7 +138,7 @@ pub fn get_restricted(server: &str, path: &str, credential: &Credential) -> Resu
                 .unwrap_or("the server refused the request")
                 .to_owned();
             match status {
-                401 | 403 => Err(verification_failed(anyhow!(
+                401 | 403 | 422 => Err(verification_failed(anyhow!(
                     "refused ({status}): {message}"
                 ))),
                 _ => Err(anyhow!("{message}").into()),

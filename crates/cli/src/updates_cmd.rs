@@ -367,7 +367,7 @@ Refused, with the unmet requirements, when the version is not approved.")]
     },
 }
 
-fn load_state(dir: &Path) -> Result<State, Failure> {
+pub(crate) fn load_state(dir: &Path) -> Result<State, Failure> {
     let reader = store::Reader::open(dir)?;
     Ok(ledger::load_state(&reader)?)
 }
@@ -379,7 +379,7 @@ fn now() -> i64 {
 }
 
 /// `--at` as unix seconds and RFC 3339 text (default: now).
-fn entry_time(at: Option<&str>) -> anyhow::Result<(i64, String)> {
+pub(crate) fn entry_time(at: Option<&str>) -> anyhow::Result<(i64, String)> {
     match at {
         Some(text) => {
             let seconds = time::parse_instant("--at", text).map_err(|e| anyhow!(e))?;
@@ -402,7 +402,7 @@ fn split_model(model: &str) -> anyhow::Result<(&str, &str)> {
 }
 
 /// The party a signer key belongs to, as the instance has it.
-fn party_of(place: &Where, key: &SignerKey, path: &Path) -> Result<String, Failure> {
+pub(crate) fn party_of(place: &Where, key: &SignerKey, path: &Path) -> Result<String, Failure> {
     let keyid = PublicKey::parse(&key.verifier().to_text())
         .map(|k| k.keyid())
         .map_err(|e| anyhow!("`{}`: {e}", path.display()))?;

@@ -165,6 +165,9 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
             updates::deployment_rolled_back(state, entry, &signers, predicate(statement)?)
         }
         Kind::RestrictedRead => restricted_read(state, &signers, predicate(statement)?),
+        Kind::UsageRecorded => {
+            updates::usage_recorded(state, entry, &signers, predicate(statement)?)
+        }
     }
 }
 

@@ -170,10 +170,11 @@ pub enum Kind {
     DeploymentActivated,
     DeploymentRolledBack,
     RestrictedRead,
+    UsageRecorded,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -192,6 +193,7 @@ impl Kind {
         Kind::DeploymentActivated,
         Kind::DeploymentRolledBack,
         Kind::RestrictedRead,
+        Kind::UsageRecorded,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -215,6 +217,7 @@ impl Kind {
             Kind::DeploymentActivated => "deployment-activated",
             Kind::DeploymentRolledBack => "deployment-rolled-back",
             Kind::RestrictedRead => "restricted-read",
+            Kind::UsageRecorded => "usage-recorded",
         }
     }
 
@@ -270,6 +273,9 @@ impl Kind {
             Kind::RestrictedRead => {
                 "a restricted read the server answered: who read what (signed by an operator)"
             }
+            Kind::UsageRecorded => {
+                "a batch of a deployment's usage: the decisions' counts by clause in public, the records by digest (signed by a party of the contract)"
+            }
         }
     }
 
@@ -305,6 +311,7 @@ impl Kind {
             Kind::DeploymentActivated => schemars::schema_for!(DeploymentActivated),
             Kind::DeploymentRolledBack => schemars::schema_for!(DeploymentRolledBack),
             Kind::RestrictedRead => schemars::schema_for!(RestrictedRead),
+            Kind::UsageRecorded => schemars::schema_for!(UsageRecorded),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -522,5 +529,28 @@ pub struct RestrictedRead {
     pub credential: Option<String>,
     /// What was read, e.g. `contract/defense-imagery-analysis/addendum/annex-c`.
     pub resource: String,
+    pub at: String,
+}
+
+/// A batch of a deployment's usage: what its gateway was asked and what the contract's use
+/// restrictions answered. The counts are public; the records themselves (one JSON object a
+/// line) are identified by digest and served only to the auditors whose scope includes
+/// `usage-records`. Signed by the party of the contract that ran the gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UsageRecorded {
+    pub party: String,
+    pub contract: String,
+    pub deployment: String,
+    /// The first and the last decision's time, RFC 3339.
+    pub from: String,
+    pub to: String,
+    pub records: u64,
+    pub allowed: u64,
+    pub denied: u64,
+    /// How many decisions each clause made (a denial by default counts under no clause).
+    pub clauses: std::collections::BTreeMap<String, u64>,
+    /// `sha256:<hex>` of the records file.
+    pub digest: String,
     pub at: String,
 }

@@ -24,7 +24,7 @@ pub use kinds::{
     DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
     KeyAdded, KeyRevoked, KeyRotated, Kind, ModelRef, ModelVersionRegistered,
     PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, RecognitionPublished, RestrictedRead,
-    Role, VersionApproved, VersionRevoked,
+    Role, UsageRecorded, VersionApproved, VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,

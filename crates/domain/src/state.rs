@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::contract::Package;
 use crate::kinds::Role;
 use crate::updates::{
-    Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition, deployment_key,
+    Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition, UsageBatch,
+    deployment_key,
 };
 
 /// A registered party.
@@ -102,6 +103,7 @@ pub enum Change {
     PutRecognition(Box<Recognition>),
     PutAttestation(Box<HostingRecord>),
     PutDeployment(Box<Deployment>),
+    PutUsage(Box<UsageBatch>),
     /// The ledger's time moves forward to this (unix seconds).
     SetClock(i64),
 }
@@ -122,6 +124,7 @@ pub const EVIDENCE_SPACE: &str = "evidence";
 pub const RECOGNITION_SPACE: &str = "recognition";
 pub const ATTESTATION_SPACE: &str = "attestation";
 pub const DEPLOYMENT_SPACE: &str = "deployment";
+pub const USAGE_SPACE: &str = "usage";
 pub const CLOCK_SPACE: &str = "clock";
 
 /// The whole governance state.
@@ -138,6 +141,7 @@ pub struct State {
     recognitions: BTreeMap<u64, Recognition>,
     attestations: BTreeMap<u64, HostingRecord>,
     deployments: BTreeMap<String, Deployment>,
+    usage: BTreeMap<u64, UsageBatch>,
     /// The latest `at` accepted (unix seconds).
     clock: i64,
     /// Parsed public keys, by key ID (derived from `keys`).
@@ -265,6 +269,20 @@ impl State {
     }
 
     /// The ledger's time: the latest `at` accepted (unix seconds; 0 before any).
+    /// Usage batches, all or of one contract, in entry order.
+    pub fn usage<'a>(
+        &'a self,
+        contract: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a UsageBatch> + 'a {
+        self.usage
+            .values()
+            .filter(move |u| contract.is_none_or(|c| u.contract == c))
+    }
+
+    pub fn usage_batch(&self, entry: u64) -> Option<&UsageBatch> {
+        self.usage.get(&entry)
+    }
+
     pub fn clock(&self) -> i64 {
         self.clock
     }
@@ -362,6 +380,9 @@ impl State {
                     self.deployments
                         .insert(deployment.key(), (**deployment).clone());
                 }
+                Change::PutUsage(usage) => {
+                    self.usage.insert(usage.entry, (**usage).clone());
+                }
                 Change::SetClock(time) => self.clock = self.clock.max(*time),
             }
         }
@@ -411,6 +432,11 @@ impl State {
                     space: DEPLOYMENT_SPACE,
                     key: deployment.key(),
                     value: serde_json::to_vec(deployment).unwrap_or_default(),
+                },
+                Change::PutUsage(usage) => StateRow {
+                    space: USAGE_SPACE,
+                    key: format!("{:020}", usage.entry),
+                    value: serde_json::to_vec(usage).unwrap_or_default(),
                 },
                 Change::SetClock(time) => StateRow {
                     space: CLOCK_SPACE,
@@ -464,6 +490,12 @@ impl State {
                     .cloned()
                     .map(|d| Change::PutDeployment(Box::new(d))),
             )
+            .chain(
+                self.usage
+                    .values()
+                    .cloned()
+                    .map(|u| Change::PutUsage(Box::new(u))),
+            )
             .chain((self.clock != 0).then_some(Change::SetClock(self.clock)))
             .collect();
         State::rows_of(&changes)
@@ -503,6 +535,9 @@ impl State {
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 DEPLOYMENT_SPACE => changes.push(Change::PutDeployment(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                USAGE_SPACE => changes.push(Change::PutUsage(Box::new(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 CLOCK_SPACE => changes.push(Change::SetClock(

@@ -5,14 +5,16 @@
 //! decision cites clauses), and validates them strictly against [`SCHEMA`]. [`Policies::decide`]
 //! answers a request: `forbid` wins, nothing is allowed that no `permit` allows. [`prove`]
 //! evaluates every request of a finite space and returns each one a mandatory prohibition
-//! says must be denied but the policies allow.
+//! says must be denied but the policies allow. [`usage`] reads usage records (decisions, one a
+//! line), counts them, and decides them again to check what was recorded.
 
 mod decide;
 mod load;
 mod prove;
+pub mod usage;
 
 pub use decide::{Decision, Request, Resource};
-pub use load::{Clause, Effect, Policies, load};
+pub use load::{Clause, Effect, Policies, from_files, load};
 pub use prove::{Counterexample, PROHIBITIONS, Prohibition, RequestSpace, prove};
 
 /// Concordat's Cedar schema, in Cedar's schema syntax.

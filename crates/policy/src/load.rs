@@ -129,6 +129,18 @@ fn comment_above(text: &str, offset: usize) -> String {
 }
 
 /// Parses and validates policy files; every problem is located in its file.
+/// The policies of a contract as the ledger holds it: its public files, by path; every
+/// `.cedar` file among them.
+pub fn from_files(
+    files: &std::collections::BTreeMap<String, String>,
+) -> Result<Policies, Vec<Diagnostic>> {
+    let sources: Vec<Source> = domain::contract::sources(files)
+        .into_iter()
+        .filter(|s| s.path.ends_with(".cedar"))
+        .collect();
+    load(&sources)
+}
+
 pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let mut set = PolicySet::new();

@@ -64,16 +64,16 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
-fn unauthenticated(message: &str) -> ApiError {
+pub(crate) fn unauthenticated(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
 }
 
 /// Who a restricted request speaks for, and the credential that proved it.
 #[derive(Debug)]
-struct Reader {
-    party: String,
+pub(crate) struct Reader {
+    pub party: String,
     /// `token ID` or `key KEYID`, recorded with the read.
-    credential: String,
+    pub credential: String,
 }
 
 /// How far a signed request's `created` may be from the server's clock, either way; also how
@@ -104,7 +104,7 @@ const HOW: &str = "send `Authorization: Bearer TOKEN` with a token from `concord
 
 /// The party a restricted request speaks for: a bearer token, or an HTTP message signature
 /// (RFC 9421) by one of the party's active keys.
-fn authenticate(instance: &Instance, request: &Parts) -> Result<Reader, ApiError> {
+pub(crate) fn authenticate(instance: &Instance, request: &Parts) -> Result<Reader, ApiError> {
     let headers = &request.headers;
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         return bearer(instance, value);
@@ -401,7 +401,7 @@ pub async fn sealed_result(
 
 impl Instance {
     /// Logs a restricted read, signed with the operator key; the entry's index.
-    async fn record_read(
+    pub(crate) async fn record_read(
         self: &Arc<Self>,
         reader: &Reader,
         resource: &str,

@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod portal;
 pub mod render;
+mod usage;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +38,7 @@ pub use access::{
 };
 pub use error::ApiError;
 pub use openapi::ROUTES;
+pub use usage::{USAGE_BYTES_MAX, USAGE_DIR};
 
 /// The largest request body accepted: an entry is at most 64 KiB, and its envelope's base64
 /// and JSON add a third.

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::Router;
 use serde_json::{Map, Value, json};
 
-use crate::{Instance, access, api, c2sp, metrics, portal};
+use crate::{Instance, access, api, c2sp, metrics, portal, usage};
 
 /// One route: method, path (axum syntax, `{name}` parameters, `{*name}` for the rest of the
 /// path), what it is for, and what it answers with.
@@ -66,6 +66,9 @@ routes! {
     get "/api/models/{key}" => api::model, "api", JSON, [], "A model version (`LINE@VERSION`).";
     get "/api/evidence" => api::evidence, "api", JSON, [("model", false)], "Evidence, all or about one model version.";
     get "/api/evidence/{index}/sealed" => access::sealed_result, "restricted", JSON, [], "A sealed evaluation result, for the lab that produced it and auditors whose scope includes `evaluation-evidence` (bearer token or signed request). Each read is recorded in the ledger first.";
+    get "/api/usage" => usage::batches, "api", JSON, [("contract", false)], "Usage batches: per deployment and period, decisions allowed and denied and by which clauses, and the digest of the records.";
+    get "/api/usage/{index}/records" => usage::records, "restricted", JSON, [], "A usage batch's records, for auditors whose audit rights include usage records and for the party that recorded them (bearer token or signed request). Each read is recorded in the ledger first.";
+    put "/api/usage/{index}/records" => usage::deposit, "restricted", JSON, [], "The recording party deposits a usage batch's records (JSON Lines, at most 16 MiB): exactly the bytes the entry's digest names.";
     get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
     get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction (duplicate tests avoided).";
     get "/api/keys/{keyid}" => api::key, "api", JSON, [], "A registered key: its party, algorithm, public key and status.";

@@ -2,7 +2,6 @@
 //! (header, nav, main, footer), a skip link, labelled tables, text that does not rely on colour,
 //! and contrast above WCAG AA.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -140,15 +139,6 @@ pub async fn contracts(State(instance): State<Arc<Instance>>) -> Response {
     page(&instance, "Contracts", &body)
 }
 
-/// A contract's use-restriction policies, from its public files.
-fn policies_of(files: &BTreeMap<String, String>) -> Option<policy::Policies> {
-    let policy_files: Vec<_> = domain::contract::sources(files)
-        .into_iter()
-        .filter(|s| s.path.ends_with(".cedar"))
-        .collect();
-    policy::load(&policy_files).ok()
-}
-
 pub async fn contract(
     State(instance): State<Arc<Instance>>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -177,7 +167,7 @@ pub async fn contract(
     ));
     // The ledger keeps each contract's package parsed; only its policies are loaded here.
     let package = state.package(&id);
-    let policies = policies_of(&record.files);
+    let policies = policy::from_files(&record.files).ok();
     if let Some(policies) = &policies {
         body.push_str("<h2>What it forbids and what it permits</h2>\n<p>The use restrictions are enforced on every request; a forbidding clause always wins, and anything not permitted is refused.</p>\n");
         for (effect, heading) in [
@@ -245,6 +235,29 @@ pub async fn contract(
             ));
         }
         body.push_str("</ul>\n");
+    }
+    let usage: Vec<&updates::UsageBatch> = state.usage(Some(&id)).collect();
+    if !usage.is_empty() {
+        body.push_str("<h2>Usage</h2>\n<p>What the deployments were asked, in batches: how many requests the use restrictions allowed and denied, and which clauses decided. The requests themselves are open only to the auditors whose audit rights include usage records; each of their reads is logged.</p>\n<table><caption>Usage batches</caption><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Deployment</th><th scope=\"col\">Period</th><th scope=\"col\">Requests</th><th scope=\"col\">Allowed</th><th scope=\"col\">Denied</th><th scope=\"col\">Decided by</th></tr></thead><tbody>\n");
+        for batch in usage {
+            let clauses: Vec<String> = batch
+                .clauses
+                .iter()
+                .map(|(clause, count)| format!("<code>{}</code> {count}", escape(clause)))
+                .collect();
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                entry_link(batch.entry),
+                escape(&batch.deployment),
+                time::format_instant(batch.from),
+                time::format_instant(batch.to),
+                batch.records,
+                batch.allowed,
+                batch.denied,
+                if clauses.is_empty() { "no clause".to_owned() } else { clauses.join(", ") }
+            ));
+        }
+        body.push_str("</tbody></table>\n");
     }
     body.push_str("<h2>Version history</h2>\n<table><caption>Versions</caption><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Digest</th><th scope=\"col\">Entry</th><th scope=\"col\">What changed</th></tr></thead><tbody>\n");
     for v in &record.versions {

@@ -94,6 +94,7 @@ fn kinds_list_predicate_types_and_schemas() {
             "deployment-activated",
             "deployment-rolled-back",
             "restricted-read",
+            "usage-recorded",
         ]
     );
     assert_eq!(

@@ -533,6 +533,11 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
         model.contains("f1 = 0.82, below the minimum of 0.85"),
         "{model}"
     );
+    assert!(contract.contains("<h2>Usage</h2>"), "{contract}");
+    assert!(
+        contract.contains("<code>human-control-of-lethal-force</code> 1"),
+        "{contract}"
+    );
     let deployment = page("/deployments/defense-imagery-analysis/analyst-workbench");
     assert!(deployment.contains("<svg role=\"img\""), "{deployment}");
     assert!(
@@ -618,7 +623,14 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
         .count();
     assert_eq!(deposited, 1);
     let sealed_result = "attack_success_rate";
+    // Nor do the usage records: the requests' users and ids.
+    let usage = std::fs::read_dir(served.dir.join("sealed/usage"))
+        .unwrap()
+        .count();
+    assert_eq!(usage, 1);
     for (path, text) in &pages {
+        assert!(!text.contains("req-81f2"), "{path} shows a usage record");
+        assert!(!text.contains("analyst-12"), "{path} shows a usage record");
         assert!(!text.contains(canary), "{path} shows sealed text");
         assert!(
             !text.contains(sealed_result),
@@ -1319,4 +1331,262 @@ fn restricted_reads_by_a_request_signed_with_the_partys_key() {
     ])
     .ok();
     fetch(&["--key", &agency], "revoked.sealed.toml").fails(1, "is no longer active");
+}
+
+/// A usage record for the demo's workbench, decided by `policies`.
+fn usage_line(policies: &policy::Policies, n: usize, purpose: &str, human: bool) -> String {
+    let request = policy::Request {
+        user: format!("analyst-{n}"),
+        agency: "defense-agency".into(),
+        role: "analyst".into(),
+        clearance: "secret".into(),
+        resource: policy::Resource::Deployment {
+            id: "analyst-workbench".into(),
+        },
+        purpose: purpose.into(),
+        data_classification: "cui".into(),
+        human_in_the_loop: human,
+        target_domain: "foreign".into(),
+    };
+    let decision = policies.decide(&request).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    serde_json::to_string(&policy::usage::UsageRecord {
+        at: domain::updates::time::format_instant(now - 3600 + n as i64),
+        id: format!("req-{n}"),
+        model: "vision-analyst@2027.1.0".into(),
+        request,
+        allowed: decision.allowed,
+        clauses: decision.clauses,
+    })
+    .unwrap()
+}
+
+#[test]
+fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let url = served.url.clone();
+    let url = url.as_str();
+    let dir = served.dir.clone();
+    let key_path = |party: &str| {
+        dir.join(format!("keys/{party}.key"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let contract = get(&format!("{url}/api/contracts/defense-imagery-analysis")).json();
+    let files = serde_json::from_value(contract["files"].clone()).unwrap();
+    let policies = policy::from_files(&files).unwrap();
+    let lines = [
+        usage_line(&policies, 1, "imagery-analysis", true),
+        usage_line(&policies, 2, "lethal-targeting", false),
+        usage_line(&policies, 3, "surveillance", true),
+    ];
+    std::fs::write(tmp.path().join("batch.jsonl"), lines.join("\n") + "\n").unwrap();
+    let record = |to: &[&str], file: &str| {
+        run(&[
+            &["usage", "record"][..],
+            to,
+            &[
+                "--key",
+                &key_path("defense-agency"),
+                "--contract",
+                "defense-imagery-analysis",
+                "--deployment",
+                "analyst-workbench",
+                file,
+            ],
+        ]
+        .concat())
+    };
+
+    // Refused before anything is logged: a recorded answer the policies do not give, a
+    // request to another deployment, a line that is not a record.
+    let mut tampered = lines.clone();
+    tampered[1] = tampered[1].replace("\"allowed\":false", "\"allowed\":true");
+    std::fs::write(tmp.path().join("tampered.jsonl"), tampered.join("\n")).unwrap();
+    record(&["--server", url], "tampered.jsonl").fails(
+        1,
+        "tampered.jsonl:line 2: request `req-2` is recorded as allowed by human-control-of-lethal-force; the contract's policies answer denied by human-control-of-lethal-force",
+    );
+    let elsewhere = lines[0].replace("\"analyst-workbench\"", "\"field-office\"");
+    std::fs::write(tmp.path().join("elsewhere.jsonl"), elsewhere).unwrap();
+    record(&["--server", url], "elsewhere.jsonl").fails(
+        2,
+        "elsewhere.jsonl:line 1: request `req-1` was made to deployment `field-office`, not `analyst-workbench`",
+    );
+    std::fs::write(
+        tmp.path().join("broken.jsonl"),
+        format!("{}\n{{\"at\": 3}}\n", lines[0]),
+    )
+    .unwrap();
+    record(&["--server", url], "broken.jsonl").fails(2, "broken.jsonl:line 2: column");
+    let before = get(&format!("{url}/api/usage")).json();
+
+    // Recorded through the server: counts in public, records deposited.
+    let out = record(&["--server", url], "batch.jsonl").ok();
+    assert!(
+        out.stdout.contains("3 decisions (1 allowed, 2 denied)"),
+        "{}",
+        out.stdout
+    );
+    let index: u64 = out
+        .stdout
+        .split("entry ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let listed = get(&format!(
+        "{url}/api/usage?contract=defense-imagery-analysis"
+    ))
+    .json();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        before.as_array().unwrap().len() + 1
+    );
+    let batch = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["entry"] == index)
+        .unwrap();
+    assert_eq!(batch["clauses"]["human-control-of-lethal-force"], 1);
+    assert_eq!(batch["clauses"]["permitted-purposes"], 1);
+    // Surveillance abroad is denied by default: no clause permits it.
+    assert_eq!(batch["clauses"].as_object().unwrap().len(), 2);
+    let public = run(&["usage", "list", "--server", url]).ok().stdout;
+    assert!(
+        public.contains("human-control-of-lethal-force×1"),
+        "{public}"
+    );
+    assert!(!public.contains("analyst-3"), "records are not public");
+    assert!(
+        !get(&format!("{url}/api/usage"))
+            .text()
+            .contains("analyst-3")
+    );
+
+    // Read by the auditor (its audit rights include usage records) and by the recorder;
+    // refused to the vendor and to a lab.
+    let fetch = |party: &str, out: &str| {
+        run(&[
+            "usage",
+            "fetch",
+            "--server",
+            url,
+            "--entry",
+            &index.to_string(),
+            "--key",
+            &key_path(party),
+            "--out",
+            out,
+        ])
+    };
+    let out = fetch("oversight-office", "audit.jsonl").ok();
+    assert!(
+        out.stdout.contains("3 decisions of usage entry"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("audit.jsonl")).unwrap(),
+        lines.join("\n") + "\n"
+    );
+    let read_at = out.stdout.trim().rsplit(' ').next().unwrap().to_owned();
+    let read = get(&format!("{url}/api/entries/{read_at}")).json();
+    assert_eq!(read["kind"], "restricted-read");
+    assert_eq!(read["statement"]["predicate"]["reader"], "oversight-office");
+    assert_eq!(
+        read["statement"]["predicate"]["resource"],
+        format!("usage/{index}/records")
+    );
+    fetch("defense-agency", "own.jsonl").ok();
+    for party in ["acme-ai", "uk-test-lab"] {
+        fetch(party, "no.jsonl").fails(
+            1,
+            &format!("refused (403): `{party}` may not read the usage records"),
+        );
+    }
+
+    // Deposits: only the recorder, only the bytes the digest names.
+    let issue = |party: &str| -> String {
+        let out: Value = serde_json::from_str(
+            &run(&[
+                "token",
+                "issue",
+                "--dir",
+                dir.to_str().unwrap(),
+                "--party",
+                party,
+                "--format",
+                "json",
+            ])
+            .ok()
+            .stdout,
+        )
+        .unwrap();
+        out["token"].as_str().unwrap().to_owned()
+    };
+    let put = |token: &str, body: &[u8]| {
+        answer(
+            ureq::put(&format!("{url}/api/usage/{index}/records"))
+                .set("Authorization", &format!("Bearer {token}"))
+                .send_bytes(body),
+        )
+    };
+    let agency = issue("defense-agency");
+    let vendor = issue("acme-ai");
+    let original = std::fs::read(tmp.path().join("batch.jsonl")).unwrap();
+    put(&vendor, &original).refused(403, "forbidden");
+    let message = put(&agency, b"{}\n").refused(422, "digest-mismatch");
+    assert!(message.contains("names sha256:"), "{message}");
+    let again = put(&agency, &original);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["already_stored"], true);
+    answer(ureq::put(&format!("{url}/api/usage/{index}/records")).send_bytes(&original))
+        .refused(401, "unauthenticated");
+    get(&format!("{url}/api/usage/3/records")).refused(401, "unauthenticated");
+
+    // Written directly to an instance no server holds, the records are deposited beside it.
+    drop(served);
+    std::fs::write(
+        tmp.path().join("later.jsonl"),
+        usage_line(&policies, 9, "translation", false) + "\n",
+    )
+    .unwrap();
+    let out = record(&["--dir", dir.to_str().unwrap()], "later.jsonl").ok();
+    let later: u64 = out
+        .stdout
+        .split("entry ")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join(format!("sealed/usage/{later}.jsonl"))).unwrap(),
+        usage_line(&policies, 9, "translation", false) + "\n"
+    );
+    let listed = run(&[
+        "usage",
+        "list",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .ok()
+    .stdout;
+    assert!(listed.contains(&format!("\"entry\":{later}")), "{listed}");
+    run(&["replay", "--dir", dir.to_str().unwrap()]).ok();
 }

@@ -146,6 +146,17 @@ impl Package {
         self.modules.iter().find(|m| m.header.id == id)
     }
 
+    /// Whether `party` is an auditor of this contract allowed to read usage records.
+    pub fn reads_usage(&self, party: &str) -> bool {
+        self.modules.iter().any(|m| match &m.module {
+            Module::AuditRights(rights) => rights
+                .auditors
+                .iter()
+                .any(|a| a.party == party && a.usage_records),
+            _ => false,
+        })
+    }
+
     /// Whether `party` is an auditor of this contract whose scope includes `scope`
     /// (`evaluation-evidence`, `usage-records`, ...).
     pub fn audits(&self, party: &str, scope: &str) -> bool {

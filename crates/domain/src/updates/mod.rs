@@ -25,7 +25,8 @@ pub use gate::{Gate, Requirement, evaluate};
 pub use report::{ContractReuse, Reuse, recognition_report};
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,
-    model_version_registered, recognition_published, version_approved, version_revoked,
+    model_version_registered, recognition_published, usage_recorded, version_approved,
+    version_revoked,
 };
 
 /// The key of a model version: `line@version`.
@@ -178,6 +179,24 @@ pub struct HostingRecord {
     pub environment: Environment,
     pub report: String,
     pub description: String,
+    pub at: i64,
+}
+
+/// A batch of a deployment's usage as the ledger knows it: counts in public, records by
+/// digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageBatch {
+    pub entry: u64,
+    pub party: String,
+    pub contract: String,
+    pub deployment: String,
+    pub from: i64,
+    pub to: i64,
+    pub records: u64,
+    pub allowed: u64,
+    pub denied: u64,
+    pub clauses: BTreeMap<String, u64>,
+    pub digest: String,
     pub at: i64,
 }
 

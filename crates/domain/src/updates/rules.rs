@@ -8,7 +8,7 @@ use super::time::{
 };
 use super::{
     Approval, Deployment, DeploymentAction, DeploymentEvent, EvidenceRecord, HostingRecord,
-    ModelVersion, Offer, Recognition, Terms, VersionStatus, deployment_key, model_key,
+    ModelVersion, Offer, Recognition, Terms, UsageBatch, VersionStatus, deployment_key, model_key,
 };
 use crate::apply::{
     Entry, Rejection, check_jurisdiction, check_party_id, existing_party, is_sha256_digest,
@@ -17,7 +17,8 @@ use crate::apply::{
 use crate::contract::{DeliveryForm, Fallback, ShortNotice};
 use crate::kinds::{
     Assurance, DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, HostingAttested,
-    ModelRef, ModelVersionRegistered, RecognitionPublished, Role, VersionApproved, VersionRevoked,
+    ModelRef, ModelVersionRegistered, RecognitionPublished, Role, UsageRecorded, VersionApproved,
+    VersionRevoked,
 };
 use crate::state::{Change, KeyRecord, State};
 
@@ -607,6 +608,67 @@ pub(crate) fn hosting_attested(
         environment: p.environment,
         report: p.report,
         description: p.description,
+        at,
+    })));
+    Ok(changes)
+}
+
+pub(crate) fn usage_recorded(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    p: UsageRecorded,
+) -> Result<Vec<Change>, Rejection> {
+    let mut changes = Vec::new();
+    let at = clock(state, &p.at, &mut changes)?;
+    contract_party(state, &p.contract, &p.party)?;
+    require_signer(signers, &p.party)?;
+    check_deployment_name(&p.deployment)?;
+    check_digest("digest", &p.digest)?;
+    let from = parse_instant("from", &p.from).map_err(|e| reject("time", e))?;
+    let to = parse_instant("to", &p.to).map_err(|e| reject("time", e))?;
+    if from > to || to > at {
+        return Err(reject(
+            "usage-period",
+            format!(
+                "the batch runs from {} to {} and is recorded at {}: the period must end before it is recorded",
+                format_instant(from),
+                format_instant(to),
+                format_instant(at)
+            ),
+        ));
+    }
+    if p.records == 0 || p.allowed.checked_add(p.denied) != Some(p.records) {
+        return Err(reject(
+            "usage-counts",
+            format!(
+                "{} allowed and {} denied must add up to the {} records, and a batch has at least one",
+                p.allowed, p.denied, p.records
+            ),
+        ));
+    }
+    if let Some((clause, count)) = p
+        .clauses
+        .iter()
+        .find(|(clause, count)| clause.is_empty() || **count == 0 || **count > p.records)
+    {
+        return Err(reject(
+            "usage-counts",
+            format!("clause `{clause}` decided {count} of {} records", p.records),
+        ));
+    }
+    changes.push(Change::PutUsage(Box::new(UsageBatch {
+        entry: entry.index,
+        party: p.party,
+        contract: p.contract,
+        deployment: p.deployment,
+        from,
+        to,
+        records: p.records,
+        allowed: p.allowed,
+        denied: p.denied,
+        clauses: p.clauses,
+        digest: p.digest,
         at,
     })));
     Ok(changes)

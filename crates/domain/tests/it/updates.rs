@@ -623,3 +623,97 @@ fn the_state_round_trips_through_its_rows() {
         .collect();
     assert_eq!(rows_before, rows_after);
 }
+
+#[test]
+fn usage_batches_are_counted_consistently_and_signed_by_a_party_of_the_contract() {
+    let mut ledger = Ledger::with_contract(
+        "fallback = { rule = \"pinned\", line = \"frontier-2\", version = \"2026.6.1\" }",
+    );
+    let batch = |change: &dyn Fn(&mut Value)| {
+        let mut predicate = json!({
+            "party": "agency-x", "contract": CONTRACT, "deployment": "workbench",
+            "from": at(T0 + DAY), "to": at(T0 + 2 * DAY), "records": 10, "allowed": 7, "denied": 3,
+            "clauses": {"permitted-purposes": 7, "no-domestic-surveillance": 2},
+            "digest": format!("sha256:{}", digest_of("records")), "at": at(T0 + 3 * DAY),
+        });
+        change(&mut predicate);
+        predicate
+    };
+    let index = ledger.ok(Kind::UsageRecorded, batch(&|_| {}), &["agency"]);
+    let recorded = ledger.state.usage_batch(index).unwrap();
+    assert_eq!(
+        (recorded.records, recorded.allowed, recorded.denied),
+        (10, 7, 3)
+    );
+    assert_eq!(ledger.state.usage(Some(CONTRACT)).count(), 1);
+    assert_eq!(ledger.state.usage(Some("another")).count(), 0);
+    let refused = |ledger: &mut Ledger, predicate: Value, signer: &str| {
+        ledger
+            .submit(Kind::UsageRecorded, predicate, Vec::new(), &[signer])
+            .unwrap_err()
+    };
+    for (change, signer, why) in [
+        (
+            Box::new(|p: &mut Value| p["allowed"] = json!(8)) as Box<dyn Fn(&mut Value)>,
+            "agency",
+            "8 allowed and 3 denied must add up to the 10 records",
+        ),
+        (
+            Box::new(|p: &mut Value| {
+                p["records"] = json!(0);
+                p["allowed"] = json!(0);
+                p["denied"] = json!(0);
+            }),
+            "agency",
+            "a batch has at least one",
+        ),
+        (
+            Box::new(|p: &mut Value| p["clauses"]["permitted-purposes"] = json!(11)),
+            "agency",
+            "clause `permitted-purposes` decided 11 of 10 records",
+        ),
+        (
+            Box::new(|p: &mut Value| p["to"] = json!(at(T0 + 4 * DAY))),
+            "agency",
+            "the period must end before it is recorded",
+        ),
+        (
+            Box::new(|p: &mut Value| p["from"] = json!(at(T0 + 2 * DAY + 1))),
+            "agency",
+            "the period must end before it is recorded",
+        ),
+        (
+            Box::new(|p: &mut Value| p["digest"] = json!("sha256:ABC")),
+            "agency",
+            "`digest` must be `sha256:` and 64 lowercase hex digits",
+        ),
+        (
+            Box::new(|p: &mut Value| p["deployment"] = json!("Work Bench")),
+            "agency",
+            "deployment name `Work Bench`",
+        ),
+        (
+            Box::new(|p: &mut Value| p["party"] = json!("lab-gb")),
+            "lab-gb",
+            "`lab-gb` is not a party of contract",
+        ),
+        (
+            Box::new(|_: &mut Value| {}),
+            "acme",
+            "this entry must be signed by `agency-x`",
+        ),
+    ] {
+        let message = refused(&mut ledger, batch(&*change), signer);
+        assert!(message.contains(why), "{why}: {message}");
+    }
+    // The batch survives the state's rows.
+    let rebuilt = State::from_rows(
+        ledger
+            .state
+            .rows()
+            .into_iter()
+            .map(|row| (row.space.to_owned(), row.key, row.value)),
+    )
+    .unwrap();
+    assert_eq!(rebuilt.usage_batch(index), ledger.state.usage_batch(index));
+}

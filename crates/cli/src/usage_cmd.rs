@@ -1,0 +1,373 @@
+//! `usage record|list|fetch`: batches of a deployment's decisions. The counts go into the
+//! ledger; the records are deposited with the instance and read only by the auditors allowed
+//! to, each read recorded. Both ends decide every record again against the contract's policies.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use clap::Subcommand;
+use domain::updates::{UsageBatch, time};
+use domain::{ContractRecord, Kind};
+use policy::usage::{self, LineError, UsageRecord};
+use serde_json::{Value, json};
+
+use crate::instance::{Where, fetch, query_value, submit_to};
+use crate::keys::read_signer;
+use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
+use crate::restricted::{Credential, get_restricted, request_restricted};
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCommand {
+    /// Record a batch of a deployment's decisions: the counts go into the ledger, the records
+    /// (JSON Lines, one decision a line) are deposited with the instance for auditors.
+    #[command(after_help = "Examples:
+  concordat usage record --dir ./concordat --key agency.key --contract defense-imagery-analysis \\
+      --deployment analyst-workbench decisions.jsonl
+  concordat usage record --server http://127.0.0.1:8700 --key agency.key \\
+      --contract defense-imagery-analysis --deployment analyst-workbench decisions.jsonl
+
+A line of decisions.jsonl:
+  {\"at\": \"2027-03-02T10:15:00Z\", \"id\": \"req-81f2\", \"model\": \"vision-analyst@2027.1.0\",
+   \"request\": {...as for `concordat policy eval`...}, \"allowed\": true, \"clauses\": [\"permit-analysis\"]}
+
+Every decision is decided again against the contract's policies first; a batch whose recorded
+answers differ is refused (exit 1), naming the lines.")]
+    Record {
+        #[command(flatten)]
+        to: Where,
+        /// The signer key of the party of the contract that ran the deployment's gateway.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        deployment: String,
+        /// The entry's time, RFC 3339 (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// The records, JSON Lines.
+        records: PathBuf,
+    },
+    /// List usage batches: per deployment and period, decisions allowed and denied, and by
+    /// which clauses.
+    #[command(after_help = "Examples:
+  concordat usage list --dir ./concordat
+  concordat usage list --server http://127.0.0.1:8700 --contract defense-imagery-analysis")]
+    List {
+        #[command(flatten)]
+        source: Where,
+        #[arg(long)]
+        contract: Option<String>,
+    },
+    /// Read a batch's records from a server, as an auditor allowed to read usage records (or
+    /// the party that recorded them). The read is recorded in the ledger; the records are
+    /// checked against the batch's digest, written (mode 0600), and decided again.
+    #[command(after_help = "Example:
+  concordat usage fetch --server http://127.0.0.1:8700 --entry 31 --key auditor.key --out batch-31.jsonl
+
+--token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
+Exit 1 when the server refuses, the records do not match the digest, or a recorded decision
+differs from what the contract's policies answer (each listed).")]
+    Fetch {
+        #[arg(long)]
+        server: String,
+        /// The usage batch's entry index.
+        #[arg(long)]
+        entry: u64,
+        #[arg(long, conflicts_with = "token_file")]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Where to write the records (must not exist yet).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(command: UsageCommand, format: Format) -> Outcome {
+    match command {
+        UsageCommand::Record {
+            to,
+            key,
+            contract,
+            deployment,
+            at,
+            records,
+        } => record(
+            &to,
+            &key,
+            &contract,
+            &deployment,
+            at.as_deref(),
+            &records,
+            format,
+        ),
+        UsageCommand::List { source, contract } => list(&source, contract.as_deref(), format),
+        UsageCommand::Fetch {
+            server,
+            entry,
+            key,
+            token_file,
+            out,
+        } => {
+            let credential = Credential::from_args(key.as_deref(), token_file.as_deref())?;
+            fetch_records(&server, entry, &credential, &out, format)
+        }
+    }
+}
+
+fn contract_record(place: &Where, id: &str) -> Result<ContractRecord, Failure> {
+    match &place.server {
+        Some(url) => Ok(serde_json::from_value(fetch(
+            url,
+            &format!("/api/contracts/{}", query_value(id)),
+        )?)
+        .context("the server's contract")?),
+        None => {
+            let dir = place.dir()?;
+            Ok(crate::updates_cmd::load_state(dir)?
+                .contract(id)
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow!("contract `{id}` is not published in `{}`", dir.display())
+                })?)
+        }
+    }
+}
+
+fn lines_failure(source: &str, problems: &[LineError]) -> anyhow::Error {
+    let listed: Vec<String> = problems.iter().map(|p| format!("{source}:{p}")).collect();
+    anyhow!("{}", listed.join("\n"))
+}
+
+/// The records of a file, each deployment checked, each decision decided again.
+fn checked_records(
+    source: &str,
+    text: &str,
+    contract: &ContractRecord,
+    deployment: Option<&str>,
+) -> Result<Vec<(usize, UsageRecord)>, Failure> {
+    let records = usage::read(text).map_err(|problems| lines_failure(source, &problems))?;
+    if let Some(deployment) = deployment {
+        let elsewhere: Vec<LineError> = records
+            .iter()
+            .filter_map(|(line, record)| {
+                let named = match &record.request.resource {
+                    policy::Resource::Deployment { id } => id,
+                    policy::Resource::ModelVersion { deployment, .. } => deployment,
+                };
+                (named != deployment).then(|| LineError {
+                    line: *line,
+                    message: format!(
+                        "request `{}` was made to deployment `{named}`, not `{deployment}`",
+                        record.id
+                    ),
+                })
+            })
+            .collect();
+        if !elsewhere.is_empty() {
+            return Err(lines_failure(source, &elsewhere).into());
+        }
+    }
+    let policies = policy::from_files(&contract.files).map_err(|problems| {
+        anyhow!(
+            "the policies of contract `{}` do not load: {}",
+            contract.id,
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let differences = usage::recheck(&policies, &records);
+    if !differences.is_empty() {
+        return Err(verification_failed(anyhow!(
+            "{} of {} decisions differ from what the contract's policies answer:\n{}",
+            differences.len(),
+            records.len(),
+            lines_failure(source, &differences)
+        )));
+    }
+    Ok(records)
+}
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", evidence::sha256_hex(bytes))
+}
+
+fn record(
+    to: &Where,
+    key_path: &Path,
+    contract: &str,
+    deployment: &str,
+    at: Option<&str>,
+    path: &Path,
+    format: Format,
+) -> Outcome {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow!("`{}` is not UTF-8 text", path.display()))?;
+    let record = contract_record(to, contract)?;
+    let source = path.display().to_string();
+    let records = checked_records(&source, text, &record, Some(deployment))?;
+    let summary = usage::summarize(records.iter().map(|(_, r)| r));
+    let key = read_signer(key_path)?;
+    let party = crate::updates_cmd::party_of(to, &key, key_path)?;
+    let (_, at) = crate::updates_cmd::entry_time(at)?;
+    let digest = sha256_digest(&bytes);
+    let predicate = json!({
+        "party": party, "contract": contract, "deployment": deployment,
+        "from": time::format_instant(summary.from), "to": time::format_instant(summary.to),
+        "records": summary.records, "allowed": summary.allowed, "denied": summary.denied,
+        "clauses": summary.clauses, "digest": digest, "at": at,
+    });
+    let statement = ledger::statement(Kind::UsageRecorded, predicate, Vec::new());
+    let envelope = ledger::sign_statement(&statement, &key)?;
+    let what = format!("usage of `{deployment}` under `{contract}`");
+    let accepted = submit_to(to, &what, envelope.to_json().into_bytes())?;
+    // The records go where the auditors will read them.
+    match (&to.server, &to.dir) {
+        (Some(url), _) => {
+            request_restricted(
+                "PUT",
+                url,
+                &format!("/api/usage/{}/records", accepted.index),
+                &Credential::Key(Box::new(key)),
+                Some(&bytes),
+            )
+            .map_err(|e| match e {
+                Failure::Verification(e) | Failure::Input(e) => Failure::Input(anyhow!(
+                    "entry {} is logged, but depositing its records failed: {e:#}",
+                    accepted.index
+                )),
+                other => other,
+            })?;
+        }
+        (None, Some(dir)) => {
+            let deposit = dir.join(server::SEALED_DIR).join(server::USAGE_DIR);
+            std::fs::create_dir_all(&deposit)
+                .with_context(|| format!("cannot create `{}`", deposit.display()))?;
+            crate::contract_cmd::write_private(
+                &deposit.join(format!("{}.jsonl", accepted.index)),
+                text,
+            )?;
+        }
+        (None, None) => {}
+    }
+    match format {
+        Format::Json => print_json(&json!({
+            "index": accepted.index, "records": summary.records, "allowed": summary.allowed,
+            "denied": summary.denied, "clauses": summary.clauses, "digest": digest,
+        })),
+        Format::Text => print(&format!(
+            "{what}: {} decisions ({} allowed, {} denied) from {} to {}, each decided again and matching the contract: entry {}; records deposited\n",
+            summary.records,
+            summary.allowed,
+            summary.denied,
+            time::format_instant(summary.from),
+            time::format_instant(summary.to),
+            accepted.index
+        )),
+    }
+}
+
+fn list(source: &Where, contract: Option<&str>, format: Format) -> Outcome {
+    let batches: Vec<UsageBatch> = match &source.server {
+        Some(url) => {
+            let path = match contract {
+                Some(id) => format!("/api/usage?contract={}", query_value(id)),
+                None => "/api/usage".to_owned(),
+            };
+            serde_json::from_value(fetch(url, &path)?).context("the server's usage")?
+        }
+        None => crate::updates_cmd::load_state(source.dir()?)?
+            .usage(contract)
+            .cloned()
+            .collect(),
+    };
+    if format == Format::Json {
+        return print_json(&serde_json::to_value(&batches)?);
+    }
+    if batches.is_empty() {
+        return print("no usage recorded\n");
+    }
+    let mut out = String::from(
+        "ENTRY\tCONTRACT\tDEPLOYMENT\tFROM\tTO\tDECISIONS\tALLOWED\tDENIED\tCLAUSES\n",
+    );
+    for batch in &batches {
+        let clauses: Vec<String> = batch
+            .clauses
+            .iter()
+            .map(|(clause, count)| format!("{clause}×{count}"))
+            .collect();
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            batch.entry,
+            batch.contract,
+            batch.deployment,
+            time::format_instant(batch.from),
+            time::format_instant(batch.to),
+            batch.records,
+            batch.allowed,
+            batch.denied,
+            clauses.join(", ")
+        ));
+    }
+    print(&out)
+}
+
+fn fetch_records(
+    server: &str,
+    entry: u64,
+    credential: &Credential,
+    out: &Path,
+    format: Format,
+) -> Outcome {
+    // The digest from the public entry first: the records must match it.
+    let logged = fetch(server, &format!("/api/entries/{entry}"))?;
+    if logged["kind"] != "usage-recorded" {
+        return Err(anyhow!("entry {entry} is not a usage batch").into());
+    }
+    let predicate = &logged["statement"]["predicate"];
+    let digest = predicate["digest"].as_str().unwrap_or_default().to_owned();
+    let contract_id = predicate["contract"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let answer = get_restricted(server, &format!("/api/usage/{entry}/records"), credential)?;
+    let text = answer["jsonl"].as_str().unwrap_or_default();
+    let received = sha256_digest(text.as_bytes());
+    if received != digest {
+        return Err(verification_failed(anyhow!(
+            "the records the server sent hash to {received}; entry {entry} names {digest}"
+        )));
+    }
+    crate::contract_cmd::write_private(out, text)?;
+    let contract = contract_record(
+        &Where {
+            dir: None,
+            server: Some(server.to_owned()),
+        },
+        &contract_id,
+    )?;
+    let source = out.display().to_string();
+    let recorded = answer["read_recorded_at"].clone();
+    let records = checked_records(&source, text, &contract, None)?;
+    let summary = usage::summarize(records.iter().map(|(_, r)| r));
+    match format {
+        Format::Json => print_json(&json!({
+            "entry": entry, "digest": digest, "records": summary.records, "out": out,
+            "read_recorded_at": recorded, "decisions_match_policies": true,
+        })),
+        Format::Text => print(&format!(
+            "wrote `{}`: {} decisions of usage entry {entry}, matching its digest {digest}; each decided again, all as the contract's policies answer\nthe read is recorded in the ledger at entry {}\n",
+            out.display(),
+            summary.records,
+            match &recorded {
+                Value::Number(n) => n.to_string(),
+                _ => "?".to_owned(),
+            }
+        )),
+    }
+}
