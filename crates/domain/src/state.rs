@@ -241,6 +241,11 @@ impl State {
         self.recognitions.values()
     }
 
+    /// Every hosting attestation, oldest first.
+    pub fn attestations(&self) -> impl Iterator<Item = &HostingRecord> {
+        self.attestations.values()
+    }
+
     /// The hosting attestations recorded for a contract, oldest first.
     pub fn attestations_for<'a>(
         &'a self,

@@ -264,6 +264,24 @@ pub async fn key(
     Ok(Json(json!(key)))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ContractQuery {
+    pub contract: Option<String>,
+}
+
+pub async fn attestations(
+    State(instance): State<Arc<Instance>>,
+    query: Result<Query<ContractQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query?;
+    let state = instance.ledger.state();
+    let list: Vec<&updates::HostingRecord> = match &query.contract {
+        Some(contract) => state.attestations_for(contract).collect(),
+        None => state.attestations().collect(),
+    };
+    Ok(Json(json!(list)))
+}
+
 pub async fn deployments(State(instance): State<Arc<Instance>>) -> Json<Value> {
     let state = instance.ledger.state();
     let list: Vec<&updates::Deployment> = state.deployments().collect();

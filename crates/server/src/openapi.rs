@@ -72,6 +72,7 @@ routes! {
     get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
     get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction (duplicate tests avoided).";
     get "/api/keys/{keyid}" => api::key, "api", JSON, [], "A registered key: its party, algorithm, public key and status.";
+    get "/api/attestations" => api::attestations, "api", JSON, [("contract", false)], "Vendors' attestations of the hosting environments contracts require.";
     get "/api/deployments" => api::deployments, "api", JSON, [], "Deployments and their histories.";
     get "/api/deployments/{contract}/{name}" => api::deployment, "api", JSON, [], "A deployment's history.";
     get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";

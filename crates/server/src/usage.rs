@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
@@ -21,14 +20,9 @@ pub const USAGE_DIR: &str = "usage";
 /// The largest records file accepted.
 pub const USAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-#[derive(Debug, Deserialize)]
-pub struct UsageQuery {
-    contract: Option<String>,
-}
-
 pub async fn batches(
     State(instance): State<Arc<Instance>>,
-    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<crate::api::ContractQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query?;
     let state = instance.ledger.state();

@@ -879,6 +879,12 @@ fn the_cli_writes_through_the_server() {
     ])
     .ok();
     assert_eq!(kind_of(&out.stdout), "hosting-attested", "{}", out.stdout);
+    let attestations = get(&format!("{url}/api/attestations?contract={contract}")).json();
+    assert_eq!(attestations.as_array().unwrap().len(), 2, "{attestations}");
+    assert_eq!(
+        attestations[1]["description"], "annual re-attestation",
+        "{attestations}"
+    );
     let out = run(&[
         "deploy",
         "activate",
