@@ -128,8 +128,19 @@ pub fn post_entry(agent: &ureq::Agent, server: &str, envelope: &[u8]) -> Result<
                 .to_owned();
             Ok(Posted::Refused(status, message))
         }
-        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+        Err(error) => Err(unreachable(server, &error).into()),
     }
+}
+
+/// Says why a server could not be reached, with a hint when its certificate is not trusted.
+pub fn unreachable(server: &str, error: &ureq::Error) -> anyhow::Error {
+    let text = error.to_string();
+    let hint = if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+        "\n  the server's certificate is not trusted: add its CA to the system's certificate store, or point SSL_CERT_FILE at a PEM file of it"
+    } else {
+        ""
+    };
+    anyhow!("cannot reach the server at {server}: {text}{hint}")
 }
 
 /// An HTTP client for one command's requests to a server.
@@ -206,7 +217,7 @@ fn get(server: &str, path: &str) -> Result<(String, ureq::Response), Failure> {
             )
             .into())
         }
-        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+        Err(error) => Err(unreachable(server, &error).into()),
     }
 }
 

@@ -125,6 +125,7 @@ the rule it breaks (exit 1).")]
     #[command(after_help = "Examples:
   concordat serve --dir ./concordat
   concordat serve --dir ./concordat --listen 0.0.0.0:8700
+  concordat serve --dir ./concordat --listen 0.0.0.0:8443 --tls-cert fullchain.pem --tls-key key.pem
 
 Prints `serving at URL` once listening; stops on Ctrl-C or SIGTERM. While it runs it holds the
 instance's writer lock: send entries to it (POST /api/entries) instead of writing directly.
@@ -135,6 +136,12 @@ CONCORDAT_LOG=debug logs more.")]
         /// The address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:8700")]
         listen: String,
+        /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Create a temporary instance seeded with a realistic engagement, and serve it.
     #[command(after_help = "Examples:
@@ -224,9 +231,15 @@ fn main() -> ExitCode {
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),
         Command::Replay { dir } => ledger_cmd::replay(&dir, format),
-        Command::Serve { dir, listen } => {
+        Command::Serve {
+            dir,
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
             serve_cmd::init_logging();
-            serve_cmd::serve(&dir, &listen, &|_| String::new())
+            let tls = tls_cert.as_deref().zip(tls_key.as_deref());
+            serve_cmd::serve(&dir, &listen, tls, &|_| String::new())
         }
         Command::Demo { listen, dir } => {
             serve_cmd::init_logging();

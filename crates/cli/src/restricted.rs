@@ -144,7 +144,7 @@ pub fn request_restricted(
                 _ => Err(anyhow!("{message}").into()),
             }
         }
-        Err(error) => Err(anyhow!("cannot reach the server at {server}: {error}").into()),
+        Err(error) => Err(crate::instance::unreachable(server, &error).into()),
     }
 }
 

@@ -45,7 +45,16 @@ async fn shutdown_signal() {
 
 /// Serves the instance in `dir` on `listen` until interrupted. `banner` is printed (to
 /// standard output) once the socket is bound, after the URL line.
-pub fn serve(dir: &Path, listen: &str, banner: &dyn Fn(&str) -> String) -> Outcome {
+pub fn serve(
+    dir: &Path,
+    listen: &str,
+    tls: Option<(&Path, &Path)>,
+    banner: &dyn Fn(&str) -> String,
+) -> Outcome {
+    let tls = tls
+        .map(|(cert, key)| server::tls_config(cert, key))
+        .transpose()
+        .map_err(|e| anyhow!("{e}"))?;
     let reader = store::Reader::open(dir)?;
     let key_path = reader.info().signer_key_path.clone().ok_or_else(|| {
         anyhow!(
@@ -75,7 +84,8 @@ pub fn serve(dir: &Path, listen: &str, banner: &dyn Fn(&str) -> String) -> Outco
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
-        let url = format!("http://{address}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{address}");
         std::fs::write(&url_file, format!("{url}\n"))
             .with_context(|| format!("cannot write `{}`", url_file.display()))?;
         let mut stdout = std::io::stdout().lock();
@@ -84,9 +94,13 @@ pub fn serve(dir: &Path, listen: &str, banner: &dyn Fn(&str) -> String) -> Outco
         stdout.flush()?;
         drop(stdout);
         tracing::info!(%url, dir = %dir.display(), "serving");
-        server::serve(listener, Arc::clone(&instance), shutdown_signal())
-            .await
-            .context("the server stopped")?;
+        match tls {
+            Some(config) => {
+                server::serve_tls(listener, config, Arc::clone(&instance), shutdown_signal()).await
+            }
+            None => server::serve(listener, Arc::clone(&instance), shutdown_signal()).await,
+        }
+        .context("the server stopped")?;
         anyhow::Ok(())
     });
     let _ = std::fs::remove_file(&url_file);
@@ -122,5 +136,5 @@ pub fn demo(dir: Option<PathBuf>, listen: &str) -> Outcome {
         }
     };
     let seeded = crate::demo::seed(&dir)?;
-    serve(&dir, listen, &|url| seeded.banner(url, &dir))
+    serve(&dir, listen, None, &|url| seeded.banner(url, &dir))
 }

@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod portal;
 pub mod render;
+mod tls;
 mod usage;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub use access::{
 };
 pub use error::ApiError;
 pub use openapi::ROUTES;
+pub use tls::{TlsError, TlsListener};
 pub use usage::{USAGE_BYTES_MAX, USAGE_DIR};
 
 /// The largest request body accepted: an entry is at most 64 KiB, and its envelope's base64
@@ -168,6 +170,24 @@ pub async fn serve(
     instance: Arc<Instance>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    axum::serve(listener, router(instance))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The TLS configuration from a PEM certificate chain and private key.
+pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, tls::TlsError> {
+    tls::config(cert, key)
+}
+
+/// Serves `instance` over HTTPS on `listener` until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    instance: Arc<Instance>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = TlsListener::new(listener, config)?;
     axum::serve(listener, router(instance))
         .with_graceful_shutdown(shutdown)
         .await

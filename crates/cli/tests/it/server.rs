@@ -22,10 +22,19 @@ pub struct Served {
 impl Served {
     pub fn demo(tmp: &Path) -> Served {
         let dir = tmp.join("demo");
+        let dir_arg = dir.to_str().unwrap().to_owned();
+        Served::start(
+            tmp,
+            dir,
+            &["demo", "--listen", "127.0.0.1:0", "--dir", &dir_arg],
+        )
+    }
+
+    /// Runs `concordat ARGS` (a `serve` or `demo`) and waits for its `serving at URL` line.
+    pub fn start(tmp: &Path, dir: PathBuf, args: &[&str]) -> Served {
         let log = tmp.join("server.log");
         let mut child = Command::new(BINARY)
-            .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
-            .arg(&dir)
+            .args(args)
             .env("CONCORDAT_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -1595,4 +1604,141 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
     .stdout;
     assert!(listed.contains(&format!("\"entry\":{later}")), "{listed}");
     run(&["replay", "--dir", dir.to_str().unwrap()]).ok();
+}
+
+/// A certificate authority and a server certificate it signed for 127.0.0.1, as PEM files in
+/// `dir`: `ca.pem`, `cert.pem`, `key.pem`.
+fn test_certificates(dir: &Path) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Concordat test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::CrlSign,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let mut leaf =
+        CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+}
+
+#[test]
+fn the_cli_reaches_a_server_over_https() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The demo instance, then served by `concordat serve` with a certificate.
+    let dir = Served::demo(tmp.path()).dir.clone();
+    test_certificates(tmp.path());
+    let certificate = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let served = Served::start(
+        tmp.path(),
+        dir.clone(),
+        &[
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            &certificate("cert.pem"),
+            "--tls-key",
+            &certificate("key.pem"),
+        ],
+    );
+    let url = served.url.as_str();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let run = |args: &[&str], trust: bool| {
+        let mut command = Command::new(BINARY);
+        command.args(args).current_dir(tmp.path());
+        if trust {
+            command.env("SSL_CERT_FILE", certificate("ca.pem"));
+        } else {
+            command.env_remove("SSL_CERT_FILE");
+        }
+        let output = command.output().unwrap();
+        crate::support::Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    };
+
+    // Trusting the CA (the system store, or SSL_CERT_FILE as here), the CLI reads, writes and
+    // makes signed restricted reads over HTTPS as it does over HTTP.
+    let local = run(&["party", "list", "--dir", dir.to_str().unwrap()], true).ok();
+    let remote = run(&["party", "list", "--server", url], true).ok();
+    assert_eq!(local.stdout, remote.stdout);
+    let key = |party: &str| {
+        dir.join(format!("keys/{party}.key"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let out = run(
+        &[
+            "recognition",
+            "publish",
+            "--server",
+            url,
+            "--key",
+            &key("uk-aisi"),
+            "--jurisdiction",
+            "GB",
+            "--lab",
+            "us-test-lab",
+            "--suite",
+            "targeting-refusal",
+            "--min-assurance",
+            "third-party",
+            "--max-age-days",
+            "90",
+        ],
+        true,
+    )
+    .ok();
+    assert!(
+        out.stdout.contains("GB recognises us-test-lab"),
+        "{}",
+        out.stdout
+    );
+    run(
+        &[
+            "addendum",
+            "fetch",
+            "--server",
+            url,
+            "--contract",
+            "defense-imagery-analysis",
+            "--addendum",
+            "annex-c",
+            "--key",
+            &key("defense-agency"),
+            "--out",
+            "annex-c.sealed.toml",
+        ],
+        true,
+    )
+    .ok();
+
+    // Not trusting it, the CLI refuses to talk and says why.
+    run(&["party", "list", "--server", url], false)
+        .fails(2, "the server's certificate is not trusted");
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = url.replace("https://", "http://");
+    assert!(ureq::get(&format!("{plain}/healthz")).call().is_err());
 }
