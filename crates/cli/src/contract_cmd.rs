@@ -461,6 +461,30 @@ not open the public commitment.")]
         #[arg(long)]
         out: PathBuf,
     },
+    /// Deposit a sealed addendum's text with the instance (a server, or its directory), for the
+    /// parties cleared for it. Kept only if it opens the public commitment.
+    #[command(after_help = "Examples:
+  concordat addendum deposit --server http://127.0.0.1:8700 --contract defense-imagery-analysis \\
+      --key agency.key --cleared defense-agency --cleared oversight-office annex-c.sealed.toml
+  concordat addendum deposit --dir ./concordat --contract defense-imagery-analysis annex-c.sealed.toml
+
+Without --cleared every party of the contract may read it. Through a server, the depositor must be
+a party of the contract (--key signs the request; --token-file sends a token).")]
+    Deposit {
+        #[command(flatten)]
+        to: crate::instance::Where,
+        #[arg(long)]
+        contract: String,
+        /// A party of the contract cleared to read it; repeatable (default: all its parties).
+        #[arg(long = "cleared")]
+        cleared: Vec<String>,
+        #[arg(long, conflicts_with = "token_file")]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The sealed half (from `addendum seal`).
+        sealed: PathBuf,
+    },
     /// Check a revealed addendum (its .sealed.toml) against a commitment.
     #[command(after_help = "Example:
   concordat addendum verify --commitment sha256:3b1f... annex-c.sealed.toml")]
@@ -834,6 +858,24 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
                 token_file,
                 out,
             },
+            format,
+        ),
+        AddendumCommand::Deposit {
+            to,
+            contract,
+            cleared,
+            key,
+            token_file,
+            sealed,
+        } => crate::restricted::deposit_addendum(
+            crate::restricted::DepositArgs {
+                to,
+                key,
+                token_file,
+                sealed,
+            },
+            &contract,
+            &cleared,
             format,
         ),
         AddendumCommand::Verify { commitment, sealed } => {

@@ -297,3 +297,167 @@ pub fn reveal_result(args: RevealArgs, format: Format) -> Outcome {
         }
     }
 }
+
+/// Where a deposit goes and with which credential.
+pub struct DepositArgs {
+    pub to: crate::instance::Where,
+    pub key: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
+    pub sealed: PathBuf,
+}
+
+fn read_sealed(path: &Path) -> Result<Sealed, Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(toml::from_str(&text).map_err(|e| anyhow!("`{}`: {e}", path.display()))?)
+}
+
+/// Puts `body` at `path` on the server, or writes it to `file` in the instance directory.
+fn deposit(
+    args: &DepositArgs,
+    path: &str,
+    file: &Path,
+    body: &str,
+) -> Result<&'static str, Failure> {
+    match &args.to.server {
+        Some(server) => {
+            let credential =
+                Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
+            let answer =
+                request_restricted("PUT", server, path, &credential, Some(body.as_bytes()))?;
+            Ok(if answer["already_stored"] == true {
+                "was already deposited"
+            } else {
+                "deposited"
+            })
+        }
+        None => {
+            let dir = args.to.dir()?;
+            let target = dir.join(server::SEALED_DIR).join(file);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create `{}`", parent.display()))?;
+            }
+            match std::fs::read_to_string(&target) {
+                Ok(existing) if existing == body => Ok("was already deposited"),
+                Ok(_) => Err(anyhow!(
+                    "`{}` holds another deposit; remove it first to replace it",
+                    target.display()
+                )
+                .into()),
+                Err(_) => {
+                    crate::contract_cmd::write_private(&target, body)?;
+                    Ok("deposited")
+                }
+            }
+        }
+    }
+}
+
+/// `addendum deposit`: a sealed addendum's text, for the parties cleared for it.
+pub fn deposit_addendum(
+    args: DepositArgs,
+    contract: &str,
+    cleared: &[String],
+    format: Format,
+) -> Outcome {
+    let sealed = read_sealed(&args.sealed)?;
+    let record: domain::ContractRecord = match &args.to.server {
+        Some(server) => serde_json::from_value(fetch(
+            server,
+            &format!("/api/contracts/{}", query_value(contract)),
+        )?)
+        .context("the server's contract")?,
+        None => {
+            let dir = args.to.dir()?;
+            crate::updates_cmd::load_state(dir)?
+                .contract(contract)
+                .cloned()
+                .ok_or_else(|| {
+                    anyhow!(
+                        "contract `{contract}` is not published in `{}`",
+                        dir.display()
+                    )
+                })?
+        }
+    };
+    let public = record
+        .addenda
+        .iter()
+        .find(|a| a.id == sealed.id)
+        .ok_or_else(|| anyhow!("contract `{contract}` has no addendum `{}`", sealed.id))?;
+    contract::open_commitment(&public.commitment, &sealed)
+        .map_err(|e| verification_failed(anyhow!("`{}`: {e}", args.sealed.display())))?;
+    if let Some(outsider) = cleared.iter().find(|p| !record.parties.contains(p)) {
+        return Err(anyhow!("--cleared `{outsider}` is not a party of `{contract}`").into());
+    }
+    let mut table = toml::Table::new();
+    table.insert("id".into(), sealed.id.clone().into());
+    table.insert("salt".into(), sealed.salt.clone().into());
+    table.insert("text".into(), sealed.text.clone().into());
+    if !cleared.is_empty() {
+        table.insert(
+            "cleared".into(),
+            toml::Value::Array(cleared.iter().map(|p| p.clone().into()).collect()),
+        );
+    }
+    let body = toml::to_string(&table)?;
+    let done = deposit(
+        &args,
+        &format!(
+            "/api/contracts/{}/addenda/{}",
+            query_value(contract),
+            query_value(&sealed.id)
+        ),
+        &Path::new(contract).join(format!("{}.sealed.toml", sealed.id)),
+        &body,
+    )?;
+    let readers = if cleared.is_empty() {
+        record.parties.join(", ")
+    } else {
+        cleared.join(", ")
+    };
+    match format {
+        Format::Json => print_json(&json!({
+            "contract": contract, "addendum": sealed.id, "status": done, "cleared": readers,
+        })),
+        Format::Text => print(&format!(
+            "addendum `{}` of `{contract}` {done}: it opens its public commitment; readable by {readers}, each read logged\n",
+            sealed.id
+        )),
+    }
+}
+
+/// `evidence deposit`: a sealed evaluation result, for the auditors in scope.
+pub fn deposit_result(args: DepositArgs, entry: u64, format: Format) -> Outcome {
+    let sealed = read_sealed(&args.sealed)?;
+    let commitment = match &args.to.server {
+        Some(server) => fetch(server, &format!("/api/entries/{entry}"))?["statement"]["predicate"]
+            ["sealedResult"]
+            .as_str()
+            .map(str::to_owned),
+        None => {
+            let dir = args.to.dir()?;
+            crate::updates_cmd::load_state(dir)?
+                .evidence(entry)
+                .and_then(|e| e.sealed_result.clone())
+        }
+    }
+    .ok_or_else(|| anyhow!("entry {entry} is not evidence with a sealed result"))?;
+    contract::open_commitment(&commitment, &sealed)
+        .map_err(|e| verification_failed(anyhow!("`{}`: {e}", args.sealed.display())))?;
+    let body = std::fs::read_to_string(&args.sealed)
+        .with_context(|| format!("cannot read `{}`", args.sealed.display()))?;
+    let done = deposit(
+        &args,
+        &format!("/api/evidence/{entry}/sealed"),
+        &Path::new(server::SEALED_EVIDENCE_DIR).join(format!("{entry}.sealed.toml")),
+        &body,
+    )?;
+    match format {
+        Format::Json => print_json(&json!({"entry": entry, "status": done})),
+        Format::Text => print(&format!(
+            "the sealed result of evidence entry {entry} {done}: it opens the entry's commitment; readable by its lab and auditors in scope, each read logged\n"
+        )),
+    }
+}

@@ -134,8 +134,8 @@ pub enum EvidenceCommand {
       --suite red-team --assurance third-party --key agency.key --seal red-team.sealed.toml
 
 The statement's subjects are the model version's digest and the log file's SHA-256. A sealed
-result stays with the tester; deposited with a server as `sealed/evidence/ENTRY.sealed.toml` in
-its instance directory, it is served to auditors in scope (see `evidence reveal`).")]
+result stays with the tester; `evidence deposit` hands it to the instance, which serves it to
+auditors in scope (`evidence reveal`).")]
     Import(Box<ImportArgs>),
     /// Read a sealed evaluation result from a server, as the lab that produced it or an auditor
     /// whose scope includes `evaluation-evidence`. The read is recorded in the ledger; the
@@ -147,6 +147,25 @@ its instance directory, it is served to auditors in scope (see `evidence reveal`
 --token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
 Exit 1 when the server refuses (401/403, with its reason) or the result does not open the
 commitment.")]
+    /// Deposit a sealed result with the instance (a server, or its directory) for the auditors
+    /// in scope. Kept only if it opens the entry's commitment; through a server, only the lab
+    /// that produced it deposits.
+    #[command(after_help = "Examples:
+  concordat evidence deposit --server http://127.0.0.1:8700 --entry 23 --key lab.key red-team.sealed.toml
+  concordat evidence deposit --dir ./concordat --entry 23 red-team.sealed.toml")]
+    Deposit {
+        #[command(flatten)]
+        to: Where,
+        /// The evidence entry's index.
+        #[arg(long)]
+        entry: u64,
+        #[arg(long, conflicts_with = "token_file")]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// The sealed result (from `evidence import --seal`).
+        sealed: PathBuf,
+    },
     Reveal {
         /// The server, e.g. http://127.0.0.1:8700.
         #[arg(long)]
@@ -679,6 +698,22 @@ pub fn evidence(command: EvidenceCommand, format: Format) -> Outcome {
     match command {
         EvidenceCommand::Import(args) => import(*args, format),
         EvidenceCommand::List { source, model } => list_evidence(&source, model.as_deref(), format),
+        EvidenceCommand::Deposit {
+            to,
+            entry,
+            key,
+            token_file,
+            sealed,
+        } => crate::restricted::deposit_result(
+            crate::restricted::DepositArgs {
+                to,
+                key,
+                token_file,
+                sealed,
+            },
+            entry,
+            format,
+        ),
         EvidenceCommand::Reveal {
             server,
             entry,

@@ -263,6 +263,7 @@ fn signed(instance: &Instance, request: &Parts) -> Result<Reader, ApiError> {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Deposited {
     id: String,
     salt: String,
@@ -397,6 +398,171 @@ pub async fn sealed_result(
         "metrics": metrics, "read_recorded_at": entry,
         "cleared_as": if reader.party == record.lab { json!("lab") } else { json!({"auditor_under": auditing}) },
     })))
+}
+
+/// Keeps a deposit: written whole (mode 0600, through a temporary file) if nothing is there,
+/// accepted again if the same bytes are, refused if other bytes were deposited first. Returns
+/// whether it was already there.
+pub(crate) fn store_deposit(path: &Path, bytes: &[u8]) -> Result<bool, ApiError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::read(path) {
+        Ok(stored) if stored == bytes => return Ok(true),
+        Ok(_) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "already-deposited",
+                "something else was deposited here first; the operator replaces deposits",
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ApiError::internal(e)),
+    }
+    let write = || -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = path.with_extension("part");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    };
+    write().map_err(ApiError::internal)?;
+    Ok(false)
+}
+
+fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+}
+
+/// A body that is a sealed half in TOML.
+fn sealed_toml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("a sealed half is UTF-8 TOML"))?;
+    toml::from_str(text).map_err(|e| ApiError::bad_request(format!("the sealed half: {e}")))
+}
+
+/// A party of the contract deposits a sealed addendum's text (TOML: `id`, `salt`, `text`, and
+/// optionally `cleared`, the parties of the contract who may read it; all of them when absent).
+/// Kept only if it opens the public commitment.
+pub async fn deposit_addendum(
+    State(instance): State<Arc<Instance>>,
+    request: Parts,
+    path: Result<UrlPath<(String, String)>, axum::extract::rejection::PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let UrlPath((contract, id)) = path?;
+    let depositor = authenticate(&instance, &request)?;
+    let state = instance.ledger.state();
+    let record = state
+        .contract(&contract)
+        .ok_or_else(|| ApiError::not_found(format!("contract `{contract}` is not published")))?;
+    let addendum = record.addenda.iter().find(|a| a.id == id).ok_or_else(|| {
+        ApiError::not_found(format!("contract `{contract}` has no addendum `{id}`"))
+    })?;
+    if !record.parties.contains(&depositor.party) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "`{}` is not a party of `{contract}`: only its parties deposit its addenda",
+                depositor.party
+            ),
+        ));
+    }
+    let deposited: Deposited = sealed_toml(&body)?;
+    if deposited.id != id {
+        return Err(ApiError::bad_request(format!(
+            "the sealed half is of `{}`, not `{id}`",
+            deposited.id
+        )));
+    }
+    if let Some(outsider) = deposited
+        .cleared
+        .iter()
+        .flatten()
+        .find(|p| !record.parties.contains(p))
+    {
+        return Err(unprocessable(
+            "not-a-party",
+            format!(
+                "`{outsider}` is not a party of `{contract}` and cannot be cleared for its addenda"
+            ),
+        ));
+    }
+    let sealed = Sealed {
+        id: deposited.id,
+        salt: deposited.salt,
+        text: deposited.text,
+    };
+    domain::contract::open_commitment(&addendum.commitment, &sealed).map_err(|_| {
+        unprocessable(
+            "commitment-mismatch",
+            format!("the text does not open the commitment of `{id}`"),
+        )
+    })?;
+    let file = instance
+        .dir
+        .join(SEALED_DIR)
+        .join(&contract)
+        .join(format!("{id}.sealed.toml"));
+    let already = store_deposit(&file, &body)?;
+    Ok(Json(
+        json!({"contract": contract, "id": id, "stored": true, "already_stored": already}),
+    ))
+}
+
+/// The lab that produced a sealed result deposits it (TOML: `id`, `salt`, `text`, as
+/// `evidence import --seal` wrote it). Kept only if it opens the entry's commitment.
+pub async fn deposit_result(
+    State(instance): State<Arc<Instance>>,
+    request: Parts,
+    path: Result<UrlPath<u64>, axum::extract::rejection::PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let UrlPath(index) = path?;
+    let depositor = authenticate(&instance, &request)?;
+    let state = instance.ledger.state();
+    let record = state
+        .evidence(index)
+        .ok_or_else(|| ApiError::not_found(format!("entry {index} is not evidence")))?;
+    let commitment = record.sealed_result.as_deref().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "evidence entry {index} has no sealed result: its metrics are public"
+        ))
+    })?;
+    if depositor.party != record.lab {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "only `{}`, which produced evidence entry {index}, deposits its sealed result",
+                record.lab
+            ),
+        ));
+    }
+    let sealed: Sealed = sealed_toml(&body)?;
+    domain::contract::open_commitment(commitment, &sealed).map_err(|_| {
+        unprocessable(
+            "commitment-mismatch",
+            format!("the result does not open the commitment of evidence entry {index}"),
+        )
+    })?;
+    let file = instance
+        .dir
+        .join(SEALED_DIR)
+        .join(SEALED_EVIDENCE_DIR)
+        .join(format!("{index}.sealed.toml"));
+    let already = store_deposit(&file, &body)?;
+    Ok(Json(
+        json!({"entry": index, "stored": true, "already_stored": already}),
+    ))
 }
 
 impl Instance {

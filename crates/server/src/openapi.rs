@@ -61,6 +61,7 @@ routes! {
     get "/api/parties/{id}" => api::party, "api", JSON, [], "A party and its keys.";
     get "/api/contracts" => api::contracts, "api", JSON, [], "The published contracts.";
     get "/api/contracts/{contract}/addenda/{id}" => access::addendum, "restricted", JSON, [], "A sealed addendum's text, for a party cleared for it (bearer token or signed request). Each read is recorded in the ledger first.";
+    put "/api/contracts/{contract}/addenda/{id}" => access::deposit_addendum, "restricted", JSON, [], "A party of the contract deposits a sealed addendum's text (TOML: id, salt, text, optionally cleared); kept only if it opens the public commitment.";
     get "/api/contracts/{id}" => api::contract, "api", JSON, [], "A contract: public files, versions, sealed addenda (as commitments).";
     get "/api/models" => api::models, "api", JSON, [], "Model versions and their standing under each contract.";
     get "/api/models/{key}" => api::model, "api", JSON, [], "A model version (`LINE@VERSION`).";
@@ -69,6 +70,7 @@ routes! {
     get "/api/usage" => usage::batches, "api", JSON, [("contract", false)], "Usage batches: per deployment and period, decisions allowed and denied and by which clauses, and the digest of the records.";
     get "/api/usage/{index}/records" => usage::records, "restricted", JSON, [], "A usage batch's records, for auditors whose audit rights include usage records and for the party that recorded them (bearer token or signed request). Each read is recorded in the ledger first.";
     put "/api/usage/{index}/records" => usage::deposit, "restricted", JSON, [], "The recording party deposits a usage batch's records (JSON Lines, at most 16 MiB): exactly the bytes the entry's digest names.";
+    put "/api/evidence/{index}/sealed" => access::deposit_result, "restricted", JSON, [], "The lab deposits a sealed evaluation result (TOML: id, salt, text); kept only if it opens the entry's commitment.";
     get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
     get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction (duplicate tests avoided).";
     get "/api/keys/{keyid}" => api::key, "api", JSON, [], "A registered key: its party, algorithm, public key and status.";

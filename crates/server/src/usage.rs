@@ -143,31 +143,8 @@ pub async fn deposit(
             ),
         ));
     }
-    let file = records_file(&instance, entry);
-    let already = std::fs::read(&file).is_ok_and(|stored| stored == bytes);
-    if !already {
-        write_private(&file, &bytes).map_err(ApiError::internal)?;
-    }
+    let already = crate::access::store_deposit(&records_file(&instance, entry), &bytes)?;
     Ok(Json(
         json!({"entry": entry, "digest": digest, "stored": true, "already_stored": already}),
     ))
-}
-
-/// Writes `bytes` to `path` (mode 0600) through a temporary file, so a reader never sees half.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let temporary = path.with_extension("jsonl.part");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temporary)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
 }

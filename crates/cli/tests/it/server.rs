@@ -1243,6 +1243,109 @@ fn restricted_reads_by_a_request_signed_with_the_partys_key() {
     reveal("0", "oversight-office", "no.sealed.toml").fails(2, "entry 0 is not evidence");
     assert!(!tmp.path().join("no.sealed.toml").exists());
 
+    // Deposits through the server: taken away, the demo's deposits are handed back by those
+    // entitled to, and only in a form that opens the public commitments.
+    let deposited_result = served
+        .dir
+        .join(format!("sealed/evidence/{sealed_entry}.sealed.toml"));
+    std::fs::copy(&deposited_result, tmp.path().join("red-team.sealed.toml")).unwrap();
+    std::fs::remove_file(&deposited_result).unwrap();
+    reveal(&sealed_entry, "oversight-office", "gone.sealed.toml")
+        .fails(2, "`us-test-lab` has not deposited the sealed result");
+    let deposit_result = |party: &str, file: &str| {
+        run(&[
+            "evidence",
+            "deposit",
+            "--server",
+            url,
+            "--entry",
+            &sealed_entry,
+            "--key",
+            &key_path(party),
+            file,
+        ])
+    };
+    deposit_result("uk-test-lab", "red-team.sealed.toml").fails(
+        1,
+        "refused (403): only `us-test-lab`, which produced evidence entry",
+    );
+    let text = std::fs::read_to_string(tmp.path().join("red-team.sealed.toml")).unwrap();
+    std::fs::write(
+        tmp.path().join("forged.sealed.toml"),
+        text.replace("0.0075", "0.0001"),
+    )
+    .unwrap();
+    deposit_result("us-test-lab", "forged.sealed.toml").fails(1, "forged.sealed.toml");
+    let out = deposit_result("us-test-lab", "red-team.sealed.toml").ok();
+    assert!(out.stdout.contains(" deposited"), "{}", out.stdout);
+    let out = deposit_result("us-test-lab", "red-team.sealed.toml").ok();
+    assert!(
+        out.stdout.contains("was already deposited"),
+        "{}",
+        out.stdout
+    );
+    reveal(&sealed_entry, "oversight-office", "back.sealed.toml").ok();
+
+    let deposited_addendum = served
+        .dir
+        .join("sealed/defense-imagery-analysis/annex-c.sealed.toml");
+    std::fs::copy(&deposited_addendum, tmp.path().join("annex.sealed.toml")).unwrap();
+    std::fs::remove_file(&deposited_addendum).unwrap();
+    let deposit_addendum = |party: &str, cleared: &[&str]| {
+        let mut args = vec![
+            "addendum",
+            "deposit",
+            "--server",
+            url,
+            "--contract",
+            "defense-imagery-analysis",
+        ];
+        for party in cleared {
+            args.extend(["--cleared", party]);
+        }
+        let key = key_path(party);
+        args.extend(["--key", &key, "annex.sealed.toml"]);
+        run(&args)
+    };
+    deposit_addendum("uk-test-lab", &[]).fails(1, "refused (403): `uk-test-lab` is not a party");
+    deposit_addendum("acme-ai", &["uk-test-lab"]).fails(
+        2,
+        "--cleared `uk-test-lab` is not a party of `defense-imagery-analysis`",
+    );
+    let out = deposit_addendum("acme-ai", &["defense-agency", "oversight-office"]).ok();
+    assert!(
+        out.stdout
+            .contains("readable by defense-agency, oversight-office"),
+        "{}",
+        out.stdout
+    );
+    deposit_addendum("acme-ai", &["defense-agency"])
+        .fails(2, "something else was deposited here first");
+    fetch(&["--key", &key_path("acme-ai")], "vendor.sealed.toml")
+        .fails(1, "`acme-ai` is not cleared for addendum `annex-c`");
+    fetch(
+        &["--key", &key_path("oversight-office")],
+        "office.sealed.toml",
+    )
+    .ok();
+    // The server checks for itself what the CLI checked before sending.
+    let put_addendum = |body: String| {
+        answer(
+            ureq::put(&format!(
+                "{url}/api/contracts/defense-imagery-analysis/addenda/annex-c"
+            ))
+            .set(
+                "Authorization",
+                &format!("Bearer {}", issued["token"].as_str().unwrap()),
+            )
+            .send_string(&body),
+        )
+    };
+    let original = std::fs::read_to_string(tmp.path().join("annex.sealed.toml")).unwrap();
+    put_addendum(original.replace("enclave", "cloud")).refused(422, "commitment-mismatch");
+    put_addendum(format!("{original}cleared = [\"uk-test-lab\"]\n")).refused(422, "not-a-party");
+    put_addendum("id = 3".to_owned()).refused(400, "bad-request");
+
     // The server's rules for signed requests, request by request.
     let signer = tlog::note::SignerKey::parse(&std::fs::read_to_string(&agency).unwrap()).unwrap();
     let authority = url.strip_prefix("http://").unwrap();
