@@ -1,5 +1,6 @@
-//! `concordat`: the command-line tool. For now it speaks the transparency log: keys, signed
-//! notes, a durable log, proofs and offline verification.
+//! `concordat`: the command-line tool — the ledger and its parties, contracts, update
+//! governance, usage, the server and its demo, and the transparency log underneath (keys,
+//! signed notes, proofs, offline verification).
 
 mod contract_cmd;
 mod demo;
@@ -86,32 +87,38 @@ the rule it breaks (exit 1).")]
         #[arg(required = true)]
         envelopes: Vec<std::path::PathBuf>,
     },
-    /// Check contract packages and print the schemas of their modules.
+    /// Write contracts from templates, check, render, publish and amend them; show their history.
     #[command(subcommand)]
     Contract(contract_cmd::ContractCommand),
     /// Decide requests against a contract's Cedar use restrictions.
     #[command(subcommand)]
     Policy(contract_cmd::PolicyCommand),
-    /// Seal classified addenda and check revealed ones against their commitments.
+    /// Seal classified addenda, deposit and fetch them on a server, check revealed ones.
     #[command(subcommand)]
     Addendum(contract_cmd::AddendumCommand),
-    /// Show ledger entries.
+    /// Register, verify, list and revoke model versions.
     #[command(subcommand)]
     Model(updates_cmd::ModelCommand),
+    /// Turn evaluation logs into signed evidence; list it; deposit and reveal sealed results.
     #[command(subcommand)]
     Evidence(updates_cmd::EvidenceCommand),
+    /// Publish which labs' evidence a jurisdiction accepts; report duplicate tests avoided.
     #[command(subcommand)]
     Recognition(updates_cmd::RecognitionCommand),
+    /// What a model version still needs before it may serve; approve it.
     #[command(subcommand)]
     Gate(updates_cmd::GateCommand),
+    /// Attest a contract's hosting environment.
     #[command(subcommand)]
     Hosting(updates_cmd::HostingCommand),
+    /// Put an approved version in service, roll back in one step, show a deployment's history.
     #[command(subcommand)]
     Deploy(updates_cmd::DeployCommand),
     /// Record, list and read a deployment's usage: decisions in batches, counts in public,
     /// records for the auditors allowed to read them.
     #[command(subcommand)]
     Usage(usage_cmd::UsageCommand),
+    /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
     /// Rebuild the state from the log and report any difference from the stored state.
@@ -120,8 +127,7 @@ the rule it breaks (exit 1).")]
         #[arg(long)]
         dir: std::path::PathBuf,
     },
-    /// Create signing keys (C2SP signed-note key text).
-    /// Serve an instance over HTTP: the JSON API, the C2SP endpoints and the public portal.
+    /// Serve an instance over HTTP(S): the JSON API, the C2SP endpoints and the public portal.
     #[command(after_help = "Examples:
   concordat serve --dir ./concordat
   concordat serve --dir ./concordat --listen 0.0.0.0:8700
@@ -156,8 +162,10 @@ Prints the URL and commands to try, including offline verification of an entry."
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
     },
+    /// Issue, revoke and list bearer tokens for restricted reads on a server.
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
+    /// Create signing keys (C2SP signed-note key text); rotate and revoke parties' keys.
     #[command(subcommand)]
     Key(keys::KeyCommand),
     /// Sign and verify C2SP signed notes.

@@ -137,16 +137,6 @@ The statement's subjects are the model version's digest and the log file's SHA-2
 result stays with the tester; `evidence deposit` hands it to the instance, which serves it to
 auditors in scope (`evidence reveal`).")]
     Import(Box<ImportArgs>),
-    /// Read a sealed evaluation result from a server, as the lab that produced it or an auditor
-    /// whose scope includes `evaluation-evidence`. The read is recorded in the ledger; the
-    /// result is checked against the entry's public commitment and written (mode 0600).
-    #[command(after_help = "Example:
-  concordat evidence reveal --server http://127.0.0.1:8700 --entry 23 --key auditor.key \\
-      --out red-team.sealed.toml
-
---token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
-Exit 1 when the server refuses (401/403, with its reason) or the result does not open the
-commitment.")]
     /// Deposit a sealed result with the instance (a server, or its directory) for the auditors
     /// in scope. Kept only if it opens the entry's commitment; through a server, only the lab
     /// that produced it deposits.
@@ -166,6 +156,16 @@ commitment.")]
         /// The sealed result (from `evidence import --seal`).
         sealed: PathBuf,
     },
+    /// Read a sealed evaluation result from a server, as the lab that produced it or an auditor
+    /// whose scope includes `evaluation-evidence`. The read is recorded in the ledger; the
+    /// result is checked against the entry's public commitment and written (mode 0600).
+    #[command(after_help = "Example:
+  concordat evidence reveal --server http://127.0.0.1:8700 --entry 23 --key auditor.key \\
+      --out red-team.sealed.toml
+
+--token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
+Exit 1 when the server refuses (401/403, with its reason) or the result does not open the
+commitment.")]
     Reveal {
         /// The server, e.g. http://127.0.0.1:8700.
         #[arg(long)]

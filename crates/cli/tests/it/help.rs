@@ -27,6 +27,21 @@ fn every_command_has_help_with_an_example() {
         args.push("--help");
         let run = concordat(&args, None, dir.path()).ok();
         let children = subcommands(&run.stdout);
+        // Each listed command says what it is for.
+        for line in run
+            .stdout
+            .lines()
+            .skip_while(|line| !line.starts_with("Commands:"))
+            .skip(1)
+            .take_while(|line| line.starts_with("  "))
+            .filter(|line| !line[2..].starts_with(' '))
+        {
+            assert!(
+                line.split_whitespace().count() > 1,
+                "{command:?}: `{}` has no description",
+                line.trim()
+            );
+        }
         if children.is_empty() || command.is_empty() {
             assert!(
                 run.stdout.contains("Example"),
@@ -47,6 +62,8 @@ fn every_command_has_help_with_an_example() {
         "gate status",
         "deploy rollback",
         "evidence import",
+        "usage fetch",
+        "addendum deposit",
     ] {
         assert!(
             seen.iter().any(|c| c == expected),
