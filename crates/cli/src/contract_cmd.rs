@@ -442,25 +442,7 @@ Keep the .sealed.toml with cleared parties only; the printed [[addenda]] entry i
 
 Exit 1 when the server refuses the credential (401/403, with its reason) or sends text that does
 not open the public commitment.")]
-    Fetch {
-        /// The server, e.g. http://127.0.0.1:8700.
-        #[arg(long)]
-        server: String,
-        #[arg(long)]
-        contract: String,
-        /// The addendum's id.
-        #[arg(long)]
-        addendum: String,
-        /// Sign the request with this key of a cleared party.
-        #[arg(long, conflicts_with = "token_file")]
-        key: Option<PathBuf>,
-        /// A file holding a bearer token of a cleared party.
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// Where to write the sealed half (must not exist yet).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Fetch(crate::restricted::FetchArgs),
     /// Deposit a sealed addendum's text with the instance (a server, or its directory), for the
     /// parties cleared for it. Kept only if it opens the public commitment.
     #[command(after_help = "Examples:
@@ -471,19 +453,13 @@ not open the public commitment.")]
 Without --cleared every party of the contract may read it. Through a server, the depositor must be
 a party of the contract (--key signs the request; --token-file sends a token).")]
     Deposit {
-        #[command(flatten)]
-        to: crate::instance::Where,
         #[arg(long)]
         contract: String,
         /// A party of the contract cleared to read it; repeatable (default: all its parties).
         #[arg(long = "cleared")]
         cleared: Vec<String>,
-        #[arg(long, conflicts_with = "token_file")]
-        key: Option<PathBuf>,
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// The sealed half (from `addendum seal`).
-        sealed: PathBuf,
+        #[command(flatten)]
+        deposit: crate::restricted::DepositArgs,
     },
     /// Check a revealed addendum (its .sealed.toml) against a commitment.
     #[command(after_help = "Example:
@@ -842,42 +818,12 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
                 )),
             }
         }
-        AddendumCommand::Fetch {
-            server,
-            contract,
-            addendum,
-            key,
-            token_file,
-            out,
-        } => crate::restricted::fetch_addendum(
-            crate::restricted::FetchArgs {
-                server,
-                contract,
-                addendum,
-                key,
-                token_file,
-                out,
-            },
-            format,
-        ),
+        AddendumCommand::Fetch(args) => crate::restricted::fetch_addendum(args, format),
         AddendumCommand::Deposit {
-            to,
             contract,
             cleared,
-            key,
-            token_file,
-            sealed,
-        } => crate::restricted::deposit_addendum(
-            crate::restricted::DepositArgs {
-                to,
-                key,
-                token_file,
-                sealed,
-            },
-            &contract,
-            &cleared,
-            format,
-        ),
+            deposit,
+        } => crate::restricted::deposit_addendum(deposit, &contract, &cleared, format),
         AddendumCommand::Verify { commitment, sealed } => {
             let text = std::fs::read_to_string(&sealed)
                 .with_context(|| format!("cannot read `{}`", sealed.display()))?;

@@ -14,6 +14,40 @@ use crate::instance::{fetch, query_value};
 use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
 
+/// How a party proves who it is to a server: `--key` or `--token-file`.
+#[derive(Debug, clap::Args)]
+pub struct CredentialArgs {
+    /// Sign each request with this key of the party (an RFC 9421 HTTP message signature).
+    #[arg(long, conflicts_with = "token_file")]
+    pub key: Option<PathBuf>,
+    /// A file holding a bearer token of the party, from `concordat token issue`
+    /// (CONCORDAT_TOKEN also works).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+}
+
+impl CredentialArgs {
+    pub fn credential(&self) -> Result<Credential, Failure> {
+        Credential::from_args(self.key.as_deref(), self.token_file.as_deref())
+    }
+}
+
+/// A restricted read of one entry's data from a server, written to a file.
+#[derive(Debug, clap::Args)]
+pub struct ReadArgs {
+    /// The server, e.g. http://127.0.0.1:8700.
+    #[arg(long)]
+    pub server: String,
+    /// The entry's index.
+    #[arg(long)]
+    pub entry: u64,
+    #[command(flatten)]
+    pub credential: CredentialArgs,
+    /// Where to write what is read (mode 0600; must not exist yet).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 /// How a request proves which party sends it.
 pub enum Credential {
     Token(String),
@@ -186,17 +220,25 @@ fn recorded_at(answer: &Value) -> String {
 }
 
 /// `addendum fetch`.
+#[derive(Debug, clap::Args)]
 pub struct FetchArgs {
+    /// The server, e.g. http://127.0.0.1:8700.
+    #[arg(long)]
     pub server: String,
+    #[arg(long)]
     pub contract: String,
+    /// The addendum's id.
+    #[arg(long)]
     pub addendum: String,
-    pub key: Option<PathBuf>,
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub credential: CredentialArgs,
+    /// Where to write the sealed half (mode 0600; must not exist yet).
+    #[arg(long)]
     pub out: PathBuf,
 }
 
 pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
-    let credential = Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
+    let credential = args.credential.credential()?;
     let record: domain::ContractRecord = serde_json::from_value(fetch(
         &args.server,
         &format!("/api/contracts/{}", query_value(&args.contract)),
@@ -242,16 +284,8 @@ pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
 }
 
 /// `evidence reveal`.
-pub struct RevealArgs {
-    pub server: String,
-    pub entry: u64,
-    pub key: Option<PathBuf>,
-    pub token_file: Option<PathBuf>,
-    pub out: PathBuf,
-}
-
-pub fn reveal_result(args: RevealArgs, format: Format) -> Outcome {
-    let credential = Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
+pub fn reveal_result(args: ReadArgs, format: Format) -> Outcome {
+    let credential = args.credential.credential()?;
     let entry = fetch(&args.server, &format!("/api/entries/{}", args.entry))?;
     let predicate = &entry["statement"]["predicate"];
     let commitment = match (entry["kind"].as_str(), predicate["sealedResult"].as_str()) {
@@ -298,11 +332,14 @@ pub fn reveal_result(args: RevealArgs, format: Format) -> Outcome {
     }
 }
 
-/// Where a deposit goes and with which credential.
+/// Where a deposit goes, with which credential, and the file deposited.
+#[derive(Debug, clap::Args)]
 pub struct DepositArgs {
+    #[command(flatten)]
     pub to: crate::instance::Where,
-    pub key: Option<PathBuf>,
-    pub token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub credential: CredentialArgs,
+    /// The sealed half (from `addendum seal` or `evidence import --seal`).
     pub sealed: PathBuf,
 }
 
@@ -321,8 +358,7 @@ fn deposit(
 ) -> Result<&'static str, Failure> {
     match &args.to.server {
         Some(server) => {
-            let credential =
-                Credential::from_args(args.key.as_deref(), args.token_file.as_deref())?;
+            let credential = args.credential.credential()?;
             let answer =
                 request_restricted("PUT", server, path, &credential, Some(body.as_bytes()))?;
             Ok(if answer["already_stored"] == true {

@@ -144,17 +144,11 @@ auditors in scope (`evidence reveal`).")]
   concordat evidence deposit --server http://127.0.0.1:8700 --entry 23 --key lab.key red-team.sealed.toml
   concordat evidence deposit --dir ./concordat --entry 23 red-team.sealed.toml")]
     Deposit {
-        #[command(flatten)]
-        to: Where,
         /// The evidence entry's index.
         #[arg(long)]
         entry: u64,
-        #[arg(long, conflicts_with = "token_file")]
-        key: Option<PathBuf>,
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// The sealed result (from `evidence import --seal`).
-        sealed: PathBuf,
+        #[command(flatten)]
+        deposit: crate::restricted::DepositArgs,
     },
     /// Read a sealed evaluation result from a server, as the lab that produced it or an auditor
     /// whose scope includes `evaluation-evidence`. The read is recorded in the ledger; the
@@ -166,23 +160,7 @@ auditors in scope (`evidence reveal`).")]
 --token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
 Exit 1 when the server refuses (401/403, with its reason) or the result does not open the
 commitment.")]
-    Reveal {
-        /// The server, e.g. http://127.0.0.1:8700.
-        #[arg(long)]
-        server: String,
-        /// The evidence entry's index.
-        #[arg(long)]
-        entry: u64,
-        /// Sign the request with this key of the lab or an auditor in scope.
-        #[arg(long, conflicts_with = "token_file")]
-        key: Option<PathBuf>,
-        /// A file holding a bearer token.
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// Where to write the sealed result (must not exist yet).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Reveal(crate::restricted::ReadArgs),
     /// List the evidence about a model version (or all).
     #[command(
         after_help = "Examples:\n  concordat evidence list --dir ./concordat --model vision-analyst@2027.2.0\n  concordat evidence list --server http://127.0.0.1:8700"
@@ -698,38 +676,10 @@ pub fn evidence(command: EvidenceCommand, format: Format) -> Outcome {
     match command {
         EvidenceCommand::Import(args) => import(*args, format),
         EvidenceCommand::List { source, model } => list_evidence(&source, model.as_deref(), format),
-        EvidenceCommand::Deposit {
-            to,
-            entry,
-            key,
-            token_file,
-            sealed,
-        } => crate::restricted::deposit_result(
-            crate::restricted::DepositArgs {
-                to,
-                key,
-                token_file,
-                sealed,
-            },
-            entry,
-            format,
-        ),
-        EvidenceCommand::Reveal {
-            server,
-            entry,
-            key,
-            token_file,
-            out,
-        } => crate::restricted::reveal_result(
-            crate::restricted::RevealArgs {
-                server,
-                entry,
-                key,
-                token_file,
-                out,
-            },
-            format,
-        ),
+        EvidenceCommand::Deposit { entry, deposit } => {
+            crate::restricted::deposit_result(deposit, entry, format)
+        }
+        EvidenceCommand::Reveal(args) => crate::restricted::reveal_result(args, format),
     }
 }
 

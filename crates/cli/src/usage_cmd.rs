@@ -68,20 +68,7 @@ answers differ is refused (exit 1), naming the lines.")]
 --token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
 Exit 1 when the server refuses, the records do not match the digest, or a recorded decision
 differs from what the contract's policies answer (each listed).")]
-    Fetch {
-        #[arg(long)]
-        server: String,
-        /// The usage batch's entry index.
-        #[arg(long)]
-        entry: u64,
-        #[arg(long, conflicts_with = "token_file")]
-        key: Option<PathBuf>,
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// Where to write the records (must not exist yet).
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Fetch(crate::restricted::ReadArgs),
 }
 
 pub fn run(command: UsageCommand, format: Format) -> Outcome {
@@ -103,15 +90,9 @@ pub fn run(command: UsageCommand, format: Format) -> Outcome {
             format,
         ),
         UsageCommand::List { source, contract } => list(&source, contract.as_deref(), format),
-        UsageCommand::Fetch {
-            server,
-            entry,
-            key,
-            token_file,
-            out,
-        } => {
-            let credential = Credential::from_args(key.as_deref(), token_file.as_deref())?;
-            fetch_records(&server, entry, &credential, &out, format)
+        UsageCommand::Fetch(args) => {
+            let credential = args.credential.credential()?;
+            fetch_records(&args.server, args.entry, &credential, &args.out, format)
         }
     }
 }

@@ -281,12 +281,7 @@ pub async fn addendum(
     let UrlPath((contract, id)) = path?;
     let reader = authenticate(&instance, &request)?;
     let state = instance.ledger.state();
-    let record = state
-        .contract(&contract)
-        .ok_or_else(|| ApiError::not_found(format!("contract `{contract}` is not published")))?;
-    let addendum = record.addenda.iter().find(|a| a.id == id).ok_or_else(|| {
-        ApiError::not_found(format!("contract `{contract}` has no addendum `{id}`"))
-    })?;
+    let (record, addendum) = contract_addendum(&state, &contract, &id)?;
     let file = instance
         .dir
         .join(SEALED_DIR)
@@ -346,14 +341,7 @@ pub async fn sealed_result(
     let UrlPath(index) = path?;
     let reader = authenticate(&instance, &request)?;
     let state = instance.ledger.state();
-    let record = state
-        .evidence(index)
-        .ok_or_else(|| ApiError::not_found(format!("entry {index} is not evidence")))?;
-    let commitment = record.sealed_result.as_deref().ok_or_else(|| {
-        ApiError::not_found(format!(
-            "evidence entry {index} has no sealed result: its metrics are public"
-        ))
-    })?;
+    let (record, commitment) = sealed_evidence(&state, index)?;
     let model = domain::updates::model_key(&record.line, &record.version);
     let auditing: Vec<&str> = state
         .model(&model)
@@ -398,6 +386,37 @@ pub async fn sealed_result(
         "metrics": metrics, "read_recorded_at": entry,
         "cleared_as": if reader.party == record.lab { json!("lab") } else { json!({"auditor_under": auditing}) },
     })))
+}
+
+/// A published contract and one of its sealed addenda.
+fn contract_addendum<'s>(
+    state: &'s domain::State,
+    contract: &str,
+    id: &str,
+) -> Result<(&'s domain::ContractRecord, &'s domain::RecordedAddendum), ApiError> {
+    let record = state
+        .contract(contract)
+        .ok_or_else(|| ApiError::not_found(format!("contract `{contract}` is not published")))?;
+    let addendum = record.addenda.iter().find(|a| a.id == id).ok_or_else(|| {
+        ApiError::not_found(format!("contract `{contract}` has no addendum `{id}`"))
+    })?;
+    Ok((record, addendum))
+}
+
+/// An evidence entry with a sealed result, and the result's commitment.
+fn sealed_evidence(
+    state: &domain::State,
+    index: u64,
+) -> Result<(&domain::updates::EvidenceRecord, &str), ApiError> {
+    let record = state
+        .evidence(index)
+        .ok_or_else(|| ApiError::not_found(format!("entry {index} is not evidence")))?;
+    let commitment = record.sealed_result.as_deref().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "evidence entry {index} has no sealed result: its metrics are public"
+        ))
+    })?;
+    Ok((record, commitment))
 }
 
 /// Keeps a deposit: written whole (mode 0600, through a temporary file) if nothing is there,
@@ -460,12 +479,7 @@ pub async fn deposit_addendum(
     let UrlPath((contract, id)) = path?;
     let depositor = authenticate(&instance, &request)?;
     let state = instance.ledger.state();
-    let record = state
-        .contract(&contract)
-        .ok_or_else(|| ApiError::not_found(format!("contract `{contract}` is not published")))?;
-    let addendum = record.addenda.iter().find(|a| a.id == id).ok_or_else(|| {
-        ApiError::not_found(format!("contract `{contract}` has no addendum `{id}`"))
-    })?;
+    let (record, addendum) = contract_addendum(&state, &contract, &id)?;
     if !record.parties.contains(&depositor.party) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -529,14 +543,7 @@ pub async fn deposit_result(
     let UrlPath(index) = path?;
     let depositor = authenticate(&instance, &request)?;
     let state = instance.ledger.state();
-    let record = state
-        .evidence(index)
-        .ok_or_else(|| ApiError::not_found(format!("entry {index} is not evidence")))?;
-    let commitment = record.sealed_result.as_deref().ok_or_else(|| {
-        ApiError::not_found(format!(
-            "evidence entry {index} has no sealed result: its metrics are public"
-        ))
-    })?;
+    let (record, commitment) = sealed_evidence(&state, index)?;
     if depositor.party != record.lab {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,

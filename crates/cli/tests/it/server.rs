@@ -582,6 +582,8 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
         &["evidence", "list", "--model", "vision-analyst@2027.1.0"][..],
         &["party", "list"][..],
         &["party", "show", "acme-ai"][..],
+        &["usage", "list"][..],
+        &["usage", "list", "--format", "json"][..],
         &["entry", "show", "5"][..],
         &["contract", "show", "defense-imagery-analysis"][..],
         &[
