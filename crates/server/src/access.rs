@@ -292,7 +292,9 @@ pub async fn addendum(
             "no party has deposited the sealed text of `{id}` with this server"
         ))
     })?;
-    let deposited: Deposited = toml::from_str(&text).map_err(ApiError::internal)?;
+    // A parse error can quote the text it could not read: log where, never what.
+    let deposited: Deposited = toml::from_str(&text)
+        .map_err(|_| ApiError::internal(format!("`{}` is not a sealed half", file.display())))?;
     let cleared = deposited
         .cleared
         .clone()
@@ -312,7 +314,9 @@ pub async fn addendum(
         salt: deposited.salt,
         text: deposited.text,
     };
-    domain::contract::open_commitment(&addendum.commitment, &sealed).map_err(ApiError::internal)?;
+    domain::contract::open_commitment(&addendum.commitment, &sealed).map_err(|_| {
+        ApiError::internal(format!("`{}` does not open its commitment", file.display()))
+    })?;
     // Recorded before it is served: no record, no text.
     let resource = format!("contract/{contract}/addendum/{id}");
     let entry = instance.record_read(&reader, &resource).await?;
@@ -375,8 +379,12 @@ pub async fn sealed_result(
             record.lab
         ))
     })?;
-    let sealed: Sealed = toml::from_str(&text).map_err(ApiError::internal)?;
-    domain::contract::open_commitment(commitment, &sealed).map_err(ApiError::internal)?;
+    // A parse error can quote the text it could not read: log where, never what.
+    let sealed: Sealed = toml::from_str(&text)
+        .map_err(|_| ApiError::internal(format!("`{}` is not a sealed half", file.display())))?;
+    domain::contract::open_commitment(commitment, &sealed).map_err(|_| {
+        ApiError::internal(format!("`{}` does not open its commitment", file.display()))
+    })?;
     let resource = format!("evidence/{index}/sealed-result");
     let entry = instance.record_read(&reader, &resource).await?;
     let metrics: Value = serde_json::from_str(&sealed.text).unwrap_or(Value::Null);
@@ -464,7 +472,18 @@ fn unprocessable(code: &'static str, message: impl Into<String>) -> ApiError {
 fn sealed_toml<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("a sealed half is UTF-8 TOML"))?;
-    toml::from_str(text).map_err(|e| ApiError::bad_request(format!("the sealed half: {e}")))
+    // Say where, never quote: a TOML error's snippet could carry the sealed text.
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let line = e
+            .span()
+            .and_then(|span| text.get(..span.start))
+            .map(|before| before.lines().count().max(1));
+        ApiError::bad_request(format!(
+            "the sealed half is not TOML with `id`, `salt` and `text`{}: {}",
+            line.map(|l| format!(" (line {l})")).unwrap_or_default(),
+            e.message()
+        ))
+    })
 }
 
 /// A party of the contract deposits a sealed addendum's text (TOML: `id`, `salt`, `text`, and

@@ -1346,7 +1346,18 @@ fn restricted_reads_by_a_request_signed_with_the_partys_key() {
     let original = std::fs::read_to_string(tmp.path().join("annex.sealed.toml")).unwrap();
     put_addendum(original.replace("enclave", "cloud")).refused(422, "commitment-mismatch");
     put_addendum(format!("{original}cleared = [\"uk-test-lab\"]\n")).refused(422, "not-a-party");
-    put_addendum("id = 3".to_owned()).refused(400, "bad-request");
+    let message = put_addendum("id = 3".to_owned()).refused(400, "bad-request");
+    assert!(
+        message.contains("not TOML with `id`, `salt` and `text`"),
+        "{message}"
+    );
+    // A malformed deposit is refused without quoting it.
+    let message = put_addendum(
+        "id = \"annex-c\"\nsalt = \"00\"\ntext = \"processed only in the enclave\n".to_owned(),
+    )
+    .refused(400, "bad-request");
+    assert!(message.contains("(line 3)"), "{message}");
+    assert!(!message.contains("enclave"), "{message}");
 
     // The server's rules for signed requests, request by request.
     let signer = tlog::note::SignerKey::parse(&std::fs::read_to_string(&agency).unwrap()).unwrap();
