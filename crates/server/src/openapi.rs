@@ -89,6 +89,34 @@ routes! {
     get "/log/{index}" => portal::entry, "portal", HTML, [], "An entry with its inclusion proof.";
 }
 
+/// The request bodies of the routes that take one: method, path, content type, what it is.
+pub const BODIES: &[(&str, &str, &str, &str)] = &[
+    (
+        "post",
+        "/api/entries",
+        JSON,
+        "A DSSE envelope of an in-toto Statement whose predicateType is a Concordat kind (`concordat kinds`).",
+    ),
+    (
+        "put",
+        "/api/contracts/{contract}/addenda/{id}",
+        "application/toml",
+        "The sealed half: `id`, `salt`, `text`, and optionally `cleared`, the parties of the contract who may read it.",
+    ),
+    (
+        "put",
+        "/api/evidence/{index}/sealed",
+        "application/toml",
+        "The sealed result as `concordat evidence import --seal` wrote it: `id`, `salt`, `text`.",
+    ),
+    (
+        "put",
+        "/api/usage/{index}/records",
+        "application/jsonl",
+        "The records, exactly the bytes whose SHA-256 the usage entry names.",
+    ),
+];
+
 /// The OpenAPI 3.1 document of [`ROUTES`].
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -121,6 +149,24 @@ pub fn document() -> Value {
                 "5XX": {"description": "the server failed; the detail is in the operator's log", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             }
         });
+        let mut operation = operation;
+        if let Some(object) = operation.as_object_mut() {
+            if let Some((_, _, content, description)) = BODIES
+                .iter()
+                .find(|(method, path, _, _)| *method == route.method && *path == route.path)
+            {
+                object.insert(
+                    "requestBody".to_owned(),
+                    json!({"required": true, "description": description, "content": {*content: {}}}),
+                );
+            }
+            if route.tag == "restricted" {
+                object.insert(
+                    "security".to_owned(),
+                    json!([{"bearer": []}, {"httpSignature": []}]),
+                );
+            }
+        }
         let item = paths.entry(path).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
             item.insert(route.method.to_owned(), operation);
@@ -130,7 +176,12 @@ pub fn document() -> Value {
         "openapi": "3.1.0",
         "info": {"title": "Concordat", "version": env!("CARGO_PKG_VERSION"), "description": "A Concordat instance: its transparency log (C2SP), its ledger's state, and its public portal."},
         "paths": paths,
-        "components": {"schemas": {"Error": {
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A token bound to a party, from `concordat token issue`; only its SHA-256 is stored."},
+                "httpSignature": {"type": "apiKey", "in": "header", "name": "Signature", "description": "An HTTP message signature (RFC 9421) by one of the party's active keys, with `Signature-Input` covering @method, @authority and @path (and @query), `created` within 300 seconds of the server's clock, `keyid` the key's Concordat key ID and a `nonce` never used before."}
+            },
+            "schemas": {"Error": {
             "type": "object",
             "required": ["error"],
             "properties": {"error": {"type": "object", "required": ["status", "code", "message"], "properties": {
@@ -192,5 +243,38 @@ mod tests {
                 .collect::<std::collections::BTreeSet<_>>()
                 .len()
         );
+    }
+
+    #[test]
+    fn every_route_that_takes_a_body_describes_it_and_restricted_routes_name_the_credentials() {
+        let document = document();
+        for route in ROUTES {
+            let operation = &document["paths"][route.path.replace("{*", "{")][route.method];
+            let takes_body = route.method == "post" || route.method == "put";
+            assert_eq!(
+                operation["requestBody"]["content"].is_object(),
+                takes_body,
+                "{} {}",
+                route.method,
+                route.path
+            );
+            assert_eq!(
+                operation["security"].is_array(),
+                route.tag == "restricted",
+                "{} {}",
+                route.method,
+                route.path
+            );
+        }
+        for (method, path, _, _) in BODIES {
+            assert!(
+                ROUTES
+                    .iter()
+                    .any(|r| r.method == *method && r.path == *path),
+                "{method} {path} is not a route"
+            );
+        }
+        let schemes = &document["components"]["securitySchemes"];
+        assert!(schemes["bearer"].is_object() && schemes["httpSignature"].is_object());
     }
 }
