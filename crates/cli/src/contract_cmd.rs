@@ -850,6 +850,18 @@ pub fn seal_text(id: &str, text: String) -> anyhow::Result<(Sealed, String)> {
     Ok(contract::seal(id, text, &salt))
 }
 
+/// Writes a sealed half (mode 0600) headed by the commitment it opens, in the form
+/// `addendum verify` reads.
+pub fn write_sealed(path: &Path, commitment: &str, sealed: &Sealed) -> anyhow::Result<()> {
+    write_private(
+        path,
+        &format!(
+            "# commitment = \"{commitment}\"\n{}",
+            toml::to_string(sealed)?
+        ),
+    )
+}
+
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;

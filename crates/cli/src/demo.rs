@@ -315,12 +315,10 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         .join(server::SEALED_EVIDENCE_DIR);
     std::fs::create_dir_all(&deposit)
         .with_context(|| format!("cannot create `{}`", deposit.display()))?;
-    crate::contract_cmd::write_private(
+    crate::contract_cmd::write_sealed(
         &deposit.join(format!("{red_team}.sealed.toml")),
-        &format!(
-            "# commitment = \"{result_commitment}\"\n{}",
-            toml::to_string(&sealed_result)?
-        ),
+        &result_commitment,
+        &sealed_result,
     )?;
     for version in ["2027.1.0", "2027.2.0"] {
         for approver in ["defense-agency", "oversight-office"] {

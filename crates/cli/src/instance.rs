@@ -120,16 +120,22 @@ pub fn post_entry(agent: &ureq::Agent, server: &str, envelope: &[u8]) -> Result<
                 proof: proof.to_owned(),
             }))
         }
-        Err(ureq::Error::Status(status, response)) => {
-            let body: Value = response.into_json().unwrap_or_default();
-            let message = body["error"]["message"]
-                .as_str()
-                .unwrap_or("no reason given")
-                .to_owned();
-            Ok(Posted::Refused(status, message))
-        }
+        Err(ureq::Error::Status(status, response)) => Ok(Posted::Refused(
+            status,
+            refusal_reason(response, "no reason given"),
+        )),
         Err(error) => Err(unreachable(server, &error).into()),
     }
+}
+
+/// The reason a server gave for refusing a request (its `{"error": {"message"}}`), or
+/// `otherwise` when it gave none.
+pub fn refusal_reason(response: ureq::Response, otherwise: &str) -> String {
+    let body: Value = response.into_json().unwrap_or_default();
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or(otherwise)
+        .to_owned()
 }
 
 /// Says why a server could not be reached, with a hint when its certificate is not trusted.
@@ -207,16 +213,11 @@ fn get(server: &str, path: &str) -> Result<(String, ureq::Response), Failure> {
     let url = format!("{}{path}", server.trim_end_matches('/'));
     match ureq::get(&url).call() {
         Ok(response) => Ok((url, response)),
-        Err(ureq::Error::Status(_, response)) => {
-            let body: Value = response.into_json().unwrap_or_default();
-            Err(anyhow!(
-                "{}",
-                body["error"]["message"]
-                    .as_str()
-                    .unwrap_or("the server refused the request")
-            )
-            .into())
-        }
+        Err(ureq::Error::Status(_, response)) => Err(anyhow!(
+            "{}",
+            refusal_reason(response, "the server refused the request")
+        )
+        .into()),
         Err(error) => Err(unreachable(server, &error).into()),
     }
 }

@@ -166,11 +166,8 @@ pub fn request_restricted(
             .into_json()
             .with_context(|| format!("{url}: the answer is not JSON"))?),
         Err(ureq::Error::Status(status, response)) => {
-            let body: Value = response.into_json().unwrap_or_default();
-            let message = body["error"]["message"]
-                .as_str()
-                .unwrap_or("the server refused the request")
-                .to_owned();
+            let message =
+                crate::instance::refusal_reason(response, "the server refused the request");
             match status {
                 401 | 403 | 422 => Err(verification_failed(anyhow!(
                     "refused ({status}): {message}"
@@ -203,13 +200,7 @@ fn reveal(
             "the text the server sent does not open the public commitment {commitment}: {e}"
         ))
     })?;
-    crate::contract_cmd::write_private(
-        out,
-        &format!(
-            "# commitment = \"{commitment}\"\n{}",
-            toml::to_string(&sealed)?
-        ),
-    )?;
+    crate::contract_cmd::write_sealed(out, commitment, &sealed)?;
     Ok(answer)
 }
 

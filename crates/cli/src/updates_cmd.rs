@@ -728,13 +728,7 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
             &format!("{}/{suite}", args.model),
             serde_json::to_string(&summary.metrics)?,
         )?;
-        crate::contract_cmd::write_private(
-            out,
-            &format!(
-                "# commitment = \"{commitment}\"\n{}",
-                toml::to_string(&sealed_file)?
-            ),
-        )?;
+        crate::contract_cmd::write_sealed(out, &commitment, &sealed_file)?;
         sealed = commitment.into();
         metrics = json!({});
     }

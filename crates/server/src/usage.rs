@@ -9,7 +9,6 @@ use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use sha2::Digest as _;
 
 use crate::access::authenticate;
 use crate::{ApiError, Instance, SEALED_DIR};
@@ -31,9 +30,7 @@ pub async fn batches(
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", crate::access::sha256_hex(bytes))
 }
 
 fn records_file(instance: &Instance, entry: u64) -> std::path::PathBuf {
