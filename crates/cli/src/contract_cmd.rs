@@ -173,22 +173,20 @@ fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
     let files = public_files(&args.package)?;
     let package = contract::load(contract::sources(&files))
         .map_err(|_| anyhow!("`{}` does not load", args.package.display()))?;
-    let predicate = json!({
-        "contract": package.contract.id,
-        "version": package.contract.version,
-        "digest": contract::package_digest(&files),
-        "files": files,
-    });
-    let statement = ledger::statement(kind, predicate, Vec::new());
-    let mut envelope: Option<attest::Envelope> = None;
-    for key_path in &args.keys {
-        let key = crate::keys::read_signer(key_path)?;
-        match envelope.as_mut() {
-            Some(envelope) => envelope.sign(&key)?,
-            None => envelope = Some(ledger::sign_statement(&statement, &key)?),
-        }
-    }
-    let envelope = envelope.ok_or_else(|| anyhow!("no --key given"))?;
+    let predicate = domain::ContractPublished {
+        contract: package.contract.id.clone(),
+        version: package.contract.version.clone(),
+        digest: contract::package_digest(&files),
+        files,
+    };
+    let keys = args
+        .keys
+        .iter()
+        .map(|path| crate::keys::read_signer(path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let signers: Vec<&tlog::note::SignerKey> = keys.iter().collect();
+    // An amendment has a publication's shape; the kind says which it is.
+    let envelope = service::Draft::of_kind(kind, &predicate, Vec::new())?.sign(&signers)?;
     if let Some(out) = &args.out {
         std::fs::write(out, format!("{}\n", envelope.to_json()))
             .with_context(|| format!("cannot write `{}`", out.display()))?;
@@ -223,20 +221,7 @@ fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
 }
 
 fn recorded(source: &crate::instance::Where, id: &str) -> Result<domain::ContractRecord, Failure> {
-    if let Some(url) = &source.server {
-        let value = crate::instance::fetch(
-            url,
-            &format!("/api/contracts/{}", crate::instance::query_value(id)),
-        )?;
-        return Ok(serde_json::from_value(value).context("the server's contract")?);
-    }
-    let dir = source.dir()?;
-    let reader = store::Reader::open(dir)?;
-    let state = ledger::load_state(&reader)?;
-    state
-        .contract(id)
-        .cloned()
-        .ok_or_else(|| anyhow!("contract `{id}` is not published in `{}`", dir.display()).into())
+    Ok(source.open()?.contract(id)?)
 }
 
 fn show(source: &crate::instance::Where, id: &str, format: Format) -> Outcome {
@@ -853,13 +838,15 @@ pub fn seal_text(id: &str, text: String) -> anyhow::Result<(Sealed, String)> {
 /// Writes a sealed half (mode 0600) headed by the commitment it opens, in the form
 /// `addendum verify` reads.
 pub fn write_sealed(path: &Path, commitment: &str, sealed: &Sealed) -> anyhow::Result<()> {
-    write_private(
-        path,
-        &format!(
-            "# commitment = \"{commitment}\"\n{}",
-            toml::to_string(sealed)?
-        ),
-    )
+    write_private(path, &sealed_text(commitment, sealed)?)
+}
+
+/// A sealed half headed by the commitment it opens.
+pub fn sealed_text(commitment: &str, sealed: &Sealed) -> anyhow::Result<String> {
+    Ok(format!(
+        "# commitment = \"{commitment}\"\n{}",
+        toml::to_string(sealed)?
+    ))
 }
 
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -11,14 +11,11 @@ use anyhow::{Context as _, anyhow};
 use attest::Subject;
 use domain::Kind;
 use domain::updates::time;
-use ledger::{Ledger, sign_statement, statement};
 use serde_json::{Value, json};
-use store::GroupCommit;
-use tlog::note::SignerKey;
+use service::{Draft, Instance as _, Local};
+use tlog::note::{KeyType, SignerKey};
 
-use crate::instance::{KEYS_DIR, LOG_KEY_FILE, OPERATOR_KEY_FILE};
 use crate::keys::write_key_file;
-use crate::ledger_cmd::new_key;
 
 const ORIGIN: &str = "demo.concordat.example/ai";
 const CONTRACT: &str = "defense-imagery-analysis";
@@ -46,7 +43,7 @@ impl Seeded {
 }
 
 struct Seeder {
-    ledger: Ledger,
+    instance: Local,
     keys: BTreeMap<&'static str, SignerKey>,
     now: i64,
 }
@@ -59,22 +56,20 @@ impl Seeder {
         subjects: Vec<Subject>,
         signers: &[&str],
     ) -> anyhow::Result<u64> {
-        let statement = statement(kind, predicate, subjects);
-        let mut envelope = None;
-        for name in signers {
-            let key = self
-                .keys
-                .get(name)
-                .with_context(|| format!("no demo key `{name}`"))?;
-            match envelope.as_mut() {
-                None => envelope = Some(sign_statement(&statement, key)?),
-                Some(envelope) => envelope.sign(key)?,
-            }
-        }
-        let envelope = envelope.ok_or_else(|| anyhow!("no signer"))?;
-        self.ledger
-            .submit_and_wait(envelope.to_json().into_bytes())
-            .map(|receipt| receipt.index)
+        kind.check_predicate(&predicate)
+            .map_err(|e| anyhow!("demo entry `{}`: {e}", kind.name()))?;
+        let keys = signers
+            .iter()
+            .map(|name| {
+                self.keys
+                    .get(name)
+                    .with_context(|| format!("no demo key `{name}`"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let envelope = Draft::of_kind(kind, &predicate, subjects)?.signed_bytes(&keys)?;
+        self.instance
+            .submit(envelope)
+            .map(|reply| reply.index)
             .map_err(|e| anyhow!("demo entry `{}`: {e}", kind.name()))
     }
 
@@ -89,15 +84,16 @@ fn digest_of(text: &str) -> String {
 
 /// Creates the demo instance in `dir`.
 pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
-    let keys_dir = dir.join(KEYS_DIR);
-    std::fs::create_dir_all(&keys_dir)
-        .with_context(|| format!("cannot create `{}`", keys_dir.display()))?;
-    let log_key = new_key(ORIGIN)?;
-    let log_key_path = std::path::absolute(keys_dir.join(LOG_KEY_FILE))?;
-    write_key_file(&log_key_path, &log_key, false)?;
+    let created = service::create(
+        dir,
+        ORIGIN,
+        "Demo ledger operator",
+        ledger::Clock::Simulated,
+    )?;
+    let keys_dir = created.layout.keys_dir();
     let mut keys = BTreeMap::new();
+    keys.insert("operator", created.operator.clone());
     for name in [
-        "operator",
         "defense-agency",
         "acme-ai",
         "oversight-office",
@@ -106,41 +102,15 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         "uk-aisi",
         "us-caisi",
     ] {
-        let key = new_key(name)?;
-        let file = if name == "operator" {
-            OPERATOR_KEY_FILE.to_owned()
-        } else {
-            format!("{name}.key")
-        };
-        write_key_file(&keys_dir.join(file), &key, false)?;
+        let key = service::keys::new_key(name, KeyType::Ed25519)?;
+        write_key_file(&keys_dir.join(format!("{name}.key")), &key, false)?;
         keys.insert(name, key);
     }
-    let operator = &keys["operator"];
-    let genesis = sign_statement(
-        &statement(
-            Kind::PartyRegistered,
-            json!({"party": "operator", "name": "Demo ledger operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
-            Vec::new(),
-        ),
-        operator,
-    )?;
-    ledger::init(
-        dir,
-        ORIGIN,
-        &log_key,
-        Some(&log_key_path),
-        genesis.to_json().into_bytes(),
-        ledger::Clock::Simulated,
-    )?;
-    let ledger = Ledger::open(dir, log_key.clone(), GroupCommit::default())?;
     // The story starts four months ago.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
     let seeder = Seeder {
-        ledger,
+        instance: Local::open(dir)?,
         keys,
-        now: now - 120 * DAY,
+        now: service::build::now() - 120 * DAY,
     };
     for (party, name, role, jurisdiction) in [
         ("defense-agency", "Defense Imagery Agency", "agency", "US"),
@@ -186,14 +156,6 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         .collect();
     let sealed_text = "Target-set handling: imagery of named sites is processed only in the enclave, and analyst notes on them are destroyed after 30 days.\n";
     let (sealed, commitment) = crate::contract_cmd::seal_text("annex-c", sealed_text.to_owned())?;
-    // Deposited with the server, which serves it only to cleared parties with a token.
-    let deposit = dir.join(server::SEALED_DIR).join(CONTRACT);
-    std::fs::create_dir_all(&deposit)
-        .with_context(|| format!("cannot create `{}`", deposit.display()))?;
-    crate::contract_cmd::write_private(
-        &deposit.join("annex-c.sealed.toml"),
-        &toml::to_string(&sealed)?,
-    )?;
     if let Some(contract) = files.get_mut("contract.toml") {
         contract.push_str(&format!(
             "\n[[addenda]]\nid = \"annex-c\"\ntitle = \"Target-set handling\"\nclassification = \"SECRET\"\ncommitment = \"{commitment}\"\n"
@@ -205,6 +167,13 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         json!({"contract": CONTRACT, "version": "1.0.0", "digest": digest, "files": files}),
         Vec::new(),
         &["defense-agency", "acme-ai", "oversight-office"],
+    )?;
+    // Deposited with the instance, which serves it only to cleared parties.
+    seeder.instance.deposit_addendum(
+        None,
+        CONTRACT,
+        "annex-c",
+        toml::to_string(&sealed)?.as_bytes(),
     )?;
     for (authority, jurisdiction, lab, suites) in [
         (
@@ -310,15 +279,10 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         ],
         &["us-test-lab"],
     )?;
-    let deposit = dir
-        .join(server::SEALED_DIR)
-        .join(server::SEALED_EVIDENCE_DIR);
-    std::fs::create_dir_all(&deposit)
-        .with_context(|| format!("cannot create `{}`", deposit.display()))?;
-    crate::contract_cmd::write_sealed(
-        &deposit.join(format!("{red_team}.sealed.toml")),
-        &result_commitment,
-        &sealed_result,
+    seeder.instance.deposit_result(
+        None,
+        red_team,
+        crate::contract_cmd::sealed_text(&result_commitment, &sealed_result)?.as_bytes(),
     )?;
     for version in ["2027.1.0", "2027.2.0"] {
         for approver in ["defense-agency", "oversight-office"] {
@@ -408,17 +372,16 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         Vec::new(),
         &["defense-agency"],
     )?;
-    let deposit = dir.join(server::SEALED_DIR).join(server::USAGE_DIR);
-    std::fs::create_dir_all(&deposit)
-        .with_context(|| format!("cannot create `{}`", deposit.display()))?;
-    crate::contract_cmd::write_private(&deposit.join(format!("{batch}.jsonl")), &records)?;
-    let Seeder { ledger, .. } = seeder;
-    ledger.close()?;
+    seeder
+        .instance
+        .deposit_usage(None, batch, records.as_bytes())?;
+    let Seeder { instance, .. } = seeder;
+    instance.close_ledger()?;
     let reader = store::Reader::open(dir)?;
     let size = reader.latest_checkpoint()?.size;
     Ok(Seeded {
         entries: size,
         example_entry: size.saturating_sub(1),
-        verifier_key: log_key.verifier().to_text(),
+        verifier_key: created.log_key.verifier().to_text(),
     })
 }

@@ -1,8 +1,5 @@
 //! `concordat key`: C2SP signer and verifier keys, and reading them from arguments and files.
 
-use std::fs::OpenOptions;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
@@ -103,14 +100,12 @@ pub fn run(command: KeyCommand, format: Format) -> Outcome {
 }
 
 fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format) -> Outcome {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
     let key_type = if cosigner {
         KeyType::Cosignature
     } else {
         KeyType::Ed25519
     };
-    let key = SignerKey::from_seed(name, key_type, seed).context("--name")?;
+    let key = service::keys::new_key(name, key_type).context("--name")?;
     write_key_file(out, &key, force)?;
     let verifier = key.verifier().to_text();
     match format {
@@ -127,33 +122,12 @@ fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format)
 
 /// Writes a signer key file readable only by its owner; refuses to overwrite unless `force`.
 pub fn write_key_file(out: &Path, key: &SignerKey, force: bool) -> anyhow::Result<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).mode(0o600);
-    if force {
-        options.create(true).truncate(true);
-    } else {
-        options.create_new(true);
-    }
-    let mut file = options.open(out).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow!(
-                "`{}` already exists; pass --force to overwrite it",
-                out.display()
-            )
-        } else {
-            anyhow!("cannot create `{}`: {e}", out.display())
-        }
-    })?;
-    file.write_all(format!("{}\n", key.to_text()).as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write `{}`", out.display()))
+    Ok(service::keys::write_key_file(out, key, force)?)
 }
 
 /// Reads a signer key file.
 pub fn read_signer(path: &Path) -> anyhow::Result<SignerKey> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read signer key `{}`", path.display()))?;
-    SignerKey::parse(&text).with_context(|| format!("`{}`", path.display()))
+    Ok(service::keys::read_signer(path)?)
 }
 
 /// A verifier key given as its text, or as the path of a file that holds it.

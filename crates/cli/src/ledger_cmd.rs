@@ -3,23 +3,18 @@
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 use anyhow::{Context as _, anyhow, bail};
 use attest::statement::PAYLOAD_TYPE;
 use attest::{Envelope, PublicKey, Statement, Subject};
 use clap::{Args, Subcommand};
 use domain::{KeyStatus, Kind, Role, State};
-use ledger::{Pending, sign_statement, statement};
 use serde_json::{Value, json};
-use store::Reader;
-use tlog::note::{KeyType, SignerKey};
+use service::Draft;
+use service::wire::SubmitReply;
 
-use crate::instance::{
-    Accepted, KEYS_DIR, LOG_KEY_FILE, OPERATOR_KEY_FILE, Posted, Where, open_ledger,
-    operator_signer, submit_failure, submit_to,
-};
-use crate::keys::{read_signer, write_key_file};
+use crate::instance::{Where, operator_signer, submit_to};
+use crate::keys::read_signer;
 use crate::output::{
     Failure, Format, Outcome, advance, print, print_json, progress_bar, read_input,
     verification_failed,
@@ -162,57 +157,29 @@ pub struct SignArgs {
 
 pub fn init(args: InitArgs, format: Format) -> Outcome {
     let dir = &args.dir;
-    if dir.join(store::DATABASE_FILE).exists() {
-        return Err(anyhow!("`{}` already holds a log", dir.display()).into());
-    }
-    let keys_dir = dir.join(KEYS_DIR);
-    std::fs::create_dir_all(&keys_dir)
-        .with_context(|| format!("cannot create `{}`", keys_dir.display()))?;
-    let log_key = new_key(&args.origin)?;
-    let operator = new_key(&format!("{}/operator", args.origin))?;
-    let log_key_path = std::path::absolute(keys_dir.join(LOG_KEY_FILE))?;
-    let operator_path = std::path::absolute(keys_dir.join(OPERATOR_KEY_FILE))?;
-    write_key_file(&log_key_path, &log_key, false)?;
-    write_key_file(&operator_path, &operator, false)?;
-    let predicate = json!({
-        "party": "operator",
-        "name": args.operator_name,
-        "roles": ["operator"],
-        "keys": [operator.verifier().to_text()],
-    });
-    let genesis = sign_statement(
-        &statement(Kind::PartyRegistered, predicate, Vec::new()),
-        &operator,
-    )?;
-    let receipt = ledger::init(
-        dir,
-        &args.origin,
-        &log_key,
-        Some(&log_key_path),
-        genesis.to_json().into_bytes(),
-        if args.simulated_clock {
-            ledger::Clock::Simulated
-        } else {
-            ledger::Clock::System
-        },
-    )
-    .map_err(|e| anyhow!("{e}"))?;
-    let operator_public = PublicKey::parse(&operator.verifier().to_text())?;
+    let clock = if args.simulated_clock {
+        ledger::Clock::Simulated
+    } else {
+        ledger::Clock::System
+    };
+    let created = service::create(dir, &args.origin, &args.operator_name, clock)?;
+    let operator_path = std::path::absolute(created.layout.operator_key())?;
+    let operator_keyid = service::keys::keyid_of(&created.operator)?;
+    let (log_key, operator) = (&created.log_key, &created.operator);
     match format {
         Format::Text => print(&format!(
             "created Concordat instance `{}` in {}\n\
              log verifier key:      {}\n\
              operator verifier key: {}\n\
              operator key file:     {}\n\
-             operator key id:       {}\n\
+             operator key id:       {operator_keyid}\n\
              entry {} registers the operator party `operator`\n",
             args.origin,
             dir.display(),
             log_key.verifier(),
             operator.verifier(),
             operator_path.display(),
-            operator_public.keyid(),
-            receipt.index
+            created.genesis_index
         )),
         Format::Json => print_json(&json!({
             "dir": dir,
@@ -220,16 +187,10 @@ pub fn init(args: InitArgs, format: Format) -> Outcome {
             "log_verifier_key": log_key.verifier().to_text(),
             "operator_verifier_key": operator.verifier().to_text(),
             "operator_key_file": operator_path,
-            "operator_keyid": operator_public.keyid(),
-            "genesis_index": receipt.index,
+            "operator_keyid": operator_keyid,
+            "genesis_index": created.genesis_index,
         })),
     }
-}
-
-pub fn new_key(name: &str) -> anyhow::Result<SignerKey> {
-    let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
-    Ok(SignerKey::from_seed(name, KeyType::Ed25519, seed)?)
 }
 
 /// A public key argument: a file holding a PEM or C2SP key, or the C2SP text itself.
@@ -256,7 +217,7 @@ fn slug(name: &str) -> String {
     out.trim_end_matches('-').chars().take(63).collect()
 }
 
-fn print_receipt(source: &str, accepted: &Accepted, format: Format, extra: Value) -> Outcome {
+fn print_receipt(source: &str, accepted: &SubmitReply, format: Format, extra: Value) -> Outcome {
     match format {
         Format::Text => print(&format!("{}\n", accepted.index)),
         Format::Json => {
@@ -285,34 +246,33 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
             id,
             signer_key,
         } => {
-            for role in &roles {
-                if Role::parse(role).is_none() {
-                    let known: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
-                    return Err(anyhow!(
-                        "--role `{role}` is not a role; roles are {}",
-                        known.join(", ")
-                    )
-                    .into());
-                }
-            }
+            let roles = roles
+                .iter()
+                .map(|role| {
+                    Role::parse(role).ok_or_else(|| {
+                        let known: Vec<&str> = Role::ALL.iter().map(|r| r.name()).collect();
+                        anyhow!(
+                            "--role `{role}` is not a role; roles are {}",
+                            known.join(", ")
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let keys = keys
                 .iter()
                 .map(|k| read_public_key(k))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let id = id.unwrap_or_else(|| slug(&name));
-            let predicate = json!({
-                "party": id, "name": name, "roles": roles, "jurisdictions": jurisdictions, "keys": keys,
-            });
+            let predicate = domain::PartyRegistered {
+                party: id.clone(),
+                name,
+                roles,
+                jurisdictions,
+                keys,
+            };
             let signer = operator_signer(&to, signer_key.as_deref())?;
-            let envelope = sign_statement(
-                &statement(Kind::PartyRegistered, predicate, Vec::new()),
-                &signer,
-            )?;
-            let receipt = submit_to(
-                &to,
-                &format!("party `{id}`"),
-                envelope.to_json().into_bytes(),
-            )?;
+            let envelope = Draft::new(&predicate)?.signed_bytes(&[&signer])?;
+            let receipt = submit_to(&to, &format!("party `{id}`"), envelope)?;
             match format {
                 Format::Text => print(&format!(
                     "registered party `{id}` at entry {}\n",
@@ -402,39 +362,22 @@ fn party_json(state: &State, id: &str) -> Value {
     })
 }
 
-/// The parties (all, or one) and their keys, from a directory or through a server.
-fn party_state(source: &crate::instance::Where, only: Option<&str>) -> Result<State, Failure> {
-    let Some(url) = &source.server else {
-        return load(source.dir()?);
-    };
-    use crate::instance::{fetch, query_value};
+/// The parties (all, or one) and their keys, from the instance.
+fn party_state(source: &Where, only: Option<&str>) -> Result<State, Failure> {
+    let instance = source.open()?;
     let ids: Vec<String> = match only {
         Some(id) => vec![id.to_owned()],
-        None => fetch(url, "/api/parties")?
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["id"].as_str().map(str::to_owned))
-            .collect(),
+        None => instance.parties()?.into_iter().map(|p| p.id).collect(),
     };
     let mut changes = Vec::new();
     for id in ids {
-        let answer = fetch(url, &format!("/api/parties/{}", query_value(&id)))?;
-        changes.push(domain::Change::PutParty(
-            serde_json::from_value(answer["party"].clone()).context("the server's party")?,
-        ));
-        let keys: Vec<domain::KeyRecord> =
-            serde_json::from_value(answer["keys"].clone()).context("the server's keys")?;
-        changes.extend(keys.into_iter().map(domain::Change::PutKey));
+        let view = instance.party(&id)?;
+        changes.push(domain::Change::PutParty(view.party));
+        changes.extend(view.keys.into_iter().map(domain::Change::PutKey));
     }
     let mut state = State::default();
     state.commit(&changes);
     Ok(state)
-}
-
-fn load(dir: &Path) -> Result<State, Failure> {
-    let reader = Reader::open(dir)?;
-    Ok(ledger::load_state(&reader)?)
 }
 
 /// `key rotate`.
@@ -447,15 +390,15 @@ pub fn rotate(
     format: Format,
 ) -> Outcome {
     let new_key = read_public_key(new)?;
-    let predicate = json!({"party": party, "old_keyid": old, "new_key": new_key});
-    let signer = operator_signer(to, signer)?;
-    let envelope = sign_statement(&statement(Kind::KeyRotated, predicate, Vec::new()), &signer)?;
-    let receipt = submit_to(
-        to,
-        &format!("key rotation for `{party}`"),
-        envelope.to_json().into_bytes(),
-    )?;
     let keyid = PublicKey::parse(&new_key)?.keyid();
+    let predicate = domain::KeyRotated {
+        party: party.to_owned(),
+        old_keyid: old.to_owned(),
+        new_key,
+    };
+    let signer = operator_signer(to, signer)?;
+    let envelope = Draft::new(&predicate)?.signed_bytes(&[&signer])?;
+    let receipt = submit_to(to, &format!("key rotation for `{party}`"), envelope)?;
     match format {
         Format::Text => print(&format!(
             "key {old} of `{party}` replaced by {keyid} at entry {}\n",
@@ -479,14 +422,14 @@ pub fn revoke(
     signer: Option<&Path>,
     format: Format,
 ) -> Outcome {
-    let predicate = json!({"party": party, "keyid": keyid, "reason": reason});
+    let predicate = domain::KeyRevoked {
+        party: party.to_owned(),
+        keyid: keyid.to_owned(),
+        reason: reason.to_owned(),
+    };
     let signer = operator_signer(to, signer)?;
-    let envelope = sign_statement(&statement(Kind::KeyRevoked, predicate, Vec::new()), &signer)?;
-    let receipt = submit_to(
-        to,
-        &format!("key revocation for `{party}`"),
-        envelope.to_json().into_bytes(),
-    )?;
+    let envelope = Draft::new(&predicate)?.signed_bytes(&[&signer])?;
+    let receipt = submit_to(to, &format!("key revocation for `{party}`"), envelope)?;
     match format {
         Format::Text => print(&format!(
             "key {keyid} of `{party}` revoked at entry {}\n",
@@ -537,43 +480,16 @@ fn build_statement(
     let bytes = read_input(path)?;
     let predicate: Value = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow!("{source}: line {} column {}: {e}", e.line(), e.column()))?;
-    check_predicate(kind, &predicate).with_context(|| source.clone())?;
+    kind.check_predicate(&predicate)
+        .map_err(|e| anyhow!(e))
+        .with_context(|| source.clone())?;
     let subjects = subjects
         .iter()
         .map(|s| parse_subject(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(statement(kind, predicate, subjects))
-}
-
-/// Parses a predicate with the type the ledger uses, so field errors show before signing.
-fn check_predicate(kind: Kind, predicate: &Value) -> anyhow::Result<()> {
-    fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> anyhow::Result<()> {
-        serde_json::from_value::<T>(value.clone())
-            .map(|_| ())
-            .map_err(|e| anyhow!("predicate: {e}"))
-    }
-    match kind {
-        Kind::PartyRegistered => parse::<domain::PartyRegistered>(predicate),
-        Kind::KeyAdded => parse::<domain::KeyAdded>(predicate),
-        Kind::KeyRotated => parse::<domain::KeyRotated>(predicate),
-        Kind::KeyRevoked => parse::<domain::KeyRevoked>(predicate),
-        Kind::PartyStatement => parse::<domain::PartyStatement>(predicate),
-        Kind::ContractPublished | Kind::ContractAmended => {
-            parse::<domain::ContractPublished>(predicate)
-        }
-        Kind::AddendumSealed => parse::<domain::AddendumSealed>(predicate),
-        Kind::AddendumDisclosed => parse::<domain::AddendumDisclosed>(predicate),
-        Kind::ModelVersionRegistered => parse::<domain::ModelVersionRegistered>(predicate),
-        Kind::EvidenceRecorded => parse::<domain::EvidenceRecorded>(predicate),
-        Kind::RecognitionPublished => parse::<domain::RecognitionPublished>(predicate),
-        Kind::VersionApproved => parse::<domain::VersionApproved>(predicate),
-        Kind::VersionRevoked => parse::<domain::VersionRevoked>(predicate),
-        Kind::HostingAttested => parse::<domain::HostingAttested>(predicate),
-        Kind::DeploymentActivated => parse::<domain::DeploymentActivated>(predicate),
-        Kind::DeploymentRolledBack => parse::<domain::DeploymentRolledBack>(predicate),
-        Kind::RestrictedRead => parse::<domain::RestrictedRead>(predicate),
-        Kind::UsageRecorded => parse::<domain::UsageRecorded>(predicate),
-    }
+    Ok(Draft::of_kind(kind, &predicate, subjects)?
+        .statement()
+        .clone())
 }
 
 /// `sign`: a signed envelope of a new Statement, or one more signature on an envelope.
@@ -605,17 +521,17 @@ pub fn sign(args: SignArgs, format: Format) -> Outcome {
                     statement.predicate_type
                 )
             })?;
-            check_predicate(kind, &statement.predicate).with_context(|| source.clone())?;
-            sign_statement(&statement, &key)?
+            kind.check_predicate(&statement.predicate)
+                .map_err(|e| anyhow!(e))
+                .with_context(|| source.clone())?;
+            Draft::from_statement(statement).sign(&[&key])?
         }
-        None => sign_statement(
-            &build_statement(
-                args.kind.as_deref().unwrap_or_default(),
-                args.predicate.as_deref(),
-                &args.subjects,
-            )?,
-            &key,
-        )?,
+        None => Draft::from_statement(build_statement(
+            args.kind.as_deref().unwrap_or_default(),
+            args.predicate.as_deref(),
+            &args.subjects,
+        )?)
+        .sign(&[&key])?,
     };
     match format {
         Format::Text => print(&format!("{}\n", envelope.to_json())),
@@ -664,82 +580,66 @@ pub fn kinds(format: Format) -> Outcome {
 }
 
 /// `submit`: envelopes from files (each one entry; its tlog-proof is written beside it) or
-/// standard input (`-`: one envelope a line).
-pub fn submit(dir: &Path, envelopes: &[PathBuf], format: Format) -> Outcome {
-    let ledger = open_ledger(dir)?;
-    let (sender, receiver) = mpsc::sync_channel::<(String, Option<PathBuf>, Pending)>(4096);
-    let printer = std::thread::spawn(move || -> Outcome {
-        let (mut submitted, mut refused, mut verification) = (0u64, 0u64, false);
-        for (source, proof_path, pending) in receiver {
-            submitted += 1;
-            match pending.wait() {
-                Ok(receipt) => {
-                    if let Some(path) = &proof_path {
-                        std::fs::write(path, receipt.proof_file().to_text())
-                            .with_context(|| format!("cannot write `{}`", path.display()))?;
-                    }
-                    print_receipt(
-                        &source,
-                        &Accepted::from(&receipt),
-                        format,
-                        json!({ "proof_file": proof_path }),
-                    )?;
+/// standard input (`-`: one envelope a line), to the directory or through a server. Each
+/// refusal is reported as it happens; the exit status sums them up.
+pub fn submit(place: &Where, envelopes: &[PathBuf], format: Format) -> Outcome {
+    let instance = place.open()?;
+    // Envelopes are read as they are submitted (standard input may be long); their sources
+    // wait here for their replies, which come in the same order.
+    let sources = std::cell::RefCell::new(std::collections::VecDeque::new());
+    let (mut submitted, mut refused, mut verification) = (0u64, 0u64, false);
+    let mut inputs = envelope_inputs(envelopes).map(|input| {
+        let (source, proof_path, bytes) = input?;
+        sources.borrow_mut().push_back((source, proof_path));
+        Ok(bytes)
+    });
+    let outcome = instance.submit_each(&mut inputs, &mut |reply| {
+        let Some((source, proof_path)) = sources.borrow_mut().pop_front() else {
+            return Ok(());
+        };
+        submitted += 1;
+        match reply {
+            Ok(accepted) => {
+                if let Some(path) = &proof_path {
+                    std::fs::write(path, &accepted.proof).map_err(|e| {
+                        service::ServiceError::BadRequest(format!(
+                            "cannot write `{}`: {e}",
+                            path.display()
+                        ))
+                    })?;
                 }
-                Err(error) => {
-                    // Each refusal is reported as it happens; the exit status sums them up.
-                    refused += 1;
-                    let failure = submit_failure(&source, error);
-                    verification |= matches!(failure, Failure::Verification(_));
-                    if let Failure::Verification(e) | Failure::Input(e) = &failure {
-                        eprintln!("{e:#}");
-                    }
-                }
+                print_receipt(
+                    &source,
+                    &accepted,
+                    format,
+                    json!({ "proof_file": proof_path }),
+                )
+                .map_err(|_| service::ServiceError::Unavailable("output closed".to_owned()))
+            }
+            Err(error) => {
+                refused += 1;
+                verification |= error.is_verification();
+                eprintln!("{source}: {error}");
+                Ok(())
             }
         }
-        submission_outcome(refused, submitted, verification)
     });
-    let submitted = each_envelope(envelopes, |source, proof_path, bytes| {
-        let pending = ledger.submit(bytes)?;
-        sender
-            .send((source, proof_path, pending))
-            .map_err(|_| Failure::BrokenPipe)
-    });
-    drop(sender);
-    let printed = printer
-        .join()
-        .map_err(|_| anyhow!("the output thread stopped unexpectedly"))?;
-    ledger.close()?;
-    printed?;
-    submitted
+    instance.close()?;
+    if let Err(service::ServiceError::Unavailable(message)) = &outcome
+        && message == "output closed"
+    {
+        return Err(Failure::BrokenPipe);
+    }
+    outcome?;
+    submission_outcome(refused, submitted, verification)
 }
 
 pub fn entry(command: EntryCommand, format: Format) -> Outcome {
     let EntryCommand::Show { source, index } = command;
-    let (statement, signers, proof): (Statement, Vec<Value>, String) = match &source.server {
-        Some(url) => {
-            let entry = crate::instance::fetch(url, &format!("/api/entries/{index}"))?;
-            let statement = serde_json::from_value(entry["statement"].clone())
-                .context("the server's statement")?;
-            let signers = entry["signers"].as_array().cloned().unwrap_or_default();
-            let proof = crate::instance::fetch_text(url, &format!("/api/entries/{index}/proof"))?;
-            (statement, signers, proof)
-        }
-        None => {
-            let reader = Reader::open(source.dir()?)?;
-            let state = ledger::load_state(&reader)?;
-            let bytes = reader.entry(index)?;
-            let envelope = Envelope::parse(&bytes).with_context(|| format!("entry {index}"))?;
-            let statement =
-                Statement::parse(&envelope.payload).with_context(|| format!("entry {index}"))?;
-            let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
-                .into_iter()
-                .map(|record| json!({ "party": record.party, "keyid": record.keyid, "algorithm": record.algorithm }))
-                .collect();
-            let proof = reader.proof_file(index, None)?.to_text();
-            (statement, signers, proof)
-        }
-    };
-    let kind = Kind::from_predicate_type(&statement.predicate_type).map(Kind::name);
+    let instance = source.open()?;
+    let view = instance.entry(index)?;
+    let proof = instance.proof(index)?;
+    let (statement, signers, kind) = (view.statement, view.signers, view.kind);
     match format {
         Format::Json => print_json(&json!({
             "index": index,
@@ -751,7 +651,7 @@ pub fn entry(command: EntryCommand, format: Format) -> Outcome {
         Format::Text => {
             let mut out = format!(
                 "entry {index}: {}\npredicate type: {}\nsubjects:\n",
-                kind.unwrap_or("(unknown kind)"),
+                kind.as_deref().unwrap_or("(unknown kind)"),
                 statement.predicate_type
             );
             for subject in &statement.subject {
@@ -768,11 +668,7 @@ pub fn entry(command: EntryCommand, format: Format) -> Outcome {
             }
             out.push_str("signed by:\n");
             for signer in &signers {
-                out.push_str(&format!(
-                    "  {} (key {})\n",
-                    signer["party"].as_str().unwrap_or(""),
-                    signer["keyid"].as_str().unwrap_or("")
-                ));
+                out.push_str(&format!("  {} (key {})\n", signer.party, signer.keyid));
             }
             out.push_str("inclusion proof:\n");
             for line in proof.lines() {
@@ -822,32 +718,45 @@ pub fn replay(dir: &Path, format: Format) -> Outcome {
     Ok(())
 }
 
-/// Calls `visit(source, proof path, envelope)` for each envelope `submit` is given: a file
-/// (whose tlog-proof goes beside it), or `-`, one envelope a line of standard input.
-fn each_envelope(
+/// What `submit` is given, one envelope at a time: a file (whose tlog-proof goes beside it),
+/// or `-`, one envelope a line of standard input, read as it comes.
+fn envelope_inputs(
     envelopes: &[PathBuf],
-    mut visit: impl FnMut(String, Option<PathBuf>, Vec<u8>) -> Outcome,
-) -> Outcome {
-    for path in envelopes {
-        if path == Path::new("-") {
-            let stdin = std::io::stdin().lock();
-            for (number, line) in stdin.split(b'\n').enumerate() {
-                let line = line.context("cannot read standard input")?;
-                if !line.iter().all(u8::is_ascii_whitespace) {
-                    visit(format!("standard input line {}", number + 1), None, line)?;
-                }
-            }
+) -> impl Iterator<Item = service::Result<(String, Option<PathBuf>, Vec<u8>)>> + '_ {
+    let unreadable = |what: String, e: std::io::Error| {
+        service::ServiceError::BadRequest(format!("cannot read {what}: {e}"))
+    };
+    envelopes.iter().flat_map(move |path| {
+        let inputs: Box<dyn Iterator<Item = _>> = if path == Path::new("-") {
+            Box::new(
+                std::io::stdin()
+                    .lock()
+                    .split(b'\n')
+                    .enumerate()
+                    .filter(|(_, line)| {
+                        line.as_ref()
+                            .map_or(true, |l| !l.iter().all(u8::is_ascii_whitespace))
+                    })
+                    .map(move |(number, line)| {
+                        let line = line.map_err(|e| unreadable("standard input".to_owned(), e))?;
+                        Ok((format!("standard input line {}", number + 1), None, line))
+                    }),
+            )
         } else {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-            visit(
-                format!("`{}`", path.display()),
-                Some(path.with_extension("tlog-proof")),
-                bytes,
-            )?;
-        }
-    }
-    Ok(())
+            Box::new(std::iter::once(
+                std::fs::read(path)
+                    .map_err(|e| unreadable(format!("`{}`", path.display()), e))
+                    .map(|bytes| {
+                        (
+                            format!("`{}`", path.display()),
+                            Some(path.with_extension("tlog-proof")),
+                            bytes,
+                        )
+                    }),
+            ))
+        };
+        inputs
+    })
 }
 
 /// The exit status of a submission: fine, or how many were refused (each reported already).
@@ -861,34 +770,4 @@ fn submission_outcome(refused: u64, submitted: u64, verification: bool) -> Outco
     } else {
         Failure::Input(summary)
     })
-}
-
-/// `submit --server URL`: the same, through a running server's API.
-pub fn submit_remote(url: &str, envelopes: &[PathBuf], format: Format) -> Outcome {
-    let agent = crate::instance::agent();
-    let (mut submitted, mut refused, mut verification) = (0u64, 0u64, false);
-    each_envelope(envelopes, |source, proof_path, bytes| {
-        submitted += 1;
-        match crate::instance::post_entry(&agent, url, &bytes)? {
-            Posted::Accepted(accepted) => {
-                if let Some(path) = &proof_path {
-                    std::fs::write(path, &accepted.proof)
-                        .with_context(|| format!("cannot write `{}`", path.display()))?;
-                }
-                print_receipt(
-                    &source,
-                    &accepted,
-                    format,
-                    json!({ "proof_file": proof_path }),
-                )?;
-            }
-            Posted::Refused(status, message) => {
-                refused += 1;
-                verification |= status == 422;
-                eprintln!("{source}: {message}");
-            }
-        }
-        Ok(())
-    })?;
-    submission_outcome(refused, submitted, verification)
 }

@@ -220,13 +220,7 @@ fn main() -> ExitCode {
             dir,
             server,
             envelopes,
-        } => match (server, dir) {
-            (Some(url), _) => ledger_cmd::submit_remote(&url, &envelopes, format),
-            (None, Some(dir)) => ledger_cmd::submit(&dir, &envelopes, format),
-            (None, None) => Err(output::Failure::Input(anyhow::anyhow!(
-                "give --dir or --server"
-            ))),
-        },
+        } => ledger_cmd::submit(&instance::Where { dir, server }, &envelopes, format),
         Command::Entry(command) => ledger_cmd::entry(command, format),
         Command::Model(command) => updates_cmd::model(command, format),
         Command::Evidence(command) => updates_cmd::evidence(command, format),
@@ -262,6 +256,12 @@ fn main() -> ExitCode {
     match result {
         Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
         Err(Failure::Verification(error)) => {
+            eprintln!("verification failed: {error:#}");
+            ExitCode::from(1)
+        }
+        // What the instance refused after checking it (a rule, a signature, a credential, a
+        // commitment) is a failed verification wherever it surfaces.
+        Err(Failure::Input(error)) if output::is_verification(&error) => {
             eprintln!("verification failed: {error:#}");
             ExitCode::from(1)
         }

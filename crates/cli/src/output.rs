@@ -31,6 +31,16 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 pub type Outcome = Result<(), Failure>;
 
+/// Whether an error is the instance refusing something it checked (exit 1), however it was
+/// wrapped.
+pub fn is_verification(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<service::ServiceError>()
+            .is_some_and(service::ServiceError::is_verification)
+    })
+}
+
 pub fn verification_failed(error: impl Into<anyhow::Error>) -> Failure {
     Failure::Verification(error.into())
 }

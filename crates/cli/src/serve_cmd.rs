@@ -6,20 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 
-use crate::keys::read_signer;
 use crate::output::{Failure, Outcome};
-
-/// Where a running server writes its URL, so a CLI writer that finds the instance locked can
-/// say where to send entries instead.
-pub const SERVE_URL_FILE: &str = "serve.url";
-
-/// The URL of the server holding `dir`, if one says it is running.
-pub fn serving_url(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join(SERVE_URL_FILE))
-        .ok()
-        .map(|url| url.trim().to_owned())
-        .filter(|url| !url.is_empty())
-}
 
 async fn shutdown_signal() {
     #[cfg(unix)]
@@ -55,20 +42,13 @@ pub fn serve(
         .map(|(cert, key)| server::tls_config(cert, key))
         .transpose()
         .map_err(|e| anyhow!("{e}"))?;
-    let reader = store::Reader::open(dir)?;
-    let key_path = reader.info().signer_key_path.clone().ok_or_else(|| {
-        anyhow!(
-            "the ledger in `{}` does not record its log key",
-            dir.display()
-        )
-    })?;
-    drop(reader);
-    let log_key = read_signer(&key_path)?;
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
-    let instance = match server::Instance::open(dir, log_key, readers) {
+    let layout = service::Layout::new(dir);
+    let instance = match server::Instance::open(dir, readers) {
         Ok(instance) => Arc::new(instance),
         Err(error) => {
-            let hint = serving_url(dir)
+            let hint = layout
+                .serving_url()
                 .map(|url| format!(" (a server for it says it is at {url})"))
                 .unwrap_or_default();
             return Err(anyhow!("{error}{hint}").into());
@@ -78,7 +58,7 @@ pub fn serve(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let url_file = dir.join(SERVE_URL_FILE);
+    let url_file = layout.serve_url_file();
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -8,7 +8,9 @@ use anyhow::{Context as _, anyhow};
 use base64::Engine as _;
 use clap::Subcommand;
 use serde_json::json;
-use server::{TOKENS_FILE, TokenRecord, Tokens, token_hash};
+use service::Instance as _;
+use service::Layout;
+use service::access::{TokenRecord, Tokens};
 
 use crate::output::{Format, Outcome, print, print_json};
 
@@ -43,37 +45,31 @@ pub enum TokenCommand {
 
 fn write_tokens(dir: &Path, tokens: &Tokens) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(tokens)?;
-    let path = dir.join(TOKENS_FILE);
-    let temporary = dir.join(format!("{TOKENS_FILE}.new"));
+    let path = Layout::new(dir).tokens();
+    let temporary = path.with_extension("json.new");
     crate::contract_cmd::write_private(&temporary, &format!("{text}\n"))?;
     std::fs::rename(&temporary, &path).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 fn now() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    domain::updates::time::format_instant(seconds)
+    domain::updates::time::format_instant(service::build::now())
 }
 
 pub fn run(command: TokenCommand, format: Format) -> Outcome {
     match command {
         TokenCommand::Issue { dir, party, label } => {
-            let state = ledger::load_state(&store::Reader::open(&dir)?)?;
-            if state.party(&party).is_none() {
-                return Err(
-                    anyhow!("party `{party}` is not registered in `{}`", dir.display()).into(),
-                );
-            }
+            service::Local::open(&dir)?
+                .party(&party)
+                .map_err(|_| anyhow!("party `{party}` is not registered in `{}`", dir.display()))?;
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| anyhow!("no randomness: {e}"))?;
             let token = format!(
                 "cct_{}",
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
             );
-            let hash = token_hash(&token);
+            let hash = service::build::sha256_hex(token.as_bytes());
             let id = hash[..8].to_owned();
-            let mut tokens = Tokens::read(&dir).map_err(|e| anyhow!(e))?;
+            let mut tokens = Tokens::read(&Layout::new(&dir))?;
             tokens.tokens.push(TokenRecord {
                 id: id.clone(),
                 party: party.clone(),
@@ -91,7 +87,7 @@ pub fn run(command: TokenCommand, format: Format) -> Outcome {
             }
         }
         TokenCommand::Revoke { dir, id } => {
-            let mut tokens = Tokens::read(&dir).map_err(|e| anyhow!(e))?;
+            let mut tokens = Tokens::read(&Layout::new(&dir))?;
             let record = tokens
                 .tokens
                 .iter_mut()
@@ -104,7 +100,7 @@ pub fn run(command: TokenCommand, format: Format) -> Outcome {
             print(&format!("revoked token {id}\n"))
         }
         TokenCommand::List { dir } => {
-            let tokens = Tokens::read(&dir).map_err(|e| anyhow!(e))?;
+            let tokens = Tokens::read(&Layout::new(&dir))?;
             if format == Format::Json {
                 let list: Vec<_> = tokens.tokens.iter().map(|t| json!({"id": t.id, "party": t.party, "label": t.label, "issued_at": t.issued_at, "revoked_at": t.revoked_at})).collect();
                 return print_json(&json!(list));

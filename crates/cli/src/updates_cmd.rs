@@ -4,14 +4,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
-use attest::{PublicKey, Statement, Subject};
+use attest::{PublicKey, Subject};
 use clap::{Args, Subcommand};
 use domain::updates::{self, Gate, time};
-use domain::{Assurance, Kind, State};
-use serde_json::{Value, json};
+use domain::{Assurance, Kind};
+use serde_json::json;
 use tlog::note::SignerKey;
 
-use crate::instance::{Where, fetch, query_value};
+use service::{Draft, Instance};
+
+use crate::instance::Where;
 use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
 
@@ -364,15 +366,8 @@ Refused, with the unmet requirements, when the version is not approved.")]
     },
 }
 
-pub(crate) fn load_state(dir: &Path) -> Result<State, Failure> {
-    let reader = store::Reader::open(dir)?;
-    Ok(ledger::load_state(&reader)?)
-}
-
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    service::build::now()
 }
 
 /// `--at` as unix seconds and RFC 3339 text (default: now).
@@ -398,139 +393,67 @@ fn split_model(model: &str) -> anyhow::Result<(&str, &str)> {
         })
 }
 
+fn model_ref(model: &str) -> anyhow::Result<domain::ModelRef> {
+    let (line, version) = split_model(model)?;
+    Ok(domain::ModelRef {
+        line: line.to_owned(),
+        version: version.to_owned(),
+    })
+}
+
 /// The party a signer key belongs to, as the instance has it.
-pub(crate) fn party_of(place: &Where, key: &SignerKey, path: &Path) -> Result<String, Failure> {
-    let keyid = PublicKey::parse(&key.verifier().to_text())
-        .map(|k| k.keyid())
-        .map_err(|e| anyhow!("`{}`: {e}", path.display()))?;
-    let unregistered = || {
-        anyhow!(
-            "the key in `{}` (key ID {keyid}) is not registered to any party",
-            path.display()
-        )
-    };
-    match &place.server {
-        Some(url) => {
-            let record: domain::KeyRecord = match fetch(url, &format!("/api/keys/{keyid}")) {
-                Ok(value) => serde_json::from_value(value).context("the server's key")?,
-                Err(_) => return Err(unregistered().into()),
-            };
-            Ok(record.party)
+pub(crate) fn party_of(
+    instance: &dyn Instance,
+    key: &SignerKey,
+    path: &Path,
+) -> Result<String, Failure> {
+    service::party_of(instance, key).map_err(|e| match e {
+        service::ServiceError::BadRequest(_) => {
+            let keyid = service::keys::keyid_of(key).unwrap_or_default();
+            anyhow!(
+                "the key in `{}` (key ID {keyid}) is not registered to any party",
+                path.display()
+            )
+            .into()
         }
-        None => {
-            let state = load_state(place.dir()?)?;
-            Ok(state
-                .key(&keyid)
-                .map(|record| record.party.clone())
-                .ok_or_else(unregistered)?)
-        }
-    }
+        other => other.into(),
+    })
 }
 
-/// A registered model version, from the instance.
-fn model_version(place: &Where, key: &str) -> Result<updates::ModelVersion, Failure> {
-    match &place.server {
-        Some(url) => Ok(serde_json::from_value(fetch(
-            url,
-            &format!("/api/models/{}", query_value(key)),
-        )?)
-        .context("the server's model version")?),
-        None => {
-            let dir = place.dir()?;
-            Ok(load_state(dir)?.model(key).cloned().ok_or_else(|| {
-                anyhow!(
-                    "model version `{key}` is not registered in `{}`",
-                    dir.display()
-                )
-            })?)
-        }
-    }
-}
-
-/// A registered party, from the instance.
-fn party_record(place: &Where, id: &str) -> Result<domain::Party, Failure> {
-    match &place.server {
-        Some(url) => Ok(serde_json::from_value(
-            fetch(url, &format!("/api/parties/{}", query_value(id)))?["party"].take(),
-        )
-        .context("the server's party")?),
-        None => {
-            let dir = place.dir()?;
-            Ok(load_state(dir)?
-                .party(id)
-                .cloned()
-                .ok_or_else(|| anyhow!("party `{id}` is not registered in `{}`", dir.display()))?)
-        }
-    }
-}
-
-/// A deployment's record, from the instance.
-fn deployment_record(
-    place: &Where,
-    contract: &str,
-    deployment: &str,
-) -> Result<updates::Deployment, Failure> {
-    match &place.server {
-        Some(url) => Ok(serde_json::from_value(fetch(
-            url,
-            &format!(
-                "/api/deployments/{}/{}",
-                query_value(contract),
-                query_value(deployment)
-            ),
-        )?)
-        .context("the server's deployment")?),
-        None => {
-            let dir = place.dir()?;
-            Ok(load_state(dir)?
-                .deployment(&updates::deployment_key(contract, deployment))
-                .cloned()
-                .ok_or_else(|| {
-                    anyhow!(
-                        "contract `{contract}` has no deployment `{deployment}` in `{}`",
-                        dir.display()
-                    )
-                })?)
-        }
-    }
-}
-
-/// Signs a statement with `key` and submits it; prints what happened.
-fn submit_statement(
-    to: &Where,
-    statement: &Statement,
+/// Signs a draft with `key` and submits it; prints what happened.
+fn submit_draft(
+    instance: &dyn Instance,
+    draft: &Draft,
     key: &SignerKey,
     what: &str,
     format: Format,
-    extra: Value,
 ) -> Outcome {
-    let envelope = ledger::sign_statement(statement, key)?;
-    let receipt = crate::instance::submit_to(to, what, envelope.to_json().into_bytes())?;
+    let envelope = draft.signed_bytes(&[key])?;
+    let receipt = instance
+        .submit(envelope)
+        .map_err(|e| anyhow::Error::new(e).context(what.to_owned()))?;
     match format {
         Format::Json => {
-            let mut out = json!({ "index": receipt.index, "kind": Kind::from_predicate_type(&statement.predicate_type).map(Kind::name) });
-            if let (Some(out), Value::Object(extra)) = (out.as_object_mut(), extra) {
-                out.extend(extra);
-            }
-            print_json(&out)
+            print_json(&json!({ "index": receipt.index, "kind": draft.kind().map(Kind::name) }))
         }
         Format::Text => print(&format!("{what}: entry {}\n", receipt.index)),
     }
 }
 
-/// Builds, signs and submits an entry of `kind` whose predicate names the key's party.
+/// Builds, signs and submits an entry whose predicate names the key's party.
 fn act(
     submit: &Submit,
-    kind: Kind,
-    build: impl FnOnce(&str, &str) -> anyhow::Result<(Value, String)>,
+    build: impl FnOnce(&dyn Instance, &str, &str) -> anyhow::Result<(Draft, String)>,
     format: Format,
 ) -> Outcome {
     let key = read_signer(&submit.key)?;
-    let party = party_of(&submit.to, &key, &submit.key)?;
+    let instance = submit.to.open()?;
+    let party = party_of(&*instance, &key, &submit.key)?;
     let (_, at) = entry_time(submit.at.as_deref())?;
-    let (predicate, what) = build(&party, &at)?;
-    let statement = ledger::statement(kind, predicate, Vec::new());
-    submit_statement(&submit.to, &statement, &key, &what, format, json!({}))
+    let (draft, what) = build(&*instance, &party, &at)?;
+    let outcome = submit_draft(&*instance, &draft, &key, &what, format);
+    instance.close()?;
+    outcome
 }
 
 pub fn model(command: ModelCommand, format: Format) -> Outcome {
@@ -544,13 +467,19 @@ pub fn model(command: ModelCommand, format: Format) -> Outcome {
             model,
             reason,
         } => {
-            let (line, version) = split_model(&model)?;
+            let model_ref = model_ref(&model)?;
             act(
                 &submit,
-                Kind::VersionRevoked,
-                |party, at| {
+                |_, party, at| {
+                    let predicate = domain::VersionRevoked {
+                        party: party.to_owned(),
+                        contract: contract.clone(),
+                        model: model_ref,
+                        reason,
+                        at: at.to_owned(),
+                    };
                     Ok((
-                        json!({"party": party, "contract": contract, "model": {"line": line, "version": version}, "reason": reason, "at": at}),
+                        Draft::new(&predicate)?,
                         format!("revoked {model} under `{contract}`"),
                     ))
                 },
@@ -602,7 +531,10 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
                 return Err(anyhow!("--weights needs --bundle and --bundle-key").into());
             };
             let verified = verify_bundle(weights, bundle, bundle_key)?;
-            ("weights", format!("sha256:{}", verified.root_digest))
+            (
+                domain::contract::DeliveryForm::Weights,
+                format!("sha256:{}", verified.root_digest),
+            )
         }
         (None, Some(_)) => {
             let fingerprint = args.fingerprint.clone().unwrap_or_default();
@@ -611,7 +543,7 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
             } else {
                 format!("sha256:{}", evidence::sha256_hex(fingerprint.as_bytes()))
             };
-            ("api", digest)
+            (domain::contract::DeliveryForm::Api, digest)
         }
         (None, None) => {
             return Err(anyhow!("give --weights (with --bundle) or --api-version").into());
@@ -622,14 +554,21 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
     let contracts = args.contracts.join(", ");
     act(
         &args.submit,
-        Kind::ModelVersionRegistered,
-        |party, at| {
+        |_, party, at| {
+            let predicate = domain::ModelVersionRegistered {
+                vendor: party.to_owned(),
+                line: line.to_owned(),
+                version: version.to_owned(),
+                form,
+                digest: digest.clone(),
+                api_version: args.api_version.clone(),
+                release_notes: args.notes.clone(),
+                service_from: args.service_from.clone(),
+                contracts: args.contracts.clone(),
+                at: at.to_owned(),
+            };
             Ok((
-                json!({
-                    "vendor": party, "line": line, "version": version, "form": form,
-                    "digest": digest, "api_version": args.api_version, "release_notes": args.notes,
-                    "service_from": args.service_from, "contracts": args.contracts, "at": at,
-                }),
+                Draft::new(&predicate)?,
                 format!("registered {model} ({digest}) under {contracts}"),
             ))
         },
@@ -638,11 +577,7 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
 }
 
 fn list_models(source: &Where, format: Format) -> Outcome {
-    let models: Vec<updates::ModelVersion> = match &source.server {
-        Some(url) => serde_json::from_value(fetch(url, "/api/models")?)
-            .context("the server's model versions")?,
-        None => load_state(source.dir()?)?.models().cloned().collect(),
-    };
+    let models: Vec<updates::ModelVersion> = source.open()?.models()?;
     if format == Format::Json {
         return print_json(&serde_json::to_value(&models)?);
     }
@@ -695,107 +630,103 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
             args.assurance
         )
     })?;
-    let place = &args.at_instance;
-    let (line, version) = split_model(&args.model)?;
-    let model = model_version(place, &args.model)?;
+    let instance = args.at_instance.open()?;
+    let model = instance.model(&args.model)?;
     let key = args.key.as_deref().map(read_signer).transpose()?;
     let lab = match (&args.lab, &key, &args.key) {
         (Some(lab), _, _) => lab.clone(),
-        (None, Some(key), Some(path)) => party_of(place, key, path)?,
+        (None, Some(key), Some(path)) => party_of(&*instance, key, path)?,
         _ => return Err(anyhow!("give --lab or --key").into()),
     };
     let produced_for = match &args.produced_for {
         Some(code) => code.clone(),
-        None => party_record(place, &lab)?
+        None => instance
+            .party(&lab)?
+            .party
             .jurisdictions
             .first()
             .cloned()
             .ok_or_else(|| anyhow!("party `{lab}` has no jurisdiction: give --produced-for"))?,
     };
     let (_, at) = entry_time(args.at.as_deref())?;
+    let suite = args.suite.clone().unwrap_or_else(|| summary.task.clone());
+    let mut predicate = domain::EvidenceRecorded {
+        lab: lab.clone(),
+        model: model_ref(&args.model)?,
+        suite,
+        harness: domain::Harness {
+            name: summary.harness,
+            version: summary.harness_version,
+        },
+        task: Some(summary.task),
+        dataset: summary.dataset,
+        metrics: summary.metrics,
+        samples: summary.samples,
+        status: summary.status,
+        evaluated_at: summary.evaluated_at,
+        assurance,
+        produced_for,
+        sealed_result: None,
+        at,
+    };
+    if let Some(out) = &args.seal {
+        seal_result(&mut predicate, &args.model, out)?;
+    }
+    let subjects = evidence_subjects(&args.model, &model, path)?;
+    let draft = Draft::about(&predicate, subjects)?;
+    let outcome = match key {
+        Some(key) => {
+            let what = format!("evidence from `{lab}` about {}", args.model);
+            submit_draft(&*instance, &draft, &key, &what, format)
+        }
+        None => print(&format!(
+            "{}\n",
+            String::from_utf8_lossy(&draft.statement().to_bytes())
+        )),
+    };
+    instance.close()?;
+    outcome
+}
+
+/// Seals a government test's result: the entry carries only the commitment; the metrics and
+/// salt stay with the tester in `out`, in the form `addendum verify` opens.
+fn seal_result(predicate: &mut domain::EvidenceRecorded, model: &str, out: &Path) -> Outcome {
+    let (sealed_file, commitment) = crate::contract_cmd::seal_text(
+        &format!("{model}/{}", predicate.suite),
+        serde_json::to_string(&predicate.metrics)?,
+    )?;
+    crate::contract_cmd::write_sealed(out, &commitment, &sealed_file)?;
+    predicate.sealed_result = Some(commitment);
+    predicate.metrics.clear();
+    Ok(())
+}
+
+/// An evidence statement's subjects: the version's digest and the log file's SHA-256.
+fn evidence_subjects(
+    name: &str,
+    model: &updates::ModelVersion,
+    log: &Path,
+) -> Result<Vec<Subject>, Failure> {
     let log_bytes =
-        std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let log_name = path
+        std::fs::read(log).with_context(|| format!("cannot read `{}`", log.display()))?;
+    let log_name = log
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "log".to_owned());
-    let mut metrics = json!(summary.metrics);
-    let mut sealed = Value::Null;
-    let suite = args.suite.clone().unwrap_or_else(|| summary.task.clone());
-    if let Some(out) = &args.seal {
-        // The result stays with the tester, in the form `addendum verify` opens.
-        let (sealed_file, commitment) = crate::contract_cmd::seal_text(
-            &format!("{}/{suite}", args.model),
-            serde_json::to_string(&summary.metrics)?,
-        )?;
-        crate::contract_cmd::write_sealed(out, &commitment, &sealed_file)?;
-        sealed = commitment.into();
-        metrics = json!({});
-    }
-    let mut predicate = json!({
-        "lab": lab,
-        "model": {"line": line, "version": version},
-        "suite": suite,
-        "harness": {"name": summary.harness, "version": summary.harness_version},
-        "task": summary.task,
-        "dataset": summary.dataset,
-        "metrics": metrics,
-        "samples": summary.samples,
-        "status": summary.status,
-        "evaluatedAt": summary.evaluated_at,
-        "assurance": assurance.name(),
-        "producedFor": produced_for,
-        "at": at,
-    });
-    if !sealed.is_null()
-        && let Some(object) = predicate.as_object_mut()
-    {
-        object.insert("sealedResult".to_owned(), sealed);
-    }
-    let subjects = vec![
+    Ok(vec![
         Subject {
-            name: args.model.clone(),
+            name: name.to_owned(),
             digest: [("sha256".to_owned(), model.digest_hex().to_owned())].into(),
         },
         Subject {
             name: log_name,
             digest: [("sha256".to_owned(), evidence::sha256_hex(&log_bytes))].into(),
         },
-    ];
-    let statement = ledger::statement(Kind::EvidenceRecorded, predicate, subjects);
-    match key {
-        Some(key) => {
-            let what = format!("evidence from `{lab}` about {}", args.model);
-            submit_statement(place, &statement, &key, &what, format, json!({}))
-        }
-        None => print(&format!(
-            "{}\n",
-            String::from_utf8_lossy(&statement.to_bytes())
-        )),
-    }
+    ])
 }
 
 fn list_evidence(source: &Where, model: Option<&str>, format: Format) -> Outcome {
-    let records: Vec<updates::EvidenceRecord> = match &source.server {
-        Some(url) => {
-            let path = match model {
-                Some(model) => format!("/api/evidence?model={}", query_value(model)),
-                None => "/api/evidence".to_owned(),
-            };
-            serde_json::from_value(fetch(url, &path)?).context("the server's evidence")?
-        }
-        None => {
-            let state = load_state(source.dir()?)?;
-            match model {
-                Some(model) => state
-                    .evidence_for(model)
-                    .iter()
-                    .map(|e| (**e).clone())
-                    .collect(),
-                None => state.all_evidence().cloned().collect(),
-            }
-        }
-    };
+    let records: Vec<updates::EvidenceRecord> = source.open()?.evidence(model)?;
     if format == Format::Json {
         return print_json(&serde_json::to_value(&records)?);
     }
@@ -843,16 +774,22 @@ pub fn recognition(command: RecognitionCommand, format: Format) -> Outcome {
             })?;
             act(
                 &submit,
-                Kind::RecognitionPublished,
-                |party, at| {
-                    Ok((
-                        json!({"authority": party, "jurisdiction": jurisdiction, "labs": labs, "suites": suites, "min_assurance": assurance, "max_evidence_age_days": max_age_days, "at": at}),
-                        format!(
-                            "{jurisdiction} recognises {} for {}",
-                            labs.join(", "),
-                            suites.join(", ")
-                        ),
-                    ))
+                |_, party, at| {
+                    let what = format!(
+                        "{jurisdiction} recognises {} for {}",
+                        labs.join(", "),
+                        suites.join(", ")
+                    );
+                    let predicate = domain::RecognitionPublished {
+                        authority: party.to_owned(),
+                        jurisdiction,
+                        labs,
+                        suites,
+                        min_assurance: assurance,
+                        max_evidence_age_days: max_age_days,
+                        at: at.to_owned(),
+                    };
+                    Ok((Draft::new(&predicate)?, what))
                 },
                 format,
             )
@@ -866,34 +803,8 @@ pub fn recognition(command: RecognitionCommand, format: Format) -> Outcome {
 }
 
 fn report(source: &Where, only: Option<&str>, at: Option<&str>, format: Format) -> Outcome {
-    let rows: Vec<updates::ContractReuse> = match &source.server {
-        Some(url) => {
-            let mut query = Vec::new();
-            if let Some(id) = only {
-                query.push(format!("contract={}", query_value(id)));
-            }
-            if let Some(at) = at {
-                query.push(format!("at={}", query_value(at)));
-            }
-            let path = match query.is_empty() {
-                true => "/api/recognitions/report".to_owned(),
-                false => format!("/api/recognitions/report?{}", query.join("&")),
-            };
-            serde_json::from_value(fetch(url, &path)?).context("the server's report")?
-        }
-        None => {
-            let dir = source.dir()?;
-            let state = load_state(dir)?;
-            let (now, _) = entry_time(at)?;
-            updates::recognition_report(&state, only, now).ok_or_else(|| {
-                anyhow!(
-                    "contract `{}` is not published in `{}`",
-                    only.unwrap_or_default(),
-                    dir.display()
-                )
-            })?
-        }
-    };
+    let (now, _) = entry_time(at)?;
+    let rows: Vec<updates::ContractReuse> = source.open()?.recognition_report(only, Some(now))?;
     if format == Format::Json {
         return print_json(&serde_json::to_value(&rows)?);
     }
@@ -936,26 +847,9 @@ pub fn gate(command: GateCommand, format: Format) -> Outcome {
             model,
             at,
         } => {
-            let (line, version) = split_model(&model)?;
-            let gate: Gate = match &source.server {
-                Some(url) => {
-                    let mut path = format!(
-                        "/api/gate?contract={}&model={}",
-                        query_value(&contract),
-                        query_value(&model)
-                    );
-                    if let Some(at) = &at {
-                        path.push_str(&format!("&at={}", query_value(at)));
-                    }
-                    serde_json::from_value(fetch(url, &path)?).context("the server's gate")?
-                }
-                None => {
-                    let state = load_state(source.dir()?)?;
-                    let (now, _) = entry_time(at.as_deref())?;
-                    updates::evaluate(&state, &contract, line, version, now)
-                        .map_err(|e| anyhow!(e))?
-                }
-            };
+            split_model(&model)?;
+            let (now, _) = entry_time(at.as_deref())?;
+            let gate: Gate = source.open()?.gate(&contract, &model, Some(now))?.gate;
             print_gate(&gate, format)?;
             if gate.met() {
                 Ok(())
@@ -972,15 +866,18 @@ pub fn gate(command: GateCommand, format: Format) -> Outcome {
             contract,
             model,
         } => {
-            let (line, version) = split_model(&model)?;
+            let model_ref = model_ref(&model)?;
             act(
                 &submit,
-                Kind::VersionApproved,
-                |party, at| {
-                    Ok((
-                        json!({"approver": party, "contract": contract, "model": {"line": line, "version": version}, "at": at}),
-                        format!("`{party}` approved {model} under `{contract}`"),
-                    ))
+                |_, party, at| {
+                    let what = format!("`{party}` approved {model} under `{contract}`");
+                    let predicate = domain::VersionApproved {
+                        approver: party.to_owned(),
+                        contract,
+                        model: model_ref,
+                        at: at.to_owned(),
+                    };
+                    Ok((Draft::new(&predicate)?, what))
                 },
                 format,
             )
@@ -1027,14 +924,25 @@ pub fn hosting(command: HostingCommand, format: Format) -> Outcome {
     let bytes =
         std::fs::read(&report).with_context(|| format!("cannot read `{}`", report.display()))?;
     let digest = format!("sha256:{}", evidence::sha256_hex(&bytes));
+    let environment_kind: domain::contract::Environment =
+        serde_json::from_value(environment.clone().into()).map_err(|_| {
+            anyhow!(
+                "--environment `{environment}`: expected vendor-cloud, government-cloud, on-premises-enclave or air-gapped"
+            )
+        })?;
     act(
         &submit,
-        Kind::HostingAttested,
-        |party, at| {
-            Ok((
-                json!({"party": party, "contract": contract, "environment": environment, "report": digest, "description": description, "at": at}),
-                format!("`{party}` attested the {environment} environment of `{contract}`"),
-            ))
+        |_, party, at| {
+            let what = format!("`{party}` attested the {environment} environment of `{contract}`");
+            let predicate = domain::HostingAttested {
+                party: party.to_owned(),
+                contract,
+                environment: environment_kind,
+                report: digest,
+                description,
+                at: at.to_owned(),
+            };
+            Ok((Draft::new(&predicate)?, what))
         },
         format,
     )
@@ -1048,15 +956,19 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
             deployment,
             model,
         } => {
-            let (line, version) = split_model(&model)?;
+            let model_ref = model_ref(&model)?;
             act(
                 &submit,
-                Kind::DeploymentActivated,
-                |party, at| {
-                    Ok((
-                        json!({"party": party, "contract": contract, "deployment": deployment, "model": {"line": line, "version": version}, "at": at}),
-                        format!("{model} is in service in `{deployment}` of `{contract}`"),
-                    ))
+                |_, party, at| {
+                    let what = format!("{model} is in service in `{deployment}` of `{contract}`");
+                    let predicate = domain::DeploymentActivated {
+                        party: party.to_owned(),
+                        contract,
+                        deployment,
+                        model: model_ref,
+                        at: at.to_owned(),
+                    };
+                    Ok((Draft::new(&predicate)?, what))
                 },
                 format,
             )
@@ -1066,28 +978,31 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
             contract,
             deployment,
             reason,
-        } => {
-            let before = deployment_record(&submit.to, &contract, &deployment)?
-                .active
-                .unwrap_or_default();
-            act(
-                &submit,
-                Kind::DeploymentRolledBack,
-                |party, at| {
-                    Ok((
-                        json!({"party": party, "contract": contract, "deployment": deployment, "reason": reason, "at": at}),
-                        format!("`{deployment}` of `{contract}` rolled back from {before}"),
-                    ))
-                },
-                format,
-            )
-        }
+        } => act(
+            &submit,
+            |instance, party, at| {
+                let before = instance
+                    .deployment(&contract, &deployment)?
+                    .active
+                    .unwrap_or_default();
+                let what = format!("`{deployment}` of `{contract}` rolled back from {before}");
+                let predicate = domain::DeploymentRolledBack {
+                    party: party.to_owned(),
+                    contract,
+                    deployment,
+                    reason,
+                    at: at.to_owned(),
+                };
+                Ok((Draft::new(&predicate)?, what))
+            },
+            format,
+        ),
         DeployCommand::History {
             source,
             contract,
             deployment,
         } => {
-            let record = deployment_record(&source, &contract, &deployment)?;
+            let record = source.open()?.deployment(&contract, &deployment)?;
             let record = &record;
             if format == Format::Json {
                 return print_json(&serde_json::to_value(record)?);

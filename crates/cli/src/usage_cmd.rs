@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use clap::Subcommand;
+use domain::ContractRecord;
 use domain::updates::{UsageBatch, time};
-use domain::{ContractRecord, Kind};
 use policy::usage::{self, LineError, UsageRecord};
-use serde_json::{Value, json};
+use serde_json::json;
+use service::{Credential, Draft, Instance as _};
 
-use crate::instance::{Where, fetch, query_value, submit_to};
+use crate::instance::Where;
 use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
-use crate::restricted::{Credential, get_restricted, request_restricted};
 
 #[derive(Debug, Subcommand)]
 pub enum UsageCommand {
@@ -97,25 +97,6 @@ pub fn run(command: UsageCommand, format: Format) -> Outcome {
     }
 }
 
-fn contract_record(place: &Where, id: &str) -> Result<ContractRecord, Failure> {
-    match &place.server {
-        Some(url) => Ok(serde_json::from_value(fetch(
-            url,
-            &format!("/api/contracts/{}", query_value(id)),
-        )?)
-        .context("the server's contract")?),
-        None => {
-            let dir = place.dir()?;
-            Ok(crate::updates_cmd::load_state(dir)?
-                .contract(id)
-                .cloned()
-                .ok_or_else(|| {
-                    anyhow!("contract `{id}` is not published in `{}`", dir.display())
-                })?)
-        }
-    }
-}
-
 fn lines_failure(source: &str, problems: &[LineError]) -> anyhow::Error {
     let listed: Vec<String> = problems.iter().map(|p| format!("{source}:{p}")).collect();
     anyhow!("{}", listed.join("\n"))
@@ -173,10 +154,6 @@ fn checked_records(
     Ok(records)
 }
 
-fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", evidence::sha256_hex(bytes))
-}
-
 fn record(
     to: &Where,
     key_path: &Path,
@@ -189,53 +166,44 @@ fn record(
     let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| anyhow!("`{}` is not UTF-8 text", path.display()))?;
-    let record = contract_record(to, contract)?;
+    let instance = to.open()?;
+    let record = instance.contract(contract)?;
     let source = path.display().to_string();
     let records = checked_records(&source, text, &record, Some(deployment))?;
     let summary = usage::summarize(records.iter().map(|(_, r)| r));
     let key = read_signer(key_path)?;
-    let party = crate::updates_cmd::party_of(to, &key, key_path)?;
+    let party = crate::updates_cmd::party_of(&*instance, &key, key_path)?;
     let (_, at) = crate::updates_cmd::entry_time(at)?;
-    let digest = sha256_digest(&bytes);
-    let predicate = json!({
-        "party": party, "contract": contract, "deployment": deployment,
-        "from": time::format_instant(summary.from), "to": time::format_instant(summary.to),
-        "records": summary.records, "allowed": summary.allowed, "denied": summary.denied,
-        "clauses": summary.clauses, "digest": digest, "at": at,
-    });
-    let statement = ledger::statement(Kind::UsageRecorded, predicate, Vec::new());
-    let envelope = ledger::sign_statement(&statement, &key)?;
+    let digest = service::access::sha256_digest(&bytes);
+    let predicate = domain::UsageRecorded {
+        party,
+        contract: contract.to_owned(),
+        deployment: deployment.to_owned(),
+        from: time::format_instant(summary.from),
+        to: time::format_instant(summary.to),
+        records: summary.records,
+        allowed: summary.allowed,
+        denied: summary.denied,
+        clauses: summary.clauses.clone(),
+        digest: digest.clone(),
+        at,
+    };
+    let envelope = Draft::new(&predicate)?.signed_bytes(&[&key])?;
     let what = format!("usage of `{deployment}` under `{contract}`");
-    let accepted = submit_to(to, &what, envelope.to_json().into_bytes())?;
+    let accepted = instance
+        .submit(envelope)
+        .map_err(|e| anyhow::Error::new(e).context(what.clone()))?;
     // The records go where the auditors will read them.
-    match (&to.server, &to.dir) {
-        (Some(url), _) => {
-            request_restricted(
-                "PUT",
-                url,
-                &format!("/api/usage/{}/records", accepted.index),
-                &Credential::Key(Box::new(key)),
-                Some(&bytes),
+    let credential = Credential::Key(Box::new(key));
+    instance
+        .deposit_usage(Some(&credential), accepted.index, &bytes)
+        .map_err(|e| {
+            anyhow!(
+                "entry {} is logged, but depositing its records failed: {e}",
+                accepted.index
             )
-            .map_err(|e| match e {
-                Failure::Verification(e) | Failure::Input(e) => Failure::Input(anyhow!(
-                    "entry {} is logged, but depositing its records failed: {e:#}",
-                    accepted.index
-                )),
-                other => other,
-            })?;
-        }
-        (None, Some(dir)) => {
-            let deposit = dir.join(server::SEALED_DIR).join(server::USAGE_DIR);
-            std::fs::create_dir_all(&deposit)
-                .with_context(|| format!("cannot create `{}`", deposit.display()))?;
-            crate::contract_cmd::write_private(
-                &deposit.join(format!("{}.jsonl", accepted.index)),
-                text,
-            )?;
-        }
-        (None, None) => {}
-    }
+        })?;
+    instance.close()?;
     match format {
         Format::Json => print_json(&json!({
             "index": accepted.index, "records": summary.records, "allowed": summary.allowed,
@@ -254,19 +222,7 @@ fn record(
 }
 
 fn list(source: &Where, contract: Option<&str>, format: Format) -> Outcome {
-    let batches: Vec<UsageBatch> = match &source.server {
-        Some(url) => {
-            let path = match contract {
-                Some(id) => format!("/api/usage?contract={}", query_value(id)),
-                None => "/api/usage".to_owned(),
-            };
-            serde_json::from_value(fetch(url, &path)?).context("the server's usage")?
-        }
-        None => crate::updates_cmd::load_state(source.dir()?)?
-            .usage(contract)
-            .cloned()
-            .collect(),
-    };
+    let batches: Vec<UsageBatch> = source.open()?.usage(contract)?;
     if format == Format::Json {
         return print_json(&serde_json::to_value(&batches)?);
     }
@@ -306,34 +262,35 @@ fn fetch_records(
     format: Format,
 ) -> Outcome {
     // The digest from the public entry first: the records must match it.
-    let logged = fetch(server, &format!("/api/entries/{entry}"))?;
-    if logged["kind"] != "usage-recorded" {
+    let instance = service::Remote::new(server)?;
+    let logged = instance.entry(entry)?;
+    if logged.kind.as_deref() != Some("usage-recorded") {
         return Err(anyhow!("entry {entry} is not a usage batch").into());
     }
-    let predicate = &logged["statement"]["predicate"];
+    let predicate = &logged.statement.predicate;
     let digest = predicate["digest"].as_str().unwrap_or_default().to_owned();
     let contract_id = predicate["contract"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let answer = get_restricted(server, &format!("/api/usage/{entry}/records"), credential)?;
-    let text = answer["jsonl"].as_str().unwrap_or_default();
-    let received = sha256_digest(text.as_bytes());
+    let answer = instance.read_usage(credential, entry).map_err(|e| {
+        if e.is_verification() {
+            verification_failed(anyhow!("refused ({}): {e}", e.status()))
+        } else {
+            Failure::Input(e.into())
+        }
+    })?;
+    let text = answer.jsonl.as_str();
+    let received = service::access::sha256_digest(text.as_bytes());
     if received != digest {
         return Err(verification_failed(anyhow!(
             "the records the server sent hash to {received}; entry {entry} names {digest}"
         )));
     }
     crate::contract_cmd::write_private(out, text)?;
-    let contract = contract_record(
-        &Where {
-            dir: None,
-            server: Some(server.to_owned()),
-        },
-        &contract_id,
-    )?;
+    let contract = instance.contract(&contract_id)?;
     let source = out.display().to_string();
-    let recorded = answer["read_recorded_at"].clone();
+    let recorded = answer.read_recorded_at;
     let records = checked_records(&source, text, &contract, None)?;
     let summary = usage::summarize(records.iter().map(|(_, r)| r));
     match format {
@@ -345,10 +302,7 @@ fn fetch_records(
             "wrote `{}`: {} decisions of usage entry {entry}, matching its digest {digest}; each decided again, all as the contract's policies answer\nthe read is recorded in the ledger at entry {}\n",
             out.display(),
             summary.records,
-            match &recorded {
-                Value::Number(n) => n.to_string(),
-                _ => "?".to_owned(),
-            }
+            recorded
         )),
     }
 }

@@ -849,7 +849,7 @@ fn addendum_disclosed(
         text: predicate.text,
     };
     contract::open_commitment(&addendum.commitment, &sealed)
-        .map_err(|reason| reject("commitment", reason))?;
+        .map_err(|reason| reject("commitment", reason.to_string()))?;
     addendum.disclosed_at = Some(entry.index);
     Ok(vec![Change::PutContract(Box::new(updated))])
 }

@@ -554,3 +554,51 @@ pub struct UsageRecorded {
     pub digest: String,
     pub at: String,
 }
+
+/// A typed predicate of an entry kind: what an entry of [`Predicate::KIND`] says, as `apply`
+/// reads it. Entries are built from these types, never from untyped JSON.
+pub trait Predicate: Serialize + serde::de::DeserializeOwned {
+    const KIND: Kind;
+}
+
+macro_rules! predicates {
+    ($($predicate:ty => $kind:ident),* $(,)?) => {
+        $(impl Predicate for $predicate { const KIND: Kind = Kind::$kind; })*
+
+        impl Kind {
+            /// Checks that `predicate` has this kind's shape, by reading it as the ledger will,
+            /// so a field error shows before anything is signed.
+            pub fn check_predicate(self, predicate: &serde_json::Value) -> Result<(), String> {
+                fn read<P: Predicate>(value: &serde_json::Value) -> Result<(), String> {
+                    P::deserialize(value).map(|_| ()).map_err(|e| format!("predicate: {e}"))
+                }
+                match self {
+                    // An amendment has a publication's shape.
+                    Kind::ContractAmended => read::<ContractPublished>(predicate),
+                    $(Kind::$kind => read::<$predicate>(predicate),)*
+                }
+            }
+        }
+    };
+}
+
+predicates! {
+    PartyRegistered => PartyRegistered,
+    KeyAdded => KeyAdded,
+    KeyRotated => KeyRotated,
+    KeyRevoked => KeyRevoked,
+    PartyStatement => PartyStatement,
+    ContractPublished => ContractPublished,
+    AddendumSealed => AddendumSealed,
+    AddendumDisclosed => AddendumDisclosed,
+    ModelVersionRegistered => ModelVersionRegistered,
+    EvidenceRecorded => EvidenceRecorded,
+    RecognitionPublished => RecognitionPublished,
+    VersionApproved => VersionApproved,
+    VersionRevoked => VersionRevoked,
+    HostingAttested => HostingAttested,
+    DeploymentActivated => DeploymentActivated,
+    DeploymentRolledBack => DeploymentRolledBack,
+    RestrictedRead => RestrictedRead,
+    UsageRecorded => UsageRecorded,
+}

@@ -23,8 +23,8 @@ pub use kinds::{
     AddendumDisclosed, AddendumSealed, Assurance, ContractAmended, ContractPublished,
     DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
     KeyAdded, KeyRevoked, KeyRotated, Kind, ModelRef, ModelVersionRegistered,
-    PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, RecognitionPublished, RestrictedRead,
-    Role, UsageRecorded, VersionApproved, VersionRevoked,
+    PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Predicate, RecognitionPublished,
+    RestrictedRead, Role, UsageRecorded, VersionApproved, VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,

@@ -1,27 +1,29 @@
 //! The JSON API: submit entries; read parties, contracts, model versions, evidence,
 //! recognitions, deployments and gates; every entry with its statement, signers and tlog-proof.
+//! Each handler decodes the request, asks [`service::Instance`] and encodes its answer in the
+//! [`service::wire`] types the clients read.
 
 use std::sync::Arc;
 
-use attest::{Envelope, Statement};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::Kind;
 use domain::updates::{self, time};
-use ledger::SubmitError;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use service::Instance as _;
+use service::wire;
 
 use crate::{ApiError, Instance};
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    service::build::now()
 }
+
+type PathResult<T> = Result<Path<T>, axum::extract::rejection::PathRejection>;
+type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 pub async fn healthz(State(instance): State<Arc<Instance>>) -> Result<Json<Value>, ApiError> {
     let size = instance.read(|r| r.latest_checkpoint())?.size;
@@ -30,15 +32,10 @@ pub async fn healthz(State(instance): State<Arc<Instance>>) -> Result<Json<Value
     ))
 }
 
-pub async fn instance(State(instance): State<Arc<Instance>>) -> Result<Json<Value>, ApiError> {
-    let checkpoint = instance.read(|r| r.latest_checkpoint())?;
-    Ok(Json(json!({
-        "origin": instance.origin,
-        "verifier_key": instance.verifier_key,
-        "size": checkpoint.size,
-        "checkpoint": checkpoint.note,
-        "simulated_clock": instance.simulated_clock,
-    })))
+pub async fn instance(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<wire::InstanceInfo>, ApiError> {
+    Ok(Json(instance.local.info()?))
 }
 
 pub async fn submit(
@@ -51,155 +48,78 @@ pub async fn submit(
             "the body must be a DSSE envelope (JSON) of a Concordat entry",
         ));
     }
-    let for_ledger = Arc::clone(&instance);
-    let outcome =
-        tokio::task::spawn_blocking(move || for_ledger.ledger.submit_and_wait(body.to_vec()))
-            .await
-            .map_err(ApiError::internal)?;
-    match outcome {
-        Ok(receipt) => {
-            let proof = receipt.proof_file().to_text();
-            Ok((
-                StatusCode::CREATED,
-                Json(json!({"index": receipt.index, "checkpoint_size": receipt.checkpoint.size, "proof": proof})),
-            )
-                .into_response())
-        }
-        Err(SubmitError::Invalid(message)) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-entry",
-            message,
-        )),
-        Err(SubmitError::Unverified(message)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unverified",
-            message,
-        )),
-        Err(SubmitError::Rejected(rejection)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "rejected",
-            rejection.to_string(),
-        )),
-        Err(SubmitError::Failed(message)) => Err(ApiError::internal(message)),
-    }
-}
-
-/// An entry: its kind, statement and the parties whose keys signed it.
-/// The bytes logged at `index`, or a 404 that says how long the log is.
-fn logged_entry(instance: &Instance, index: u64) -> Result<Vec<u8>, ApiError> {
-    let size = instance.read(|r| r.latest_checkpoint())?.size;
-    if index >= size {
-        return Err(ApiError::not_found(format!(
-            "entry {index} is not in the log (it holds {size} entries)"
-        )));
-    }
-    Ok(instance.read(|r| r.entry(index))?)
-}
-
-/// An entry: its kind, statement and the parties whose keys signed it.
-pub fn entry_json(instance: &Instance, index: u64) -> Result<Value, ApiError> {
-    let bytes = logged_entry(instance, index)?;
-    let envelope = Envelope::parse(&bytes).map_err(ApiError::internal)?;
-    let statement = Statement::parse(&envelope.payload).map_err(ApiError::internal)?;
-    let state = instance.ledger.state();
-    let signers: Vec<Value> = ledger::signing_keys(&state, &envelope)
-        .into_iter()
-        .map(|record| json!({"party": record.party, "keyid": record.keyid, "algorithm": record.algorithm}))
-        .collect();
-    Ok(json!({
-        "index": index,
-        "kind": Kind::from_predicate_type(&statement.predicate_type).map(Kind::name),
-        "statement": statement,
-        "signers": signers,
-    }))
+    let reply = instance
+        .blocking(move |instance| instance.local.submit(body.to_vec()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(reply)).into_response())
 }
 
 pub async fn entry(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<u64>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+    path: PathResult<u64>,
+) -> Result<Json<wire::EntryView>, ApiError> {
     let Path(index) = path?;
-    entry_json(&instance, index).map(Json)
+    Ok(Json(instance.local.entry(index)?))
 }
 
 pub async fn envelope(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+    path: PathResult<u64>,
 ) -> Result<Response, ApiError> {
     let Path(index) = path?;
-    let bytes = logged_entry(&instance, index)?;
+    let bytes = instance.local.logged_entry(index)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 pub async fn proof(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+    path: PathResult<u64>,
 ) -> Result<Response, ApiError> {
     let Path(index) = path?;
-    let proof = instance.read(|r| r.proof_file(index, None))?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        proof.to_text(),
-    )
-        .into_response())
+    let proof = instance.local.proof(index)?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], proof).into_response())
 }
 
-pub async fn parties(State(instance): State<Arc<Instance>>) -> Json<Value> {
-    let state = instance.ledger.state();
-    let parties: Vec<&domain::Party> = state.parties().collect();
-    Json(json!(parties))
+pub async fn parties(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Vec<domain::Party>>, ApiError> {
+    Ok(Json(instance.local.parties()?))
 }
 
 pub async fn party(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+    path: PathResult<String>,
+) -> Result<Json<wire::PartyView>, ApiError> {
     let Path(id) = path?;
-    let state = instance.ledger.state();
-    let party = state
-        .party(&id)
-        .ok_or_else(|| ApiError::not_found(format!("party `{id}` is not registered")))?;
-    let keys: Vec<&domain::KeyRecord> = state.keys_of(&id).collect();
-    Ok(Json(json!({"party": party, "keys": keys})))
+    Ok(Json(instance.local.party(&id)?))
 }
 
-pub async fn contracts(State(instance): State<Arc<Instance>>) -> Json<Value> {
-    let state = instance.ledger.state();
-    let list: Vec<Value> = state
-        .contracts()
-        .map(|c| json!({"id": c.id, "title": c.title, "parties": c.parties, "version": c.current().map(|v| &v.version), "addenda": c.addenda.len()}))
-        .collect();
-    Json(Value::Array(list))
+pub async fn contracts(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Vec<wire::ContractSummary>>, ApiError> {
+    Ok(Json(instance.local.contracts()?))
 }
 
 pub async fn contract(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+    path: PathResult<String>,
+) -> Result<Json<domain::ContractRecord>, ApiError> {
     let Path(id) = path?;
-    let state = instance.ledger.state();
-    let record = state
-        .contract(&id)
-        .ok_or_else(|| ApiError::not_found(format!("contract `{id}` is not published")))?;
-    Ok(Json(json!(record)))
+    Ok(Json(instance.local.contract(&id)?))
 }
 
-pub async fn models(State(instance): State<Arc<Instance>>) -> Json<Value> {
-    let state = instance.ledger.state();
-    let list: Vec<&updates::ModelVersion> = state.models().collect();
-    Json(json!(list))
+pub async fn models(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Vec<updates::ModelVersion>>, ApiError> {
+    Ok(Json(instance.local.models()?))
 }
 
 pub async fn model(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+    path: PathResult<String>,
+) -> Result<Json<updates::ModelVersion>, ApiError> {
     let Path(key) = path?;
-    let state = instance.ledger.state();
-    let model = state
-        .model(&key)
-        .ok_or_else(|| ApiError::not_found(format!("model version `{key}` is not registered")))?;
-    Ok(Json(json!(model)))
+    Ok(Json(instance.local.model(&key)?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,21 +129,22 @@ pub struct EvidenceQuery {
 
 pub async fn evidence(
     State(instance): State<Arc<Instance>>,
-    query: Result<Query<EvidenceQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+    query: QueryResult<EvidenceQuery>,
+) -> Result<Json<Vec<updates::EvidenceRecord>>, ApiError> {
     let Query(query) = query?;
-    let state = instance.ledger.state();
-    let list: Vec<&updates::EvidenceRecord> = match &query.model {
-        Some(model) => state.evidence_for(model).iter().map(|e| &**e).collect(),
-        None => state.all_evidence().collect(),
-    };
-    Ok(Json(json!(list)))
+    Ok(Json(instance.local.evidence(query.model.as_deref())?))
 }
 
-pub async fn recognitions(State(instance): State<Arc<Instance>>) -> Json<Value> {
-    let state = instance.ledger.state();
-    let list: Vec<&updates::Recognition> = state.recognitions().collect();
-    Json(json!(list))
+pub async fn recognitions(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Vec<updates::Recognition>>, ApiError> {
+    Ok(Json(instance.local.recognitions()?))
+}
+
+/// An optional `at` query value, RFC 3339.
+fn instant(at: Option<&str>) -> Result<Option<i64>, ApiError> {
+    at.map(|text| time::parse_instant("at", text).map_err(ApiError::bad_request))
+        .transpose()
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,34 +155,23 @@ pub struct ReportQuery {
 
 pub async fn recognition_report(
     State(instance): State<Arc<Instance>>,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+    query: QueryResult<ReportQuery>,
+) -> Result<Json<Vec<updates::ContractReuse>>, ApiError> {
     let Query(query) = query?;
-    let at = match &query.at {
-        Some(text) => time::parse_instant("at", text).map_err(ApiError::bad_request)?,
-        None => now(),
-    };
-    let state = instance.ledger.state();
-    let rows =
-        updates::recognition_report(&state, query.contract.as_deref(), at).ok_or_else(|| {
-            ApiError::not_found(format!(
-                "contract `{}` is not published",
-                query.contract.as_deref().unwrap_or_default()
-            ))
-        })?;
-    Ok(Json(json!(rows)))
+    let at = instant(query.at.as_deref())?;
+    Ok(Json(
+        instance
+            .local
+            .recognition_report(query.contract.as_deref(), at)?,
+    ))
 }
 
 pub async fn key(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+    path: PathResult<String>,
+) -> Result<Json<domain::KeyRecord>, ApiError> {
     let Path(keyid) = path?;
-    let state = instance.ledger.state();
-    let key = state
-        .key(&keyid)
-        .ok_or_else(|| ApiError::not_found(format!("no party registered key `{keyid}`")))?;
-    Ok(Json(json!(key)))
+    Ok(Json(instance.local.key(&keyid)?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,35 +181,26 @@ pub struct ContractQuery {
 
 pub async fn attestations(
     State(instance): State<Arc<Instance>>,
-    query: Result<Query<ContractQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+    query: QueryResult<ContractQuery>,
+) -> Result<Json<Vec<updates::HostingRecord>>, ApiError> {
     let Query(query) = query?;
-    let state = instance.ledger.state();
-    let list: Vec<&updates::HostingRecord> = match &query.contract {
-        Some(contract) => state.attestations_for(contract).collect(),
-        None => state.attestations().collect(),
-    };
-    Ok(Json(json!(list)))
+    Ok(Json(
+        instance.local.attestations(query.contract.as_deref())?,
+    ))
 }
 
-pub async fn deployments(State(instance): State<Arc<Instance>>) -> Json<Value> {
-    let state = instance.ledger.state();
-    let list: Vec<&updates::Deployment> = state.deployments().collect();
-    Json(json!(list))
+pub async fn deployments(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Vec<updates::Deployment>>, ApiError> {
+    Ok(Json(instance.local.deployments()?))
 }
 
 pub async fn deployment(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+    path: PathResult<(String, String)>,
+) -> Result<Json<updates::Deployment>, ApiError> {
     let Path((contract, name)) = path?;
-    let state = instance.ledger.state();
-    let deployment = state
-        .deployment(&updates::deployment_key(&contract, &name))
-        .ok_or_else(|| {
-            ApiError::not_found(format!("contract `{contract}` has no deployment `{name}`"))
-        })?;
-    Ok(Json(json!(deployment)))
+    Ok(Json(instance.local.deployment(&contract, &name)?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -311,23 +212,13 @@ pub struct GateQuery {
 
 pub async fn gate(
     State(instance): State<Arc<Instance>>,
-    query: Result<Query<GateQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+    query: QueryResult<GateQuery>,
+) -> Result<Json<wire::GateView>, ApiError> {
     let Query(query) = query?;
-    let (line, version) = query
-        .model
-        .split_once('@')
-        .ok_or_else(|| ApiError::bad_request("`model` is LINE@VERSION"))?;
-    let at = match &query.at {
-        Some(text) => time::parse_instant("at", text).map_err(ApiError::bad_request)?,
-        None => now(),
-    };
-    let state = instance.ledger.state();
-    let gate = updates::evaluate(&state, &query.contract, line, version, at)
-        .map_err(ApiError::not_found)?;
-    let mut value = json!(gate);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("met".to_owned(), gate.met().into());
-    }
-    Ok(Json(value))
+    let at = instant(query.at.as_deref())?;
+    Ok(Json(instance.local.gate(
+        &query.contract,
+        &query.model,
+        at,
+    )?))
 }

@@ -4,13 +4,14 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The rule a rejected entry broke.
+    pub rule: Option<String>,
 }
 
 impl ApiError {
@@ -19,6 +20,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            rule: None,
         }
     }
 
@@ -41,14 +43,26 @@ impl ApiError {
     }
 }
 
+/// The service's refusals, with the status and code it gives them; internal detail goes to
+/// the log only.
+impl From<service::ServiceError> for ApiError {
+    fn from(error: service::ServiceError) -> Self {
+        if let service::ServiceError::Internal(detail) = &error {
+            return ApiError::internal(detail);
+        }
+        let wire = error.to_wire();
+        ApiError {
+            status: StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: error.code(),
+            message: wire.message,
+            rule: wire.rule,
+        }
+    }
+}
+
 impl From<store::StoreError> for ApiError {
     fn from(error: store::StoreError) -> Self {
-        match error {
-            // A request for something the log does not hold (a tile past its size, an index
-            // past its end): the client's to fix.
-            store::StoreError::Invalid(message) => ApiError::not_found(message),
-            other => ApiError::internal(other),
-        }
+        service::ServiceError::from(error).into()
     }
 }
 
@@ -78,7 +92,14 @@ impl From<axum::extract::rejection::BytesRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"status": self.status.as_u16(), "code": self.code, "message": self.message}});
+        let body = service::wire::ErrorBody {
+            error: service::wire::ErrorDetail {
+                status: self.status.as_u16(),
+                code: self.code.to_owned(),
+                message: self.message,
+                rule: self.rule,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -23,24 +23,16 @@ pub mod render;
 mod tls;
 mod usage;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use ledger::Ledger;
-use store::{GroupCommit, Reader};
-use tlog::note::SignerKey;
 
-pub use access::{
-    EVIDENCE_SCOPE, SEALED_DIR, SEALED_EVIDENCE_DIR, SIGNATURE_WINDOW_SECONDS, TOKENS_FILE,
-    TokenRecord, Tokens, token_hash,
-};
+pub use access::SIGNATURE_WINDOW_SECONDS;
 pub use error::ApiError;
 pub use openapi::ROUTES;
 pub use tls::{TlsError, TlsListener};
-pub use usage::{USAGE_BYTES_MAX, USAGE_DIR};
 
 /// The largest request body accepted: an entry is at most 64 KiB, and its envelope's base64
 /// and JSON add a third.
@@ -68,86 +60,65 @@ async fn bound_uri(
     next.run(request).await
 }
 
-/// An instance being served.
+/// An instance being served: the [`service::Local`] that holds its ledger and store readers,
+/// and what the HTTP side adds (metrics, the nonces of signed requests).
 #[derive(Debug)]
 pub struct Instance {
-    dir: PathBuf,
+    local: service::Local,
     origin: String,
     verifier_key: String,
     simulated_clock: bool,
-    ledger: Ledger,
-    /// Signs the records of restricted reads; without it none are served.
-    operator: Option<SignerKey>,
-    readers: Vec<Mutex<Reader>>,
-    next_reader: AtomicUsize,
     metrics: metrics::Metrics,
     /// Nonces of signed requests seen within the freshness window, so none is replayed.
     nonces: access::Nonces,
 }
 
-/// Why an instance cannot be served.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error(transparent)]
-    Ledger(#[from] ledger::LedgerError),
-}
-
 impl Instance {
-    /// Opens the ledger in `dir` for serving: takes its writer lock and opens `readers` store
+    /// Opens the instance in `dir` for serving: takes its writer lock and opens `readers` store
     /// readers.
-    pub fn open(dir: &Path, log_key: SignerKey, readers: usize) -> Result<Instance, OpenError> {
-        let ledger = Ledger::open(dir, log_key, GroupCommit::default())?;
-        let first = Reader::open(dir)?;
-        let origin = first.info().origin.clone();
-        let verifier_key = first.info().verifier_key.to_text();
-        let simulated_clock = ledger::Clock::of(&first) == ledger::Clock::Simulated;
-        let mut pool = vec![Mutex::new(first)];
-        for _ in 1..readers.max(1) {
-            pool.push(Mutex::new(Reader::open(dir)?));
-        }
-        let operator = std::fs::read_to_string(dir.join("keys").join("operator.key"))
-            .ok()
-            .and_then(|text| SignerKey::parse(&text).ok());
+    pub fn open(dir: &Path, readers: usize) -> Result<Instance, service::ServiceError> {
+        let local = service::Local::serve(dir, readers)?;
         Ok(Instance {
-            operator,
-            dir: dir.to_owned(),
-            origin,
-            verifier_key,
-            simulated_clock,
-            ledger,
-            readers: pool,
-            next_reader: AtomicUsize::new(0),
+            origin: local.origin().to_owned(),
+            verifier_key: local.verifier_key().to_owned(),
+            simulated_clock: local.simulated_clock(),
+            local,
             metrics: metrics::Metrics::default(),
             nonces: access::Nonces::default(),
         })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.local.layout().dir()
     }
 
-    /// Runs `read` with a store reader from the pool: a free one if there is, else waits for
-    /// the next in turn.
-    fn read<T>(&self, read: impl FnOnce(&Reader) -> T) -> T {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        let count = self.readers.len();
-        for offset in 0..count {
-            if let Ok(reader) = self.readers[(start + offset) % count].try_lock() {
-                return read(&reader);
-            }
-        }
-        let reader = match self.readers[start % count].lock() {
-            Ok(reader) => reader,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        read(&reader)
+    /// Runs `read` with a store reader from the pool.
+    fn read<T>(&self, read: impl FnOnce(&store::Reader) -> T) -> T {
+        self.local.read(read)
+    }
+
+    /// The ledger's latest published state (shared, not copied). A served instance holds
+    /// its ledger from [`Instance::open`] on, so there always is one.
+    fn state(&self) -> Arc<domain::State> {
+        self.local.published().unwrap_or_default()
+    }
+
+    /// Runs a blocking call of the service (one that writes or waits for the ledger) off the
+    /// async workers.
+    async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        call: impl FnOnce(&Instance) -> Result<T, service::ServiceError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let instance = Arc::clone(self);
+        tokio::task::spawn_blocking(move || call(&instance))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)
     }
 
     /// Commits what is queued and releases the instance.
-    pub fn close(self) -> Result<(), ledger::LedgerError> {
-        self.ledger.close()
+    pub fn close(self) -> Result<(), service::ServiceError> {
+        self.local.close_ledger()
     }
 }
 

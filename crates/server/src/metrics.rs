@@ -66,7 +66,7 @@ pub async fn metrics(State(instance): State<Arc<Instance>>) -> Response {
         ));
     }
     let size = instance.read(|r| r.latest_checkpoint().map(|c| c.size).unwrap_or(0));
-    let state = instance.ledger.state();
+    let state = instance.state();
     out.push_str(&format!(
         "# HELP concordat_log_entries Entries in the log at its latest checkpoint.\n# TYPE concordat_log_entries gauge\nconcordat_log_entries {size}\n# HELP concordat_parties Registered parties.\n# TYPE concordat_parties gauge\nconcordat_parties {}\n# HELP concordat_contracts Published contracts.\n# TYPE concordat_contracts gauge\nconcordat_contracts {}\n",
         state.parties().count(),

@@ -11,6 +11,8 @@ use domain::updates::{self, DeploymentAction, time};
 use domain::{Kind, State as LedgerState};
 use serde::Deserialize;
 
+use service::Instance as _;
+
 use crate::render::{escape, html_fragment, inline};
 use crate::{ApiError, Instance};
 
@@ -70,7 +72,7 @@ pub async fn home(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let checkpoint = instance.read(|r| r.latest_checkpoint())?;
-    let state = instance.ledger.state();
+    let state = instance.state();
     let base = base_url(&headers);
     let example = checkpoint.size.saturating_sub(1);
     let mut body = format!(
@@ -118,7 +120,7 @@ fn deployment_links(state: &LedgerState) -> String {
 }
 
 pub async fn contracts(State(instance): State<Arc<Instance>>) -> Response {
-    let state = instance.ledger.state();
+    let state = instance.state();
     let mut body = String::from("<h1>Contracts</h1>\n");
     if state.contracts().next().is_none() {
         body.push_str("<p>No contract has been published yet.</p>\n");
@@ -144,7 +146,7 @@ pub async fn contract(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = path?;
-    let state = instance.ledger.state();
+    let state = instance.state();
     let record = state
         .contract(&id)
         .ok_or_else(|| ApiError::not_found(format!("contract `{id}` is not published")))?;
@@ -285,7 +287,7 @@ pub async fn contract(
 }
 
 pub async fn models(State(instance): State<Arc<Instance>>) -> Response {
-    let state = instance.ledger.state();
+    let state = instance.state();
     let mut body = String::from(
         "<h1>Model versions</h1>\n<p>A version enters service only when its contract's gate is met: notice given, recognised evidence meeting each threshold, and the approvers' signatures.</p>\n",
     );
@@ -318,7 +320,7 @@ pub async fn model(
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(key) = path?;
-    let state = instance.ledger.state();
+    let state = instance.state();
     let m = state
         .model(&key)
         .ok_or_else(|| ApiError::not_found(format!("model version `{key}` is not registered")))?;
@@ -439,7 +441,7 @@ pub async fn deployment(
     path: Result<Path<(String, String)>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path((contract, name)) = path?;
-    let state = instance.ledger.state();
+    let state = instance.state();
     let d = state
         .deployment(&updates::deployment_key(&contract, &name))
         .ok_or_else(|| {
@@ -483,7 +485,7 @@ pub async fn deployment(
 }
 
 pub async fn parties(State(instance): State<Arc<Instance>>) -> Response {
-    let state = instance.ledger.state();
+    let state = instance.state();
     let mut body = String::from(
         "<h1>Parties</h1>\n<table><caption>Registered parties</caption><thead><tr><th scope=\"col\">Party</th><th scope=\"col\">Roles</th><th scope=\"col\">Jurisdictions</th><th scope=\"col\">Registered</th><th scope=\"col\">Keys</th></tr></thead><tbody>\n",
     );
@@ -523,17 +525,12 @@ pub async fn log(
         end.saturating_sub(1)
     );
     for index in (start..end).rev() {
-        let entry = crate::api::entry_json(&instance, index)?;
-        let signers: Vec<&str> = entry["signers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s["party"].as_str())
-            .collect();
+        let entry = instance.local.entry(index)?;
+        let signers: Vec<&str> = entry.signers.iter().map(|s| s.party.as_str()).collect();
         body.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             entry_link(index),
-            escape(entry["kind"].as_str().unwrap_or("unknown")),
+            escape(entry.kind.as_deref().unwrap_or("unknown")),
             escape(&signers.join(", "))
         ));
     }
@@ -551,24 +548,23 @@ pub async fn entry(
     path: Result<Path<u64>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(index) = path?;
-    let entry = crate::api::entry_json(&instance, index)?;
+    let entry = instance.local.entry(index)?;
     let size = instance.read(|r| r.latest_checkpoint())?.size;
-    let proof = instance.read(|r| r.proof_file(index, None))?.to_text();
-    let kind = entry["kind"].as_str().unwrap_or("unknown").to_owned();
+    let proof = instance.local.proof(index)?;
+    let kind = entry.kind.clone().unwrap_or_else(|| "unknown".to_owned());
     let description = Kind::from_name(&kind).map_or("", Kind::describe);
-    let signers: Vec<String> = entry["signers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let signers: Vec<String> = entry
+        .signers
+        .iter()
         .map(|s| {
             format!(
                 "<code>{}</code> (key <code>{}…</code>)",
-                escape(s["party"].as_str().unwrap_or("")),
-                escape(s["keyid"].as_str().unwrap_or("").get(..16).unwrap_or(""))
+                escape(&s.party),
+                escape(s.keyid.get(..16).unwrap_or(""))
             )
         })
         .collect();
-    let statement = serde_json::to_string_pretty(&entry["statement"]).unwrap_or_default();
+    let statement = serde_json::to_string_pretty(&entry.statement).unwrap_or_default();
     let body = format!(
         "<h1>Entry {index}: {}</h1>\n<p>{}.</p>\n<p>Signed by {}.</p>\n<h2>Statement</h2>\n<pre><code>{}</code></pre>\n<h2>Inclusion proof</h2>\n<p>This proof ties the entry to the latest signed checkpoint. Fetch the <a href=\"/api/entries/{index}/envelope\">envelope</a> and the <a href=\"/api/entries/{index}/proof\">proof</a> and check them offline with <code>concordat proof verify</code>.</p>\n<pre><code>{}</code></pre>\n<p>{}{}</p>\n",
         escape(&kind),

@@ -18,4 +18,4 @@ pub use load::{
     CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, line_column, load, sources,
 };
 pub use model::*;
-pub use seal::{Sealed, commitment, open_commitment, seal};
+pub use seal::{SealError, Sealed, commitment, open_commitment, seal};

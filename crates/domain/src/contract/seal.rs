@@ -40,20 +40,28 @@ pub fn seal(id: impl Into<String>, text: impl Into<String>, salt: &[u8; 32]) -> 
     (sealed, commitment)
 }
 
+/// Why a sealed half does not open a commitment. Neither variant carries the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    #[error("the salt must be 64 hex digits (32 bytes)")]
+    BadSalt,
+    #[error("the text and salt of addendum `{id}` do not match the commitment")]
+    Mismatch { id: String },
+}
+
 /// Whether `sealed` opens `commitment`. Comparison is of public values only.
-pub fn open_commitment(commitment_text: &str, sealed: &Sealed) -> Result<(), String> {
+pub fn open_commitment(commitment_text: &str, sealed: &Sealed) -> Result<(), SealError> {
     let salt = decode_salt(&sealed.salt)?;
     if commitment(&salt, &sealed.text) == commitment_text.trim() {
         Ok(())
     } else {
-        Err(format!(
-            "the text and salt of addendum `{}` do not match the commitment",
-            sealed.id
-        ))
+        Err(SealError::Mismatch {
+            id: sealed.id.clone(),
+        })
     }
 }
 
-fn decode_salt(hex: &str) -> Result<[u8; 32], String> {
+fn decode_salt(hex: &str) -> Result<[u8; 32], SealError> {
     let bytes: Option<Vec<u8>> = (0..hex.len())
         .step_by(2)
         .map(|i| {
@@ -63,5 +71,5 @@ fn decode_salt(hex: &str) -> Result<[u8; 32], String> {
         .collect();
     bytes
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .ok_or_else(|| "the salt must be 64 hex digits (32 bytes)".to_owned())
+        .ok_or(SealError::BadSalt)
 }

@@ -69,6 +69,17 @@ impl Gate {
     }
 }
 
+/// Why there is no gate to evaluate: the contract, the version, or the offer is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GateError {
+    #[error("contract `{contract}` is not published")]
+    ContractNotPublished { contract: String },
+    #[error("model version `{model}` is not registered")]
+    ModelNotRegistered { model: String },
+    #[error("model version `{model}` is not offered under contract `{contract}`")]
+    NotOffered { model: String, contract: String },
+}
+
 /// Evaluates the gate of `line@version` under `contract` at `now` (unix seconds).
 pub fn evaluate(
     state: &State,
@@ -76,17 +87,23 @@ pub fn evaluate(
     line: &str,
     version: &str,
     now: i64,
-) -> Result<Gate, String> {
+) -> Result<Gate, GateError> {
     let package = state
         .package(contract)
-        .ok_or_else(|| format!("contract `{contract}` is not published"))?;
+        .ok_or_else(|| GateError::ContractNotPublished {
+            contract: contract.to_owned(),
+        })?;
     let key = model_key(line, version);
     let model = state
         .model(&key)
-        .ok_or_else(|| format!("model version `{key}` is not registered"))?;
-    let offer = model.offers.get(contract).ok_or_else(|| {
-        format!("model version `{key}` is not offered under contract `{contract}`")
-    })?;
+        .ok_or_else(|| GateError::ModelNotRegistered { model: key.clone() })?;
+    let offer = model
+        .offers
+        .get(contract)
+        .ok_or_else(|| GateError::NotOffered {
+            model: key.clone(),
+            contract: contract.to_owned(),
+        })?;
     let terms = Terms::of(package);
     let mut requirements = vec![standing(offer), notice(model, offer)];
     if let Some(testing) = terms.testing {

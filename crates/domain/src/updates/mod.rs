@@ -21,7 +21,7 @@ use crate::contract::{
 };
 use crate::kinds::{Assurance, Harness};
 
-pub use gate::{Gate, Requirement, evaluate};
+pub use gate::{Gate, GateError, Requirement, evaluate};
 pub use report::{ContractReuse, Reuse, recognition_report};
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,

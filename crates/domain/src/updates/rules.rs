@@ -498,7 +498,7 @@ pub(crate) fn version_approved(
         ));
     }
     let gate = evaluate(state, &p.contract, &p.model.line, &p.model.version, at)
-        .map_err(|e| reject("gate", e))?;
+        .map_err(|e| reject("gate", e.to_string()))?;
     let unmet: Vec<String> = gate
         .unmet()
         .filter(|r| r.id != "approvals")
@@ -724,7 +724,7 @@ pub(crate) fn deployment_activated(
         let why = match evaluate(state, &p.contract, &p.model.line, &p.model.version, at) {
             Ok(gate) if !gate.met() => gate.unmet_summary(),
             Ok(_) => "the gate is met but no approval completes it yet".to_owned(),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         };
         return Err(reject(
             "not-approved",

@@ -230,7 +230,9 @@ fn sealed_addenda_commit_to_their_text() {
         ..sealed
     };
     assert_eq!(
-        open_commitment(&committed, &short_salt).unwrap_err(),
+        open_commitment(&committed, &short_salt)
+            .unwrap_err()
+            .to_string(),
         "the salt must be 64 hex digits (32 bytes)"
     );
 }

@@ -1,0 +1,115 @@
+//! The instance directory's layout, in one place: where `init` keeps the keys, where tokens
+//! and deposits live, and where a running server says it is.
+//!
+//! ```text
+//! log.db, writer.lock            the store (see `store`)
+//! keys/log.key                   signs checkpoints (0600)
+//! keys/operator.key              signs as the operator party (0600)
+//! tokens.json                    bearer tokens, as SHA-256 hashes (0600)
+//! sealed/<contract>/<addendum>.sealed.toml   sealed addenda, for cleared parties
+//! sealed/evidence/<entry>.sealed.toml        sealed evaluation results
+//! sealed/usage/<entry>.jsonl                 usage records
+//! serve.url                      while a server runs: where to send entries instead
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::ServiceError;
+
+/// The longest identifier that names a file.
+pub const SEGMENT_BYTES_MAX: usize = 128;
+
+/// Checks that an identifier that becomes part of a path is one plain segment: 1 to 128
+/// ASCII letters, digits, `.`, `_` or `-`, not starting with `.` — so no `..`, no `/`, no
+/// hidden file, whoever sent it.
+pub fn check_segment(what: &str, id: &str) -> Result<(), ServiceError> {
+    let plain = id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if id.is_empty() || id.len() > SEGMENT_BYTES_MAX || id.starts_with('.') || !plain {
+        return Err(ServiceError::BadRequest(format!(
+            "{what} `{}` is not a plain name: 1 to {SEGMENT_BYTES_MAX} letters, digits, `.`, `_` or `-`, not starting with `.`",
+            id.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+pub const KEYS_DIR: &str = "keys";
+pub const LOG_KEY_FILE: &str = "log.key";
+pub const OPERATOR_KEY_FILE: &str = "operator.key";
+pub const TOKENS_FILE: &str = "tokens.json";
+pub const SEALED_DIR: &str = "sealed";
+pub const SEALED_EVIDENCE_DIR: &str = "evidence";
+pub const USAGE_DIR: &str = "usage";
+pub const SERVE_URL_FILE: &str = "serve.url";
+
+/// The paths of one instance directory.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    dir: PathBuf,
+}
+
+impl Layout {
+    pub fn new(dir: impl Into<PathBuf>) -> Layout {
+        Layout { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.join(KEYS_DIR)
+    }
+
+    pub fn log_key(&self) -> PathBuf {
+        self.keys_dir().join(LOG_KEY_FILE)
+    }
+
+    pub fn operator_key(&self) -> PathBuf {
+        self.keys_dir().join(OPERATOR_KEY_FILE)
+    }
+
+    pub fn tokens(&self) -> PathBuf {
+        self.dir.join(TOKENS_FILE)
+    }
+
+    /// Where the sealed half of addendum `id` of `contract` is deposited; both ids must be
+    /// file-name segments (see [`check_segment`]), so the path stays beneath the instance.
+    pub fn sealed_addendum(&self, contract: &str, id: &str) -> Result<PathBuf, ServiceError> {
+        check_segment("contract id", contract)?;
+        check_segment("addendum id", id)?;
+        Ok(self
+            .dir
+            .join(SEALED_DIR)
+            .join(contract)
+            .join(format!("{id}.sealed.toml")))
+    }
+
+    pub fn sealed_result(&self, entry: u64) -> PathBuf {
+        self.dir
+            .join(SEALED_DIR)
+            .join(SEALED_EVIDENCE_DIR)
+            .join(format!("{entry}.sealed.toml"))
+    }
+
+    pub fn usage_records(&self, entry: u64) -> PathBuf {
+        self.dir
+            .join(SEALED_DIR)
+            .join(USAGE_DIR)
+            .join(format!("{entry}.jsonl"))
+    }
+
+    pub fn serve_url_file(&self) -> PathBuf {
+        self.dir.join(SERVE_URL_FILE)
+    }
+
+    /// The URL of the server holding this instance, if one says it is running.
+    pub fn serving_url(&self) -> Option<String> {
+        std::fs::read_to_string(self.serve_url_file())
+            .ok()
+            .map(|url| url.trim().to_owned())
+            .filter(|url| !url.is_empty())
+    }
+}

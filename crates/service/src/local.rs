@@ -1,0 +1,572 @@
+//! An instance directory, read and written in this process: state from the store (loaded
+//! once), entries through the ledger's write path, deposits and restricted reads decided by
+//! [`crate::access`] and recorded by the operator key the directory holds. The server serves
+//! one of these.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use attest::{Envelope, Statement};
+use domain::updates::{
+    self, ContractReuse, Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition,
+    UsageBatch,
+};
+use domain::{ContractRecord, KeyRecord, Kind, Party, State};
+use ledger::{Clock, Ledger};
+use store::{GroupCommit, Reader};
+use tlog::note::{KeyType, SignerKey};
+
+use crate::access::{self, Caller, Credential};
+use crate::build::{Draft, now};
+use crate::keys::{keyid_of, new_key, read_signer, write_key_file};
+use crate::layout::Layout;
+use crate::wire::{
+    AddendumText, ContractSummary, DepositReply, EntryView, GateView, InstanceInfo, PartyView,
+    SealedResult, Signer, SubmitReply, UsageRecords,
+};
+use crate::{Instance, Result, ServiceError, split_model};
+
+/// How many submissions `submit_each` keeps in flight.
+const PIPELINE_DEPTH_MAX: usize = 4096;
+
+/// An instance directory.
+#[derive(Debug)]
+pub struct Local {
+    layout: Layout,
+    name: String,
+    origin: String,
+    verifier_key: String,
+    clock: Clock,
+    readers: Vec<Mutex<Reader>>,
+    next_reader: AtomicUsize,
+    /// Opened for the first write (or at once, for a server): it holds the writer lock.
+    ledger: OnceLock<Ledger>,
+    /// The state as loaded, before any write.
+    loaded: OnceLock<Arc<State>>,
+    operator: Option<SignerKey>,
+}
+
+impl Local {
+    /// The instance in `dir`, for one command: the state is loaded when first asked for and
+    /// the ledger opened at the first write.
+    pub fn open(dir: &Path) -> Result<Local> {
+        Local::with_readers(dir, 1)
+    }
+
+    /// The instance in `dir`, for a server: the ledger is opened now (taking the writer lock)
+    /// and `readers` store readers serve reads.
+    pub fn serve(dir: &Path, readers: usize) -> Result<Local> {
+        let local = Local::with_readers(dir, readers)?;
+        local.ledger()?;
+        Ok(local)
+    }
+
+    fn with_readers(dir: &Path, readers: usize) -> Result<Local> {
+        let first = Reader::open(dir)?;
+        let origin = first.info().origin.clone();
+        let verifier_key = first.info().verifier_key.to_text();
+        let clock = Clock::of(&first);
+        let mut pool = vec![Mutex::new(first)];
+        for _ in 1..readers.max(1) {
+            pool.push(Mutex::new(Reader::open(dir)?));
+        }
+        let layout = Layout::new(dir);
+        let operator = std::fs::read_to_string(layout.operator_key())
+            .ok()
+            .and_then(|text| SignerKey::parse(&text).ok());
+        Ok(Local {
+            name: format!("`{}`", dir.display()),
+            layout,
+            origin,
+            verifier_key,
+            clock,
+            readers: pool,
+            next_reader: AtomicUsize::new(0),
+            ledger: OnceLock::new(),
+            loaded: OnceLock::new(),
+            operator,
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn verifier_key(&self) -> &str {
+        &self.verifier_key
+    }
+
+    pub fn simulated_clock(&self) -> bool {
+        self.clock == Clock::Simulated
+    }
+
+    /// Runs `read` with a store reader from the pool: a free one if there is, else waits for
+    /// the next in turn.
+    pub fn read<T>(&self, read: impl FnOnce(&Reader) -> T) -> T {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let count = self.readers.len();
+        for offset in 0..count {
+            if let Ok(reader) = self.readers[(start + offset) % count].try_lock() {
+                return read(&reader);
+            }
+        }
+        let reader = match self.readers[start % count].lock() {
+            Ok(reader) => reader,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        read(&reader)
+    }
+
+    /// The state: the ledger's latest once it is open, else as loaded from the store.
+    pub fn state(&self) -> Result<Arc<State>> {
+        if let Some(ledger) = self.ledger.get() {
+            return Ok(ledger.state());
+        }
+        if let Some(state) = self.loaded.get() {
+            return Ok(Arc::clone(state));
+        }
+        let state = Arc::new(self.read(ledger::load_state)?);
+        Ok(Arc::clone(self.loaded.get_or_init(|| state)))
+    }
+
+    /// The ledger's latest state, once the ledger is open (always, for [`Local::serve`]).
+    pub fn published(&self) -> Option<Arc<State>> {
+        self.ledger.get().map(Ledger::state)
+    }
+
+    /// The ledger, opened with the log key the store records.
+    fn ledger(&self) -> Result<&Ledger> {
+        if let Some(ledger) = self.ledger.get() {
+            return Ok(ledger);
+        }
+        let key_path = self
+            .read(|r| r.info().signer_key_path.clone())
+            .ok_or_else(|| {
+                ServiceError::Unavailable(format!(
+                    "the ledger in {} does not record its log key",
+                    self.name
+                ))
+            })?;
+        let log_key =
+            read_signer(&key_path).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let ledger = Ledger::open(self.layout.dir(), log_key, GroupCommit::default())
+            .map_err(|error| match self.layout.serving_url() {
+                Some(url) => ServiceError::Unavailable(format!(
+                    "{error}\n  a server holds it: run the command with `--server {url}` instead of `--dir` (envelopes: `concordat submit --server {url} ENVELOPE`)"
+                )),
+                None => error.into(),
+            })?;
+        Ok(self.ledger.get_or_init(|| ledger))
+    }
+
+    fn not_found(&self, what: String) -> ServiceError {
+        ServiceError::NotFound(what)
+    }
+
+    /// Who a credential speaks for, here.
+    fn caller(&self, credential: &Credential) -> Result<Caller> {
+        match credential {
+            Credential::Token(token) => access::by_token(&self.layout, token),
+            Credential::Key(key) => {
+                let keyid = keyid_of(key).map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+                access::by_key(&*self.state()?, &keyid)
+            }
+        }
+    }
+
+    /// Logs a restricted read, signed with the operator key: the entry's index. No record, no
+    /// data: callers hand the data over only after this returns.
+    pub fn record_read(&self, caller: &Caller, resource: &str) -> Result<u64> {
+        let operator = self.operator.as_ref().ok_or_else(|| {
+            ServiceError::Unavailable(
+                "this instance has no operator key, so it cannot record restricted reads and serves none"
+                    .to_owned(),
+            )
+        })?;
+        let at = now().max(self.state()?.clock());
+        let read = domain::RestrictedRead {
+            reader: caller.party.clone(),
+            credential: Some(caller.credential.clone()),
+            resource: resource.to_owned(),
+            at: updates::time::format_instant(at),
+        };
+        let envelope = Draft::new(&read)?.signed_bytes(&[operator])?;
+        Ok(self.submit(envelope)?.index)
+    }
+
+    /// A sealed addendum's text for `caller`, after its read is logged.
+    pub fn read_addendum_as(
+        &self,
+        caller: &Caller,
+        contract: &str,
+        id: &str,
+    ) -> Result<AddendumText> {
+        let mut text = access::addendum_text(&*self.state()?, &self.layout, caller, contract, id)?;
+        text.read_recorded_at =
+            self.record_read(caller, &format!("contract/{contract}/addendum/{id}"))?;
+        Ok(text)
+    }
+
+    /// A sealed evaluation result for `caller`, after its read is logged.
+    pub fn read_result_as(&self, caller: &Caller, entry: u64) -> Result<SealedResult> {
+        let mut result = access::sealed_result(&*self.state()?, &self.layout, caller, entry)?;
+        result.read_recorded_at =
+            self.record_read(caller, &format!("evidence/{entry}/sealed-result"))?;
+        Ok(result)
+    }
+
+    /// A usage batch's records for `caller`, after its read is logged.
+    pub fn read_usage_as(&self, caller: &Caller, entry: u64) -> Result<UsageRecords> {
+        let mut records = access::usage_records(&*self.state()?, &self.layout, caller, entry)?;
+        records.read_recorded_at = self.record_read(caller, &format!("usage/{entry}/records"))?;
+        Ok(records)
+    }
+
+    pub fn deposit_addendum_as(
+        &self,
+        caller: Option<&Caller>,
+        contract: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<DepositReply> {
+        access::deposit_addendum(&*self.state()?, &self.layout, caller, contract, id, body)
+    }
+
+    pub fn deposit_result_as(
+        &self,
+        caller: Option<&Caller>,
+        entry: u64,
+        body: &[u8],
+    ) -> Result<DepositReply> {
+        access::deposit_result(&*self.state()?, &self.layout, caller, entry, body)
+    }
+
+    pub fn deposit_usage_as(
+        &self,
+        caller: Option<&Caller>,
+        entry: u64,
+        body: &[u8],
+    ) -> Result<DepositReply> {
+        access::deposit_usage(&*self.state()?, &self.layout, caller, entry, body)
+    }
+
+    /// The bytes logged at `index`, or a refusal that says how long the log is.
+    pub fn logged_entry(&self, index: u64) -> Result<Vec<u8>> {
+        let size = self.read(|r| r.latest_checkpoint())?.size;
+        if index >= size {
+            return Err(self.not_found(format!(
+                "entry {index} is not in the log (it holds {size} entries)"
+            )));
+        }
+        Ok(self.read(|r| r.entry(index))?)
+    }
+
+    fn credential_caller(&self, credential: Option<&Credential>) -> Result<Option<Caller>> {
+        credential.map(|c| self.caller(c)).transpose()
+    }
+
+    /// Commits what is queued and releases the writer lock.
+    pub fn close_ledger(self) -> Result<()> {
+        match self.ledger.into_inner() {
+            Some(ledger) => Ok(ledger.close()?),
+            None => Ok(()),
+        }
+    }
+}
+
+fn at_or_now(at: Option<i64>) -> i64 {
+    at.unwrap_or_else(now)
+}
+
+impl Instance for Local {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn info(&self) -> Result<InstanceInfo> {
+        let checkpoint = self.read(|r| r.latest_checkpoint())?;
+        Ok(InstanceInfo {
+            origin: self.origin.clone(),
+            verifier_key: self.verifier_key.clone(),
+            size: checkpoint.size,
+            checkpoint: checkpoint.note,
+            simulated_clock: self.simulated_clock(),
+        })
+    }
+
+    fn parties(&self) -> Result<Vec<Party>> {
+        Ok(self.state()?.parties().cloned().collect())
+    }
+
+    fn party(&self, id: &str) -> Result<PartyView> {
+        let state = self.state()?;
+        let party = state
+            .party(id)
+            .cloned()
+            .ok_or_else(|| self.not_found(format!("party `{id}` is not registered")))?;
+        Ok(PartyView {
+            party,
+            keys: state.keys_of(id).cloned().collect(),
+        })
+    }
+
+    fn key(&self, keyid: &str) -> Result<KeyRecord> {
+        self.state()?
+            .key(keyid)
+            .cloned()
+            .ok_or_else(|| self.not_found(format!("no party registered key `{keyid}`")))
+    }
+
+    fn contracts(&self) -> Result<Vec<ContractSummary>> {
+        Ok(self
+            .state()?
+            .contracts()
+            .map(|c| ContractSummary {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                parties: c.parties.clone(),
+                version: c.current().map(|v| v.version.clone()),
+                addenda: c.addenda.len(),
+            })
+            .collect())
+    }
+
+    fn contract(&self, id: &str) -> Result<ContractRecord> {
+        self.state()?
+            .contract(id)
+            .cloned()
+            .ok_or_else(|| self.not_found(format!("contract `{id}` is not published")))
+    }
+
+    fn models(&self) -> Result<Vec<ModelVersion>> {
+        Ok(self.state()?.models().cloned().collect())
+    }
+
+    fn model(&self, key: &str) -> Result<ModelVersion> {
+        self.state()?
+            .model(key)
+            .cloned()
+            .ok_or_else(|| self.not_found(format!("model version `{key}` is not registered")))
+    }
+
+    fn evidence(&self, model: Option<&str>) -> Result<Vec<EvidenceRecord>> {
+        let state = self.state()?;
+        Ok(match model {
+            Some(model) => state
+                .evidence_for(model)
+                .iter()
+                .map(|e| (**e).clone())
+                .collect(),
+            None => state.all_evidence().cloned().collect(),
+        })
+    }
+
+    fn recognitions(&self) -> Result<Vec<Recognition>> {
+        Ok(self.state()?.recognitions().cloned().collect())
+    }
+
+    fn recognition_report(
+        &self,
+        contract: Option<&str>,
+        at: Option<i64>,
+    ) -> Result<Vec<ContractReuse>> {
+        updates::recognition_report(&*self.state()?, contract, at_or_now(at)).ok_or_else(|| {
+            self.not_found(format!(
+                "contract `{}` is not published",
+                contract.unwrap_or_default()
+            ))
+        })
+    }
+
+    fn attestations(&self, contract: Option<&str>) -> Result<Vec<HostingRecord>> {
+        let state = self.state()?;
+        Ok(match contract {
+            Some(contract) => state.attestations_for(contract).cloned().collect(),
+            None => state.attestations().cloned().collect(),
+        })
+    }
+
+    fn deployments(&self) -> Result<Vec<Deployment>> {
+        Ok(self.state()?.deployments().cloned().collect())
+    }
+
+    fn deployment(&self, contract: &str, name: &str) -> Result<Deployment> {
+        self.state()?
+            .deployment(&updates::deployment_key(contract, name))
+            .cloned()
+            .ok_or_else(|| {
+                self.not_found(format!("contract `{contract}` has no deployment `{name}`"))
+            })
+    }
+
+    fn gate(&self, contract: &str, model: &str, at: Option<i64>) -> Result<GateView> {
+        let (line, version) = split_model(model)?;
+        updates::evaluate(&*self.state()?, contract, line, version, at_or_now(at))
+            .map(GateView::from)
+            .map_err(|e| self.not_found(e.to_string()))
+    }
+
+    fn usage(&self, contract: Option<&str>) -> Result<Vec<UsageBatch>> {
+        Ok(self.state()?.usage(contract).cloned().collect())
+    }
+
+    fn entry(&self, index: u64) -> Result<EntryView> {
+        let bytes = self.logged_entry(index)?;
+        let envelope = Envelope::parse(&bytes).map_err(ServiceError::internal)?;
+        let statement = Statement::parse(&envelope.payload).map_err(ServiceError::internal)?;
+        let state = self.state()?;
+        let signers = ledger::signing_keys(&state, &envelope)
+            .into_iter()
+            .map(|record| Signer {
+                party: record.party.clone(),
+                keyid: record.keyid.clone(),
+                algorithm: record.algorithm.clone(),
+            })
+            .collect();
+        Ok(EntryView {
+            index,
+            kind: Kind::from_predicate_type(&statement.predicate_type).map(|k| k.name().to_owned()),
+            statement,
+            signers,
+        })
+    }
+
+    fn proof(&self, index: u64) -> Result<String> {
+        Ok(self.read(|r| r.proof_file(index, None))?.to_text())
+    }
+
+    fn submit(&self, envelope: Vec<u8>) -> Result<SubmitReply> {
+        let receipt = self.ledger()?.submit_and_wait(envelope)?;
+        Ok(SubmitReply::from(&receipt))
+    }
+
+    fn submit_each(
+        &self,
+        envelopes: &mut dyn Iterator<Item = Result<Vec<u8>>>,
+        reply: &mut dyn FnMut(Result<SubmitReply>) -> Result<()>,
+    ) -> Result<()> {
+        let ledger = self.ledger()?;
+        let mut in_flight = VecDeque::new();
+        let answer = |pending: ledger::Pending| {
+            pending
+                .wait()
+                .map(|receipt| SubmitReply::from(&receipt))
+                .map_err(ServiceError::from)
+        };
+        for envelope in envelopes {
+            in_flight.push_back(ledger.submit(envelope?)?);
+            if in_flight.len() >= PIPELINE_DEPTH_MAX
+                && let Some(oldest) = in_flight.pop_front()
+            {
+                reply(answer(oldest))?;
+            }
+        }
+        for pending in in_flight {
+            reply(answer(pending))?;
+        }
+        Ok(())
+    }
+
+    fn deposit_addendum(
+        &self,
+        credential: Option<&Credential>,
+        contract: &str,
+        id: &str,
+        body: &[u8],
+    ) -> Result<DepositReply> {
+        let caller = self.credential_caller(credential)?;
+        self.deposit_addendum_as(caller.as_ref(), contract, id, body)
+    }
+
+    fn deposit_result(
+        &self,
+        credential: Option<&Credential>,
+        entry: u64,
+        body: &[u8],
+    ) -> Result<DepositReply> {
+        let caller = self.credential_caller(credential)?;
+        self.deposit_result_as(caller.as_ref(), entry, body)
+    }
+
+    fn deposit_usage(
+        &self,
+        credential: Option<&Credential>,
+        entry: u64,
+        body: &[u8],
+    ) -> Result<DepositReply> {
+        let caller = self.credential_caller(credential)?;
+        self.deposit_usage_as(caller.as_ref(), entry, body)
+    }
+
+    fn read_addendum(
+        &self,
+        credential: &Credential,
+        contract: &str,
+        id: &str,
+    ) -> Result<AddendumText> {
+        self.read_addendum_as(&self.caller(credential)?, contract, id)
+    }
+
+    fn read_result(&self, credential: &Credential, entry: u64) -> Result<SealedResult> {
+        self.read_result_as(&self.caller(credential)?, entry)
+    }
+
+    fn read_usage(&self, credential: &Credential, entry: u64) -> Result<UsageRecords> {
+        self.read_usage_as(&self.caller(credential)?, entry)
+    }
+
+    fn operator_key(&self) -> Option<SignerKey> {
+        self.operator.clone()
+    }
+
+    fn close(self: Box<Self>) -> Result<()> {
+        (*self).close_ledger()
+    }
+}
+
+/// What [`create`] made.
+#[derive(Debug)]
+pub struct Created {
+    pub layout: Layout,
+    pub log_key: SignerKey,
+    pub operator: SignerKey,
+    pub genesis_index: u64,
+}
+
+/// Creates an instance in `dir`: the store and log, `keys/log.key` and `keys/operator.key`
+/// (0600), and entry 0, which registers the operator party. A simulated clock lets entries
+/// carry any time that moves forward (rehearsals, demos); the log records it.
+pub fn create(dir: &Path, origin: &str, operator_name: &str, clock: Clock) -> Result<Created> {
+    if dir.join(store::DATABASE_FILE).exists() {
+        return Err(ServiceError::BadRequest(format!(
+            "`{}` already holds a log",
+            dir.display()
+        )));
+    }
+    let layout = Layout::new(dir);
+    let keys_dir = layout.keys_dir();
+    std::fs::create_dir_all(&keys_dir).map_err(|e| {
+        ServiceError::BadRequest(format!("cannot create `{}`: {e}", keys_dir.display()))
+    })?;
+    let bad = |e: crate::keys::KeyError| ServiceError::BadRequest(e.to_string());
+    let log_key = new_key(origin, KeyType::Ed25519).map_err(bad)?;
+    let operator = new_key(&format!("{origin}/operator"), KeyType::Ed25519).map_err(bad)?;
+    let log_key_path = std::path::absolute(layout.log_key())
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+    write_key_file(&log_key_path, &log_key, false).map_err(bad)?;
+    write_key_file(&layout.operator_key(), &operator, false).map_err(bad)?;
+    let genesis = crate::build::genesis(operator_name, &operator)?;
+    let receipt = ledger::init(dir, origin, &log_key, Some(&log_key_path), genesis, clock)?;
+    Ok(Created {
+        layout,
+        log_key,
+        operator,
+        genesis_index: receipt.index,
+    })
+}
