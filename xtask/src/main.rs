@@ -5,10 +5,14 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
+mod tidy;
+
 const HELP: &str = "cargo xtask <task>
 
 Tasks:
-  ci            format check, clippy with warnings denied, and every test (what .ci/run runs)
+  ci            format check, clippy with warnings denied, tidy, and every test (what .ci/run runs)
+  tidy          ARCHITECTURE.md's invariants: the dependency rule, single owners of foreign
+                dependencies, no IO in pure crates, `//!` headers, functions of at most 100 lines
   bench         the benchmarks, as JSON lines (see BENCHMARKS.md)
   bench-http    only the HTTP benchmark
   demo          build and run `concordat demo`: a seeded engagement served on 127.0.0.1:8700
@@ -21,6 +25,7 @@ fn main() -> anyhow::Result<()> {
     std::env::set_current_dir(&root)?;
     match task.as_str() {
         "ci" => ci(),
+        "tidy" => tidy::run(&root),
         "bench" => bench(),
         "bench-http" => http_bench(&workspace_root()?),
         "walkthrough" => walkthrough(&root),
@@ -67,6 +72,7 @@ fn has_nextest() -> bool {
 
 fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
+    tidy::run(&workspace_root()?)?;
     cargo(&[
         "clippy",
         "--workspace",
@@ -109,6 +115,7 @@ fn bench() -> anyhow::Result<()> {
 }
 
 /// Runs the binary on a fresh ledger in a temporary directory, showing each command.
+// tidy: long function: the walkthrough script, one command after another.
 fn walkthrough(root: &Path) -> anyhow::Result<()> {
     cargo(&["build", "--release", "--locked", "-p", "cli"])?;
     let binary = root.join("target/release/concordat");
@@ -222,6 +229,7 @@ fn walkthrough(root: &Path) -> anyhow::Result<()> {
 /// Proof and tile requests over HTTP on loopback: a release `concordat serve` of a ledger with
 /// 100,000 entries, loaded by `wrk` (Debian's, installed if missing) for 20 seconds with 64
 /// connections. Prints one JSON line.
+// tidy: long function: the HTTP benchmark's setup, load and report in order.
 fn http_bench(root: &Path) -> anyhow::Result<()> {
     const ENTRIES: usize = 100_000;
     if Command::new("wrk").arg("--version").output().is_err() {

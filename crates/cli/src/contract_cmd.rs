@@ -613,6 +613,7 @@ pub enum DocumentFormat {
     Html,
 }
 
+// tidy: long function: one arm per `contract` subcommand; each arm is a few lines of parsing and printing.
 pub fn contract(command: ContractCommand, format: Format, document: DocumentFormat) -> Outcome {
     match command {
         ContractCommand::Publish(args) => publish(args, domain::Kind::ContractPublished, format),

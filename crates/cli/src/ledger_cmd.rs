@@ -235,6 +235,7 @@ fn print_receipt(source: &str, accepted: &SubmitReply, format: Format, extra: Va
     }
 }
 
+// tidy: long function: one arm per `party` subcommand, each parsing and printing.
 pub fn party(command: PartyCommand, format: Format) -> Outcome {
     match command {
         PartyCommand::Register {

@@ -160,6 +160,7 @@ struct Signed {
 }
 
 /// Checks the bundle's signature and manifest, without looking at the model's files.
+// tidy: long function: the bundle's verification steps in the order the format defines them.
 fn verify_signature(path: &Path, key: &PublicKey) -> Result<Signed, SigningError> {
     let fail = |message: String| SigningError::Bundle {
         bundle: path.to_owned(),

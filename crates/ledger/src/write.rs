@@ -188,6 +188,7 @@ impl LedgerWriter {
     /// Verifies the batch's signatures (in parallel, strictly, against the committed keys),
     /// applies each submission in order against a working copy of the state, then appends the
     /// accepted ones and their state changes in one transaction.
+    // tidy: long function: the group-commit loop: verify, apply, append and reply must be read together.
     fn commit(&mut self, batch: &mut Vec<Submission>) {
         let mut working = (*self.state).clone();
         let now = std::time::SystemTime::now()

@@ -141,6 +141,7 @@ pub fn from_files(
     load(&sources)
 }
 
+// tidy: long function: a policy file's checks in order, each problem located where it is found.
 pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
     let mut problems = Vec::new();
     let mut set = PolicySet::new();

@@ -141,6 +141,7 @@ pub async fn contracts(State(instance): State<Arc<Instance>>) -> Response {
     page(&instance, "Contracts", &body)
 }
 
+// tidy: long function: the contract page's sections in page order; still to be split per section (issue 11).
 pub async fn contract(
     State(instance): State<Arc<Instance>>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,

@@ -66,6 +66,7 @@ fn terms(text: &str) -> Vec<(String, String)> {
 
 /// Builds the document. `revealed` holds sealed halves already checked against their
 /// commitments; with none, this is the public edition.
+// tidy: long function: a contract document's sections in document order.
 fn document(
     package: &Package,
     policies: Option<&policy::Policies>,

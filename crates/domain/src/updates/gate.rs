@@ -322,6 +322,7 @@ fn judge<'s>(
     Ok(recognition)
 }
 
+// tidy: long function: one requirement's rules read top to bottom, each refusal beside its check.
 fn evaluation_requirement(
     state: &State,
     terms: &Terms<'_>,

@@ -112,6 +112,7 @@ fn offer_of<'m>(model: &'m ModelVersion, contract: &str) -> Result<&'m Offer, Re
     })
 }
 
+// tidy: long function: the dispatch of every entry kind to its rule, one arm each.
 pub(crate) fn model_version_registered(
     state: &State,
     entry: &Entry<'_>,
@@ -291,6 +292,7 @@ pub(crate) fn model_version_registered(
     Ok(changes)
 }
 
+// tidy: long function: one rule's checks read top to bottom, each refusal beside its check.
 pub(crate) fn evidence_recorded(
     state: &State,
     entry: &Entry<'_>,
