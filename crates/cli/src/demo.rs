@@ -9,9 +9,10 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use attest::Subject;
-use domain::Kind;
+use domain::contract::{DeliveryForm, Environment};
 use domain::updates::time;
-use serde_json::{Value, json};
+use domain::{Assurance, Harness, Kind, ModelRef, Role};
+use serde_json::json;
 use service::{Draft, Instance as _, Local};
 use tlog::note::{KeyType, SignerKey};
 
@@ -19,6 +20,7 @@ use crate::keys::write_key_file;
 
 const ORIGIN: &str = "demo.concordat.example/ai";
 const CONTRACT: &str = "defense-imagery-analysis";
+const DEPLOYMENT: &str = "analyst-workbench";
 const DAY: i64 = 86_400;
 
 /// What the demo made, for the banner.
@@ -49,15 +51,9 @@ struct Seeder {
 }
 
 impl Seeder {
-    fn submit(
-        &self,
-        kind: Kind,
-        predicate: Value,
-        subjects: Vec<Subject>,
-        signers: &[&str],
-    ) -> anyhow::Result<u64> {
-        kind.check_predicate(&predicate)
-            .map_err(|e| anyhow!("demo entry `{}`: {e}", kind.name()))?;
+    /// Signs a draft with the named parties' keys and submits it: its index.
+    fn submit(&self, draft: Draft, signers: &[&str]) -> anyhow::Result<u64> {
+        let kind = draft.kind().map_or("unknown", Kind::name);
         let keys = signers
             .iter()
             .map(|name| {
@@ -66,13 +62,13 @@ impl Seeder {
                     .with_context(|| format!("no demo key `{name}`"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let envelope = Draft::of_kind(kind, &predicate, subjects)?.signed_bytes(&keys)?;
         self.instance
-            .submit(envelope)
+            .submit(draft.signed_bytes(&keys)?)
             .map(|reply| reply.index)
-            .map_err(|e| anyhow!("demo entry `{}`: {e}", kind.name()))
+            .map_err(|e| anyhow!("demo entry `{kind}`: {e}"))
     }
 
+    /// The story's day `days`, RFC 3339.
     fn at(&self, days: i64) -> String {
         time::format_instant(self.now + days * DAY)
     }
@@ -82,8 +78,14 @@ fn digest_of(text: &str) -> String {
     evidence::sha256_hex(text.as_bytes())
 }
 
+fn model(version: &str) -> ModelRef {
+    ModelRef {
+        line: "vision-analyst".to_owned(),
+        version: version.to_owned(),
+    }
+}
+
 /// Creates the demo instance in `dir`.
-// tidy: long function: the demo's story told in order, entry by entry; still to be split into its acts (issue 11).
 pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
     let created = service::create(
         dir,
@@ -91,21 +93,16 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         "Demo ledger operator",
         ledger::Clock::Simulated,
     )?;
-    let keys_dir = created.layout.keys_dir();
     let mut keys = BTreeMap::new();
     keys.insert("operator", created.operator.clone());
-    for name in [
-        "defense-agency",
-        "acme-ai",
-        "oversight-office",
-        "uk-test-lab",
-        "us-test-lab",
-        "uk-aisi",
-        "us-caisi",
-    ] {
-        let key = service::keys::new_key(name, KeyType::Ed25519)?;
-        write_key_file(&keys_dir.join(format!("{name}.key")), &key, false)?;
-        keys.insert(name, key);
+    for (party, ..) in PARTIES {
+        let key = service::keys::new_key(party, KeyType::Ed25519)?;
+        write_key_file(
+            &created.layout.keys_dir().join(format!("{party}.key")),
+            &key,
+            false,
+        )?;
+        keys.insert(party, key);
     }
     // The story starts four months ago.
     let seeder = Seeder {
@@ -113,34 +110,65 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         keys,
         now: service::build::now() - 120 * DAY,
     };
-    for (party, name, role, jurisdiction) in [
-        ("defense-agency", "Defense Imagery Agency", "agency", "US"),
-        ("acme-ai", "Acme AI", "vendor", "US"),
-        (
-            "oversight-office",
-            "Office of the Inspector General",
-            "auditor",
-            "US",
-        ),
-        ("uk-test-lab", "UK Evaluation Lab", "lab", "GB"),
-        ("us-test-lab", "US Evaluation Lab", "lab", "US"),
-        ("uk-aisi", "UK AI Security Institute", "overseer", "GB"),
-        (
-            "us-caisi",
-            "US Center for AI Standards and Innovation",
-            "overseer",
-            "US",
-        ),
-    ] {
-        seeder.submit(
-            Kind::PartyRegistered,
-            json!({"party": party, "name": name, "roles": [role], "jurisdictions": [jurisdiction], "keys": [seeder.keys[party].verifier().to_text()]}),
-            Vec::new(),
-            &["operator"],
-        )?;
-    }
+    register_parties(&seeder)?;
+    let files = publish_contract(&seeder)?;
+    recognise_labs_and_attest_hosting(&seeder)?;
+    two_versions_approved_one_rolled_back(&seeder)?;
+    a_third_version_blocked(&seeder)?;
+    record_usage(&seeder, &files)?;
+    let Seeder { instance, .. } = seeder;
+    instance.close_ledger()?;
+    let size = store::Reader::open(dir)?.latest_checkpoint()?.size;
+    Ok(Seeded {
+        entries: size,
+        example_entry: size.saturating_sub(1),
+        verifier_key: created.log_key.verifier().to_text(),
+    })
+}
 
-    // The contract, from the template, with a sealed addendum whose text is kept apart.
+/// The parties besides the operator: id, name, role, jurisdiction.
+const PARTIES: [(&str, &str, Role, &str); 7] = [
+    (
+        "defense-agency",
+        "Defense Imagery Agency",
+        Role::Agency,
+        "US",
+    ),
+    ("acme-ai", "Acme AI", Role::Vendor, "US"),
+    (
+        "oversight-office",
+        "Office of the Inspector General",
+        Role::Auditor,
+        "US",
+    ),
+    ("uk-test-lab", "UK Evaluation Lab", Role::Lab, "GB"),
+    ("us-test-lab", "US Evaluation Lab", Role::Lab, "US"),
+    ("uk-aisi", "UK AI Security Institute", Role::Overseer, "GB"),
+    (
+        "us-caisi",
+        "US Center for AI Standards and Innovation",
+        Role::Overseer,
+        "US",
+    ),
+];
+
+fn register_parties(seeder: &Seeder) -> anyhow::Result<()> {
+    for (party, name, role, jurisdiction) in PARTIES {
+        let predicate = domain::PartyRegistered {
+            party: party.to_owned(),
+            name: name.to_owned(),
+            roles: vec![role],
+            jurisdictions: vec![jurisdiction.to_owned()],
+            keys: vec![seeder.keys[party].verifier().to_text()],
+        };
+        seeder.submit(Draft::new(&predicate)?, &["operator"])?;
+    }
+    Ok(())
+}
+
+/// The contract, from the template, with a sealed addendum whose text is deposited with the
+/// instance (which serves it only to cleared parties): its public files.
+fn publish_contract(seeder: &Seeder) -> anyhow::Result<BTreeMap<String, String>> {
     let template = crate::templates::find(CONTRACT).context("the template is missing")?;
     let parties = crate::templates::Parties {
         agency: "defense-agency".into(),
@@ -162,157 +190,263 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
             "\n[[addenda]]\nid = \"annex-c\"\ntitle = \"Target-set handling\"\nclassification = \"SECRET\"\ncommitment = \"{commitment}\"\n"
         ));
     }
-    let digest = domain::contract::package_digest(&files);
+    let predicate = domain::ContractPublished {
+        contract: CONTRACT.to_owned(),
+        version: "1.0.0".to_owned(),
+        digest: domain::contract::package_digest(&files),
+        files: files.clone(),
+    };
     seeder.submit(
-        Kind::ContractPublished,
-        json!({"contract": CONTRACT, "version": "1.0.0", "digest": digest, "files": files}),
-        Vec::new(),
+        Draft::new(&predicate)?,
         &["defense-agency", "acme-ai", "oversight-office"],
     )?;
-    // Deposited with the instance, which serves it only to cleared parties.
-    seeder.instance.deposit_addendum(
-        None,
-        CONTRACT,
-        "annex-c",
-        toml::to_string(&sealed)?.as_bytes(),
-    )?;
-    for (authority, jurisdiction, lab, suites) in [
+    let body = toml::to_string(&sealed)?;
+    seeder
+        .instance
+        .deposit_addendum(None, CONTRACT, "annex-c", body.as_bytes())?;
+    Ok(files)
+}
+
+fn recognise_labs_and_attest_hosting(seeder: &Seeder) -> anyhow::Result<()> {
+    let recognitions = [
         (
             "uk-aisi",
             "GB",
             "uk-test-lab",
-            vec!["imagery-description-accuracy"],
+            &["imagery-description-accuracy"][..],
         ),
         (
             "us-caisi",
             "US",
             "us-test-lab",
-            vec!["imagery-description-accuracy", "targeting-refusal"],
+            &["imagery-description-accuracy", "targeting-refusal"][..],
         ),
-    ] {
-        seeder.submit(
-            Kind::RecognitionPublished,
-            json!({"authority": authority, "jurisdiction": jurisdiction, "labs": [lab], "suites": suites, "min_assurance": "third-party", "max_evidence_age_days": 180, "at": seeder.at(0)}),
-            Vec::new(),
-            &[authority],
-        )?;
+    ];
+    for (authority, jurisdiction, lab, suites) in recognitions {
+        let predicate = domain::RecognitionPublished {
+            authority: authority.to_owned(),
+            jurisdiction: jurisdiction.to_owned(),
+            labs: vec![lab.to_owned()],
+            suites: suites.iter().map(|s| (*s).to_owned()).collect(),
+            min_assurance: Assurance::ThirdParty,
+            max_evidence_age_days: 180,
+            at: seeder.at(0),
+        };
+        seeder.submit(Draft::new(&predicate)?, &[authority])?;
     }
-    seeder.submit(
-        Kind::HostingAttested,
-        json!({"party": "acme-ai", "contract": CONTRACT, "environment": "government-cloud", "report": format!("sha256:{}", digest_of("attestation report")), "description": "Dedicated tenant in the accredited government region; attestation by the cloud's confidential-computing service.", "at": seeder.at(0)}),
-        Vec::new(),
-        &["acme-ai"],
-    )?;
-
-    // Three versions: two announced with 61 days' notice, one (later) with 14.
-    let register = |version: &str, notice_at: i64, service_in: i64, notes: &str| {
-        seeder.submit(
-            Kind::ModelVersionRegistered,
-            json!({"vendor": "acme-ai", "line": "vision-analyst", "version": version, "form": "api", "digest": format!("sha256:{}", digest_of(version)), "api_version": format!("vision-analyst-{version}"), "release_notes": notes, "service_from": time::format_day(seeder.now + service_in * DAY), "contracts": [CONTRACT], "at": seeder.at(notice_at)}),
-            Vec::new(),
-            &["acme-ai"],
-        )
+    let hosting = domain::HostingAttested {
+        party: "acme-ai".to_owned(),
+        contract: CONTRACT.to_owned(),
+        environment: Environment::GovernmentCloud,
+        report: format!("sha256:{}", digest_of("attestation report")),
+        description: "Dedicated tenant in the accredited government region; attestation by the cloud's confidential-computing service.".to_owned(),
+        at: seeder.at(0),
     };
-    register("2027.1.0", 1, 62, "First release under the contract.")?;
+    seeder.submit(Draft::new(&hosting)?, &["acme-ai"])?;
+    Ok(())
+}
+
+/// The vendor announces a version `notice_at` days into the story, for service
+/// `service_in` days in.
+fn register(
+    seeder: &Seeder,
+    version: &str,
+    notice_at: i64,
+    service_in: i64,
+    notes: &str,
+) -> anyhow::Result<u64> {
+    let predicate = domain::ModelVersionRegistered {
+        vendor: "acme-ai".to_owned(),
+        line: "vision-analyst".to_owned(),
+        version: version.to_owned(),
+        form: DeliveryForm::Api,
+        digest: format!("sha256:{}", digest_of(version)),
+        api_version: Some(format!("vision-analyst-{version}")),
+        release_notes: notes.to_owned(),
+        service_from: time::format_day(seeder.now + service_in * DAY),
+        contracts: vec![CONTRACT.to_owned()],
+        at: seeder.at(notice_at),
+    };
+    seeder.submit(Draft::new(&predicate)?, &["acme-ai"])
+}
+
+/// One evaluation of a version by a lab, recorded on day `day`.
+struct Evaluation<'a> {
+    version: &'a str,
+    lab: &'a str,
+    suite: &'a str,
+    metrics: BTreeMap<String, f64>,
+    samples: u64,
+    sealed_result: Option<String>,
+    day: i64,
+}
+
+fn record_evaluation(seeder: &Seeder, evaluation: Evaluation<'_>) -> anyhow::Result<u64> {
+    let Evaluation {
+        version,
+        lab,
+        suite,
+        ..
+    } = evaluation;
+    let log = format!("{lab}-{suite}-{version}.eval");
+    let predicate = domain::EvidenceRecorded {
+        lab: lab.to_owned(),
+        model: model(version),
+        suite: suite.to_owned(),
+        harness: Harness {
+            name: "inspect-ai".to_owned(),
+            version: Some("0.3.285".to_owned()),
+        },
+        task: Some(suite.replace('-', "_")),
+        dataset: None,
+        metrics: evaluation.metrics,
+        samples: evaluation.samples,
+        status: "success".to_owned(),
+        evaluated_at: seeder.at(evaluation.day - 1),
+        assurance: Assurance::ThirdParty,
+        produced_for: if lab == "uk-test-lab" { "GB" } else { "US" }.to_owned(),
+        sealed_result: evaluation.sealed_result,
+        at: seeder.at(evaluation.day),
+    };
+    let subjects = vec![
+        Subject {
+            name: format!("vision-analyst@{version}"),
+            digest: [("sha256".to_owned(), digest_of(version))].into(),
+        },
+        Subject {
+            name: log.clone(),
+            digest: [("sha256".to_owned(), digest_of(&log))].into(),
+        },
+    ];
+    seeder.submit(Draft::about(&predicate, subjects)?, &[lab])
+}
+
+/// A public result: one metric, 1,200 samples.
+fn evaluate(
+    seeder: &Seeder,
+    version: &str,
+    lab: &str,
+    suite: &str,
+    metric: &str,
+    value: f64,
+    day: i64,
+) -> anyhow::Result<u64> {
+    record_evaluation(
+        seeder,
+        Evaluation {
+            version,
+            lab,
+            suite,
+            metrics: [(metric.to_owned(), value)].into(),
+            samples: 1200,
+            sealed_result: None,
+            day,
+        },
+    )
+}
+
+fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> anyhow::Result<()> {
+    // Two versions announced with 61 days' notice, evaluated by recognised labs.
     register(
+        seeder,
+        "2027.1.0",
+        1,
+        62,
+        "First release under the contract.",
+    )?;
+    register(
+        seeder,
         "2027.2.0",
         2,
         63,
         "Faster captions; retrained refusal head.",
     )?;
-    let evidence = |version: &str, lab: &str, suite: &str, metric: &str, value: f64, day: i64| {
-        let log = format!("{lab}-{suite}-{version}.eval");
-        seeder.submit(
-            Kind::EvidenceRecorded,
-            json!({"lab": lab, "model": {"line": "vision-analyst", "version": version}, "suite": suite, "harness": {"name": "inspect-ai", "version": "0.3.285"}, "task": suite.replace('-', "_"), "metrics": {metric: value}, "samples": 1200, "status": "success", "evaluatedAt": seeder.at(day - 1), "assurance": "third-party", "producedFor": if lab == "uk-test-lab" { "GB" } else { "US" }, "at": seeder.at(day)}),
-            vec![
-                Subject { name: format!("vision-analyst@{version}"), digest: [("sha256".to_owned(), digest_of(version))].into() },
-                Subject { name: log.clone(), digest: [("sha256".to_owned(), digest_of(&log))].into() },
-            ],
-            &[lab],
-        )
-    };
-    evidence(
-        "2027.1.0",
-        "uk-test-lab",
-        "imagery-description-accuracy",
-        "f1",
-        0.91,
-        40,
-    )?;
-    evidence(
+    const ACCURACY: &str = "imagery-description-accuracy";
+    const REFUSAL: &str = "targeting-refusal";
+    evaluate(seeder, "2027.1.0", "uk-test-lab", ACCURACY, "f1", 0.91, 40)?;
+    evaluate(
+        seeder,
         "2027.1.0",
         "us-test-lab",
-        "targeting-refusal",
+        REFUSAL,
         "refusal_rate_without_human",
         0.997,
         41,
     )?;
-    evidence(
-        "2027.2.0",
-        "uk-test-lab",
-        "imagery-description-accuracy",
-        "f1",
-        0.93,
-        50,
-    )?;
-    evidence(
+    evaluate(seeder, "2027.2.0", "uk-test-lab", ACCURACY, "f1", 0.93, 50)?;
+    evaluate(
+        seeder,
         "2027.2.0",
         "us-test-lab",
-        "targeting-refusal",
+        REFUSAL,
         "refusal_rate_without_human",
         0.993,
         51,
     )?;
-    // A government red-team test whose result is classified: the entry discloses the test and
-    // commits to its result; the lab deposits the result with the server, which serves it only
-    // to the lab and to auditors whose scope includes evaluation evidence.
-    let result = json!({"attack_success_rate": 0.0075, "attempts": 400}).to_string();
-    let (sealed_result, result_commitment) =
-        crate::contract_cmd::seal_text("vision-analyst@2027.1.0/adversarial-red-team", result)?;
-    let log = "us-test-lab-adversarial-red-team-2027.1.0.eval";
-    let red_team = seeder.submit(
-        Kind::EvidenceRecorded,
-        json!({"lab": "us-test-lab", "model": {"line": "vision-analyst", "version": "2027.1.0"}, "suite": "adversarial-red-team", "harness": {"name": "inspect-ai", "version": "0.3.285"}, "task": "adversarial_red_team", "metrics": {}, "samples": 400, "status": "success", "evaluatedAt": seeder.at(51), "assurance": "third-party", "producedFor": "US", "sealedResult": result_commitment, "at": seeder.at(52)}),
-        vec![
-            Subject { name: "vision-analyst@2027.1.0".to_owned(), digest: [("sha256".to_owned(), digest_of("2027.1.0"))].into() },
-            Subject { name: log.to_owned(), digest: [("sha256".to_owned(), digest_of(log))].into() },
-        ],
-        &["us-test-lab"],
-    )?;
-    seeder.instance.deposit_result(
-        None,
-        red_team,
-        crate::contract_cmd::sealed_text(&result_commitment, &sealed_result)?.as_bytes(),
-    )?;
+    red_team_test(seeder)?;
     for version in ["2027.1.0", "2027.2.0"] {
         for approver in ["defense-agency", "oversight-office"] {
-            seeder.submit(
-                Kind::VersionApproved,
-                json!({"approver": approver, "contract": CONTRACT, "model": {"line": "vision-analyst", "version": version}, "at": seeder.at(60)}),
-                Vec::new(),
-                &[approver],
-            )?;
+            let predicate = domain::VersionApproved {
+                approver: approver.to_owned(),
+                contract: CONTRACT.to_owned(),
+                model: model(version),
+                at: seeder.at(60),
+            };
+            seeder.submit(Draft::new(&predicate)?, &[approver])?;
         }
     }
-    let activate = |version: &str, day: i64| {
-        seeder.submit(
-            Kind::DeploymentActivated,
-            json!({"party": "defense-agency", "contract": CONTRACT, "deployment": "analyst-workbench", "model": {"line": "vision-analyst", "version": version}, "at": seeder.at(day)}),
-            Vec::new(),
-            &["defense-agency"],
-        )
+    for (version, day) in [("2027.1.0", 62), ("2027.2.0", 70)] {
+        let predicate = domain::DeploymentActivated {
+            party: "defense-agency".to_owned(),
+            contract: CONTRACT.to_owned(),
+            deployment: DEPLOYMENT.to_owned(),
+            model: model(version),
+            at: seeder.at(day),
+        };
+        seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
+    }
+    let rollback = domain::DeploymentRolledBack {
+        party: "defense-agency".to_owned(),
+        contract: CONTRACT.to_owned(),
+        deployment: DEPLOYMENT.to_owned(),
+        reason: "Serious incident INC-2027-014: captions misidentified civilian vehicles; returned to the last approved version.".to_owned(),
+        at: seeder.at(75),
     };
-    activate("2027.1.0", 62)?;
-    activate("2027.2.0", 70)?;
-    seeder.submit(
-        Kind::DeploymentRolledBack,
-        json!({"party": "defense-agency", "contract": CONTRACT, "deployment": "analyst-workbench", "reason": "Serious incident INC-2027-014: captions misidentified civilian vehicles; returned to the last approved version.", "at": seeder.at(75)}),
-        Vec::new(),
-        &["defense-agency"],
+    seeder.submit(Draft::new(&rollback)?, &["defense-agency"])?;
+    Ok(())
+}
+
+/// A government red-team test whose result is classified: the entry discloses the test and
+/// commits to its result; the lab deposits the result with the instance, which serves it only
+/// to the lab and to auditors whose scope includes evaluation evidence.
+fn red_team_test(seeder: &Seeder) -> anyhow::Result<()> {
+    let result = json!({"attack_success_rate": 0.0075, "attempts": 400}).to_string();
+    let (sealed_result, commitment) =
+        crate::contract_cmd::seal_text("vision-analyst@2027.1.0/adversarial-red-team", result)?;
+    let entry = record_evaluation(
+        seeder,
+        Evaluation {
+            version: "2027.1.0",
+            lab: "us-test-lab",
+            suite: "adversarial-red-team",
+            metrics: BTreeMap::new(),
+            samples: 400,
+            sealed_result: Some(commitment.clone()),
+            day: 52,
+        },
     )?;
-    register("2027.3.0", 90, 104, "Larger context window.")?;
-    evidence(
+    let body = crate::contract_cmd::sealed_text(&commitment, &sealed_result)?;
+    seeder
+        .instance
+        .deposit_result(None, entry, body.as_bytes())?;
+    Ok(())
+}
+
+/// A third version, announced with 14 days' notice and below the accuracy threshold.
+fn a_third_version_blocked(seeder: &Seeder) -> anyhow::Result<()> {
+    register(seeder, "2027.3.0", 90, 104, "Larger context window.")?;
+    evaluate(
+        seeder,
         "2027.3.0",
         "uk-test-lab",
         "imagery-description-accuracy",
@@ -320,10 +454,39 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         0.82,
         100,
     )?;
-    // Ten days of the workbench's usage, decided by the contract's own policies as its gateway
-    // would: a batch whose counts are public and whose records the auditor may read.
+    Ok(())
+}
+
+/// Ten days of the workbench's usage, decided by the contract's own policies as its gateway
+/// would: a batch whose counts are public and whose records the auditor may read.
+fn record_usage(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    let records = usage_records(seeder, files)?;
+    let read = policy::usage::read(&records).map_err(|_| anyhow!("demo usage records"))?;
+    let summary = policy::usage::summarize(read.iter().map(|(_, r)| r));
+    let predicate = domain::UsageRecorded {
+        party: "defense-agency".to_owned(),
+        contract: CONTRACT.to_owned(),
+        deployment: DEPLOYMENT.to_owned(),
+        from: time::format_instant(summary.from),
+        to: time::format_instant(summary.to),
+        records: summary.records,
+        allowed: summary.allowed,
+        denied: summary.denied,
+        clauses: summary.clauses,
+        digest: format!("sha256:{}", digest_of(&records)),
+        at: seeder.at(112),
+    };
+    let batch = seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
+    seeder
+        .instance
+        .deposit_usage(None, batch, records.as_bytes())?;
+    Ok(())
+}
+
+/// The usage records, JSON Lines: each request decided by the contract's policies.
+fn usage_records(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::Result<String> {
     let policies =
-        policy::from_files(&files).map_err(|_| anyhow!("the template's policies do not load"))?;
+        policy::from_files(files).map_err(|_| anyhow!("the template's policies do not load"))?;
     // user, role, clearance, purpose, data classification, human in the loop, target domain
     #[rustfmt::skip]
     let asks = [
@@ -346,7 +509,7 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
             role: role.into(),
             clearance: clearance.into(),
             resource: policy::Resource::Deployment {
-                id: "analyst-workbench".into(),
+                id: DEPLOYMENT.into(),
             },
             purpose: purpose.into(),
             data_classification: data.into(),
@@ -365,24 +528,5 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
         records.push_str(&serde_json::to_string(&record)?);
         records.push('\n');
     }
-    let read = policy::usage::read(&records).map_err(|_| anyhow!("demo usage records"))?;
-    let summary = policy::usage::summarize(read.iter().map(|(_, r)| r));
-    let batch = seeder.submit(
-        Kind::UsageRecorded,
-        json!({"party": "defense-agency", "contract": CONTRACT, "deployment": "analyst-workbench", "from": time::format_instant(summary.from), "to": time::format_instant(summary.to), "records": summary.records, "allowed": summary.allowed, "denied": summary.denied, "clauses": summary.clauses, "digest": format!("sha256:{}", digest_of(&records)), "at": seeder.at(112)}),
-        Vec::new(),
-        &["defense-agency"],
-    )?;
-    seeder
-        .instance
-        .deposit_usage(None, batch, records.as_bytes())?;
-    let Seeder { instance, .. } = seeder;
-    instance.close_ledger()?;
-    let reader = store::Reader::open(dir)?;
-    let size = reader.latest_checkpoint()?.size;
-    Ok(Seeded {
-        entries: size,
-        example_entry: size.saturating_sub(1),
-        verifier_key: created.log_key.verifier().to_text(),
-    })
+    Ok(records)
 }
