@@ -141,7 +141,8 @@ pub async fn contracts(State(instance): State<Arc<Instance>>) -> Response {
     page(&instance, "Contracts", &body)
 }
 
-// tidy: long function: the contract page's sections in page order; still to be split per section (issue 11).
+/// A contract's page: who is bound, what it forbids and permits, its sealed addenda, the
+/// versions offered and deployed under it, its usage, its history and its modules.
 pub async fn contract(
     State(instance): State<Arc<Instance>>,
     path: Result<Path<String>, axum::extract::rejection::PathRejection>,
@@ -151,10 +152,29 @@ pub async fn contract(
     let record = state
         .contract(&id)
         .ok_or_else(|| ApiError::not_found(format!("contract `{id}` is not published")))?;
-    let mut body = format!("<h1>{}</h1>\n", escape(&record.title));
+    let policies = policy::from_files(&record.files).ok();
+    let mut body = contract_heading(record);
+    if let Some(policies) = &policies {
+        body.push_str(&restrictions_section(policies));
+    }
+    body.push_str(&addenda_section(record));
+    body.push_str(&offered_section(&state, &id));
+    body.push_str(&deployments_section(&state, &id));
+    body.push_str(&usage_section(&state, &id));
+    body.push_str(&history_section(record));
+    // The ledger keeps each contract's package parsed; only its policies are loaded here.
+    if let Some(package) = state.package(&id) {
+        body.push_str("<h2>The contract, module by module</h2>\n");
+        body.push_str(&html_fragment(package, policies.as_ref()));
+    }
+    Ok(page(&instance, &record.title, &body))
+}
+
+fn contract_heading(record: &domain::ContractRecord) -> String {
     let current = record.current();
-    body.push_str(&format!(
-        "<p>Contract <code>{}</code>, version {}, published at {}. Parties: {}.</p>\n",
+    format!(
+        "<h1>{}</h1>\n<p>Contract <code>{}</code>, version {}, published at {}. Parties: {}.</p>\n",
+        escape(&record.title),
         escape(&record.id),
         escape(current.map_or("", |v| v.version.as_str())),
         record
@@ -167,102 +187,132 @@ pub async fn contract(
             .map(|p| escape(p))
             .collect::<Vec<_>>()
             .join(", ")
-    ));
-    // The ledger keeps each contract's package parsed; only its policies are loaded here.
-    let package = state.package(&id);
-    let policies = policy::from_files(&record.files).ok();
-    if let Some(policies) = &policies {
-        body.push_str("<h2>What it forbids and what it permits</h2>\n<p>The use restrictions are enforced on every request; a forbidding clause always wins, and anything not permitted is refused.</p>\n");
-        for (effect, heading) in [
-            (policy::Effect::Forbid, "Forbidden"),
-            (policy::Effect::Permit, "Permitted"),
-        ] {
-            body.push_str(&format!("<h3>{heading}</h3>\n<ul>\n"));
-            for clause in policies.clauses().filter(|c| c.effect == effect) {
-                let words = if clause.comment.is_empty() {
-                    "(no description)".to_owned()
-                } else {
-                    clause.comment.replace('\n', " ")
-                };
-                body.push_str(&format!(
-                    "<li><strong>{}</strong> (clause <code>{}</code>)</li>\n",
-                    escape(&words),
-                    escape(&clause.id)
-                ));
-            }
-            body.push_str("</ul>\n");
-        }
-    }
-    if !record.addenda.is_empty() {
-        body.push_str("<h2>Sealed addenda</h2>\n<p>Classified terms stay sealed; the ledger holds a commitment to each text (SHA-256 of a random salt and the text), which a party can later open.</p>\n<table><caption>Addenda</caption><thead><tr><th scope=\"col\">Addendum</th><th scope=\"col\">Classification</th><th scope=\"col\">Commitment</th><th scope=\"col\">Disclosed</th></tr></thead><tbody>\n");
-        for a in &record.addenda {
+    )
+}
+
+fn restrictions_section(policies: &policy::Policies) -> String {
+    let mut body = String::from(
+        "<h2>What it forbids and what it permits</h2>\n<p>The use restrictions are enforced on every request; a forbidding clause always wins, and anything not permitted is refused.</p>\n",
+    );
+    for (effect, heading) in [
+        (policy::Effect::Forbid, "Forbidden"),
+        (policy::Effect::Permit, "Permitted"),
+    ] {
+        body.push_str(&format!("<h3>{heading}</h3>\n<ul>\n"));
+        for clause in policies.clauses().filter(|c| c.effect == effect) {
+            let words = if clause.comment.is_empty() {
+                "(no description)".to_owned()
+            } else {
+                clause.comment.replace('\n', " ")
+            };
             body.push_str(&format!(
-                "<tr><td>{} (<code>{}</code>)</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
-                escape(&a.title),
-                escape(&a.id),
-                escape(&a.classification),
-                escape(&a.commitment),
-                a.disclosed_at.map_or("no".to_owned(), entry_link)
+                "<li><strong>{}</strong> (clause <code>{}</code>)</li>\n",
+                escape(&words),
+                escape(&clause.id)
             ));
         }
-        body.push_str("</tbody></table>\n");
+        body.push_str("</ul>\n");
     }
+    body
+}
+
+fn addenda_section(record: &domain::ContractRecord) -> String {
+    if record.addenda.is_empty() {
+        return String::new();
+    }
+    let mut body = String::from(
+        "<h2>Sealed addenda</h2>\n<p>Classified terms stay sealed; the ledger holds a commitment to each text (SHA-256 of a random salt and the text), which a party can later open.</p>\n<table><caption>Addenda</caption><thead><tr><th scope=\"col\">Addendum</th><th scope=\"col\">Classification</th><th scope=\"col\">Commitment</th><th scope=\"col\">Disclosed</th></tr></thead><tbody>\n",
+    );
+    for a in &record.addenda {
+        body.push_str(&format!(
+            "<tr><td>{} (<code>{}</code>)</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>\n",
+            escape(&a.title),
+            escape(&a.id),
+            escape(&a.classification),
+            escape(&a.commitment),
+            a.disclosed_at.map_or("no".to_owned(), entry_link)
+        ));
+    }
+    body.push_str("</tbody></table>\n");
+    body
+}
+
+fn offered_section(state: &domain::State, id: &str) -> String {
     let offered: Vec<&updates::ModelVersion> = state
         .models()
-        .filter(|m| m.offers.contains_key(&id))
+        .filter(|m| m.offers.contains_key(id))
         .collect();
-    if !offered.is_empty() {
-        body.push_str("<h2>Model versions under this contract</h2>\n<ul>\n");
-        for m in offered {
-            let status = m.offers.get(&id).map_or("", |o| o.status.name());
-            body.push_str(&format!(
-                "<li><a href=\"/models/{}\">{}</a>: {}</li>\n",
-                escape(&m.key()),
-                escape(&m.key()),
-                status
-            ));
-        }
-        body.push_str("</ul>\n");
+    if offered.is_empty() {
+        return String::new();
     }
+    let mut body = String::from("<h2>Model versions under this contract</h2>\n<ul>\n");
+    for m in offered {
+        let status = m.offers.get(id).map_or("", |o| o.status.name());
+        body.push_str(&format!(
+            "<li><a href=\"/models/{}\">{}</a>: {}</li>\n",
+            escape(&m.key()),
+            escape(&m.key()),
+            status
+        ));
+    }
+    body.push_str("</ul>\n");
+    body
+}
+
+fn deployments_section(state: &domain::State, id: &str) -> String {
     let deployments: Vec<&updates::Deployment> =
         state.deployments().filter(|d| d.contract == id).collect();
-    if !deployments.is_empty() {
-        body.push_str("<h2>Deployments</h2>\n<ul>\n");
-        for d in deployments {
-            body.push_str(&format!(
-                "<li><a href=\"/deployments/{}/{}\">{}</a>: in service {}</li>\n",
-                escape(&d.contract),
-                escape(&d.name),
-                escape(&d.name),
-                escape(d.active.as_deref().unwrap_or("nothing"))
-            ));
-        }
-        body.push_str("</ul>\n");
+    if deployments.is_empty() {
+        return String::new();
     }
-    let usage: Vec<&updates::UsageBatch> = state.usage(Some(&id)).collect();
-    if !usage.is_empty() {
-        body.push_str("<h2>Usage</h2>\n<p>What the deployments were asked, in batches: how many requests the use restrictions allowed and denied, and which clauses decided. The requests themselves are open only to the auditors whose audit rights include usage records; each of their reads is logged.</p>\n<table><caption>Usage batches</caption><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Deployment</th><th scope=\"col\">Period</th><th scope=\"col\">Requests</th><th scope=\"col\">Allowed</th><th scope=\"col\">Denied</th><th scope=\"col\">Decided by</th></tr></thead><tbody>\n");
-        for batch in usage {
-            let clauses: Vec<String> = batch
-                .clauses
-                .iter()
-                .map(|(clause, count)| format!("<code>{}</code> {count}", escape(clause)))
-                .collect();
-            body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                entry_link(batch.entry),
-                escape(&batch.deployment),
-                time::format_instant(batch.from),
-                time::format_instant(batch.to),
-                batch.records,
-                batch.allowed,
-                batch.denied,
-                if clauses.is_empty() { "no clause".to_owned() } else { clauses.join(", ") }
-            ));
-        }
-        body.push_str("</tbody></table>\n");
+    let mut body = String::from("<h2>Deployments</h2>\n<ul>\n");
+    for d in deployments {
+        body.push_str(&format!(
+            "<li><a href=\"/deployments/{}/{}\">{}</a>: in service {}</li>\n",
+            escape(&d.contract),
+            escape(&d.name),
+            escape(&d.name),
+            escape(d.active.as_deref().unwrap_or("nothing"))
+        ));
     }
-    body.push_str("<h2>Version history</h2>\n<table><caption>Versions</caption><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Digest</th><th scope=\"col\">Entry</th><th scope=\"col\">What changed</th></tr></thead><tbody>\n");
+    body.push_str("</ul>\n");
+    body
+}
+
+fn usage_section(state: &domain::State, id: &str) -> String {
+    let usage: Vec<&updates::UsageBatch> = state.usage(Some(id)).collect();
+    if usage.is_empty() {
+        return String::new();
+    }
+    let mut body = String::from(
+        "<h2>Usage</h2>\n<p>What the deployments were asked, in batches: how many requests the use restrictions allowed and denied, and which clauses decided. The requests themselves are open only to the auditors whose audit rights include usage records; each of their reads is logged.</p>\n<table><caption>Usage batches</caption><thead><tr><th scope=\"col\">Entry</th><th scope=\"col\">Deployment</th><th scope=\"col\">Period</th><th scope=\"col\">Requests</th><th scope=\"col\">Allowed</th><th scope=\"col\">Denied</th><th scope=\"col\">Decided by</th></tr></thead><tbody>\n",
+    );
+    for batch in usage {
+        let clauses: Vec<String> = batch
+            .clauses
+            .iter()
+            .map(|(clause, count)| format!("<code>{}</code> {count}", escape(clause)))
+            .collect();
+        body.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{} to {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            entry_link(batch.entry),
+            escape(&batch.deployment),
+            time::format_instant(batch.from),
+            time::format_instant(batch.to),
+            batch.records,
+            batch.allowed,
+            batch.denied,
+            if clauses.is_empty() { "no clause".to_owned() } else { clauses.join(", ") }
+        ));
+    }
+    body.push_str("</tbody></table>\n");
+    body
+}
+
+fn history_section(record: &domain::ContractRecord) -> String {
+    let mut body = String::from(
+        "<h2>Version history</h2>\n<table><caption>Versions</caption><thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Digest</th><th scope=\"col\">Entry</th><th scope=\"col\">What changed</th></tr></thead><tbody>\n",
+    );
     for v in &record.versions {
         let diff = if v.diff.is_empty() {
             "first version".to_owned()
@@ -280,11 +330,7 @@ pub async fn contract(
         ));
     }
     body.push_str("</tbody></table>\n");
-    if let Some(package) = package {
-        body.push_str("<h2>The contract, module by module</h2>\n");
-        body.push_str(&html_fragment(package, policies.as_ref()));
-    }
-    Ok(page(&instance, &record.title, &body))
+    body
 }
 
 pub async fn models(State(instance): State<Arc<Instance>>) -> Response {
