@@ -712,14 +712,17 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
         } => {
             if list {
                 let mut out = String::new();
-                for template in &crate::templates::TEMPLATES {
+                for template in &service::templates::TEMPLATES {
                     out.push_str(&format!("{}: {}\n", template.name, template.description));
                 }
                 return print(&out);
             }
             let name = template.unwrap_or_default();
-            let template = crate::templates::find(&name).ok_or_else(|| {
-                let names: Vec<&str> = crate::templates::TEMPLATES.iter().map(|t| t.name).collect();
+            let template = service::templates::find(&name).ok_or_else(|| {
+                let names: Vec<&str> = service::templates::TEMPLATES
+                    .iter()
+                    .map(|t| t.name)
+                    .collect();
                 anyhow!("no template `{name}`; templates are {}", names.join(", "))
             })?;
             let dir = dir.unwrap_or_default();
@@ -728,7 +731,7 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
                     anyhow!("`{}` already exists; choose a new directory", dir.display()).into(),
                 );
             }
-            let parties = crate::templates::Parties {
+            let parties = service::templates::Parties {
                 agency,
                 vendor,
                 auditor,
@@ -831,23 +834,13 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
 
 /// Seals `text` under a fresh random salt: the private half and the public commitment.
 pub fn seal_text(id: &str, text: String) -> anyhow::Result<(Sealed, String)> {
-    let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt).map_err(|e| anyhow!("cannot get random bytes: {e}"))?;
-    Ok(contract::seal(id, text, &salt))
+    Ok(service::sealed::seal(id, text)?)
 }
 
 /// Writes a sealed half (mode 0600) headed by the commitment it opens, in the form
 /// `addendum verify` reads.
 pub fn write_sealed(path: &Path, commitment: &str, sealed: &Sealed) -> anyhow::Result<()> {
-    write_private(path, &sealed_text(commitment, sealed)?)
-}
-
-/// A sealed half headed by the commitment it opens.
-pub fn sealed_text(commitment: &str, sealed: &Sealed) -> anyhow::Result<String> {
-    Ok(format!(
-        "# commitment = \"{commitment}\"\n{}",
-        toml::to_string(sealed)?
-    ))
+    write_private(path, &service::sealed::headed(commitment, sealed)?)
 }
 
 pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

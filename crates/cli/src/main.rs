@@ -3,7 +3,6 @@
 //! signed notes, proofs, offline verification).
 
 mod contract_cmd;
-mod demo;
 mod instance;
 mod keys;
 mod ledger_cmd;
@@ -13,7 +12,6 @@ mod output;
 mod proof_cmd;
 mod restricted;
 mod serve_cmd;
-mod templates;
 mod token_cmd;
 mod updates_cmd;
 mod usage_cmd;

@@ -115,6 +115,6 @@ pub fn demo(dir: Option<PathBuf>, listen: &str) -> Outcome {
             (temporary.path().to_owned(), Some(temporary))
         }
     };
-    let seeded = crate::demo::seed(&dir)?;
+    let seeded = service::demo::seed(&dir)?;
     serve(&dir, listen, None, &|url| seeded.banner(url, &dir))
 }

@@ -2,15 +2,14 @@
 //! party. Only their SHA-256 is kept (in the instance's `tokens.json`, mode 0600); a token is
 //! shown once, when issued.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context as _, anyhow};
-use base64::Engine as _;
+use anyhow::anyhow;
 use clap::Subcommand;
 use serde_json::json;
 use service::Instance as _;
 use service::Layout;
-use service::access::{TokenRecord, Tokens};
+use service::access::Tokens;
 
 use crate::output::{Format, Outcome, print, print_json};
 
@@ -43,14 +42,6 @@ pub enum TokenCommand {
     },
 }
 
-fn write_tokens(dir: &Path, tokens: &Tokens) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(tokens)?;
-    let path = Layout::new(dir).tokens();
-    let temporary = path.with_extension("json.new");
-    crate::contract_cmd::write_private(&temporary, &format!("{text}\n"))?;
-    std::fs::rename(&temporary, &path).with_context(|| format!("cannot write `{}`", path.display()))
-}
-
 fn now() -> String {
     domain::updates::time::format_instant(service::build::now())
 }
@@ -61,24 +52,9 @@ pub fn run(command: TokenCommand, format: Format) -> Outcome {
             service::Local::open(&dir)?
                 .party(&party)
                 .map_err(|_| anyhow!("party `{party}` is not registered in `{}`", dir.display()))?;
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(|e| anyhow!("no randomness: {e}"))?;
-            let token = format!(
-                "cct_{}",
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-            );
-            let hash = service::build::sha256_hex(token.as_bytes());
-            let id = hash[..8].to_owned();
-            let mut tokens = Tokens::read(&Layout::new(&dir))?;
-            tokens.tokens.push(TokenRecord {
-                id: id.clone(),
-                party: party.clone(),
-                sha256: hash,
-                label,
-                issued_at: now(),
-                revoked_at: None,
-            });
-            write_tokens(&dir, &tokens)?;
+            let (record, token) =
+                service::access::issue_token(&Layout::new(&dir), &party, &label, &now())?;
+            let id = record.id;
             match format {
                 Format::Json => print_json(&json!({"id": id, "party": party, "token": token})),
                 Format::Text => print(&format!(
@@ -87,16 +63,8 @@ pub fn run(command: TokenCommand, format: Format) -> Outcome {
             }
         }
         TokenCommand::Revoke { dir, id } => {
-            let mut tokens = Tokens::read(&Layout::new(&dir))?;
-            let record = tokens
-                .tokens
-                .iter_mut()
-                .find(|t| t.id == id)
-                .ok_or_else(|| anyhow!("no token `{id}` in `{}`", dir.display()))?;
-            if record.revoked_at.is_none() {
-                record.revoked_at = Some(now());
-            }
-            write_tokens(&dir, &tokens)?;
+            service::access::revoke_token(&Layout::new(&dir), &id, &now())
+                .map_err(|e| anyhow!("{e} in `{}`", dir.display()))?;
             print(&format!("revoked token {id}\n"))
         }
         TokenCommand::List { dir } => {

@@ -478,3 +478,83 @@ pub fn deposit_usage(
     let kept = write_once(&layout.usage_records(entry), body)?;
     Ok(reply(format!("usage/{entry}/records"), kept))
 }
+
+/// Issues a token for `party`: the token (shown once) and its record (kept as a hash).
+pub fn issue_token(
+    layout: &Layout,
+    party: &str,
+    label: &str,
+    now: &str,
+) -> Result<(TokenRecord, String)> {
+    let secret = crate::keys::random_bytes().map_err(ServiceError::internal)?;
+    let token = format!(
+        "cct_{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, secret)
+    );
+    let sha256 = crate::build::sha256_hex(token.as_bytes());
+    let record = TokenRecord {
+        id: sha256.get(..8).unwrap_or_default().to_owned(),
+        party: party.to_owned(),
+        sha256,
+        label: label.to_owned(),
+        issued_at: now.to_owned(),
+        revoked_at: None,
+    };
+    update_tokens(layout, |tokens| {
+        tokens.tokens.push(record.clone());
+        Ok(())
+    })?;
+    Ok((record, token))
+}
+
+/// Revokes the token `id`; a server refuses it from the next request.
+pub fn revoke_token(layout: &Layout, id: &str, now: &str) -> Result<TokenRecord> {
+    update_tokens(layout, |tokens| {
+        let record = tokens
+            .tokens
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(|| ServiceError::NotFound(format!("no token `{id}`")))?;
+        if record.revoked_at.is_none() {
+            record.revoked_at = Some(now.to_owned());
+        }
+        Ok(record.clone())
+    })
+}
+
+/// Reads, changes and writes `tokens.json` under an exclusive lock, so concurrent writers
+/// neither lose nor refuse each other's updates; the new file is synced and renamed into place,
+/// so readers see the old list or the new one.
+fn update_tokens<T>(layout: &Layout, change: impl FnOnce(&mut Tokens) -> Result<T>) -> Result<T> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = layout.tokens();
+    let io = |what: &str, e: std::io::Error| {
+        ServiceError::internal(format!("cannot {what} `{}`: {e}", path.display()))
+    };
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path.with_extension("lock"))
+        .map_err(|e| io("lock", e))?;
+    lock.lock().map_err(|e| io("lock", e))?;
+    let mut tokens = Tokens::read(layout)?;
+    let answer = change(&mut tokens)?;
+    let text = serde_json::to_string_pretty(&tokens).map_err(ServiceError::internal)?;
+    let temporary = path.with_extension("json.new");
+    let written = (|| -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(format!("{text}\n").as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, &path)
+    })();
+    written.map_err(|e| io("write", e))?;
+    Ok(answer)
+}

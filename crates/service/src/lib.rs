@@ -9,12 +9,15 @@
 
 pub mod access;
 pub mod build;
+pub mod demo;
 pub mod deposit;
 mod error;
 pub mod keys;
 pub mod layout;
 mod local;
 mod remote;
+pub mod sealed;
+pub mod templates;
 pub mod wire;
 
 use std::path::Path;

@@ -1,3 +1,4 @@
-//! The service's own tests: deposits and identifiers through its public surface.
+//! The service's own tests: deposits, tokens and identifiers through its public surface.
 
 mod deposit;
+mod tokens;

@@ -7,16 +7,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context as _, anyhow};
 use attest::Subject;
 use domain::contract::{DeliveryForm, Environment};
 use domain::updates::time;
 use domain::{Assurance, Harness, Kind, ModelRef, Role};
 use serde_json::json;
-use service::{Draft, Instance as _, Local};
 use tlog::note::{KeyType, SignerKey};
 
 use crate::keys::write_key_file;
+use crate::{Draft, Instance as _, Local, Result, ServiceError};
+
+fn internal(error: impl std::fmt::Display) -> ServiceError {
+    ServiceError::internal(format!("the demo: {error}"))
+}
 
 const ORIGIN: &str = "demo.concordat.example/ai";
 const CONTRACT: &str = "defense-imagery-analysis";
@@ -52,20 +55,20 @@ struct Seeder {
 
 impl Seeder {
     /// Signs a draft with the named parties' keys and submits it: its index.
-    fn submit(&self, draft: Draft, signers: &[&str]) -> anyhow::Result<u64> {
+    fn submit(&self, draft: Draft, signers: &[&str]) -> Result<u64> {
         let kind = draft.kind().map_or("unknown", Kind::name);
         let keys = signers
             .iter()
             .map(|name| {
                 self.keys
                     .get(name)
-                    .with_context(|| format!("no demo key `{name}`"))
+                    .ok_or_else(|| internal(format!("no demo key `{name}`")))
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         self.instance
             .submit(draft.signed_bytes(&keys)?)
             .map(|reply| reply.index)
-            .map_err(|e| anyhow!("demo entry `{kind}`: {e}"))
+            .map_err(|e| internal(format!("entry `{kind}`: {e}")))
     }
 
     /// The story's day `days`, RFC 3339.
@@ -75,7 +78,7 @@ impl Seeder {
 }
 
 fn digest_of(text: &str) -> String {
-    evidence::sha256_hex(text.as_bytes())
+    crate::build::sha256_hex(text.as_bytes())
 }
 
 fn model(version: &str) -> ModelRef {
@@ -86,8 +89,8 @@ fn model(version: &str) -> ModelRef {
 }
 
 /// Creates the demo instance in `dir`.
-pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
-    let created = service::create(
+pub fn seed(dir: &Path) -> Result<Seeded> {
+    let created = crate::create(
         dir,
         ORIGIN,
         "Demo ledger operator",
@@ -96,19 +99,20 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
     let mut keys = BTreeMap::new();
     keys.insert("operator", created.operator.clone());
     for (party, ..) in PARTIES {
-        let key = service::keys::new_key(party, KeyType::Ed25519)?;
+        let key = crate::keys::new_key(party, KeyType::Ed25519).map_err(internal)?;
         write_key_file(
             &created.layout.keys_dir().join(format!("{party}.key")),
             &key,
             false,
-        )?;
+        )
+        .map_err(internal)?;
         keys.insert(party, key);
     }
     // The story starts four months ago.
     let seeder = Seeder {
         instance: Local::open(dir)?,
         keys,
-        now: service::build::now() - 120 * DAY,
+        now: crate::build::now() - 120 * DAY,
     };
     register_parties(&seeder)?;
     let files = publish_contract(&seeder)?;
@@ -118,7 +122,10 @@ pub fn seed(dir: &Path) -> anyhow::Result<Seeded> {
     record_usage(&seeder, &files)?;
     let Seeder { instance, .. } = seeder;
     instance.close_ledger()?;
-    let size = store::Reader::open(dir)?.latest_checkpoint()?.size;
+    fn instance_size(dir: &Path) -> Result<u64> {
+        Ok(store::Reader::open(dir)?.latest_checkpoint()?.size)
+    }
+    let size = instance_size(dir)?;
     Ok(Seeded {
         entries: size,
         example_entry: size.saturating_sub(1),
@@ -152,7 +159,7 @@ const PARTIES: [(&str, &str, Role, &str); 7] = [
     ),
 ];
 
-fn register_parties(seeder: &Seeder) -> anyhow::Result<()> {
+fn register_parties(seeder: &Seeder) -> Result<()> {
     for (party, name, role, jurisdiction) in PARTIES {
         let predicate = domain::PartyRegistered {
             party: party.to_owned(),
@@ -168,8 +175,9 @@ fn register_parties(seeder: &Seeder) -> anyhow::Result<()> {
 
 /// The contract, from the template, with a sealed addendum whose text is deposited with the
 /// instance (which serves it only to cleared parties): its public files.
-fn publish_contract(seeder: &Seeder) -> anyhow::Result<BTreeMap<String, String>> {
-    let template = crate::templates::find(CONTRACT).context("the template is missing")?;
+fn publish_contract(seeder: &Seeder) -> Result<BTreeMap<String, String>> {
+    let template =
+        crate::templates::find(CONTRACT).ok_or_else(|| internal("the template is missing"))?;
     let parties = crate::templates::Parties {
         agency: "defense-agency".into(),
         vendor: "acme-ai".into(),
@@ -184,7 +192,7 @@ fn publish_contract(seeder: &Seeder) -> anyhow::Result<BTreeMap<String, String>>
         .map(|(path, text)| (path.to_owned(), text))
         .collect();
     let sealed_text = "Target-set handling: imagery of named sites is processed only in the enclave, and analyst notes on them are destroyed after 30 days.\n";
-    let (sealed, commitment) = crate::contract_cmd::seal_text("annex-c", sealed_text.to_owned())?;
+    let (sealed, commitment) = crate::sealed::seal("annex-c", sealed_text.to_owned())?;
     if let Some(contract) = files.get_mut("contract.toml") {
         contract.push_str(&format!(
             "\n[[addenda]]\nid = \"annex-c\"\ntitle = \"Target-set handling\"\nclassification = \"SECRET\"\ncommitment = \"{commitment}\"\n"
@@ -200,14 +208,14 @@ fn publish_contract(seeder: &Seeder) -> anyhow::Result<BTreeMap<String, String>>
         Draft::new(&predicate)?,
         &["defense-agency", "acme-ai", "oversight-office"],
     )?;
-    let body = toml::to_string(&sealed)?;
+    let body = toml::to_string(&sealed).map_err(internal)?;
     seeder
         .instance
         .deposit_addendum(None, CONTRACT, "annex-c", body.as_bytes())?;
     Ok(files)
 }
 
-fn recognise_labs_and_attest_hosting(seeder: &Seeder) -> anyhow::Result<()> {
+fn recognise_labs_and_attest_hosting(seeder: &Seeder) -> Result<()> {
     let recognitions = [
         (
             "uk-aisi",
@@ -254,7 +262,7 @@ fn register(
     notice_at: i64,
     service_in: i64,
     notes: &str,
-) -> anyhow::Result<u64> {
+) -> Result<u64> {
     let predicate = domain::ModelVersionRegistered {
         vendor: "acme-ai".to_owned(),
         line: "vision-analyst".to_owned(),
@@ -281,7 +289,7 @@ struct Evaluation<'a> {
     day: i64,
 }
 
-fn record_evaluation(seeder: &Seeder, evaluation: Evaluation<'_>) -> anyhow::Result<u64> {
+fn record_evaluation(seeder: &Seeder, evaluation: Evaluation<'_>) -> Result<u64> {
     let Evaluation {
         version,
         lab,
@@ -330,7 +338,7 @@ fn evaluate(
     metric: &str,
     value: f64,
     day: i64,
-) -> anyhow::Result<u64> {
+) -> Result<u64> {
     record_evaluation(
         seeder,
         Evaluation {
@@ -345,7 +353,7 @@ fn evaluate(
     )
 }
 
-fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> anyhow::Result<()> {
+fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> Result<()> {
     // Two versions announced with 61 days' notice, evaluated by recognised labs.
     register(
         seeder,
@@ -419,10 +427,10 @@ fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> anyhow::Result<()> 
 /// A government red-team test whose result is classified: the entry discloses the test and
 /// commits to its result; the lab deposits the result with the instance, which serves it only
 /// to the lab and to auditors whose scope includes evaluation evidence.
-fn red_team_test(seeder: &Seeder) -> anyhow::Result<()> {
+fn red_team_test(seeder: &Seeder) -> Result<()> {
     let result = json!({"attack_success_rate": 0.0075, "attempts": 400}).to_string();
     let (sealed_result, commitment) =
-        crate::contract_cmd::seal_text("vision-analyst@2027.1.0/adversarial-red-team", result)?;
+        crate::sealed::seal("vision-analyst@2027.1.0/adversarial-red-team", result)?;
     let entry = record_evaluation(
         seeder,
         Evaluation {
@@ -435,7 +443,7 @@ fn red_team_test(seeder: &Seeder) -> anyhow::Result<()> {
             day: 52,
         },
     )?;
-    let body = crate::contract_cmd::sealed_text(&commitment, &sealed_result)?;
+    let body = crate::sealed::headed(&commitment, &sealed_result)?;
     seeder
         .instance
         .deposit_result(None, entry, body.as_bytes())?;
@@ -443,7 +451,7 @@ fn red_team_test(seeder: &Seeder) -> anyhow::Result<()> {
 }
 
 /// A third version, announced with 14 days' notice and below the accuracy threshold.
-fn a_third_version_blocked(seeder: &Seeder) -> anyhow::Result<()> {
+fn a_third_version_blocked(seeder: &Seeder) -> Result<()> {
     register(seeder, "2027.3.0", 90, 104, "Larger context window.")?;
     evaluate(
         seeder,
@@ -459,9 +467,9 @@ fn a_third_version_blocked(seeder: &Seeder) -> anyhow::Result<()> {
 
 /// Ten days of the workbench's usage, decided by the contract's own policies as its gateway
 /// would: a batch whose counts are public and whose records the auditor may read.
-fn record_usage(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::Result<()> {
+fn record_usage(seeder: &Seeder, files: &BTreeMap<String, String>) -> Result<()> {
     let records = usage_records(seeder, files)?;
-    let read = policy::usage::read(&records).map_err(|_| anyhow!("demo usage records"))?;
+    let read = policy::usage::read(&records).map_err(|_| internal("usage records"))?;
     let summary = policy::usage::summarize(read.iter().map(|(_, r)| r));
     let predicate = domain::UsageRecorded {
         party: "defense-agency".to_owned(),
@@ -484,9 +492,9 @@ fn record_usage(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::Re
 }
 
 /// The usage records, JSON Lines: each request decided by the contract's policies.
-fn usage_records(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::Result<String> {
+fn usage_records(seeder: &Seeder, files: &BTreeMap<String, String>) -> Result<String> {
     let policies =
-        policy::from_files(files).map_err(|_| anyhow!("the template's policies do not load"))?;
+        policy::from_files(files).map_err(|_| internal("the template's policies do not load"))?;
     // user, role, clearance, purpose, data classification, human in the loop, target domain
     #[rustfmt::skip]
     let asks = [
@@ -516,7 +524,7 @@ fn usage_records(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::R
             human_in_the_loop: human,
             target_domain: domain.into(),
         };
-        let decision = policies.decide(&request).map_err(|e| anyhow!("{e}"))?;
+        let decision = policies.decide(&request).map_err(internal)?;
         let record = policy::usage::UsageRecord {
             at: time::format_instant(seeder.now + 101 * DAY + n as i64 * 20_000),
             id: format!("req-{:04x}", 0x81f2 + n),
@@ -525,7 +533,7 @@ fn usage_records(seeder: &Seeder, files: &BTreeMap<String, String>) -> anyhow::R
             allowed: decision.allowed,
             clauses: decision.clauses,
         };
-        records.push_str(&serde_json::to_string(&record)?);
+        records.push_str(&serde_json::to_string(&record).map_err(internal)?);
         records.push('\n');
     }
     Ok(records)
