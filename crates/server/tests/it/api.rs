@@ -1,0 +1,212 @@
+//! The JSON API answers in the `service::wire` types, refuses in `ErrorBody` with the status
+//! the service gives, and logs every restricted read before it answers.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use service::wire::{
+    AddendumText, DepositReply, EntryView, ErrorBody, GateView, InstanceInfo, PartyView,
+    SealedResult, SubmitReply,
+};
+
+use crate::support::{Served, wire};
+
+const CONTRACT: &str = "defense-imagery-analysis";
+
+#[test]
+fn reads_answer_in_the_wire_types() {
+    crate::support::run(async {
+        let served = Served::demo();
+        let (status, body) = served.get("/api/instance").await;
+        assert_eq!(status, StatusCode::OK);
+        let info: InstanceInfo = wire(&body);
+        assert!(info.simulated_clock);
+        assert!(info.size > 20, "{info:?}");
+
+        let (_, body) = served.get("/api/entries/0").await;
+        let genesis: EntryView = wire(&body);
+        assert_eq!(genesis.kind.as_deref(), Some("party-registered"));
+        assert_eq!(genesis.signers[0].party, "operator");
+
+        let (_, body) = served.get("/api/parties/acme-ai").await;
+        let vendor: PartyView = wire(&body);
+        assert_eq!(vendor.party.name, "Acme AI");
+        assert_eq!(vendor.keys.len(), 1);
+
+        let (_, body) = served
+            .get(&format!(
+                "/api/gate?contract={CONTRACT}&model=vision-analyst@2027.3.0"
+            ))
+            .await;
+        let gate: GateView = wire(&body);
+        assert!(!gate.met);
+        assert!(gate.gate.unmet().any(|r| r.id == "notice"), "{gate:?}");
+    });
+}
+
+#[test]
+fn refusals_carry_the_status_code_and_rule() {
+    crate::support::run(async {
+        let served = Served::demo();
+        let refusal = |body: &[u8]| wire::<ErrorBody>(body).error;
+
+        let size = wire::<InstanceInfo>(&served.get("/api/instance").await.1).size;
+        let (status, body) = served.get(&format!("/api/entries/{size}/proof")).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "a proof past the end is not a fault"
+        );
+        assert_eq!(refusal(&body).code, "not-found");
+
+        let (status, body) = served.get("/api/gate?contract=x&model=no-at-sign").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(refusal(&body).message.contains("LINE@VERSION"));
+
+        let post = |bytes: Vec<u8>| {
+            Request::post("/api/entries")
+                .header("content-type", "application/json")
+                .body(Body::from(bytes))
+                .unwrap()
+        };
+        let (status, body) = served.send(post(b"{not an envelope".to_vec())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(refusal(&body).code, "invalid-entry");
+
+        // The blocked version's approval breaks the gate rule; the body names the rule.
+        let key =
+            service::keys::read_signer(&served.layout().keys_dir().join("defense-agency.key"))
+                .unwrap();
+        let approval = domain::VersionApproved {
+            approver: "defense-agency".into(),
+            contract: CONTRACT.into(),
+            model: domain::ModelRef {
+                line: "vision-analyst".into(),
+                version: "2027.3.0".into(),
+            },
+            at: domain::updates::time::format_instant(service::build::now()),
+        };
+        let envelope = service::Draft::new(&approval)
+            .unwrap()
+            .signed_bytes(&[&key])
+            .unwrap();
+        let (status, body) = served.send(post(envelope)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = refusal(&body);
+        assert_eq!(
+            (error.code.as_str(), error.rule.as_deref()),
+            ("rejected", Some("gate"))
+        );
+        // Read back by a client, it is the same refusal.
+        assert!(matches!(
+            service::ServiceError::from_wire(error),
+            service::ServiceError::Rejected { rule, .. } if rule == "gate"
+        ));
+
+        // An entry the rules allow is accepted with its receipt.
+        let statement = domain::PartyStatement {
+            party: "defense-agency".into(),
+            topic: "disclosure".into(),
+            text: "tested as a library".into(),
+            cosigners: Vec::new(),
+        };
+        let envelope = service::Draft::new(&statement)
+            .unwrap()
+            .signed_bytes(&[&key])
+            .unwrap();
+        let (status, body) = served.send(post(envelope)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let reply: SubmitReply = wire(&body);
+        assert_eq!(reply.index, size);
+        assert!(
+            reply.proof.starts_with("c2sp.org/tlog-proof@v1"),
+            "{}",
+            reply.proof
+        );
+    });
+}
+
+#[test]
+fn restricted_reads_need_a_cleared_credential_and_are_logged_first() {
+    crate::support::run(async {
+        let served = Served::demo();
+        let addendum = format!("/api/contracts/{CONTRACT}/addenda/annex-c");
+        let (status, _) = served.get(&addendum).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, body) = served.get_as("cct_not-a-token", &addendum).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let (status, _) = served.get_as(&served.token("uk-test-lab"), &addendum).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "a lab is no party of the contract"
+        );
+
+        let (status, body) = served
+            .get_as(&served.token("oversight-office"), &addendum)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let text: AddendumText = wire(&body);
+        assert!(text.text.starts_with("Target-set handling"));
+        let (_, body) = served
+            .get(&format!("/api/entries/{}", text.read_recorded_at))
+            .await;
+        let record: EntryView = wire(&body);
+        assert_eq!(record.kind.as_deref(), Some("restricted-read"));
+        assert_eq!(record.statement.predicate["reader"], "oversight-office");
+
+        // The sealed red-team result: the auditor in scope reads it; the vendor may not.
+        let (_, body) = served.get("/api/evidence").await;
+        let evidence: Vec<domain::updates::EvidenceRecord> = wire(&body);
+        let sealed = evidence
+            .iter()
+            .find(|e| e.sealed_result.is_some())
+            .unwrap()
+            .entry;
+        let uri = format!("/api/evidence/{sealed}/sealed");
+        let (status, _) = served.get_as(&served.token("acme-ai"), &uri).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, body) = served.get_as(&served.token("oversight-office"), &uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let result: SealedResult = wire(&body);
+        assert_eq!(result.metrics["attempts"], 400);
+    });
+}
+
+#[test]
+fn deposits_are_kept_once_and_only_from_whom_they_may_come() {
+    crate::support::run(async {
+        let served = Served::demo();
+        let (_, body) = served.get("/api/usage").await;
+        let batches: Vec<domain::updates::UsageBatch> = wire(&body);
+        let batch = batches[0].entry;
+        let stored = std::fs::read(served.layout().usage_records(batch)).unwrap();
+        let put = |token: String, bytes: Vec<u8>| {
+            Request::put(format!("/api/usage/{batch}/records"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::from(bytes))
+                .unwrap()
+        };
+        let (status, _) = served
+            .send(put(served.token("acme-ai"), stored.clone()))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "only the recording party deposits"
+        );
+        let agency = served.token("defense-agency");
+        let (status, body) = served.send(put(agency.clone(), stored.clone())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(wire::<DepositReply>(&body).already_stored);
+        let mut other = stored;
+        other.extend_from_slice(b"\n");
+        let (status, body) = served.send(put(agency, other)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(wire::<ErrorBody>(&body).error.code, "digest-mismatch");
+    });
+}

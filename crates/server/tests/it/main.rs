@@ -1,0 +1,7 @@
+//! The server as a library: requests sent straight to its router (tower's `oneshot`) on a
+//! seeded instance, and snapshots of what it renders. The end-to-end tests of the running
+//! binary are in `crates/cli/tests/it/server.rs`.
+
+mod api;
+mod render;
+mod support;
