@@ -663,31 +663,7 @@ fn contracts_are_published_amended_and_shown_from_the_ledger() {
     ])
     .ok();
     for party in ["agency-x", "acme-ai", "auditor-y"] {
-        let vkey = run(&[
-            "key",
-            "generate",
-            "--name",
-            party,
-            "--out",
-            &format!("{party}.key"),
-        ])
-        .ok()
-        .stdout;
-        run(&[
-            "party",
-            "register",
-            "--dir",
-            "ledger",
-            "--name",
-            party,
-            "--id",
-            party,
-            "--role",
-            "agency",
-            "--key",
-            vkey.trim(),
-        ])
-        .ok();
+        crate::support::new_party(tmp.path(), party, "agency", None);
     }
     run(&[
         "contract",

@@ -54,6 +54,37 @@ pub fn concordat(args: &[&str], stdin: Option<&[u8]>, dir: &Path) -> Run {
     }
 }
 
+/// Makes a key for `party` (`PARTY.key` in `dir`) and registers the party in the instance
+/// `dir/ledger` with `role` (and `jurisdiction`), signed by the operator: the party's verifier
+/// key. The one helper the tests use to add a party, instead of each spelling it out.
+pub fn new_party(dir: &Path, party: &str, role: &str, jurisdiction: Option<&str>) -> String {
+    let vkey = concordat(
+        &[
+            "key",
+            "generate",
+            "--name",
+            party,
+            "--out",
+            &format!("{party}.key"),
+        ],
+        None,
+        dir,
+    )
+    .ok()
+    .stdout
+    .trim()
+    .to_owned();
+    let mut register = vec![
+        "party", "register", "--dir", "ledger", "--name", party, "--id", party, "--role", role,
+        "--key", &vkey,
+    ];
+    if let Some(jurisdiction) = jurisdiction {
+        register.extend(["--jurisdiction", jurisdiction]);
+    }
+    concordat(&register, None, dir).ok();
+    vkey
+}
+
 /// A working directory with a signer key and an initialised log in `ledger/`.
 pub struct Workspace {
     pub dir: tempfile::TempDir,

@@ -56,33 +56,7 @@ pub fn engagement(tmp: &Path, simulated: bool, testing: Option<&str>, form: &str
         ("uk-aisi", "overseer", "GB"),
         ("us-caisi", "overseer", "US"),
     ] {
-        let vkey = run(&[
-            "key",
-            "generate",
-            "--name",
-            party,
-            "--out",
-            &format!("{party}.key"),
-        ])
-        .ok()
-        .stdout;
-        run(&[
-            "party",
-            "register",
-            "--dir",
-            "ledger",
-            "--name",
-            party,
-            "--id",
-            party,
-            "--role",
-            role,
-            "--jurisdiction",
-            jurisdiction,
-            "--key",
-            vkey.trim(),
-        ])
-        .ok();
+        crate::support::new_party(tmp, party, role, Some(jurisdiction));
     }
     run(&[
         "contract",
@@ -233,6 +207,15 @@ fn a_version_passes_the_gate_is_activated_and_rolled_back() {
         gate(&run, "2027.1.0", "2026-11-05T00:00:00Z").fails(1, "2 of 5 requirements unmet");
     assert!(status.stdout.contains("[UNMET] evaluation:arc-easy/acc: acc ≥ 0.7 on `arc-easy` (US/GB-recognised evidence, at most 90 days old): no evidence for `arc-easy` on vision-analyst@2027.1.0"), "{}", status.stdout);
     assert!(status.stdout.contains("[met] notice: notice given 2026-08-01 for service from 2026-10-15: 75 days; the contract requires 60"), "{}", status.stdout);
+    // The whole report, as an approver reads it (`UPDATE_EXPECT=1` rewrites it).
+    expect_test::expect![[r#"
+        vision-analyst@2027.1.0 under `defense-imagery-analysis`: registered — gate not met (at 2026-11-05T00:00:00Z)
+          [met] standing: offered at entry 12; registered
+          [met] notice: notice given 2026-08-01 for service from 2026-10-15: 75 days; the contract requires 60
+          [UNMET] evaluation:arc-easy/acc: acc ≥ 0.7 on `arc-easy` (US/GB-recognised evidence, at most 90 days old): no evidence for `arc-easy` on vision-analyst@2027.1.0
+          [met] hosting-attestation: the contract requires attestation of its government-cloud environment: attested by `acme-ai` at entry 10 (report 30218eb47f84)
+          [UNMET] approvals: 2 of 2 approvers must approve; 0 approved; awaiting `agency-x`, `auditor-y`
+    "#]].assert_eq(&status.stdout);
 
     // The lab imports its lm-evaluation-harness results, signs the statement, submits it.
     let fixture = lm_eval_fixture();
