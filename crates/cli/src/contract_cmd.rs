@@ -414,8 +414,8 @@ Keep the .sealed.toml with cleared parties only; the printed [[addenda]] entry i
         #[arg(long)]
         out: PathBuf,
     },
-    /// Fetch a sealed addendum's text from a server, as a party cleared for it. The read is
-    /// recorded in the ledger; the text is checked against the public commitment and written
+    /// Fetch a sealed addendum's text from the instance (a server, or its directory), as a
+    /// party cleared for it. The read is recorded in the ledger first; the text is checked against the public commitment and written
     /// (mode 0600) as a .sealed.toml that `addendum verify` and `contract render --reveal` open.
     #[command(after_help = "Examples:
   # the request signed with the party's key (RFC 9421 HTTP message signature)
@@ -424,8 +424,11 @@ Keep the .sealed.toml with cleared parties only; the printed [[addenda]] entry i
   # or a bearer token from `concordat token issue` (also read from CONCORDAT_TOKEN)
   concordat addendum fetch --server http://127.0.0.1:8700 --contract defense-imagery-analysis \\
       --addendum annex-c --token-file agency.token --out annex-c.sealed.toml
+  # in the instance directory: the operator key there records the read
+  concordat addendum fetch --dir ./concordat --contract defense-imagery-analysis \\
+      --addendum annex-c --key agency.key --out annex-c.sealed.toml
 
-Exit 1 when the server refuses the credential (401/403, with its reason) or sends text that does
+Exit 1 when the instance refuses the credential (401/403, with its reason) or sends text that does
 not open the public commitment.")]
     Fetch(crate::restricted::FetchArgs),
     /// Deposit a sealed addendum's text with the instance (a server, or its directory), for the

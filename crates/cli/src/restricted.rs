@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow};
 use domain::contract::{self, Sealed};
 use serde_json::json;
-use service::{Credential, Instance as _};
+use service::Credential;
 
 use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
@@ -39,12 +39,12 @@ impl CredentialArgs {
     }
 }
 
-/// A restricted read of one entry's data from a server, written to a file.
+/// A restricted read of one entry's data, written to a file. Through a server, or in the
+/// instance directory, where the operator key records the read.
 #[derive(Debug, clap::Args)]
 pub struct ReadArgs {
-    /// The server, e.g. http://127.0.0.1:8700.
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub at: crate::instance::Where,
     /// The entry's index.
     #[arg(long)]
     pub entry: u64,
@@ -101,9 +101,8 @@ fn keep_revealed(sealed: &Sealed, commitment: &str, out: &Path) -> Outcome {
 /// `addendum fetch`.
 #[derive(Debug, clap::Args)]
 pub struct FetchArgs {
-    /// The server, e.g. http://127.0.0.1:8700.
-    #[arg(long)]
-    pub server: String,
+    #[command(flatten)]
+    pub at: crate::instance::Where,
     #[arg(long)]
     pub contract: String,
     /// The addendum's id.
@@ -118,7 +117,7 @@ pub struct FetchArgs {
 
 pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
     let credential = args.credential.credential()?;
-    let instance = service::Remote::new(&args.server)?;
+    let instance = args.at.open()?;
     let record = instance.contract(&args.contract)?;
     let public = record
         .addenda
@@ -134,6 +133,7 @@ pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
     let answer = instance
         .read_addendum(&credential, &args.contract, &args.addendum)
         .map_err(refused)?;
+    instance.close()?;
     let sealed = Sealed {
         id: answer.id.clone(),
         salt: answer.salt.clone(),
@@ -160,7 +160,7 @@ pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
 /// `evidence reveal`.
 pub fn reveal_result(args: ReadArgs, format: Format) -> Outcome {
     let credential = args.credential.credential()?;
-    let instance = service::Remote::new(&args.server)?;
+    let instance = args.at.open()?;
     let entry = instance.entry(args.entry)?;
     let predicate = &entry.statement.predicate;
     let commitment = match (entry.kind.as_deref(), predicate["sealedResult"].as_str()) {
@@ -177,6 +177,7 @@ pub fn reveal_result(args: ReadArgs, format: Format) -> Outcome {
     let answer = instance
         .read_result(&credential, args.entry)
         .map_err(refused)?;
+    instance.close()?;
     let sealed = Sealed {
         id: answer.id.clone(),
         salt: answer.salt.clone(),

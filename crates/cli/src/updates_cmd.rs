@@ -152,15 +152,16 @@ auditors in scope (`evidence reveal`).")]
         #[command(flatten)]
         deposit: crate::restricted::DepositArgs,
     },
-    /// Read a sealed evaluation result from a server, as the lab that produced it or an auditor
+    /// Read a sealed evaluation result from the instance (a server, or its directory), as the lab that produced it or an auditor
     /// whose scope includes `evaluation-evidence`. The read is recorded in the ledger; the
     /// result is checked against the entry's public commitment and written (mode 0600).
     #[command(after_help = "Example:
   concordat evidence reveal --server http://127.0.0.1:8700 --entry 23 --key auditor.key \\
       --out red-team.sealed.toml
+  concordat evidence reveal --dir ./concordat --entry 23 --key auditor.key --out red-team.sealed.toml
 
 --token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
-Exit 1 when the server refuses (401/403, with its reason) or the result does not open the
+Exit 1 when the instance refuses (401/403, with its reason) or the result does not open the
 commitment.")]
     Reveal(crate::restricted::ReadArgs),
     /// List the evidence about a model version (or all).

@@ -10,7 +10,7 @@ use domain::ContractRecord;
 use domain::updates::{UsageBatch, time};
 use policy::usage::{self, LineError, UsageRecord};
 use serde_json::json;
-use service::{Credential, Draft, Instance as _};
+use service::{Credential, Draft};
 
 use crate::instance::Where;
 use crate::keys::read_signer;
@@ -59,14 +59,15 @@ answers differ is refused (exit 1), naming the lines.")]
         #[arg(long)]
         contract: Option<String>,
     },
-    /// Read a batch's records from a server, as an auditor allowed to read usage records (or
+    /// Read a batch's records from the instance (a server, or its directory), as an auditor allowed to read usage records (or
     /// the party that recorded them). The read is recorded in the ledger; the records are
     /// checked against the batch's digest, written (mode 0600), and decided again.
     #[command(after_help = "Example:
   concordat usage fetch --server http://127.0.0.1:8700 --entry 31 --key auditor.key --out batch-31.jsonl
+  concordat usage fetch --dir ./concordat --entry 31 --key auditor.key --out batch-31.jsonl
 
 --token-file FILE (or CONCORDAT_TOKEN) sends a bearer token instead of signing the request.
-Exit 1 when the server refuses, the records do not match the digest, or a recorded decision
+Exit 1 when the instance refuses, the records do not match the digest, or a recorded decision
 differs from what the contract's policies answer (each listed).")]
     Fetch(crate::restricted::ReadArgs),
 }
@@ -92,7 +93,7 @@ pub fn run(command: UsageCommand, format: Format) -> Outcome {
         UsageCommand::List { source, contract } => list(&source, contract.as_deref(), format),
         UsageCommand::Fetch(args) => {
             let credential = args.credential.credential()?;
-            fetch_records(&args.server, args.entry, &credential, &args.out, format)
+            fetch_records(&args.at, args.entry, &credential, &args.out, format)
         }
     }
 }
@@ -255,14 +256,14 @@ fn list(source: &Where, contract: Option<&str>, format: Format) -> Outcome {
 }
 
 fn fetch_records(
-    server: &str,
+    at: &Where,
     entry: u64,
     credential: &Credential,
     out: &Path,
     format: Format,
 ) -> Outcome {
     // The digest from the public entry first: the records must match it.
-    let instance = service::Remote::new(server)?;
+    let instance = at.open()?;
     let logged = instance.entry(entry)?;
     if logged.kind.as_deref() != Some("usage-recorded") {
         return Err(anyhow!("entry {entry} is not a usage batch").into());
@@ -289,6 +290,7 @@ fn fetch_records(
     }
     crate::contract_cmd::write_private(out, text)?;
     let contract = instance.contract(&contract_id)?;
+    instance.close()?;
     let source = out.display().to_string();
     let recorded = answer.read_recorded_at;
     let records = checked_records(&source, text, &contract, None)?;

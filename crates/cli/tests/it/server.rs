@@ -1858,3 +1858,89 @@ fn the_cli_reaches_a_server_over_https() {
     let plain = url.replace("https://", "http://");
     assert!(ureq::get(&format!("{plain}/healthz")).call().is_err());
 }
+
+/// The same restricted reads on an instance directory, without a server: the credential is
+/// checked, the read is recorded by the directory's operator key before anything is written,
+/// and a party not cleared gets nothing.
+#[test]
+fn restricted_reads_in_an_instance_directory_are_checked_and_recorded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    service::demo::seed(&dir).unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    let key = |party: &str| dir.join(format!("keys/{party}.key")).display().to_string();
+    let dir_arg = dir.display().to_string();
+    // The log's size, from its latest checkpoint (origin, then size).
+    let size = || {
+        run(&["log", "checkpoint", "--dir", &dir_arg])
+            .ok()
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = size();
+    run(&[
+        "addendum",
+        "fetch",
+        "--dir",
+        &dir_arg,
+        "--contract",
+        "defense-imagery-analysis",
+        "--addendum",
+        "annex-c",
+        "--key",
+        &key("uk-test-lab"),
+        "--out",
+        "refused.toml",
+    ])
+    .fails(1, "`uk-test-lab` is not cleared for addendum `annex-c`");
+    assert!(!tmp.path().join("refused.toml").exists());
+    let out = run(&[
+        "addendum",
+        "fetch",
+        "--dir",
+        &dir_arg,
+        "--contract",
+        "defense-imagery-analysis",
+        "--addendum",
+        "annex-c",
+        "--key",
+        &key("oversight-office"),
+        "--out",
+        "annex-c.toml",
+    ])
+    .ok()
+    .stdout;
+    assert!(
+        out.contains(&format!("recorded in the ledger at entry {before}")),
+        "{out}"
+    );
+    let read = run(&["entry", "show", "--dir", &dir_arg, &before.to_string()])
+        .ok()
+        .stdout;
+    assert!(
+        read.contains("restricted-read") && read.contains("oversight-office"),
+        "{read}"
+    );
+    assert!(
+        read.contains("contract/defense-imagery-analysis/addendum/annex-c"),
+        "{read}"
+    );
+    run(&[
+        "usage",
+        "fetch",
+        "--dir",
+        &dir_arg,
+        "--entry",
+        "28",
+        "--key",
+        &key("acme-ai"),
+        "--out",
+        "usage.jsonl",
+    ])
+    .fails(1, "may not read the usage records");
+    assert_eq!(size(), before + 1, "a refused read is not recorded");
+}
