@@ -40,8 +40,23 @@ pub async fn instance(
 
 pub async fn submit(
     State(instance): State<Arc<Instance>>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // An envelope is JSON: a form or a text body is refused before it is read, so a browser
+    // cannot be made to post one from another site without a CORS preflight.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the envelope as `Content-Type: application/json`",
+        ));
+    }
     let body = body?;
     if body.is_empty() {
         return Err(ApiError::bad_request(

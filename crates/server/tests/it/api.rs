@@ -71,6 +71,15 @@ fn refusals_carry_the_status_code_and_rule() {
         let (status, body) = served.send(post(b"{not an envelope".to_vec())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(refusal(&body).code, "invalid-entry");
+        for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+            let request = Request::post("/api/entries")
+                .header("content-type", content_type)
+                .body(Body::from("{}"))
+                .unwrap();
+            let (status, body) = served.send(request).await;
+            assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+            assert_eq!(refusal(&body).code, "unsupported-media-type");
+        }
 
         // The blocked version's approval breaks the gate rule; the body names the rule.
         let key =
@@ -208,5 +217,23 @@ fn deposits_are_kept_once_and_only_from_whom_they_may_come() {
         let (status, body) = served.send(put(agency, other)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(wire::<ErrorBody>(&body).error.code, "digest-mismatch");
+    });
+}
+
+#[test]
+fn every_response_forbids_sniffing_framing_and_scripts() {
+    crate::support::run(async {
+        let served = Served::demo();
+        for uri in ["/", "/api/instance", "/no/such/page", "/checkpoint"] {
+            let response = served.response(uri).await;
+            let headers = response.headers();
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{uri}");
+            assert_eq!(
+                headers["content-security-policy"],
+                server::CONTENT_SECURITY_POLICY,
+                "{uri}"
+            );
+            assert_eq!(headers["x-frame-options"], "DENY", "{uri}");
+        }
     });
 }

@@ -37,6 +37,14 @@ impl Served {
         (status, body.to_vec())
     }
 
+    /// The whole response to a GET, headers and all.
+    pub async fn response(&self, uri: &str) -> axum::response::Response {
+        server::router(Arc::clone(&self.instance))
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, uri: &str) -> (StatusCode, Vec<u8>) {
         self.send(Request::get(uri).body(Body::empty()).unwrap())
             .await
