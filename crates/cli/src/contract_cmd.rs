@@ -182,8 +182,8 @@ fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
     let keys = args
         .keys
         .iter()
-        .map(|path| crate::keys::read_signer(path))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|path| service::keys::read_signer(path))
+        .collect::<Result<Vec<_>, _>>()?;
     let signers: Vec<&tlog::note::SignerKey> = keys.iter().collect();
     // An amendment has a publication's shape; the kind says which it is.
     let envelope = service::Draft::of_kind(kind, &predicate, Vec::new())?.sign(&signers)?;
@@ -794,8 +794,8 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
         } => {
             let body = std::fs::read_to_string(&text)
                 .with_context(|| format!("cannot read `{}`", text.display()))?;
-            let (sealed, commitment) = seal_text(&id, body)?;
-            write_private(&out, &toml::to_string(&sealed)?)?;
+            let (sealed, commitment) = service::sealed::seal(&id, body)?;
+            crate::output::write_private(&out, &toml::to_string(&sealed)?)?;
             let public = contract::AddendumRef {
                 id,
                 title,
@@ -833,28 +833,4 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
             }
         }
     }
-}
-
-/// Seals `text` under a fresh random salt: the private half and the public commitment.
-pub fn seal_text(id: &str, text: String) -> anyhow::Result<(Sealed, String)> {
-    Ok(service::sealed::seal(id, text)?)
-}
-
-/// Writes a sealed half (mode 0600) headed by the commitment it opens, in the form
-/// `addendum verify` reads.
-pub fn write_sealed(path: &Path, commitment: &str, sealed: &Sealed) -> anyhow::Result<()> {
-    write_private(path, &service::sealed::headed(commitment, sealed)?)
-}
-
-pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create `{}` (it must not exist yet)", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write `{}`", path.display()))
 }

@@ -9,8 +9,8 @@ use service::Instance;
 use service::wire::SubmitReply;
 use tlog::note::SignerKey;
 
-use crate::keys::read_signer;
 use crate::output::Failure;
+use service::keys::read_signer;
 
 /// An instance: its directory, written and read directly, or a running server that holds it.
 #[derive(Debug, Args)]
@@ -43,7 +43,7 @@ pub fn submit_to(place: &Where, source: &str, envelope: Vec<u8>) -> Result<Submi
 /// of the instance directory. A server's operator key stays on the server's machine.
 pub fn operator_signer(place: &Where, signer: Option<&Path>) -> anyhow::Result<SignerKey> {
     if let Some(path) = signer {
-        return read_signer(path);
+        return Ok(read_signer(path)?);
     }
     match &place.dir {
         Some(dir) => service::Local::open(dir)?.operator_key().ok_or_else(|| {

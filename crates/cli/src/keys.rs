@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow};
 use clap::Subcommand;
 use serde_json::json;
-use tlog::note::{KeyType, SignerKey, VerifierKey};
+use tlog::note::{KeyType, VerifierKey};
 
 use crate::output::{Format, Outcome, print, print_json};
 
@@ -106,7 +106,7 @@ fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format)
         KeyType::Ed25519
     };
     let key = service::keys::new_key(name, key_type).context("--name")?;
-    write_key_file(out, &key, force)?;
+    service::keys::write_key_file(out, &key, force)?;
     let verifier = key.verifier().to_text();
     match format {
         Format::Text => print(&format!("{verifier}\n")),
@@ -118,16 +118,6 @@ fn generate(name: &str, out: &Path, cosigner: bool, force: bool, format: Format)
             "signer_key_file": out,
         })),
     }
-}
-
-/// Writes a signer key file readable only by its owner; refuses to overwrite unless `force`.
-pub fn write_key_file(out: &Path, key: &SignerKey, force: bool) -> anyhow::Result<()> {
-    Ok(service::keys::write_key_file(out, key, force)?)
-}
-
-/// Reads a signer key file.
-pub fn read_signer(path: &Path) -> anyhow::Result<SignerKey> {
-    Ok(service::keys::read_signer(path)?)
 }
 
 /// A verifier key given as its text, or as the path of a file that holds it.

@@ -14,11 +14,11 @@ use service::Draft;
 use service::wire::SubmitReply;
 
 use crate::instance::{Where, operator_signer, submit_to};
-use crate::keys::read_signer;
 use crate::output::{
     Failure, Format, Outcome, advance, print, print_json, progress_bar, read_input,
     verification_failed,
 };
+use service::keys::read_signer;
 
 /// `concordat init`.
 #[derive(Debug, Args)]
@@ -594,6 +594,13 @@ pub fn submit(place: &Where, envelopes: &[PathBuf], format: Format) -> Outcome {
         sources.borrow_mut().push_back((source, proof_path));
         Ok(bytes)
     });
+    // What stops the submissions early from the printing side: a proof file that cannot be
+    // written, or standard output closed.
+    let mut stopped: Option<Failure> = None;
+    let mut stop = |failure: Failure| {
+        stopped = Some(failure);
+        service::ServiceError::Unavailable("stopped".to_owned())
+    };
     let outcome = instance.submit_each(&mut inputs, &mut |reply| {
         let Some((source, proof_path)) = sources.borrow_mut().pop_front() else {
             return Ok(());
@@ -603,10 +610,7 @@ pub fn submit(place: &Where, envelopes: &[PathBuf], format: Format) -> Outcome {
             Ok(accepted) => {
                 if let Some(path) = &proof_path {
                     std::fs::write(path, &accepted.proof).map_err(|e| {
-                        service::ServiceError::BadRequest(format!(
-                            "cannot write `{}`: {e}",
-                            path.display()
-                        ))
+                        stop(anyhow!("cannot write `{}`: {e}", path.display()).into())
                     })?;
                 }
                 print_receipt(
@@ -615,7 +619,7 @@ pub fn submit(place: &Where, envelopes: &[PathBuf], format: Format) -> Outcome {
                     format,
                     json!({ "proof_file": proof_path }),
                 )
-                .map_err(|_| service::ServiceError::Unavailable("output closed".to_owned()))
+                .map_err(&mut stop)
             }
             Err(error) => {
                 refused += 1;
@@ -626,10 +630,8 @@ pub fn submit(place: &Where, envelopes: &[PathBuf], format: Format) -> Outcome {
         }
     });
     instance.close()?;
-    if let Err(service::ServiceError::Unavailable(message)) = &outcome
-        && message == "output closed"
-    {
-        return Err(Failure::BrokenPipe);
+    if let Some(failure) = stopped {
+        return Err(failure);
     }
     outcome?;
     submission_outcome(refused, submitted, verification)

@@ -9,7 +9,9 @@ use clap::Subcommand;
 use serde_json::json;
 use store::{Appender, GroupCommit, Reader, Ticket, VerifyFailure, Writer};
 
-use crate::keys::{parse_verifier, read_signer};
+use service::keys::read_signer;
+
+use crate::keys::parse_verifier;
 use crate::output::{
     Failure, Format, Outcome, advance, print, print_json, progress_bar, verification_failed,
 };

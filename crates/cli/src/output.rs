@@ -1,9 +1,11 @@
-//! Output formats, exit-status classes and small input helpers shared by the commands.
+//! Output formats, exit-status classes, and the small input and output helpers the commands
+//! share (private files among them: sealed halves, records).
 
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::Path;
 
 use anyhow::Context as _;
+use domain::contract::Sealed;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,4 +105,22 @@ pub fn advance(bar: Option<&indicatif::ProgressBar>, done: u64, total: u64) {
         bar.set_length(total);
         bar.set_position(done);
     }
+}
+
+/// Writes a sealed half (mode 0600) headed by the commitment it opens, in the form
+/// `addendum verify` reads.
+pub fn write_sealed(path: &Path, commitment: &str, sealed: &Sealed) -> anyhow::Result<()> {
+    write_private(path, &service::sealed::headed(commitment, sealed)?)
+}
+
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create `{}` (it must not exist yet)", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }

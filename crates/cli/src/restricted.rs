@@ -9,8 +9,8 @@ use domain::contract::{self, Sealed};
 use serde_json::json;
 use service::Credential;
 
-use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
+use service::keys::read_signer;
 
 /// How a party proves who it is to a server: `--key` or `--token-file`.
 #[derive(Debug, clap::Args)]
@@ -94,7 +94,7 @@ fn keep_revealed(sealed: &Sealed, commitment: &str, out: &Path) -> Outcome {
             "the text the server sent does not open the public commitment {commitment}: {e}"
         ))
     })?;
-    crate::contract_cmd::write_sealed(out, commitment, sealed)?;
+    crate::output::write_sealed(out, commitment, sealed)?;
     Ok(())
 }
 
@@ -134,12 +134,7 @@ pub fn fetch_addendum(args: FetchArgs, format: Format) -> Outcome {
         .read_addendum(&credential, &args.contract, &args.addendum)
         .map_err(refused)?;
     instance.close()?;
-    let sealed = Sealed {
-        id: answer.id.clone(),
-        salt: answer.salt.clone(),
-        text: answer.text.clone(),
-    };
-    keep_revealed(&sealed, &public.commitment, &args.out)?;
+    keep_revealed(&answer.sealed(), &public.commitment, &args.out)?;
     match format {
         Format::Json => print_json(&json!({
             "contract": args.contract, "addendum": args.addendum, "commitment": public.commitment,
@@ -178,12 +173,7 @@ pub fn reveal_result(args: ReadArgs, format: Format) -> Outcome {
         .read_result(&credential, args.entry)
         .map_err(refused)?;
     instance.close()?;
-    let sealed = Sealed {
-        id: answer.id.clone(),
-        salt: answer.salt.clone(),
-        text: answer.text.clone(),
-    };
-    keep_revealed(&sealed, &commitment, &args.out)?;
+    keep_revealed(&answer.sealed(), &commitment, &args.out)?;
     match format {
         Format::Json => print_json(&json!({
             "entry": args.entry, "commitment": commitment, "metrics": answer.metrics,

@@ -14,8 +14,8 @@ use tlog::note::SignerKey;
 use service::{Draft, Instance};
 
 use crate::instance::Where;
-use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
+use service::keys::read_signer;
 
 /// Where and as whom an entry is submitted.
 #[derive(Debug, Args)]
@@ -692,11 +692,11 @@ fn import(args: ImportArgs, format: Format) -> Outcome {
 /// Seals a government test's result: the entry carries only the commitment; the metrics and
 /// salt stay with the tester in `out`, in the form `addendum verify` opens.
 fn seal_result(predicate: &mut domain::EvidenceRecorded, model: &str, out: &Path) -> Outcome {
-    let (sealed_file, commitment) = crate::contract_cmd::seal_text(
+    let (sealed_file, commitment) = service::sealed::seal(
         &format!("{model}/{}", predicate.suite),
         serde_json::to_string(&predicate.metrics)?,
     )?;
-    crate::contract_cmd::write_sealed(out, &commitment, &sealed_file)?;
+    crate::output::write_sealed(out, &commitment, &sealed_file)?;
     predicate.sealed_result = Some(commitment);
     predicate.metrics.clear();
     Ok(())

@@ -13,8 +13,8 @@ use serde_json::json;
 use service::{Credential, Draft};
 
 use crate::instance::Where;
-use crate::keys::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
+use service::keys::read_signer;
 
 #[derive(Debug, Subcommand)]
 pub enum UsageCommand {
@@ -288,7 +288,7 @@ fn fetch_records(
             "the records the server sent hash to {received}; entry {entry} names {digest}"
         )));
     }
-    crate::contract_cmd::write_private(out, text)?;
+    crate::output::write_private(out, text)?;
     let contract = instance.contract(&contract_id)?;
     instance.close()?;
     let source = out.display().to_string();

@@ -165,10 +165,6 @@ impl Local {
         Ok(self.ledger.get_or_init(|| ledger))
     }
 
-    fn not_found(&self, what: String) -> ServiceError {
-        ServiceError::NotFound(what)
-    }
-
     /// Who a credential speaks for, here.
     fn caller(&self, credential: &Credential) -> Result<Caller> {
         match credential {
@@ -260,7 +256,7 @@ impl Local {
     pub fn logged_entry(&self, index: u64) -> Result<Vec<u8>> {
         let size = self.read(|r| r.latest_checkpoint())?.size;
         if index >= size {
-            return Err(self.not_found(format!(
+            return Err(ServiceError::NotFound(format!(
                 "entry {index} is not in the log (it holds {size} entries)"
             )));
         }
@@ -309,7 +305,7 @@ impl Instance for Local {
         let party = state
             .party(id)
             .cloned()
-            .ok_or_else(|| self.not_found(format!("party `{id}` is not registered")))?;
+            .ok_or_else(|| ServiceError::NotFound(format!("party `{id}` is not registered")))?;
         Ok(PartyView {
             party,
             keys: state.keys_of(id).cloned().collect(),
@@ -320,7 +316,7 @@ impl Instance for Local {
         self.state()?
             .key(keyid)
             .cloned()
-            .ok_or_else(|| self.not_found(format!("no party registered key `{keyid}`")))
+            .ok_or_else(|| ServiceError::NotFound(format!("no party registered key `{keyid}`")))
     }
 
     fn contracts(&self) -> Result<Vec<ContractSummary>> {
@@ -341,7 +337,7 @@ impl Instance for Local {
         self.state()?
             .contract(id)
             .cloned()
-            .ok_or_else(|| self.not_found(format!("contract `{id}` is not published")))
+            .ok_or_else(|| ServiceError::NotFound(format!("contract `{id}` is not published")))
     }
 
     fn models(&self) -> Result<Vec<ModelVersion>> {
@@ -349,10 +345,9 @@ impl Instance for Local {
     }
 
     fn model(&self, key: &str) -> Result<ModelVersion> {
-        self.state()?
-            .model(key)
-            .cloned()
-            .ok_or_else(|| self.not_found(format!("model version `{key}` is not registered")))
+        self.state()?.model(key).cloned().ok_or_else(|| {
+            ServiceError::NotFound(format!("model version `{key}` is not registered"))
+        })
     }
 
     fn evidence(&self, model: Option<&str>) -> Result<Vec<EvidenceRecord>> {
@@ -377,7 +372,7 @@ impl Instance for Local {
         at: Option<i64>,
     ) -> Result<Vec<ContractReuse>> {
         updates::recognition_report(&*self.state()?, contract, at_or_now(at)).ok_or_else(|| {
-            self.not_found(format!(
+            ServiceError::NotFound(format!(
                 "contract `{}` is not published",
                 contract.unwrap_or_default()
             ))
@@ -401,7 +396,7 @@ impl Instance for Local {
             .deployment(&updates::deployment_key(contract, name))
             .cloned()
             .ok_or_else(|| {
-                self.not_found(format!("contract `{contract}` has no deployment `{name}`"))
+                ServiceError::NotFound(format!("contract `{contract}` has no deployment `{name}`"))
             })
     }
 
@@ -409,7 +404,7 @@ impl Instance for Local {
         let (line, version) = split_model(model)?;
         updates::evaluate(&*self.state()?, contract, line, version, at_or_now(at))
             .map(GateView::from)
-            .map_err(|e| self.not_found(e.to_string()))
+            .map_err(|e| ServiceError::NotFound(e.to_string()))
     }
 
     fn usage(&self, contract: Option<&str>) -> Result<Vec<UsageBatch>> {

@@ -325,8 +325,9 @@ impl Instance for Remote {
     ) -> Result<()> {
         for envelope in envelopes {
             let answer = self.submit(envelope?);
-            if let Err(ServiceError::Unreachable(message)) = answer {
-                return Err(ServiceError::Unreachable(message));
+            // A server that cannot be reached refuses nothing: stop rather than report each.
+            if let Err(unreachable @ ServiceError::Unreachable(_)) = answer {
+                return Err(unreachable);
             }
             reply(answer)?;
         }

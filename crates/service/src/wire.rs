@@ -127,6 +127,17 @@ pub struct AddendumText {
     pub read_recorded_at: u64,
 }
 
+impl AddendumText {
+    /// The sealed half, to check against the public commitment and keep.
+    pub fn sealed(&self) -> domain::contract::Sealed {
+        domain::contract::Sealed {
+            id: self.id.clone(),
+            salt: self.salt.clone(),
+            text: self.text.clone(),
+        }
+    }
+}
+
 /// A sealed evaluation result, read by its lab or an auditor in scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SealedResult {
@@ -143,6 +154,17 @@ pub struct SealedResult {
     pub read_recorded_at: u64,
     /// `"lab"`, or `{"auditor_under": [contracts]}`.
     pub cleared_as: Value,
+}
+
+impl SealedResult {
+    /// The sealed half, to check against the entry's commitment and keep.
+    pub fn sealed(&self) -> domain::contract::Sealed {
+        domain::contract::Sealed {
+            id: self.id.clone(),
+            salt: self.salt.clone(),
+            text: self.text.clone(),
+        }
+    }
 }
 
 /// A usage batch's records, read by an auditor in scope or the party that recorded them.
