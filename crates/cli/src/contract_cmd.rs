@@ -182,7 +182,7 @@ fn publish(args: PublishArgs, kind: domain::Kind, format: Format) -> Outcome {
     let keys = args
         .keys
         .iter()
-        .map(|path| service::keys::read_signer(path))
+        .map(|path| crate::instance::read_signer(path))
         .collect::<Result<Vec<_>, _>>()?;
     let signers: Vec<&tlog::note::SignerKey> = keys.iter().collect();
     // An amendment has a publication's shape; the kind says which it is.
@@ -537,7 +537,7 @@ fn load_policies(
         };
         any = true;
         for (index, path) in restrictions.policies.iter().enumerate() {
-            match std::fs::read_to_string(dir.join(path)) {
+            match read_text(&dir.join(path)) {
                 Ok(text) => sources.push(Source {
                     path: path.clone(),
                     text,
@@ -545,8 +545,8 @@ fn load_policies(
                 Err(error) => problems.push(package.diagnostic(
                     &module.path,
                     &[Step::Key("policies"), Step::Index(index)],
-                    format!("cannot read policy file `{path}`: {error}"),
-                    "paths are relative to the package directory",
+                    format!("cannot read policy file `{path}`: {error:#}"),
+                    "paths are relative to the package directory, and the file is UTF-8 text",
                 )),
             }
         }
@@ -576,14 +576,38 @@ fn load_package(dir: &Path) -> Result<(contract::Package, Option<policy::Policie
 }
 
 /// Reads contract.toml and every modules/*.toml of a package.
+/// A package file's text; a file that is not UTF-8 is refused with the line and column of its
+/// first bad byte, so it can be found and saved again.
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    String::from_utf8(bytes).map_err(|error| {
+        let bytes = error.as_bytes();
+        let good = error.utf8_error().valid_up_to();
+        let before = bytes.get(..good).unwrap_or_default();
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(before.get(line_start..).unwrap_or_default())
+            .chars()
+            .count()
+            + 1;
+        let byte = bytes.get(good).copied().unwrap_or_default();
+        anyhow!(
+            "{}:{line}:{column}: not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8",
+            path.display()
+        )
+    })
+}
+
 fn read_package(dir: &Path) -> anyhow::Result<Vec<Source>> {
     let mut sources = Vec::new();
     let contract_path = dir.join(contract::CONTRACT_FILE);
     if contract_path.exists() {
         sources.push(Source {
             path: contract::CONTRACT_FILE.to_owned(),
-            text: std::fs::read_to_string(&contract_path)
-                .with_context(|| format!("cannot read `{}`", contract_path.display()))?,
+            text: read_text(&contract_path)?,
         });
     }
     let modules = dir.join("modules");
@@ -601,8 +625,7 @@ fn read_package(dir: &Path) -> anyhow::Result<Vec<Source>> {
                 .unwrap_or_default();
             sources.push(Source {
                 path: format!("modules/{name}"),
-                text: std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read `{}`", path.display()))?,
+                text: read_text(&path)?,
             });
         }
     }

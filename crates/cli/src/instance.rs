@@ -10,7 +10,6 @@ use service::wire::SubmitReply;
 use tlog::note::SignerKey;
 
 use crate::output::Failure;
-use service::keys::read_signer;
 
 /// An instance: its directory, written and read directly, or a running server that holds it.
 #[derive(Debug, Args)]
@@ -43,7 +42,7 @@ pub fn submit_to(place: &Where, source: &str, envelope: Vec<u8>) -> Result<Submi
 /// of the instance directory. A server's operator key stays on the server's machine.
 pub fn operator_signer(place: &Where, signer: Option<&Path>) -> anyhow::Result<SignerKey> {
     if let Some(path) = signer {
-        return Ok(read_signer(path)?);
+        return read_signer(path);
     }
     match &place.dir {
         Some(dir) => service::Local::open(dir)?.operator_key().ok_or_else(|| {
@@ -56,4 +55,13 @@ pub fn operator_signer(place: &Where, signer: Option<&Path>) -> anyhow::Result<S
             "with --server, give --signer-key: the operator key stays in the instance directory"
         )),
     }
+}
+
+/// Reads a signer key file, warning on standard error when others can read or change it.
+pub fn read_signer(path: &Path) -> anyhow::Result<SignerKey> {
+    let key = service::keys::read_signer(path)?;
+    if let Some(warning) = service::keys::exposure(path) {
+        eprintln!("warning: {warning}");
+    }
+    Ok(key)
 }

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use service::Draft;
 use service::wire::SubmitReply;
 
+use crate::instance::read_signer;
 use crate::instance::{Where, operator_signer, submit_to};
 use crate::output::{
     Failure, Format, Outcome, advance, print, print_json, progress_bar, read_input,
     verification_failed,
 };
-use service::keys::read_signer;
 
 /// `concordat init`.
 #[derive(Debug, Args)]

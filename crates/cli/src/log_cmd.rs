@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 use store::{Appender, GroupCommit, Reader, Ticket, VerifyFailure, Writer};
 
-use service::keys::read_signer;
+use crate::instance::read_signer;
 
 use crate::keys::parse_verifier;
 use crate::output::{

@@ -10,7 +10,7 @@ use tlog::checkpoint::Checkpoint;
 use tlog::cosignature::cosign;
 use tlog::note::{KeyType, Note, NoteError};
 
-use service::keys::read_signer;
+use crate::instance::read_signer;
 
 use crate::keys::parse_verifier;
 use crate::output::{Format, Outcome, print, print_json, read_input, verification_failed};

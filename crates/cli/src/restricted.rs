@@ -9,8 +9,8 @@ use domain::contract::{self, Sealed};
 use serde_json::json;
 use service::Credential;
 
+use crate::instance::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
-use service::keys::read_signer;
 
 /// How a party proves who it is to a server: `--key` or `--token-file`.
 #[derive(Debug, clap::Args)]

@@ -14,8 +14,8 @@ use tlog::note::SignerKey;
 use service::{Draft, Instance};
 
 use crate::instance::Where;
+use crate::instance::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
-use service::keys::read_signer;
 
 /// Where and as whom an entry is submitted.
 #[derive(Debug, Args)]

@@ -13,8 +13,8 @@ use serde_json::json;
 use service::{Credential, Draft};
 
 use crate::instance::Where;
+use crate::instance::read_signer;
 use crate::output::{Failure, Format, Outcome, print, print_json, verification_failed};
-use service::keys::read_signer;
 
 #[derive(Debug, Subcommand)]
 pub enum UsageCommand {

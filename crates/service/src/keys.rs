@@ -90,3 +90,16 @@ pub fn read_signer(path: &Path) -> Result<SignerKey, KeyError> {
 pub fn keyid_of(key: &SignerKey) -> Result<String, attest::keys::KeyError> {
     attest::PublicKey::parse(&key.verifier().to_text()).map(|k| k.keyid())
 }
+
+/// Why a signer key file is exposed: it can be read or written by others than its owner.
+pub fn exposure(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "the signer key `{}` can be read or changed by others (mode {mode:03o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        )
+    })
+}

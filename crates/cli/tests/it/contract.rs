@@ -174,6 +174,24 @@ fn check_reports_every_problem_with_its_place() {
             .stdout
             .contains("empty/contract.toml:1:1: the package has no contract.toml")
     );
+
+    // A file that is not UTF-8 is named with the line and column of its first bad byte.
+    let contract = tmp.path().join("pkg/contract.toml");
+    let mut bytes = std::fs::read(&contract).unwrap();
+    let third_line = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .unwrap()
+        .0
+        + 1;
+    bytes.splice(third_line..third_line, *b"ab\xff");
+    std::fs::write(&contract, bytes).unwrap();
+    run(&["contract", "check", "pkg"]).fails(
+        2,
+        "pkg/contract.toml:3:3: not UTF-8 text (byte 0xff); save the file as UTF-8",
+    );
 }
 
 #[test]

@@ -362,3 +362,36 @@ fn replay_and_verify_report_a_hand_edited_state_row() {
         .run(&["log", "verify", "--dir", "ledger"])
         .fails(1, "replay differs from the stored state");
 }
+
+/// A signer key file others can read still signs, but the command says so and how to fix it.
+#[test]
+fn a_key_file_others_can_read_is_named_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    run(&["key", "generate", "--name", "acme", "--out", "acme.key"]).ok();
+    std::fs::write(
+        tmp.path().join("notice.json"),
+        r#"{"party": "acme-ai", "topic": "disclosure", "text": "hello"}"#,
+    )
+    .unwrap();
+    let sign = [
+        "sign",
+        "--key",
+        "acme.key",
+        "--kind",
+        "party-statement",
+        "notice.json",
+    ];
+    let private = run(&sign).ok();
+    assert!(!private.stderr.contains("warning"), "{private:?}");
+    let key = tmp.path().join("acme.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let exposed = run(&sign).ok();
+    assert!(
+        exposed.stderr.contains(
+            "warning: the signer key `acme.key` can be read or changed by others (mode 644); run `chmod 600 acme.key`"
+        ),
+        "{exposed:?}"
+    );
+}
