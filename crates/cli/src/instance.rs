@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::anyhow;
+use anyhow::{Context as _, anyhow};
 use clap::Args;
 use service::Instance;
 use service::wire::SubmitReply;
@@ -45,12 +45,15 @@ pub fn operator_signer(place: &Where, signer: Option<&Path>) -> anyhow::Result<S
         return read_signer(path);
     }
     match &place.dir {
-        Some(dir) => service::Local::open(dir)?.operator_key().ok_or_else(|| {
-            anyhow!(
-                "no --signer-key given and no operator key in `{}`",
-                service::Layout::new(dir).keys_dir().display()
-            )
-        }),
+        Some(dir) => {
+            let layout = service::Layout::new(dir);
+            read_signer(&layout.operator_key()).with_context(|| {
+                format!(
+                    "no --signer-key given and no operator key in `{}`",
+                    layout.keys_dir().display()
+                )
+            })
+        }
         None => Err(anyhow!(
             "with --server, give --signer-key: the operator key stays in the instance directory"
         )),
