@@ -367,10 +367,6 @@ Refused, with the unmet requirements, when the version is not approved.")]
     },
 }
 
-fn now() -> i64 {
-    service::build::now()
-}
-
 /// `--at` as unix seconds and RFC 3339 text (default: now).
 pub(crate) fn entry_time(at: Option<&str>) -> anyhow::Result<(i64, String)> {
     match at {
@@ -379,7 +375,7 @@ pub(crate) fn entry_time(at: Option<&str>) -> anyhow::Result<(i64, String)> {
             Ok((seconds, time::format_instant(seconds)))
         }
         None => {
-            let seconds = now();
+            let seconds = service::build::now();
             Ok((seconds, time::format_instant(seconds)))
         }
     }

@@ -118,7 +118,7 @@ fn signed(instance: &Instance, request: &Parts) -> Result<Caller, ApiError> {
             required.join(", ")
         )));
     }
-    let now = crate::api::now();
+    let now = service::build::now();
     let created = params
         .integer("created")
         .ok_or_else(|| unauthenticated("the signature has no `created` time"))?;

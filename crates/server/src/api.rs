@@ -18,17 +18,13 @@ use service::wire;
 
 use crate::{ApiError, Instance};
 
-pub fn now() -> i64 {
-    service::build::now()
-}
-
 type PathResult<T> = Result<Path<T>, axum::extract::rejection::PathRejection>;
 type QueryResult<T> = Result<Query<T>, axum::extract::rejection::QueryRejection>;
 
 pub async fn healthz(State(instance): State<Arc<Instance>>) -> Result<Json<Value>, ApiError> {
     let size = instance.read(|r| r.latest_checkpoint())?.size;
     Ok(Json(
-        json!({"status": "ok", "origin": instance.origin, "size": size}),
+        json!({"status": "ok", "origin": instance.local.origin(), "size": size}),
     ))
 }
 

@@ -99,9 +99,6 @@ fn secure(headers: &mut axum::http::HeaderMap) {
 #[derive(Debug)]
 pub struct Instance {
     local: service::Local,
-    origin: String,
-    verifier_key: String,
-    simulated_clock: bool,
     metrics: metrics::Metrics,
     /// Nonces of signed requests seen within the freshness window, so none is replayed.
     nonces: access::Nonces,
@@ -113,9 +110,6 @@ impl Instance {
     pub fn open(dir: &Path, readers: usize) -> Result<Instance, service::ServiceError> {
         let local = service::Local::serve(dir, readers)?;
         Ok(Instance {
-            origin: local.origin().to_owned(),
-            verifier_key: local.verifier_key().to_owned(),
-            simulated_clock: local.simulated_clock(),
             local,
             metrics: metrics::Metrics::default(),
             nonces: access::Nonces::default(),

@@ -41,7 +41,7 @@ fn page(instance: &Instance, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — Concordat</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<header>\n<p class=\"brand\"><a href=\"/\">Concordat</a> <span>{}</span></p>\n<nav aria-label=\"Main\"><ul><li><a href=\"/contracts\">Contracts</a></li><li><a href=\"/models\">Model versions</a></li><li><a href=\"/parties\">Parties</a></li><li><a href=\"/log\">Log</a></li></ul></nav>\n</header>\n<main id=\"main\">\n{body}</main>\n<footer><p>Everything here is read from a public, signed transparency log; check it yourself with the commands on the <a href=\"/\">front page</a>. Machine-readable: <a href=\"/openapi.json\">API</a>, <a href=\"/checkpoint\">checkpoint</a>.</p></footer>\n</body>\n</html>\n",
         escape(title),
-        escape(&instance.origin)
+        escape(instance.local.origin())
     );
     ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
 }
@@ -77,9 +77,9 @@ pub async fn home(
     let example = checkpoint.size.saturating_sub(1);
     let mut body = format!(
         "<h1>{}</h1>\n<p>A public ledger of AI engagements between governments and vendors: who the parties are, what each contract permits and forbids, which model versions were approved on what evidence, and what was rolled back. Every step is an entry signed by the party that took it, in a tamper-evident log anyone can check.</p>\n",
-        escape(&instance.origin)
+        escape(instance.local.origin())
     );
-    if instance.simulated_clock {
+    if instance.local.simulated_clock() {
         body.push_str("<p class=\"notice\">This instance is a rehearsal: its clock is simulated, so the times its entries carry were not checked against a real clock.</p>\n");
     }
     body.push_str(&format!(
@@ -92,9 +92,9 @@ pub async fn home(
     ));
     body.push_str(&format!(
         "<h2>Check it yourself</h2>\n<p>The log's verifier key:</p>\n<pre><code>{}</code></pre>\n<p>The latest signed checkpoint:</p>\n<pre><code>{}</code></pre>\n<p>Fetch an entry and its inclusion proof, then verify them offline with the <code>concordat</code> tool:</p>\n<pre><code>curl -s {base}/api/entries/{example}/envelope &gt; entry.json\ncurl -s {base}/api/entries/{example}/proof &gt; entry.tlog-proof\nconcordat proof verify --key '{}' --entry entry.json entry.tlog-proof</code></pre>\n<p>The log is also served as C2SP tiles (<code>/checkpoint</code>, <code>/tile/…</code>), so standard transparency-log tools can audit it.</p>\n",
-        escape(&instance.verifier_key),
+        escape(instance.local.verifier_key()),
         escape(&checkpoint.note),
-        escape(&instance.verifier_key)
+        escape(instance.local.verifier_key())
     ));
     Ok(page(&instance, "Overview", &body))
 }
@@ -371,7 +371,7 @@ pub async fn model(
     let m = state
         .model(&key)
         .ok_or_else(|| ApiError::not_found(format!("model version `{key}` is not registered")))?;
-    let now = crate::api::now().max(state.clock());
+    let now = service::build::now().max(state.clock());
     let mut body = format!(
         "<h1>{}</h1>\n<p>Announced by <code>{}</code> at {} for service from {}. Digest <code>{}</code>{}.</p>\n",
         escape(&key),
