@@ -1688,11 +1688,9 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
 
     // Written directly to an instance no server holds, the records are deposited beside it.
     drop(served);
-    std::fs::write(
-        tmp.path().join("later.jsonl"),
-        usage_line(&policies, 9, "translation", false) + "\n",
-    )
-    .unwrap();
+    // Made once: each call stamps the record with the current second.
+    let later_line = usage_line(&policies, 9, "translation", false) + "\n";
+    std::fs::write(tmp.path().join("later.jsonl"), &later_line).unwrap();
     let out = record(&["--dir", dir.to_str().unwrap()], "later.jsonl").ok();
     let later: u64 = out
         .stdout
@@ -1706,7 +1704,7 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
         .unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join(format!("sealed/usage/{later}.jsonl"))).unwrap(),
-        usage_line(&policies, 9, "translation", false) + "\n"
+        later_line
     );
     let listed = run(&[
         "usage",
