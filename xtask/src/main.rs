@@ -294,22 +294,25 @@ fn http_bench(root: &Path) -> anyhow::Result<()> {
         ],
         None,
     )?;
-    std::fs::write(
-        dir.join("statement.json"),
-        "{\"party\":\"vendor\",\"topic\":\"disclosure\",\"text\":\"benchmark entry\"}",
-    )?;
-    let envelope = run(
+    // A ledger logs each statement once: one statement a line, each its own.
+    let statements: String = (0..ENTRIES)
+        .map(|i| {
+            format!("{{\"party\":\"vendor\",\"topic\":\"disclosure\",\"text\":\"benchmark entry {i}\"}}\n")
+        })
+        .collect();
+    std::fs::write(dir.join("statements.jsonl"), statements)?;
+    let lines = run(
         &[
             "sign",
             "--key",
             "vendor.key",
             "--kind",
             "party-statement",
-            "statement.json",
+            "--lines",
+            "statements.jsonl",
         ],
         None,
     )?;
-    let lines = format!("{}\n", envelope.trim()).repeat(ENTRIES);
     run(&["submit", "--dir", "ledger", "-"], Some(lines.as_bytes()))?;
     let mut server = Command::new(&binary)
         .args(["serve", "--dir", "ledger", "--listen", "127.0.0.1:0"])

@@ -130,10 +130,12 @@ pub struct StatementArgs {
   concordat sign --key beta.key --add-to notice.envelope.json > notice.both.json
   concordat sign --key lab.key --kind party-statement result.json --subject model=sha256:0a1b...
   concordat sign --key lab.key --statement evidence.json > evidence.envelope.json
+  concordat sign --key acme.key --kind party-statement --lines notices.jsonl | concordat submit --server URL -
 
 Prints a DSSE envelope (payload type application/vnd.in-toto+json) whose signature carries its
 key ID. --add-to adds this key's signature to an existing envelope, for entries several parties
-must sign.")]
+must sign. A ledger logs each statement once: an envelope submitted again is refused, so two
+entries that say the same thing differ in what they say (e.g. their `at`).")]
 pub struct SignArgs {
     /// The signer key file (C2SP signer-key text, from `concordat key generate`).
     #[arg(long)]
@@ -153,6 +155,10 @@ pub struct SignArgs {
     /// Sign this ready-made Statement (e.g. from `concordat evidence import`).
     #[arg(long)]
     statement: Option<PathBuf>,
+    /// PREDICATE holds one predicate a line (JSON Lines): print one envelope a line, ready for
+    /// `concordat submit -`.
+    #[arg(long, requires = "kind")]
+    lines: bool,
 }
 
 pub fn init(args: InitArgs, format: Format) -> Outcome {
@@ -468,34 +474,67 @@ fn build_statement(
     path: Option<&Path>,
     subjects: &[String],
 ) -> anyhow::Result<Statement> {
-    let kind = Kind::from_name(kind_name).ok_or_else(|| {
-        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-        anyhow!(
-            "--kind `{kind_name}` is not an entry kind; kinds are {}",
-            known.join(", ")
-        )
-    })?;
+    let kind = kind_named(kind_name)?;
     let source = path.map_or("standard input".to_owned(), |p| {
         format!("`{}`", p.display())
     });
     let bytes = read_input(path)?;
     let predicate: Value = serde_json::from_slice(&bytes)
         .map_err(|e| anyhow!("{source}: line {} column {}: {e}", e.line(), e.column()))?;
-    kind.check_predicate(&predicate)
-        .map_err(|e| anyhow!(e))
-        .with_context(|| source.clone())?;
+    statement_of(kind, &predicate, subjects).with_context(|| source.clone())
+}
+
+fn kind_named(kind_name: &str) -> anyhow::Result<Kind> {
+    Kind::from_name(kind_name).ok_or_else(|| {
+        let known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        anyhow!(
+            "--kind `{kind_name}` is not an entry kind; kinds are {}",
+            known.join(", ")
+        )
+    })
+}
+
+fn statement_of(kind: Kind, predicate: &Value, subjects: &[String]) -> anyhow::Result<Statement> {
+    kind.check_predicate(predicate).map_err(|e| anyhow!(e))?;
     let subjects = subjects
         .iter()
         .map(|s| parse_subject(s))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Draft::of_kind(kind, &predicate, subjects)?
+    Ok(Draft::of_kind(kind, predicate, subjects)?
         .statement()
         .clone())
+}
+
+/// `sign --lines`: one envelope a line, for one predicate a line.
+fn sign_lines(args: &SignArgs, key: &tlog::note::SignerKey) -> Outcome {
+    let kind = kind_named(args.kind.as_deref().unwrap_or_default())?;
+    let path = args.predicate.as_deref();
+    let source = path.map_or("standard input".to_owned(), |p| {
+        format!("`{}`", p.display())
+    });
+    let text =
+        String::from_utf8(read_input(path)?).map_err(|e| anyhow!("{source}: not UTF-8: {e}"))?;
+    let mut out = String::new();
+    for (number, line) in (1..).zip(text.lines()) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let predicate: Value = serde_json::from_str(line)
+            .map_err(|e| anyhow!("{source}: line {number} column {}: {e}", e.column()))?;
+        let statement = statement_of(kind, &predicate, &args.subjects)
+            .with_context(|| format!("{source}: line {number}"))?;
+        out.push_str(&Draft::from_statement(statement).sign(&[key])?.to_json());
+        out.push('\n');
+    }
+    print(&out)
 }
 
 /// `sign`: a signed envelope of a new Statement, or one more signature on an envelope.
 pub fn sign(args: SignArgs, format: Format) -> Outcome {
     let key = read_signer(&args.key)?;
+    if args.lines {
+        return sign_lines(&args, &key);
+    }
     let envelope = match args.add_to {
         Some(path) => {
             let bytes = read_input(Some(&path))?;

@@ -524,6 +524,9 @@ fn party_statement(
     predicate: PartyStatement,
 ) -> Result<Vec<Change>, Rejection> {
     existing_party(state, &predicate.party)?;
+    if let Some(at) = &predicate.at {
+        updates::time::parse_instant("at", at).map_err(|e| reject("time", e))?;
+    }
     if predicate.topic.trim().is_empty() {
         return Err(reject("statement-topic", "a statement needs a topic"));
     }

@@ -106,6 +106,10 @@ pub struct PartyStatement {
     pub text: String,
     #[serde(default)]
     pub cosigners: Vec<String>,
+    /// When the party made it, RFC 3339. A ledger logs a statement once; the time is what lets
+    /// a party say the same words again later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// A contract enters the ledger: its public package, every file, and the digest of them all.
@@ -530,6 +534,10 @@ pub struct RestrictedRead {
     /// What was read, e.g. `contract/defense-imagery-analysis/addendum/annex-c`.
     pub resource: String,
     pub at: String,
+    /// 32 random hex digits naming this read: two reads of one resource within a second are
+    /// two entries, and neither is a replay of the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
 }
 
 /// A batch of a deployment's usage: what its gateway was asked and what the contract's use

@@ -31,6 +31,16 @@ pub struct Verified {
     pub statement: Statement,
     /// The key IDs of registered keys whose signatures verified.
     pub signers: Vec<String>,
+    /// What names the entry once: see [`statement_digest`].
+    pub digest: [u8; 32],
+}
+
+/// The SHA-256 of a statement's bytes as signed (the envelope's payload). A ledger logs each
+/// statement once: the same statement submitted again — by anyone, under any signatures — is
+/// refused, so a public envelope cannot be replayed. Kinds that a party may mean more than once
+/// carry what makes each one new (their `at`).
+pub fn statement_digest(payload: &[u8]) -> [u8; 32] {
+    Sha256::digest(payload).into()
 }
 
 /// Parses an envelope and checks its signatures against the keys `state` knows (for an empty
@@ -94,7 +104,11 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
         }
         (parse(&envelope.payload)?, signers)
     };
-    Ok(Verified { statement, signers })
+    Ok(Verified {
+        statement,
+        signers,
+        digest: statement_digest(&envelope.payload),
+    })
 }
 
 /// The registered keys whose signatures on a logged envelope verify, in signature order: for

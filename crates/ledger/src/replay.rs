@@ -7,7 +7,7 @@
 //! fails) is verified again in order, exactly as the write path does, so the outcome is the
 //! write path's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
@@ -75,30 +75,34 @@ pub fn replay(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let snapshot: Arc<RwLock<Keys>> = Arc::default();
 
-    let (state, mut differences) = std::thread::scope(|scope| -> Result<_, LedgerError> {
-        let (chunk_sender, chunk_receiver) = sync_channel::<Chunk>(workers * 2);
-        let chunk_receiver = Arc::new(Mutex::new(chunk_receiver));
-        let (prepared_sender, prepared_receiver) = sync_channel::<PreparedChunk>(workers * 2);
-        for _ in 0..workers {
-            let chunks = Arc::clone(&chunk_receiver);
-            let prepared = prepared_sender.clone();
-            let snapshot = Arc::clone(&snapshot);
-            scope.spawn(move || prepare_chunks(&chunks, &prepared, &snapshot));
-        }
-        drop(prepared_sender);
-        let applier_snapshot = Arc::clone(&snapshot);
-        let applier = scope.spawn(move || apply_in_order(&prepared_receiver, &applier_snapshot));
+    let stored_digests = reader.digests()?;
+    let (state, digests, mut differences) =
+        std::thread::scope(|scope| -> Result<_, LedgerError> {
+            let (chunk_sender, chunk_receiver) = sync_channel::<Chunk>(workers * 2);
+            let chunk_receiver = Arc::new(Mutex::new(chunk_receiver));
+            let (prepared_sender, prepared_receiver) = sync_channel::<PreparedChunk>(workers * 2);
+            for _ in 0..workers {
+                let chunks = Arc::clone(&chunk_receiver);
+                let prepared = prepared_sender.clone();
+                let snapshot = Arc::clone(&snapshot);
+                scope.spawn(move || prepare_chunks(&chunks, &prepared, &snapshot));
+            }
+            drop(prepared_sender);
+            let applier_snapshot = Arc::clone(&snapshot);
+            let applier =
+                scope.spawn(move || apply_in_order(&prepared_receiver, &applier_snapshot));
 
-        let read = read_chunks(&reader, total, &chunk_sender, progress);
-        drop(chunk_sender);
-        let applied = applier
-            .join()
-            .map_err(|_| LedgerError::State("the replay thread stopped unexpectedly".to_owned()))?;
-        read?;
-        Ok(applied)
-    })?;
+            let read = read_chunks(&reader, total, &chunk_sender, progress);
+            drop(chunk_sender);
+            let applied = applier.join().map_err(|_| {
+                LedgerError::State("the replay thread stopped unexpectedly".to_owned())
+            })?;
+            read?;
+            Ok(applied)
+        })?;
     progress(ReplayProgress { done: total, total });
     differences.extend(compare(&stored, &state));
+    differences.extend(compare_digests(&stored_digests, &digests));
     Ok(ReplayReport {
         entries: total,
         parties: state.parties().count(),
@@ -167,8 +171,9 @@ fn prepare_chunks(
 fn apply_in_order(
     prepared: &Receiver<PreparedChunk>,
     snapshot: &RwLock<Keys>,
-) -> (State, Vec<String>) {
+) -> (State, HashMap<[u8; 32], u64>, Vec<String>) {
     let mut state = State::default();
+    let mut digests: HashMap<[u8; 32], u64> = HashMap::new();
     let mut differences = Vec::new();
     let mut waiting: BTreeMap<u64, PreparedChunk> = BTreeMap::new();
     let mut next = 0u64;
@@ -182,6 +187,7 @@ fn apply_in_order(
                         index,
                         statement,
                         signers,
+                        digest,
                         ..
                     } => {
                         let entry = Entry {
@@ -189,10 +195,10 @@ fn apply_in_order(
                             statement: &statement,
                             signers: &signers,
                         };
-                        (
-                            index,
-                            apply(&state, &entry).map_err(crate::SubmitError::Rejected),
-                        )
+                        let outcome = once(&digests, index, &digest).and_then(|()| {
+                            apply(&state, &entry).map_err(crate::SubmitError::Rejected)
+                        });
+                        (index, outcome.map(|changes| (changes, digest)))
                     }
                     Prepared::Sequential { index, bytes } => {
                         let outcome = verify_envelope(&state, &bytes).and_then(|verified| {
@@ -201,13 +207,20 @@ fn apply_in_order(
                                 statement: &verified.statement,
                                 signers: &verified.signers,
                             };
-                            apply(&state, &entry).map_err(crate::SubmitError::Rejected)
+                            once(&digests, index, &verified.digest)
+                                .and_then(|()| {
+                                    apply(&state, &entry).map_err(crate::SubmitError::Rejected)
+                                })
+                                .map(|changes| (changes, verified.digest))
                         });
                         (index, outcome)
                     }
                 };
                 match outcome {
-                    Ok(changes) => state.commit(&changes),
+                    Ok((changes, digest)) => {
+                        state.commit(&changes);
+                        digests.insert(digest, index);
+                    }
                     Err(error) => differences.push(format!(
                         "entry {index} is in the log, but replay rejects it: {error}"
                     )),
@@ -223,7 +236,50 @@ fn apply_in_order(
             }
         }
     }
-    (state, differences)
+    (state, digests, differences)
+}
+
+/// The write path's `logged-once` rule, in replay: a statement appears in the log once.
+fn once(
+    digests: &HashMap<[u8; 32], u64>,
+    index: u64,
+    digest: &[u8; 32],
+) -> Result<(), crate::SubmitError> {
+    match digests.get(digest) {
+        None => Ok(()),
+        Some(first) => Err(crate::SubmitError::Rejected(domain::Rejection {
+            rule: "logged-once",
+            message: format!("entry {index} repeats the statement of entry {first}"),
+        })),
+    }
+}
+
+/// Differences between the recorded statement digests and the replayed ones. A log written
+/// before digests were recorded has none until it is next opened for writing.
+fn compare_digests(stored: &[([u8; 32], u64)], replayed: &HashMap<[u8; 32], u64>) -> Vec<String> {
+    if stored.is_empty() {
+        return Vec::new();
+    }
+    let mut differences = Vec::new();
+    let mut found = 0usize;
+    for (digest, index) in stored {
+        match replayed.get(digest) {
+            Some(replayed_index) if replayed_index == index => found += 1,
+            Some(replayed_index) => differences.push(format!(
+                "the statement of entry {replayed_index} is recorded as entry {index}'s"
+            )),
+            None => differences.push(format!(
+                "a statement digest is recorded for entry {index}, but no logged entry has it"
+            )),
+        }
+    }
+    if found < replayed.len() && differences.is_empty() {
+        differences.push(format!(
+            "logged statements without a recorded digest, so that they could be submitted again: {}",
+            replayed.len() - found
+        ));
+    }
+    differences
 }
 
 /// Differences between the stored rows and the replayed ones, byte for byte.

@@ -22,6 +22,8 @@ pub(crate) enum Prepared {
         bytes: Vec<u8>,
         statement: Statement,
         signers: Vec<String>,
+        /// See [`crate::statement_digest`].
+        digest: [u8; 32],
     },
     /// To be verified in order.
     Sequential { index: u64, bytes: Vec<u8> },
@@ -39,6 +41,7 @@ impl Prepared {
 struct Candidate {
     index: u64,
     statement: Statement,
+    digest: [u8; 32],
     pae: Vec<u8>,
     signatures: Vec<(String, Vec<u8>)>,
 }
@@ -58,6 +61,7 @@ fn candidate(keys: &Keys, index: u64, bytes: &[u8]) -> Option<Candidate> {
     Some(Candidate {
         index,
         statement,
+        digest: crate::statement_digest(&envelope.payload),
         pae: envelope.pae(),
         signatures: envelope
             .signatures
@@ -118,6 +122,7 @@ pub(crate) fn prepare(keys: &Keys, entries: Vec<(u64, Vec<u8>)>, check: Check) -
                 bytes,
                 statement: found.statement,
                 signers,
+                digest: found.digest,
             });
         } else {
             items.push(Prepared::Sequential {

@@ -1,5 +1,6 @@
 //! The write path: verify → apply → append with the state it changes → checkpoint → receipt.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -139,7 +140,8 @@ impl Ledger {
         let state = Arc::new(load_state(&reader)?);
         let published = Arc::new(RwLock::new(Arc::clone(&state)));
         let clock = Clock::of(&reader);
-        let writer = Writer::open(dir, log_key)?;
+        let mut writer = Writer::open(dir, log_key)?;
+        record_missing_digests(&reader, &mut writer)?;
         let handle = LedgerWriterHandle(LedgerWriter {
             clock,
             writer,
@@ -185,6 +187,29 @@ impl Ledger {
 }
 
 impl LedgerWriter {
+    /// Refuses a statement already logged, or accepted earlier in this batch (`batch`, the
+    /// digests accepted so far).
+    fn check_new(&self, batch: &HashSet<[u8; 32]>, digest: &[u8; 32]) -> Result<(), SubmitError> {
+        let logged = if batch.contains(digest) {
+            Some(None)
+        } else {
+            self.writer.logged_at(digest)?.map(Some)
+        };
+        match logged {
+            None => Ok(()),
+            Some(at) => Err(SubmitError::Rejected(domain::Rejection {
+                rule: "logged-once",
+                message: format!(
+                    "this statement is already {}: an entry is logged once, and a signed envelope cannot be submitted again (to say the same thing anew, sign a new statement)",
+                    at.map_or_else(
+                        || "in this batch".to_owned(),
+                        |index| format!("logged as entry {index}")
+                    )
+                ),
+            })),
+        }
+    }
+
     /// Verifies the batch's signatures (in parallel, strictly, against the committed keys),
     /// applies each submission in order against a working copy of the state, then appends the
     /// accepted ones and their state changes in one transaction.
@@ -213,6 +238,8 @@ impl LedgerWriter {
         let prepared = prepare_parallel(&self.keys, envelopes, self.threads, Check::Strict);
         let mut accepted: Vec<(Vec<u8>, oneshot::Sender<Reply>)> =
             Vec::with_capacity(replies.len());
+        let mut digests: Vec<[u8; 32]> = Vec::with_capacity(replies.len());
+        let mut in_batch: HashSet<[u8; 32]> = HashSet::with_capacity(replies.len());
         let mut changes: Vec<Change> = Vec::new();
         for (item, reply) in prepared.into_iter().zip(replies) {
             let (bytes, outcome) = match item {
@@ -220,6 +247,7 @@ impl LedgerWriter {
                     bytes,
                     statement,
                     signers,
+                    digest,
                     ..
                 } => {
                     let entry = Entry {
@@ -227,7 +255,10 @@ impl LedgerWriter {
                         statement: &statement,
                         signers: &signers,
                     };
-                    let outcome = admit(&working, &entry);
+                    let outcome = self
+                        .check_new(&in_batch, &digest)
+                        .and_then(|()| admit(&working, &entry))
+                        .map(|changes| (changes, digest));
                     (bytes, outcome)
                 }
                 Prepared::Sequential { bytes, .. } => {
@@ -237,16 +268,20 @@ impl LedgerWriter {
                             statement: &verified.statement,
                             signers: &verified.signers,
                         };
-                        admit(&working, &entry)
+                        self.check_new(&in_batch, &verified.digest)
+                            .and_then(|()| admit(&working, &entry))
+                            .map(|changes| (changes, verified.digest))
                     });
                     (bytes, outcome)
                 }
             };
             match outcome {
-                Ok(entry_changes) => {
+                Ok((entry_changes, digest)) => {
                     working.commit(&entry_changes);
                     changes.extend(entry_changes);
                     accepted.push((bytes, reply));
+                    in_batch.insert(digest);
+                    digests.push(digest);
                     next_index += 1;
                 }
                 Err(error) => {
@@ -259,7 +294,7 @@ impl LedgerWriter {
         }
         let rows = State::rows_of(&changes);
         let entries: Vec<&[u8]> = accepted.iter().map(|(bytes, _)| bytes.as_slice()).collect();
-        let result = self.writer.append_batch(&entries, |tx| {
+        let result = self.writer.append_batch_digested(&entries, &digests, |tx| {
             for row in &rows {
                 tx.put(row.space, &row.key, &row.value)?;
             }
@@ -303,6 +338,23 @@ impl LedgerWriter {
             }
         }
     }
+}
+
+/// Records the statement digest of every logged entry that has none: a log written before
+/// digests were recorded gets them the first time it is opened for writing.
+fn record_missing_digests(reader: &Reader, writer: &mut Writer) -> Result<(), LedgerError> {
+    if writer.digests_recorded()? >= writer.size() {
+        return Ok(());
+    }
+    let mut digests = Vec::new();
+    reader.for_each_entry(0, |index, bytes| -> Result<(), LedgerError> {
+        let envelope = attest::Envelope::parse(bytes)
+            .map_err(|e| LedgerError::State(format!("entry {index} is not an envelope: {e}")))?;
+        digests.push((index, crate::statement_digest(&envelope.payload)));
+        Ok(())
+    })?;
+    writer.record_digests(&digests)?;
+    Ok(())
 }
 
 /// Creates a ledger in `dir`: its log (signed with `log_key`, recorded at `log_key_path`) and

@@ -38,6 +38,15 @@ pub fn random_bytes() -> Result<[u8; 32], KeyError> {
     Ok(bytes)
 }
 
+/// `bytes` random bytes (at most 32) as lowercase hex: an id no one else will pick.
+pub fn random_hex(bytes: usize) -> Result<String, KeyError> {
+    Ok(random_bytes()?
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
 /// A new Ed25519 signer key (or a C2SP cosignature key) named `name`.
 pub fn new_key(name: &str, key_type: KeyType) -> Result<SignerKey, KeyError> {
     SignerKey::from_seed(name, key_type, random_bytes()?).map_err(|source| KeyError::Name {

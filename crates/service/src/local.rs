@@ -191,6 +191,9 @@ impl Local {
             credential: Some(caller.credential.clone()),
             resource: resource.to_owned(),
             at: updates::time::format_instant(at),
+            read: Some(
+                crate::keys::random_hex(16).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            ),
         };
         let envelope = Draft::new(&read)?.signed_bytes(&[operator])?;
         Ok(self.submit(envelope)?.index)

@@ -294,4 +294,29 @@ impl Reader {
         let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+
+    /// Every recorded entry digest with its index (see `Writer::append_batch_digested`);
+    /// empty for a log made before digests were recorded.
+    pub fn digests(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        let exists: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'digests')",
+            [],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut statement = self.conn.prepare("SELECT digest, idx FROM digests")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        rows.map(|row| {
+            let (digest, index) = row?;
+            let digest = <[u8; 32]>::try_from(digest.as_slice()).map_err(|_| {
+                StoreError::Corrupt(format!("the digest of entry {index} is not 32 bytes"))
+            })?;
+            Ok((digest, from_sql_u64(index)?))
+        })
+        .collect()
+    }
 }

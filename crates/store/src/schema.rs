@@ -48,6 +48,16 @@ CREATE TABLE state (
 ) STRICT;
 ";
 
+/// Where callers record a digest that names each entry once (for a ledger, its statement's
+/// SHA-256), so that an entry already logged is found by it. Created by `init`, and by the
+/// writer on a log made before it existed.
+pub(crate) const DIGEST_INDEX: &str = "
+CREATE TABLE IF NOT EXISTS digests (
+    digest BLOB PRIMARY KEY,
+    idx    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+";
+
 /// What a log directory says about itself.
 #[derive(Debug, Clone)]
 pub struct LogInfo {
@@ -141,6 +151,7 @@ pub fn init_with_meta(
     configure_writer(&conn)?;
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(DIGEST_INDEX)?;
     let verifier = signer.verifier();
     let mut meta = vec![
         ("format_version", FORMAT_VERSION.to_owned()),

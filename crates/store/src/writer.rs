@@ -16,8 +16,8 @@ use tlog::{NodeSource, TreeState, leaf_hash};
 use crate::lock::WriterLock;
 use crate::nodes::{SqlNodes, TileCache, read_tile};
 use crate::schema::{
-    LogInfo, insert_checkpoint, latest_checkpoint, open_writer_connection, read_info,
-    sign_checkpoint, to_sql_u64,
+    DIGEST_INDEX, LogInfo, from_sql_u64, insert_checkpoint, latest_checkpoint,
+    open_writer_connection, read_info, sign_checkpoint, to_sql_u64,
 };
 use crate::{ENTRY_BYTES_MAX, StoreError, StoredCheckpoint};
 
@@ -97,6 +97,7 @@ impl Writer {
         let lock = WriterLock::acquire(dir)?;
         let conn = open_writer_connection(dir)?;
         let info = read_info(&conn, dir)?;
+        conn.execute_batch(DIGEST_INDEX)?;
         if signer.verifier() != info.verifier_key {
             return Err(StoreError::WrongKey {
                 got: signer.verifier().to_text(),
@@ -161,12 +162,79 @@ impl Writer {
         &self.checkpoint
     }
 
+    /// The index of the entry recorded under `digest` (see [`Writer::append_batch_digested`]).
+    pub fn logged_at(&self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT idx FROM digests WHERE digest = ?1")?
+            .query_row([digest.as_slice()], |row| row.get::<_, i64>(0))
+            .optional()?
+            .map(from_sql_u64)
+            .transpose()
+    }
+
+    /// How many entries have a recorded digest.
+    pub fn digests_recorded(&self) -> Result<u64, StoreError> {
+        from_sql_u64(
+            self.conn
+                .query_row("SELECT COUNT(*) FROM digests", [], |row| row.get(0))?,
+        )
+    }
+
+    /// Records digests of entries already logged (index, digest), keeping the first entry's
+    /// where two share one: for a log written before digests were recorded.
+    pub fn record_digests(&mut self, digests: &[(u64, [u8; 32])]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT OR IGNORE INTO digests (digest, idx) VALUES (?1, ?2)")?;
+            for (index, digest) in digests {
+                if *index >= self.tree.size() {
+                    return Err(StoreError::NoSuchEntry {
+                        index: *index,
+                        size: self.tree.size(),
+                    });
+                }
+                insert.execute(params![digest.as_slice(), to_sql_u64(*index)?])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Appends `entries` and runs `project` in the same transaction; commits durably and
     /// returns the signed checkpoint. On any error nothing is written and the writer is
     /// unchanged.
     pub fn append_batch<E: AsRef<[u8]>>(
         &mut self,
         entries: &[E],
+        project: impl FnOnce(&mut dyn StateTx) -> Result<(), StoreError>,
+    ) -> Result<BatchCommit, StoreError> {
+        self.append(entries, &[], project)
+    }
+
+    /// As [`Writer::append_batch`], recording each entry under its digest (one a entry, in
+    /// order). A digest already recorded fails the batch: find it first with
+    /// [`Writer::logged_at`].
+    pub fn append_batch_digested<E: AsRef<[u8]>>(
+        &mut self,
+        entries: &[E],
+        digests: &[[u8; 32]],
+        project: impl FnOnce(&mut dyn StateTx) -> Result<(), StoreError>,
+    ) -> Result<BatchCommit, StoreError> {
+        if digests.len() != entries.len() {
+            return Err(StoreError::Invalid(format!(
+                "{} digests for {} entries",
+                digests.len(),
+                entries.len()
+            )));
+        }
+        self.append(entries, digests, project)
+    }
+
+    fn append<E: AsRef<[u8]>>(
+        &mut self,
+        entries: &[E],
+        digests: &[[u8; 32]],
         project: impl FnOnce(&mut dyn StateTx) -> Result<(), StoreError>,
     ) -> Result<BatchCommit, StoreError> {
         if let Some(entry) = entries
@@ -205,6 +273,20 @@ impl Writer {
             }
             if let Some(e) = placement_error {
                 return Err(StoreError::Invariant(e.to_string()));
+            }
+            let mut record =
+                tx.prepare_cached("INSERT INTO digests (digest, idx) VALUES (?1, ?2)")?;
+            for (index, digest) in (first_index..).zip(digests) {
+                record
+                    .execute(params![digest.as_slice(), to_sql_u64(index)?])
+                    .map_err(|e| match e.sqlite_error_code() {
+                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                            StoreError::Invalid(format!(
+                                "entry {index}: its digest is already recorded for another entry"
+                            ))
+                        }
+                        _ => StoreError::Database(e),
+                    })?;
             }
             let mut upsert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO tiles (level, idx, width, hashes) VALUES (?1, ?2, ?3, ?4)",

@@ -23,6 +23,10 @@ impl Instance {
         concordat(args, None, self.dir.path())
     }
 
+    fn run_with(&self, args: &[&str], stdin: &[u8]) -> Run {
+        concordat(args, Some(stdin), self.dir.path())
+    }
+
     fn write(&self, name: &str, text: &str) {
         std::fs::write(self.dir.path().join(name), text).unwrap();
     }
@@ -172,6 +176,53 @@ fn sign_statement_submit_and_show() {
         "{shown}"
     );
     assert!(shown.contains("c2sp.org/tlog-proof@v1"));
+
+    // The same envelope again is a replay: refused with where it is logged (exit 1).
+    instance
+        .run(&["submit", "--dir", "ledger", "joint.both.json"])
+        .fails(
+            1,
+            "rejected by rule `logged-once`: this statement is already logged as entry 3",
+        );
+
+    // Many at once: one predicate a line, one envelope a line; a bad line is named.
+    instance.write(
+        "notices.jsonl",
+        "{\"party\":\"acme-ai\",\"topic\":\"disclosure\",\"text\":\"one\"}\n\n{\"party\":\"acme-ai\",\"topic\":\"disclosure\",\"text\":\"two\"}\n",
+    );
+    let lines = instance
+        .run(&[
+            "sign",
+            "--key",
+            "acme-ai.key",
+            "--kind",
+            "party-statement",
+            "--lines",
+            "notices.jsonl",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(lines.lines().count(), 2);
+    let indices = instance
+        .run_with(&["submit", "--dir", "ledger", "-"], lines.as_bytes())
+        .ok()
+        .stdout;
+    assert_eq!(indices, "4\n5\n");
+    instance.write(
+        "bad.jsonl",
+        "{\"party\":\"acme-ai\",\"topic\":\"disclosure\",\"text\":\"three\"}\n{\"party\":\"acme-ai\",\"topic\":\"disclosure\"}\n",
+    );
+    instance
+        .run(&[
+            "sign",
+            "--key",
+            "acme-ai.key",
+            "--kind",
+            "party-statement",
+            "--lines",
+            "bad.jsonl",
+        ])
+        .fails(2, "`bad.jsonl`: line 2");
 
     let parties: serde_json::Value = serde_json::from_str(
         &instance

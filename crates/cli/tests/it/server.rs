@@ -268,6 +268,14 @@ fn every_documented_route_answers_and_refusals_say_why() {
     assert_eq!(created.status, 201, "{}", created.text());
     let index = created.json()["index"].as_u64().unwrap();
     assert_eq!(index, size);
+    // Envelopes are public: posting one again is a replay, refused with where it is logged.
+    let message = post(&format!("{url}/api/entries"), &envelope).refused(422, "rejected");
+    assert!(
+        message.contains(&format!(
+            "rule `logged-once`: this statement is already logged as entry {index}"
+        )),
+        "{message}"
+    );
     let entry = get(&format!("{url}/api/entries/{index}")).json();
     assert_eq!(entry["kind"], "party-statement");
     assert_eq!(entry["signers"][0]["party"], "acme-ai");
@@ -302,7 +310,8 @@ fn every_documented_route_answers_and_refusals_say_why() {
 
     // The CLI submits through the server; writing the directory directly is refused, with
     // where to send entries instead.
-    std::fs::write(tmp.path().join("more.json"), &envelope).unwrap();
+    let more = statement_envelope(tmp.path(), &served, "acme-ai", "And our results.");
+    std::fs::write(tmp.path().join("more.json"), &more).unwrap();
     let out = concordat(&["submit", "--server", url, "more.json"], None, tmp.path())
         .ok()
         .stdout;
@@ -320,15 +329,17 @@ fn every_documented_route_answers_and_refusals_say_why() {
     );
 
     // Past 256 entries the first tile is full: immutable. The checkpoint is not.
-    let lines: String = std::iter::repeat_n(
-        String::from_utf8(envelope.clone())
-            .unwrap()
-            .trim()
-            .to_owned()
-            + "\n",
-        240,
+    let acme = tlog::note::SignerKey::parse(
+        &std::fs::read_to_string(served.dir.join("keys/acme-ai.key")).unwrap(),
     )
-    .collect();
+    .unwrap();
+    let lines: String = (0..240)
+        .map(|i| {
+            let predicate = serde_json::json!({"party": "acme-ai", "topic": "disclosure", "text": format!("Report {i}.")});
+            let statement = ledger::statement(domain::Kind::PartyStatement, predicate, Vec::new());
+            ledger::sign_statement(&statement, &acme).unwrap().to_json() + "\n"
+        })
+        .collect();
     let out = concordat(
         &["submit", "--server", url, "-"],
         Some(lines.as_bytes()),

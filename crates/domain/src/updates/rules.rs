@@ -659,6 +659,18 @@ pub(crate) fn usage_recorded(
             format!("clause `{clause}` decided {count} of {} records", p.records),
         ));
     }
+    if let Some(counted) = state
+        .usage(Some(&p.contract))
+        .find(|batch| batch.digest == p.digest)
+    {
+        return Err(reject(
+            "usage-once",
+            format!(
+                "these records ({}) are already counted, in entry {}: a batch of records is recorded once",
+                p.digest, counted.entry
+            ),
+        ));
+    }
     changes.push(Change::PutUsage(Box::new(UsageBatch {
         entry: entry.index,
         party: p.party,

@@ -702,6 +702,12 @@ fn usage_batches_are_counted_consistently_and_signed_by_a_party_of_the_contract(
             "acme",
             "this entry must be signed by `agency-x`",
         ),
+        (
+            // The same records signed again later would be counted twice.
+            Box::new(|p: &mut Value| p["at"] = json!(at(T0 + 3 * DAY + 60))),
+            "agency",
+            "are already counted, in entry",
+        ),
     ] {
         let message = refused(&mut ledger, batch(&*change), signer);
         assert!(message.contains(why), "{why}: {message}");

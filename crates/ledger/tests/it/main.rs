@@ -385,3 +385,88 @@ fn foreign_key_ids_are_resolved_through_the_named_parties() {
             .is_clean()
     );
 }
+
+/// A replayed envelope — the same bytes, or the same statement under other signatures — is
+/// refused: in the same batch, after a restart, on a log written before statement digests were
+/// recorded; and replay names a repeated statement that reached the log some other way.
+#[test]
+fn a_statement_is_logged_once() {
+    let test = TestLedger::new();
+    let ledger = test.open();
+    let vendor = key(2);
+    let agency = key(3);
+    test.register(&ledger, "acme-ai", "vendor", &vendor);
+    test.register(&ledger, "agency", "agency", &agency);
+    let entry = say("acme-ai", "we publish our methods", &[&vendor]);
+    let first = ledger.submit_and_wait(entry.clone()).unwrap();
+    let refused = |error: SubmitError| match error {
+        SubmitError::Rejected(rejection) => {
+            assert_eq!(rejection.rule, "logged-once", "{rejection}");
+            rejection.message
+        }
+        other => panic!("not a rejection: {other}"),
+    };
+    let message = refused(ledger.submit_and_wait(entry.clone()).unwrap_err());
+    assert!(
+        message.contains(&format!("already logged as entry {}", first.index)),
+        "{message}"
+    );
+    // Another signature over the same statement does not make it new.
+    let mut resigned = attest::Envelope::parse(&entry).unwrap();
+    resigned.sign(&agency).unwrap();
+    refused(
+        ledger
+            .submit_and_wait(resigned.to_json().into_bytes())
+            .unwrap_err(),
+    );
+    // Twice in one batch: one is logged.
+    let twice = say("acme-ai", "and our results", &[&vendor]);
+    let a = ledger.submit(twice.clone()).unwrap();
+    let b = ledger.submit(twice.clone()).unwrap();
+    let outcomes = [a.wait(), b.wait()];
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    ledger.close().unwrap();
+
+    // After a restart.
+    let ledger = test.open();
+    refused(ledger.submit_and_wait(entry.clone()).unwrap_err());
+    ledger.close().unwrap();
+
+    // A log from before digests were recorded gets them when opened for writing.
+    let db = rusqlite::Connection::open(test.path().join(store::DATABASE_FILE)).unwrap();
+    db.execute("DROP TABLE digests", []).unwrap();
+    drop(db);
+    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    assert!(report.is_clean(), "{:?}", report.differences);
+    let ledger = test.open();
+    refused(ledger.submit_and_wait(twice.clone()).unwrap_err());
+    ledger.close().unwrap();
+    assert!(
+        ledger::replay(&test.path(), &mut |_| {})
+            .unwrap()
+            .is_clean()
+    );
+
+    // A missing digest row, and a repeated entry written past the ledger, are both found.
+    let db = rusqlite::Connection::open(test.path().join(store::DATABASE_FILE)).unwrap();
+    db.execute("DELETE FROM digests WHERE idx = 1", []).unwrap();
+    drop(db);
+    let mut writer = store::Writer::open(&test.path(), test.log_key.clone()).unwrap();
+    let repeated = writer.size();
+    writer
+        .append_batch(std::slice::from_ref(&entry), |_| Ok(()))
+        .unwrap();
+    drop(writer);
+    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    assert_eq!(
+        report.differences,
+        [
+            format!(
+                "entry {repeated} is in the log, but replay rejects it: rejected by rule `logged-once`: entry {repeated} repeats the statement of entry {}",
+                first.index
+            ),
+            "logged statements without a recorded digest, so that they could be submitted again: 1"
+                .to_owned()
+        ]
+    );
+}

@@ -117,6 +117,7 @@ fn refusals_carry_the_status_code_and_rule() {
             topic: "disclosure".into(),
             text: "tested as a library".into(),
             cosigners: Vec::new(),
+            at: None,
         };
         let envelope = service::Draft::new(&statement)
             .unwrap()
@@ -131,6 +132,47 @@ fn refusals_carry_the_status_code_and_rule() {
             "{}",
             reply.proof
         );
+    });
+}
+
+/// Envelopes are public; none of them can be logged twice. Every entry of the demo — each kind
+/// it holds, the usage batch whose counts a replay doubled among them — is posted again, and
+/// each is refused with the index it is logged at, leaving the log and the counts as they were.
+#[test]
+fn a_logged_envelope_posted_again_is_refused_whatever_its_kind() {
+    crate::support::run(async {
+        let served = Served::demo();
+        let size = wire::<InstanceInfo>(&served.get("/api/instance").await.1).size;
+        let (status, usage_before) = served.get(&format!("/api/usage?contract={CONTRACT}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut kinds = std::collections::BTreeSet::new();
+        for index in 0..size {
+            let (_, view) = served.get(&format!("/api/entries/{index}")).await;
+            kinds.insert(wire::<EntryView>(&view).kind.unwrap_or_default());
+            let (status, envelope) = served.get(&format!("/api/entries/{index}/envelope")).await;
+            assert_eq!(status, StatusCode::OK);
+            let request = Request::post("/api/entries")
+                .header("content-type", "application/json")
+                .body(Body::from(envelope))
+                .unwrap();
+            let (status, body) = served.send(request).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "entry {index}");
+            let error = wire::<ErrorBody>(&body).error;
+            assert_eq!(error.rule.as_deref(), Some("logged-once"), "{error:?}");
+            assert!(
+                error
+                    .message
+                    .contains(&format!("already logged as entry {index}:")),
+                "{}",
+                error.message
+            );
+        }
+        assert!(kinds.len() >= 10, "the demo holds these kinds: {kinds:?}");
+        assert!(kinds.contains("usage-recorded"), "{kinds:?}");
+        let after = wire::<InstanceInfo>(&served.get("/api/instance").await.1).size;
+        assert_eq!(after, size, "nothing was logged");
+        let (_, usage_after) = served.get(&format!("/api/usage?contract={CONTRACT}")).await;
+        assert_eq!(usage_after, usage_before, "the public counts are unchanged");
     });
 }
 
