@@ -815,6 +815,7 @@ pub fn addendum(command: AddendumCommand, format: Format) -> Outcome {
             text,
             out,
         } => {
+            domain::ids::check_id("addendum id", &id).map_err(|e| anyhow!("--id: {e}"))?;
             let body = std::fs::read_to_string(&text)
                 .with_context(|| format!("cannot read `{}`", text.display()))?;
             let (sealed, commitment) = service::sealed::seal(&id, body)?;

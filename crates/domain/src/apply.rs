@@ -253,22 +253,12 @@ pub(crate) fn existing_party<'s>(state: &'s State, id: &str) -> Result<&'s Party
 }
 
 pub(crate) fn check_party_id(id: &str) -> Result<(), Rejection> {
-    let valid = !id.is_empty()
-        && id.len() <= 63
-        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if valid {
-        Ok(())
-    } else {
-        Err(reject(
-            "party-id",
-            format!(
-                "party id `{id}` must be 1 to 63 lowercase letters, digits or `-`, starting with a letter or digit"
-            ),
-        ))
-    }
+    crate::ids::check_id("party id", id).map_err(|e| reject("party-id", e.to_string()))
+}
+
+/// An id of `what` that names a file or a URL segment (see [`crate::ids`]), refused by `rule`.
+pub(crate) fn check_id(rule: &'static str, what: &str, id: &str) -> Result<(), Rejection> {
+    crate::ids::check_id(what, id).map_err(|e| reject(rule, e.to_string()))
 }
 
 pub(crate) fn check_jurisdiction(code: &str) -> Result<(), Rejection> {
@@ -790,6 +780,7 @@ fn addendum_sealed(
     signers: &[&KeyRecord],
     predicate: AddendumSealed,
 ) -> Result<Vec<Change>, Rejection> {
+    check_id("addendum-id", "addendum id", &predicate.id)?;
     let record = known_contract(state, &predicate.contract)?;
     require_contract_party(record, signers)?;
     if record.addenda.iter().any(|a| a.id == predicate.id) {

@@ -11,6 +11,7 @@
 
 mod apply;
 pub mod contract;
+pub mod ids;
 mod kinds;
 mod state;
 pub mod updates;

@@ -197,7 +197,13 @@ pub fn addendum_text(
     id: &str,
 ) -> Result<AddendumText> {
     let (record, addendum) = contract_addendum(state, contract, id)?;
-    let path = layout.sealed_addendum(contract, id)?;
+    let mut path = layout.sealed_addendum(contract, id)?;
+    if !path.exists() {
+        path = layout
+            .legacy_sealed_addendum(contract, id)
+            .filter(|legacy| legacy.exists())
+            .unwrap_or(path);
+    }
     let bytes = read_deposit(
         &path,
         format!("no party has deposited the sealed text of `{id}` with this instance"),

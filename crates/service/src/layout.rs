@@ -6,7 +6,7 @@
 //! keys/log.key                   signs checkpoints (0600)
 //! keys/operator.key              signs as the operator party (0600)
 //! tokens.json                    bearer tokens, as SHA-256 hashes (0600)
-//! sealed/<contract>/<addendum>.sealed.toml   sealed addenda, for cleared parties
+//! sealed/addenda/<contract>/<addendum>.sealed.toml   sealed addenda, for cleared parties
 //! sealed/evidence/<entry>.sealed.toml        sealed evaluation results
 //! sealed/usage/<entry>.jsonl                 usage records
 //! serve.url                      while a server runs: where to send entries instead
@@ -16,23 +16,10 @@ use std::path::{Path, PathBuf};
 
 use crate::ServiceError;
 
-/// The longest identifier that names a file.
-pub const SEGMENT_BYTES_MAX: usize = 128;
-
-/// Checks that an identifier that becomes part of a path is one plain segment: 1 to 128
-/// ASCII letters, digits, `.`, `_` or `-`, not starting with `.` — so no `..`, no `/`, no
-/// hidden file, whoever sent it.
+/// Checks that an id that becomes part of a path is an id of the one grammar of
+/// [`domain::ids`] — so no `..`, no `/`, no hidden file, whoever sent it.
 pub fn check_segment(what: &str, id: &str) -> Result<(), ServiceError> {
-    let plain = id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if id.is_empty() || id.len() > SEGMENT_BYTES_MAX || id.starts_with('.') || !plain {
-        return Err(ServiceError::BadRequest(format!(
-            "{what} `{}` is not a plain name: 1 to {SEGMENT_BYTES_MAX} letters, digits, `.`, `_` or `-`, not starting with `.`",
-            id.escape_debug()
-        )));
-    }
-    Ok(())
+    domain::ids::check_id(what, id).map_err(|e| ServiceError::BadRequest(e.to_string()))
 }
 
 pub const KEYS_DIR: &str = "keys";
@@ -40,6 +27,7 @@ pub const LOG_KEY_FILE: &str = "log.key";
 pub const OPERATOR_KEY_FILE: &str = "operator.key";
 pub const TOKENS_FILE: &str = "tokens.json";
 pub const SEALED_DIR: &str = "sealed";
+pub const SEALED_ADDENDA_DIR: &str = "addenda";
 pub const SEALED_EVIDENCE_DIR: &str = "evidence";
 pub const USAGE_DIR: &str = "usage";
 pub const SERVE_URL_FILE: &str = "serve.url";
@@ -83,8 +71,25 @@ impl Layout {
         Ok(self
             .dir
             .join(SEALED_DIR)
+            .join(SEALED_ADDENDA_DIR)
             .join(contract)
             .join(format!("{id}.sealed.toml")))
+    }
+
+    /// Where instances before 0.2 kept a sealed addendum (`sealed/<contract>/`, beside the
+    /// sealed results and usage records, which a contract named `evidence` or `usage` would
+    /// have shared): read when nothing is at [`Layout::sealed_addendum`], never written.
+    pub fn legacy_sealed_addendum(&self, contract: &str, id: &str) -> Option<PathBuf> {
+        let shared = [SEALED_EVIDENCE_DIR, USAGE_DIR, SEALED_ADDENDA_DIR].contains(&contract);
+        (!shared
+            && check_segment("contract id", contract).is_ok()
+            && check_segment("addendum id", id).is_ok())
+        .then(|| {
+            self.dir
+                .join(SEALED_DIR)
+                .join(contract)
+                .join(format!("{id}.sealed.toml"))
+        })
     }
 
     pub fn sealed_result(&self, entry: u64) -> PathBuf {

@@ -94,7 +94,7 @@ fn a_reader_follows_the_portal_from_the_front_page_to_a_contract_and_an_entry() 
     let sealed: toml::Table = std::fs::read_to_string(
         served
             .dir
-            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+            .join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml"),
     )
     .unwrap()
     .parse()

@@ -194,6 +194,79 @@ fn check_reports_every_problem_with_its_place() {
     );
 }
 
+/// Names that would become paths outside the instance or the package are refused where they
+/// are read, with their place: an addendum id of `../../../../tmp/x`, a contract id of
+/// `../../evilc`, policy files named by an absolute path or through `..`.
+#[test]
+fn names_that_would_leave_the_package_or_the_instance_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    std::fs::write(tmp.path().join("annex.txt"), "text").unwrap();
+    run(&[
+        "addendum",
+        "seal",
+        "--id",
+        "../../../../tmp/x",
+        "--title",
+        "t",
+        "--classification",
+        "SECRET",
+        "annex.txt",
+        "--out",
+        "x.sealed.toml",
+    ])
+    .fails(
+        2,
+        "addendum id `../../../../tmp/x` must be 1 to 63 lowercase letters",
+    );
+    assert!(!tmp.path().join("x.sealed.toml").exists());
+
+    copy_package(&tmp.path().join("pkg"));
+    std::fs::write(
+        tmp.path().join("outside.cedar"),
+        "permit(principal, action, resource);",
+    )
+    .unwrap();
+    let contract = tmp.path().join("pkg/contract.toml");
+    edit(
+        &contract,
+        "id = \"imagery-assistant\"",
+        "id = \"../../evilc\"",
+    );
+    edit(&contract, "id = \"annex-c\"", "id = \"../../../../tmp/x\"");
+    let outside = tmp.path().join("outside.cedar");
+    let restrictions = tmp.path().join("pkg/modules/restrictions.toml");
+    edit(
+        &restrictions,
+        "policies = [\"policies/use.cedar\"]",
+        &format!(
+            "policies = [\"policies/use.cedar\", \"{}\", \"../outside.cedar\"]",
+            outside.display()
+        ),
+    );
+    let check = run(&["contract", "check", "pkg"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    for expected in [
+        "pkg/contract.toml:1:6: contract id `../../evilc` must be",
+        "pkg/contract.toml:23:6: addendum id `../../../../tmp/x` must be",
+        &format!(
+            "pkg/modules/restrictions.toml:4:35: policy file `{}` must be a path inside the package",
+            outside.display()
+        ),
+        "pkg/modules/restrictions.toml:4:68: policy file `../outside.cedar` must be",
+    ] {
+        assert!(
+            check.stdout.contains(expected),
+            "{expected}\n{}",
+            check.stdout
+        );
+    }
+    run(&[
+        "contract", "publish", "--dir", "nowhere", "--key", "k", "pkg",
+    ])
+    .fails(1, "nothing was signed");
+}
+
 #[test]
 fn schemas_are_published_for_every_kind() {
     let tmp = tempfile::tempdir().unwrap();

@@ -437,7 +437,7 @@ fn every_documented_route_answers_and_refusals_say_why() {
     let sealed: toml::Table = std::fs::read_to_string(
         served
             .dir
-            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+            .join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml"),
     )
     .unwrap()
     .parse()
@@ -631,7 +631,7 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     let sealed: toml::Table = std::fs::read_to_string(
         served
             .dir
-            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+            .join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml"),
     )
     .unwrap()
     .parse()
@@ -1120,7 +1120,7 @@ fn restricted_reads_by_a_request_signed_with_the_partys_key() {
     let deposited: toml::Table = std::fs::read_to_string(
         served
             .dir
-            .join("sealed/defense-imagery-analysis/annex-c.sealed.toml"),
+            .join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml"),
     )
     .unwrap()
     .parse()
@@ -1301,7 +1301,7 @@ fn restricted_reads_by_a_request_signed_with_the_partys_key() {
 
     let deposited_addendum = served
         .dir
-        .join("sealed/defense-imagery-analysis/annex-c.sealed.toml");
+        .join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml");
     std::fs::copy(&deposited_addendum, tmp.path().join("annex.sealed.toml")).unwrap();
     std::fs::remove_file(&deposited_addendum).unwrap();
     let deposit_addendum = |party: &str, cleared: &[&str]| {

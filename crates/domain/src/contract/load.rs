@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
 
 use super::model::*;
+use crate::ids::{check_id, check_package_path};
 
 /// A file of the package: its path relative to the package directory, and its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +231,84 @@ fn parse_module(source: &Source) -> Result<(ModuleHeader, Module), Diagnostic> {
     Ok((header, module))
 }
 
+/// Every name in contract.toml that breaks the grammar of [`crate::ids`], and every file of the
+/// package whose path does: ids become file names and URL segments, so none passes unchecked.
+fn names_of(package: &Package) -> Vec<Diagnostic> {
+    const HINT: &str =
+        "ids are lowercase letters, digits and `-` (see `concordat contract schema contract`)";
+    let contract = &package.contract;
+    let mut problems = Vec::new();
+    if let Err(error) = check_id("contract id", &contract.id) {
+        problems.push(package.diagnostic(
+            CONTRACT_FILE,
+            &[Step::Key("id")],
+            error.to_string(),
+            HINT,
+        ));
+    }
+    for (index, pin) in contract.modules.iter().enumerate() {
+        if let Err(error) = check_id("module id", &pin.id) {
+            problems.push(package.diagnostic(
+                CONTRACT_FILE,
+                &[Step::Key("modules"), Step::Index(index), Step::Key("id")],
+                error.to_string(),
+                HINT,
+            ));
+        }
+    }
+    for (index, addendum) in contract.addenda.iter().enumerate() {
+        if let Err(error) = check_id("addendum id", &addendum.id) {
+            problems.push(package.diagnostic(
+                CONTRACT_FILE,
+                &[Step::Key("addenda"), Step::Index(index), Step::Key("id")],
+                error.to_string(),
+                HINT,
+            ));
+        }
+    }
+    for (index, party) in contract.parties.iter().enumerate() {
+        if let Err(error) = check_id("party id", party) {
+            problems.push(package.diagnostic(
+                CONTRACT_FILE,
+                &[Step::Key("parties"), Step::Index(index)],
+                error.to_string(),
+                HINT,
+            ));
+        }
+    }
+    for source in &package.sources {
+        if let Err(error) = check_package_path("package file", &source.path) {
+            problems.push(at(
+                &source.path,
+                "",
+                0,
+                error.to_string(),
+                "a package holds contract.toml, modules/*.toml and the policy files its modules name",
+            ));
+        }
+    }
+    problems
+}
+
+/// The policy files a use-restrictions module names that are not paths inside the package.
+fn policy_paths(package: &Package, path: &str, module: &Module) -> Vec<Diagnostic> {
+    let Module::UseRestrictions(restrictions) = module else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for (index, file) in restrictions.policies.iter().enumerate() {
+        if let Err(error) = check_package_path("policy file", file) {
+            problems.push(package.diagnostic(
+                path,
+                &[Step::Key("policies"), Step::Index(index)],
+                error.to_string(),
+                "name the file relative to the package directory, e.g. `policies/restrictions.cedar`",
+            ));
+        }
+    }
+    problems
+}
+
 /// A package's files (path → text) as sources to load.
 pub fn sources(files: &std::collections::BTreeMap<String, String>) -> Vec<Source> {
     files
@@ -263,8 +342,11 @@ pub fn load(sources: Vec<Source>) -> Result<Package, Vec<Diagnostic>> {
         modules: Vec::new(),
         sources: sources.clone(),
     };
-    let mut problems = Vec::new();
+    let mut problems = names_of(&package);
     for (index, pin) in package.contract.modules.clone().iter().enumerate() {
+        if check_id("module id", &pin.id).is_err() {
+            continue; // named by `names_of`; it names no file.
+        }
         let path = format!("modules/{}.toml", pin.id);
         let Some(source) = sources.iter().find(|s| s.path == path) else {
             problems.push(package.diagnostic(
@@ -277,6 +359,7 @@ pub fn load(sources: Vec<Source>) -> Result<Package, Vec<Diagnostic>> {
         };
         match parse_module(source) {
             Ok((header, module)) => {
+                problems.extend(policy_paths(&package, &path, &module));
                 if header.id != pin.id {
                     problems.push(package.diagnostic(
                         &path,

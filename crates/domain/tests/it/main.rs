@@ -638,6 +638,41 @@ fn a_contract_is_published_only_when_every_party_signed() {
     tampered.1["files"]["contract.toml"] = json!("id = \"x\"");
     steps.push(tampered);
     check(steps, Err("rule `package-digest`"));
+
+    // A file published from outside the package — an absolute path, or through `..` — is
+    // refused whoever built the entry: its name never reaches the ledger's `files`.
+    for outside in ["/abs/outside.cedar", "../../outside.cedar"] {
+        let mut steps = contract_parties();
+        let mut files = package_files(
+            "policies = [\"policies/use.cedar\"]",
+            &format!("policies = [\"policies/use.cedar\", \"{outside}\"]"),
+        );
+        files.insert(
+            outside.to_owned(),
+            "forbid(principal, action, resource);".to_owned(),
+        );
+        let digest = domain::contract::package_digest(&files);
+        steps.push(Step(
+            Kind::ContractPublished,
+            json!({"contract": "imagery-assistant", "version": "1.0.0", "digest": digest, "files": files}),
+            &["agency", "acme", "auditor"],
+        ));
+        check(
+            steps,
+            Err(&format!(
+                "rule `contract-check`: {outside}:1:1: package file `{outside}` must be a path inside the package"
+            )),
+        );
+    }
+    let mut steps = contract_parties();
+    steps.push(publication(
+        Kind::ContractPublished,
+        "id = \"imagery-assistant\"",
+        "id = \"../../evilc\"",
+        "1.0.0",
+        &["agency", "acme", "auditor"],
+    ));
+    check(steps, Err("contract id `../../evilc` must be 1 to 63"));
 }
 
 #[test]

@@ -57,7 +57,7 @@ fn concurrent_depositors_of_different_bytes_do_not_both_win() {
 
 #[test]
 fn identifiers_that_become_paths_are_plain_names() {
-    for good in ["annex-c", "defense-imagery-analysis", "v1.2_final"] {
+    for good in ["annex-c", "defense-imagery-analysis", "2027-pilot"] {
         check_segment("addendum id", good).unwrap();
     }
     for bad in [
@@ -68,7 +68,8 @@ fn identifiers_that_become_paths_are_plain_names() {
         ".hidden",
         "a\0b",
         "x\\y",
-        &"a".repeat(129),
+        "Annex",
+        &"a".repeat(64),
     ] {
         let error = check_segment("addendum id", bad).unwrap_err();
         assert!(matches!(error, ServiceError::BadRequest(_)), "{bad:?}");
@@ -76,8 +77,21 @@ fn identifiers_that_become_paths_are_plain_names() {
     let layout = Layout::new("/srv/instance");
     assert!(layout.sealed_addendum("c", "../../../../tmp/x").is_err());
     assert!(layout.sealed_addendum("../evil", "annex").is_err());
+    // Addenda have their own folder: a contract named `evidence` or `usage` cannot reach the
+    // sealed results or the usage records.
     assert_eq!(
-        layout.sealed_addendum("c", "annex-c").unwrap(),
-        std::path::Path::new("/srv/instance/sealed/c/annex-c.sealed.toml")
+        layout.sealed_addendum("evidence", "12").unwrap(),
+        std::path::Path::new("/srv/instance/sealed/addenda/evidence/12.sealed.toml")
+    );
+    assert_ne!(
+        layout.sealed_addendum("evidence", "12").unwrap().parent(),
+        layout.sealed_result(12).parent()
+    );
+    assert_eq!(layout.legacy_sealed_addendum("evidence", "12"), None);
+    assert_eq!(
+        layout.legacy_sealed_addendum("c", "annex-c"),
+        Some(std::path::PathBuf::from(
+            "/srv/instance/sealed/c/annex-c.sealed.toml"
+        ))
     );
 }
