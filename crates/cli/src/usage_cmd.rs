@@ -8,7 +8,7 @@ use anyhow::{Context as _, anyhow};
 use clap::Subcommand;
 use domain::ContractRecord;
 use domain::updates::{UsageBatch, time};
-use policy::usage::{self, LineError, UsageRecord};
+use policy::usage::{self, UsageRecord};
 use serde_json::json;
 use service::{Credential, Draft};
 
@@ -98,61 +98,22 @@ pub fn run(command: UsageCommand, format: Format) -> Outcome {
     }
 }
 
-fn lines_failure(source: &str, problems: &[LineError]) -> anyhow::Error {
-    let listed: Vec<String> = problems.iter().map(|p| format!("{source}:{p}")).collect();
-    anyhow!("{}", listed.join("\n"))
-}
-
-/// The records of a file, each deployment checked, each decision decided again.
+/// The records of a file, each deployment checked, each decision decided again (see
+/// [`service::usage::check`]); a decision the policies do not give is a verification failure.
 fn checked_records(
     source: &str,
     text: &str,
     contract: &ContractRecord,
     deployment: Option<&str>,
 ) -> Result<Vec<(usize, UsageRecord)>, Failure> {
-    let records = usage::read(text).map_err(|problems| lines_failure(source, &problems))?;
-    if let Some(deployment) = deployment {
-        let elsewhere: Vec<LineError> = records
-            .iter()
-            .filter_map(|(line, record)| {
-                let named = match &record.request.resource {
-                    policy::Resource::Deployment { id } => id,
-                    policy::Resource::ModelVersion { deployment, .. } => deployment,
-                };
-                (named != deployment).then(|| LineError {
-                    line: *line,
-                    message: format!(
-                        "request `{}` was made to deployment `{named}`, not `{deployment}`",
-                        record.id
-                    ),
-                })
-            })
-            .collect();
-        if !elsewhere.is_empty() {
-            return Err(lines_failure(source, &elsewhere).into());
+    service::usage::check(text, contract, deployment).map_err(|error| {
+        let failure = anyhow!("{}", error.located(source));
+        if error.is_difference() {
+            verification_failed(failure)
+        } else {
+            failure.into()
         }
-    }
-    let policies = policy::from_files(&contract.files).map_err(|problems| {
-        anyhow!(
-            "the policies of contract `{}` do not load: {}",
-            contract.id,
-            problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
-    let differences = usage::recheck(&policies, &records);
-    if !differences.is_empty() {
-        return Err(verification_failed(anyhow!(
-            "{} of {} decisions differ from what the contract's policies answer:\n{}",
-            differences.len(),
-            records.len(),
-            lines_failure(source, &differences)
-        )));
-    }
-    Ok(records)
+    })
 }
 
 fn record(
@@ -191,19 +152,15 @@ fn record(
     };
     let envelope = Draft::new(&predicate)?.signed_bytes(&[&key])?;
     let what = format!("usage of `{deployment}` under `{contract}`");
+    // The records first, where the auditors will read them: the instance logs a batch only
+    // once it holds the records and has decided each again.
+    let credential = Credential::Key(Box::new(key));
+    instance
+        .deposit_usage(Some(&credential), contract, &bytes)
+        .map_err(|e| anyhow::Error::new(e).context(format!("{what}: depositing the records")))?;
     let accepted = instance
         .submit(envelope)
         .map_err(|e| anyhow::Error::new(e).context(what.clone()))?;
-    // The records go where the auditors will read them.
-    let credential = Credential::Key(Box::new(key));
-    instance
-        .deposit_usage(Some(&credential), accepted.index, &bytes)
-        .map_err(|e| {
-            anyhow!(
-                "entry {} is logged, but depositing its records failed: {e}",
-                accepted.index
-            )
-        })?;
     instance.close()?;
     match format {
         Format::Json => print_json(&json!({

@@ -43,6 +43,24 @@ impl Clock {
     }
 }
 
+/// Rules the instance holding a ledger adds to [`domain::apply`] on its write path: those that
+/// need more than the state — a contract's Cedar policies proved, a usage batch's records
+/// decided again. Every entry passes them however it arrives; they run on the writer thread,
+/// after `apply` accepted the entry, against the state before it.
+pub trait Admission: Send + 'static {
+    fn admit(&self, state: &State, entry: &Entry<'_>) -> Result<(), domain::Rejection>;
+}
+
+/// No rules beyond `domain::apply`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOnly;
+
+impl Admission for ApplyOnly {
+    fn admit(&self, _: &State, _: &Entry<'_>) -> Result<(), domain::Rejection> {
+        Ok(())
+    }
+}
+
 /// Proof that an entry is in the ledger.
 #[derive(Debug, Clone)]
 pub struct Receipt {
@@ -88,6 +106,7 @@ impl Pending {
 /// The ledger's writer: the log writer and the state it projects.
 struct LedgerWriter {
     clock: Clock,
+    admission: Box<dyn Admission>,
     writer: Writer,
     state: Arc<State>,
     /// Where the state after each commit is published for readers.
@@ -136,6 +155,16 @@ impl Ledger {
         log_key: SignerKey,
         config: GroupCommit,
     ) -> Result<Ledger, LedgerError> {
+        Ledger::open_with(dir, log_key, config, Box::new(ApplyOnly))
+    }
+
+    /// As [`Ledger::open`], with the instance's own rules on the write path.
+    pub fn open_with(
+        dir: &Path,
+        log_key: SignerKey,
+        config: GroupCommit,
+        admission: Box<dyn Admission>,
+    ) -> Result<Ledger, LedgerError> {
         let reader = Reader::open(dir)?;
         let state = Arc::new(load_state(&reader)?);
         let published = Arc::new(RwLock::new(Arc::clone(&state)));
@@ -144,6 +173,7 @@ impl Ledger {
         record_missing_digests(&reader, &mut writer)?;
         let handle = LedgerWriterHandle(LedgerWriter {
             clock,
+            admission,
             writer,
             keys: keys_of(&state),
             state,
@@ -220,6 +250,7 @@ impl LedgerWriter {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let clock = self.clock;
+        let admission = &*self.admission;
         let admit = |working: &State, entry: &Entry<'_>| {
             let timely = match clock {
                 Clock::System => domain::check_entry_time(entry.statement, now),
@@ -227,6 +258,7 @@ impl LedgerWriter {
             };
             timely
                 .and_then(|()| apply(working, entry))
+                .and_then(|changes| admission.admit(working, entry).map(|()| changes))
                 .map_err(SubmitError::Rejected)
         };
         let mut next_index = self.writer.size();

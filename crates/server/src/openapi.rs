@@ -69,7 +69,7 @@ routes! {
     get "/api/evidence/{index}/sealed" => access::sealed_result, "restricted", JSON, [], "A sealed evaluation result, for the lab that produced it and auditors whose scope includes `evaluation-evidence` (bearer token or signed request). Each read is recorded in the ledger first.";
     get "/api/usage" => usage::batches, "api", JSON, [("contract", false)], "Usage batches: per deployment and period, decisions allowed and denied and by which clauses, and the digest of the records.";
     get "/api/usage/{index}/records" => usage::records, "restricted", JSON, [], "A usage batch's records, for auditors whose audit rights include usage records and for the party that recorded them (bearer token or signed request). Each read is recorded in the ledger first.";
-    put "/api/usage/{index}/records" => usage::deposit, "restricted", JSON, [], "The recording party deposits a usage batch's records (JSON Lines, at most 16 MiB): exactly the bytes the entry's digest names.";
+    put "/api/contracts/{contract}/usage-records" => usage::deposit, "restricted", JSON, [], "A party of the contract deposits a usage batch's records (JSON Lines, at most 16 MiB) before the entry that counts them; each decision is decided again by the contract's policies, and the records are kept by their SHA-256.";
     put "/api/evidence/{index}/sealed" => access::deposit_result, "restricted", JSON, [], "The lab deposits a sealed evaluation result (TOML: id, salt, text); kept only if it opens the entry's commitment.";
     get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
     get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction (duplicate tests avoided).";
@@ -111,9 +111,9 @@ pub const BODIES: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "put",
-        "/api/usage/{index}/records",
+        "/api/contracts/{contract}/usage-records",
         "application/jsonl",
-        "The records, exactly the bytes whose SHA-256 the usage entry names.",
+        "The records, one decision a line; the usage entry that counts them names their SHA-256.",
     ),
 ];
 

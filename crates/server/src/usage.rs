@@ -1,7 +1,8 @@
 //! Usage: the public counts of each batch, and the batch's records — restricted to the
 //! auditors whose contract lets them read usage records, and to the party that recorded the
-//! batch, who deposits them after the batch's entry is logged; they are kept only if they
-//! match the entry's digest ([`service::access`] decides).
+//! batch, which deposits them before the entry that counts them; they are kept only if the
+//! contract's policies give every recorded decision ([`service::access`] decides), and the
+//! entry is logged only if it counts them ([`service::admission`]).
 
 use std::sync::Arc;
 
@@ -37,13 +38,13 @@ pub async fn records(
     Ok(Json(records))
 }
 
-/// The recording party deposits a batch's records: exactly the bytes the entry's digest names.
+/// A party of the contract deposits a batch's records, before the entry that counts them.
 pub async fn deposit(
     State(instance): State<Arc<Instance>>,
-    path: Result<Path<u64>, axum::extract::rejection::PathRejection>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
     request: Request,
 ) -> Result<Json<DepositReply>, ApiError> {
-    let Path(entry) = path?;
+    let Path(contract) = path?;
     let (parts, body) = request.into_parts();
     let depositor = authenticate(&instance, &parts)?;
     let bytes = axum::body::to_bytes(body, USAGE_BYTES_MAX)
@@ -54,7 +55,10 @@ pub async fn deposit(
             )))
         })?;
     let reply = instance
-        .blocking(move |i| i.local.deposit_usage_as(Some(&depositor), entry, &bytes))
+        .blocking(move |i| {
+            i.local
+                .deposit_usage_as(Some(&depositor), &contract, &bytes)
+        })
         .await?;
     Ok(Json(reply))
 }

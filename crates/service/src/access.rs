@@ -310,8 +310,12 @@ pub fn usage_records(
             caller.party, batch.contract, batch.party
         )));
     }
+    let mut path = layout.usage_records_for(&batch.contract, &batch.digest)?;
+    if !path.exists() && layout.legacy_usage_records(entry).exists() {
+        path = layout.legacy_usage_records(entry);
+    }
     let bytes = read_deposit(
-        &layout.usage_records(entry),
+        &path,
         format!(
             "`{}` has not deposited the records of entry {entry} with this instance",
             batch.party
@@ -445,20 +449,24 @@ pub fn deposit_result(
     Ok(reply(format!("evidence/{entry}/sealed-result"), kept))
 }
 
-/// A usage batch's records deposited by the party that recorded it (`None`: by whoever holds
-/// the instance directory): exactly the bytes the entry's digest names.
+/// A usage batch's records, deposited before the entry that counts them by a party of
+/// `contract` (`None`: by whoever holds the instance directory): JSON Lines, each request
+/// decided again by the contract's policies. Kept by digest, once; the entry's write path
+/// finds them there (see [`crate::admission`]).
 pub fn deposit_usage(
     state: &State,
     layout: &Layout,
     depositor: Option<&Caller>,
-    entry: u64,
+    contract: &str,
     body: &[u8],
 ) -> Result<DepositReply> {
-    let batch = usage_batch(state, entry)?;
-    if let Some(depositor) = depositor.filter(|d| d.party != batch.party) {
+    let record = state
+        .contract(contract)
+        .ok_or_else(|| ServiceError::NotFound(format!("no contract `{contract}` is published")))?;
+    if let Some(depositor) = depositor.filter(|d| !record.parties.contains(&d.party)) {
         return Err(ServiceError::Forbidden(format!(
-            "only `{}`, which recorded usage entry {entry}, deposits its records (not `{}`)",
-            batch.party, depositor.party
+            "`{}` is not a party of `{contract}`: only its parties deposit usage records under it",
+            depositor.party
         )));
     }
     if body.len() > USAGE_BYTES_MAX {
@@ -466,23 +474,22 @@ pub fn deposit_usage(
             "a records file is at most {USAGE_BYTES_MAX} bytes"
         )));
     }
-    if std::str::from_utf8(body).is_err() {
-        return Err(ServiceError::BadRequest(
-            "a records file is UTF-8 text, one JSON object a line".to_owned(),
-        ));
-    }
+    let text = std::str::from_utf8(body).map_err(|_| {
+        ServiceError::BadRequest("a records file is UTF-8 text, one JSON object a line".to_owned())
+    })?;
+    crate::usage::check(text, record, None).map_err(|error| match error {
+        crate::usage::RecordsError::Lines(_) => ServiceError::BadRequest(error.located("records")),
+        other => ServiceError::Mismatch {
+            code: "decisions-differ",
+            message: other.located("records"),
+        },
+    })?;
     let digest = sha256_digest(body);
-    if digest != batch.digest {
-        return Err(ServiceError::Mismatch {
-            code: "digest-mismatch",
-            message: format!(
-                "these bytes hash to {digest}; usage entry {entry} names {}",
-                batch.digest
-            ),
-        });
-    }
-    let kept = write_once(&layout.usage_records(entry), body)?;
-    Ok(reply(format!("usage/{entry}/records"), kept))
+    let kept = write_once(&layout.usage_records_for(contract, &digest)?, body)?;
+    Ok(reply(
+        format!("contract/{contract}/usage-records/{digest}"),
+        kept,
+    ))
 }
 
 /// Issues a token for `party`: the token (shown once) and its record (kept as a hash).

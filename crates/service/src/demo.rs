@@ -484,10 +484,10 @@ fn record_usage(seeder: &Seeder, files: &BTreeMap<String, String>) -> Result<()>
         digest: format!("sha256:{}", digest_of(&records)),
         at: seeder.at(112),
     };
-    let batch = seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
     seeder
         .instance
-        .deposit_usage(None, batch, records.as_bytes())?;
+        .deposit_usage(None, CONTRACT, records.as_bytes())?;
+    seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
     Ok(())
 }
 

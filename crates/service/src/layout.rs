@@ -8,7 +8,8 @@
 //! tokens.json                    bearer tokens, as SHA-256 hashes (0600)
 //! sealed/addenda/<contract>/<addendum>.sealed.toml   sealed addenda, for cleared parties
 //! sealed/evidence/<entry>.sealed.toml        sealed evaluation results
-//! sealed/usage/<entry>.jsonl                 usage records
+//! sealed/usage-records/<contract>/<hex>.jsonl usage records, by their SHA-256, deposited
+//!                                            before the entry that counts them
 //! serve.url                      while a server runs: where to send entries instead
 //! ```
 
@@ -30,6 +31,7 @@ pub const SEALED_DIR: &str = "sealed";
 pub const SEALED_ADDENDA_DIR: &str = "addenda";
 pub const SEALED_EVIDENCE_DIR: &str = "evidence";
 pub const USAGE_DIR: &str = "usage";
+pub const USAGE_RECORDS_DIR: &str = "usage-records";
 pub const SERVE_URL_FILE: &str = "serve.url";
 
 /// The paths of one instance directory.
@@ -99,7 +101,35 @@ impl Layout {
             .join(format!("{entry}.sealed.toml"))
     }
 
-    pub fn usage_records(&self, entry: u64) -> PathBuf {
+    /// Where the usage records of `contract` whose digest is `digest` (`sha256:<hex>`) are
+    /// deposited.
+    pub fn usage_records_for(&self, contract: &str, digest: &str) -> Result<PathBuf, ServiceError> {
+        check_segment("contract id", contract)?;
+        let hex = digest
+            .strip_prefix("sha256:")
+            .filter(|hex| {
+                hex.len() == 64
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            })
+            .ok_or_else(|| {
+                ServiceError::BadRequest(format!(
+                    "digest `{}` is not `sha256:` and 64 lowercase hex digits",
+                    digest.escape_debug()
+                ))
+            })?;
+        Ok(self
+            .dir
+            .join(SEALED_DIR)
+            .join(USAGE_RECORDS_DIR)
+            .join(contract)
+            .join(format!("{hex}.jsonl")))
+    }
+
+    /// Where instances before 0.2 kept a batch's records, deposited after its entry: read
+    /// when nothing is at [`Layout::usage_records_for`], never written.
+    pub fn legacy_usage_records(&self, entry: u64) -> PathBuf {
         self.dir
             .join(SEALED_DIR)
             .join(USAGE_DIR)

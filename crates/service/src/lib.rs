@@ -8,6 +8,7 @@
 //! decodes and encodes, and both call this.
 
 pub mod access;
+pub mod admission;
 pub mod build;
 pub mod demo;
 pub mod deposit;
@@ -18,6 +19,7 @@ mod local;
 mod remote;
 pub mod sealed;
 pub mod templates;
+pub mod usage;
 pub mod wire;
 
 use std::path::Path;
@@ -99,10 +101,11 @@ pub trait Instance: Send + Sync {
         entry: u64,
         body: &[u8],
     ) -> Result<DepositReply>;
+    /// A usage batch's records, deposited before the entry that counts them.
     fn deposit_usage(
         &self,
         credential: Option<&Credential>,
-        entry: u64,
+        contract: &str,
         body: &[u8],
     ) -> Result<DepositReply>;
 

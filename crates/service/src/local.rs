@@ -155,7 +155,8 @@ impl Local {
             })?;
         let log_key =
             read_signer(&key_path).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
-        let ledger = Ledger::open(self.layout.dir(), log_key, GroupCommit::default())
+        let rules = Box::new(crate::admission::Rules::new(self.layout.clone()));
+        let ledger = Ledger::open_with(self.layout.dir(), log_key, GroupCommit::default(), rules)
             .map_err(|error| match self.layout.serving_url() {
                 Some(url) => ServiceError::Unavailable(format!(
                     "{error}\n  a server holds it: run the command with `--server {url}` instead of `--dir` (envelopes: `concordat submit --server {url} ENVELOPE`)"
@@ -249,10 +250,10 @@ impl Local {
     pub fn deposit_usage_as(
         &self,
         caller: Option<&Caller>,
-        entry: u64,
+        contract: &str,
         body: &[u8],
     ) -> Result<DepositReply> {
-        access::deposit_usage(&*self.state()?, &self.layout, caller, entry, body)
+        access::deposit_usage(&*self.state()?, &self.layout, caller, contract, body)
     }
 
     /// The bytes logged at `index`, or a refusal that says how long the log is.
@@ -495,11 +496,11 @@ impl Instance for Local {
     fn deposit_usage(
         &self,
         credential: Option<&Credential>,
-        entry: u64,
+        contract: &str,
         body: &[u8],
     ) -> Result<DepositReply> {
         let caller = self.credential_caller(credential)?;
-        self.deposit_usage_as(caller.as_ref(), entry, body)
+        self.deposit_usage_as(caller.as_ref(), contract, body)
     }
 
     fn read_addendum(

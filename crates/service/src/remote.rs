@@ -366,11 +366,11 @@ impl Instance for Remote {
     fn deposit_usage(
         &self,
         credential: Option<&Credential>,
-        entry: u64,
+        contract: &str,
         body: &[u8],
     ) -> Result<DepositReply> {
         self.put(
-            paths::usage_records(entry),
+            paths::usage_deposit(contract),
             needs(credential)?,
             "application/jsonl",
             body,

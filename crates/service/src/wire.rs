@@ -251,4 +251,7 @@ pub mod paths {
     pub fn usage_records(entry: u64) -> String {
         format!("{USAGE}/{entry}/records")
     }
+    pub fn usage_deposit(contract: &str) -> String {
+        format!("{CONTRACTS}/{}/usage-records", encode(contract))
+    }
 }

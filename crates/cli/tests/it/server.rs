@@ -646,9 +646,13 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     assert_eq!(deposited, 1);
     let sealed_result = "attack_success_rate";
     // Nor do the usage records: the requests' users and ids.
-    let usage = std::fs::read_dir(served.dir.join("sealed/usage"))
-        .unwrap()
-        .count();
+    let usage = std::fs::read_dir(
+        served
+            .dir
+            .join("sealed/usage-records/defense-imagery-analysis"),
+    )
+    .unwrap()
+    .count();
     assert_eq!(usage, 1);
     for (path, text) in &pages {
         assert!(!text.contains("req-81f2"), "{path} shows a usage record");
@@ -1658,7 +1662,7 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
         );
     }
 
-    // Deposits: only the recorder, only the bytes the digest names.
+    // Deposits: only a party of the contract, only decisions its policies give.
     let issue = |party: &str| -> String {
         let out: Value = serde_json::from_str(
             &run(&[
@@ -1677,24 +1681,31 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
         .unwrap();
         out["token"].as_str().unwrap().to_owned()
     };
+    let deposit_url = format!("{url}/api/contracts/defense-imagery-analysis/usage-records");
     let put = |token: &str, body: &[u8]| {
         answer(
-            ureq::put(&format!("{url}/api/usage/{index}/records"))
+            ureq::put(&deposit_url)
                 .set("Authorization", &format!("Bearer {token}"))
                 .send_bytes(body),
         )
     };
     let agency = issue("defense-agency");
-    let vendor = issue("acme-ai");
+    let lab = issue("uk-test-lab");
     let original = std::fs::read(tmp.path().join("batch.jsonl")).unwrap();
-    put(&vendor, &original).refused(403, "forbidden");
-    let message = put(&agency, b"{}\n").refused(422, "digest-mismatch");
-    assert!(message.contains("names sha256:"), "{message}");
+    put(&lab, &original).refused(403, "forbidden");
+    let message = put(&agency, b"{}\n").refused(400, "bad-request");
+    assert!(message.starts_with("records:line 1: column"), "{message}");
+    let forged = String::from_utf8(original.clone()).unwrap().replacen(
+        "\"allowed\":false",
+        "\"allowed\":true",
+        1,
+    );
+    let message = put(&agency, forged.as_bytes()).refused(422, "decisions-differ");
+    assert!(message.contains("is recorded as allowed"), "{message}");
     let again = put(&agency, &original);
     assert_eq!(again.status, 200, "{}", again.text());
     assert_eq!(again.json()["already_stored"], true);
-    answer(ureq::put(&format!("{url}/api/usage/{index}/records")).send_bytes(&original))
-        .refused(401, "unauthenticated");
+    answer(ureq::put(&deposit_url).send_bytes(&original)).refused(401, "unauthenticated");
     get(&format!("{url}/api/usage/3/records")).refused(401, "unauthenticated");
 
     // Written directly to an instance no server holds, the records are deposited beside it.
@@ -1714,7 +1725,15 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
         .parse()
         .unwrap();
     assert_eq!(
-        std::fs::read_to_string(dir.join(format!("sealed/usage/{later}.jsonl"))).unwrap(),
+        std::fs::read_to_string(
+            service::Layout::new(&dir)
+                .usage_records_for(
+                    "defense-imagery-analysis",
+                    &service::access::sha256_digest(later_line.as_bytes())
+                )
+                .unwrap()
+        )
+        .unwrap(),
         later_line
     );
     let listed = run(&[

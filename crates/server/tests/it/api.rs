@@ -234,31 +234,202 @@ fn deposits_are_kept_once_and_only_from_whom_they_may_come() {
         let served = Served::demo();
         let (_, body) = served.get("/api/usage").await;
         let batches: Vec<domain::updates::UsageBatch> = wire(&body);
-        let batch = batches[0].entry;
-        let stored = std::fs::read(served.layout().usage_records(batch)).unwrap();
+        let stored = std::fs::read(
+            served
+                .layout()
+                .usage_records_for(CONTRACT, &batches[0].digest)
+                .unwrap(),
+        )
+        .unwrap();
         let put = |token: String, bytes: Vec<u8>| {
-            Request::put(format!("/api/usage/{batch}/records"))
+            Request::put(format!("/api/contracts/{CONTRACT}/usage-records"))
                 .header("authorization", format!("Bearer {token}"))
                 .body(Body::from(bytes))
                 .unwrap()
         };
         let (status, _) = served
-            .send(put(served.token("acme-ai"), stored.clone()))
+            .send(put(served.token("uk-test-lab"), stored.clone()))
             .await;
         assert_eq!(
             status,
             StatusCode::FORBIDDEN,
-            "only the recording party deposits"
+            "only a party of the contract deposits"
         );
         let agency = served.token("defense-agency");
         let (status, body) = served.send(put(agency.clone(), stored.clone())).await;
         assert_eq!(status, StatusCode::OK);
         assert!(wire::<DepositReply>(&body).already_stored);
-        let mut other = stored;
-        other.extend_from_slice(b"\n");
-        let (status, body) = served.send(put(agency, other)).await;
+        // A decision the contract's policies do not give is refused, with its line.
+        let text = String::from_utf8(stored).unwrap();
+        let forged = text.replacen("\"allowed\":false", "\"allowed\":true", 1);
+        let (status, body) = served.send(put(agency.clone(), forged.into_bytes())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(wire::<ErrorBody>(&body).error.code, "digest-mismatch");
+        let error = wire::<ErrorBody>(&body).error;
+        assert_eq!(error.code, "decisions-differ");
+        assert!(
+            error
+                .message
+                .contains("records:line 5: request `req-81f6` is recorded as allowed"),
+            "{}",
+            error.message
+        );
+        let (status, body) = served.send(put(agency, b"{\"at\": 1}\n".to_vec())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            wire::<ErrorBody>(&body)
+                .error
+                .message
+                .starts_with("records:line 1: column 8"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    });
+}
+
+/// Rules the CLI checks before it signs hold for entries POSTed directly too: a usage batch is
+/// counted only once its records are deposited and give its counts; a contract is amended only
+/// if its policies still forbid what every contract must.
+#[test]
+fn the_write_path_checks_what_the_cli_checks() {
+    crate::support::run(async {
+        let served = Served::demo();
+        let state = service::Local::open(served.dir.path())
+            .unwrap()
+            .state()
+            .unwrap();
+        let key = |party: &str| {
+            service::keys::read_signer(&served.layout().keys_dir().join(format!("{party}.key")))
+                .unwrap()
+        };
+        let post = |envelope: Vec<u8>| {
+            Request::post("/api/entries")
+                .header("content-type", "application/json")
+                .body(Body::from(envelope))
+                .unwrap()
+        };
+        let at = |offset: i64| domain::updates::time::format_instant(state.clock() + offset);
+
+        // Usage: records that were never deposited, then counts the records do not give.
+        let batch = state.usage(Some(CONTRACT)).next().unwrap().clone();
+        let stored = std::fs::read_to_string(
+            served
+                .layout()
+                .usage_records_for(CONTRACT, &batch.digest)
+                .unwrap(),
+        )
+        .unwrap();
+        let fewer: String = stored.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let records = policy::usage::read(&fewer).unwrap();
+        let summary = policy::usage::summarize(records.iter().map(|(_, r)| r));
+        let mut predicate = domain::UsageRecorded {
+            party: "defense-agency".into(),
+            contract: CONTRACT.into(),
+            deployment: batch.deployment.clone(),
+            from: domain::updates::time::format_instant(summary.from),
+            to: domain::updates::time::format_instant(summary.to),
+            records: summary.records,
+            allowed: summary.allowed,
+            denied: summary.denied,
+            clauses: summary.clauses.clone(),
+            digest: service::access::sha256_digest(fewer.as_bytes()),
+            at: at(60),
+        };
+        let agency = key("defense-agency");
+        let sign = |p: &domain::UsageRecorded| {
+            service::Draft::new(p)
+                .unwrap()
+                .signed_bytes(&[&agency])
+                .unwrap()
+        };
+        let refused = |body: &[u8]| wire::<ErrorBody>(body).error;
+        let (status, body) = served.send(post(sign(&predicate))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = refused(&body);
+        assert_eq!(error.rule.as_deref(), Some("usage-records"), "{error:?}");
+        assert!(
+            error.message.contains("are not deposited"),
+            "{}",
+            error.message
+        );
+
+        let deposit = Request::put(format!("/api/contracts/{CONTRACT}/usage-records"))
+            .header(
+                "authorization",
+                format!("Bearer {}", served.token("defense-agency")),
+            )
+            .body(Body::from(fewer.clone()))
+            .unwrap();
+        assert_eq!(served.send(deposit).await.0, StatusCode::OK);
+        predicate.allowed += 1;
+        predicate.records += 1;
+        let (status, body) = served.send(post(sign(&predicate))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = refused(&body);
+        assert_eq!(error.rule.as_deref(), Some("usage-counts"), "{error:?}");
+        assert!(
+            error.message.contains(&format!(
+                "`records` is {}, the records give {}",
+                summary.records + 1,
+                summary.records
+            )),
+            "{}",
+            error.message
+        );
+        predicate.allowed -= 1;
+        predicate.records -= 1;
+        let (status, body) = served.send(post(sign(&predicate))).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+
+        // A contract amended to permit what every contract must forbid.
+        let record = state.contract(CONTRACT).unwrap();
+        let mut files = record.files.clone();
+        let version = record.current().unwrap().version.clone();
+        let contract_toml = files.get_mut("contract.toml").unwrap();
+        *contract_toml = contract_toml.replacen(
+            &format!("version = \"{version}\""),
+            "version = \"9.0.0\"",
+            1,
+        );
+        let policy_file = files
+            .keys()
+            .find(|path| path.ends_with(".cedar"))
+            .unwrap()
+            .clone();
+        files.insert(
+            policy_file,
+            "@id(\"anything-goes\")\npermit(principal, action, resource);\n".to_owned(),
+        );
+        let amendment = domain::ContractPublished {
+            contract: CONTRACT.into(),
+            version: "9.0.0".into(),
+            digest: domain::contract::package_digest(&files),
+            files,
+        };
+        let keys: Vec<_> = record.parties.iter().map(|p| key(p)).collect();
+        let envelope =
+            service::Draft::of_kind(domain::Kind::ContractAmended, &amendment, Vec::new())
+                .unwrap()
+                .signed_bytes(&keys.iter().collect::<Vec<_>>())
+                .unwrap();
+        let (status, body) = served.send(post(envelope)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let error = refused(&body);
+        assert_eq!(error.rule.as_deref(), Some("prohibitions"), "{error:?}");
+        assert!(
+            error.message.contains("(by `anything-goes`)"),
+            "{}",
+            error.message
+        );
     });
 }
 

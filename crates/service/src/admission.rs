@@ -1,0 +1,165 @@
+//! The instance's own rules on the ledger's write path (see [`ledger::Admission`]): what
+//! `domain::apply` cannot decide because it needs the Cedar policies or the files beside the
+//! log. They hold for every entry, whether the CLI built it or someone POSTed it:
+//!
+//! - a contract is published or amended only if its use-restrictions policies load and the
+//!   mandatory prohibitions hold over them (`policy::prove`);
+//! - a usage batch is counted only if its records were deposited first, each request was made
+//!   to the batch's deployment, each decision is the one the contract's policies give, and the
+//!   batch's counts and period are the records'.
+
+use domain::contract::{self, Module};
+use domain::{ContractPublished, Entry, Kind, Rejection, State, UsageRecorded};
+
+use crate::layout::Layout;
+
+/// The rules, for the instance in `layout`.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    layout: Layout,
+}
+
+impl Rules {
+    pub fn new(layout: Layout) -> Rules {
+        Rules { layout }
+    }
+}
+
+fn reject(rule: &'static str, message: impl Into<String>) -> Rejection {
+    Rejection {
+        rule,
+        message: message.into(),
+    }
+}
+
+impl ledger::Admission for Rules {
+    fn admit(&self, state: &State, entry: &Entry<'_>) -> Result<(), Rejection> {
+        let statement = entry.statement;
+        match Kind::from_predicate_type(&statement.predicate_type) {
+            Some(Kind::ContractPublished | Kind::ContractAmended) => {
+                prohibitions_hold(&predicate::<ContractPublished>(statement)?)
+            }
+            Some(Kind::UsageRecorded) => {
+                records_agree(state, &self.layout, &predicate::<UsageRecorded>(statement)?)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn predicate<P: serde::de::DeserializeOwned>(
+    statement: &attest::Statement,
+) -> Result<P, Rejection> {
+    // `apply` accepted the entry, so its predicate reads; this is only a second reading.
+    serde_json::from_value(statement.predicate.clone())
+        .map_err(|e| reject("predicate", e.to_string()))
+}
+
+/// The package's policies load, every policy file its use-restrictions modules name is
+/// published, and no request the prohibitions forbid is permitted.
+fn prohibitions_hold(published: &ContractPublished) -> Result<(), Rejection> {
+    let package = contract::load(contract::sources(&published.files))
+        .map_err(|_| reject("contract-check", "the package does not load"))?;
+    let mut named = 0;
+    for module in &package.modules {
+        if let Module::UseRestrictions(restrictions) = &module.module {
+            for path in &restrictions.policies {
+                named += 1;
+                if !published.files.contains_key(path) {
+                    return Err(reject(
+                        "policies",
+                        format!(
+                            "`{}` names policy file `{path}`, which the package does not publish",
+                            module.path
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if named == 0 {
+        return Err(reject(
+            "policies",
+            "the contract has no use-restrictions module with policies: every contract states in Cedar what the model may be used for",
+        ));
+    }
+    let policies = policy::from_files(&published.files).map_err(|problems| {
+        reject(
+            "policies",
+            problems
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let found = policy::prove(&policies, &policy::RequestSpace::default())
+        .map_err(|e| reject("prohibitions", e.to_string()))?;
+    match found.first() {
+        None => Ok(()),
+        Some(counterexample) => {
+            let request = &counterexample.request;
+            Err(reject(
+                "prohibitions",
+                format!(
+                    "{} is permitted (by {}): purpose={}, target_domain={}, human_in_the_loop={}, data_classification={}, role={}, clearance={}; every contract must forbid it (mandatory prohibition `{}`)",
+                    counterexample.description,
+                    counterexample
+                        .clauses
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    request.purpose,
+                    request.target_domain,
+                    request.human_in_the_loop,
+                    request.data_classification,
+                    request.role,
+                    request.clearance,
+                    counterexample.prohibition
+                ),
+            ))
+        }
+    }
+}
+
+/// The batch's records are deposited, decide again as recorded, and give its counts.
+fn records_agree(state: &State, layout: &Layout, batch: &UsageRecorded) -> Result<(), Rejection> {
+    let Some(record) = state.contract(&batch.contract) else {
+        return Ok(()); // `apply` has refused it already.
+    };
+    let path = layout
+        .usage_records_for(&batch.contract, &batch.digest)
+        .map_err(|e| reject("usage-records", e.to_string()))?;
+    let text = std::fs::read_to_string(&path).map_err(|_| {
+        reject(
+            "usage-records",
+            format!(
+                "the records {} are not deposited with this instance: deposit them first (`concordat usage record` does both)",
+                batch.digest
+            ),
+        )
+    })?;
+    if crate::access::sha256_digest(text.as_bytes()) != batch.digest {
+        return Err(reject(
+            "usage-records",
+            format!("the deposited records do not hash to {}", batch.digest),
+        ));
+    }
+    let records = crate::usage::check(&text, record, Some(&batch.deployment))
+        .map_err(|e| reject("usage-records", e.located("records")))?;
+    let summary = policy::usage::summarize(records.iter().map(|(_, r)| r));
+    let differences = crate::usage::count_differences(batch, &summary);
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(reject(
+            "usage-counts",
+            format!(
+                "the batch does not count its records: {}",
+                differences.join("; ")
+            ),
+        ))
+    }
+}
