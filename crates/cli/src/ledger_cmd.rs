@@ -37,7 +37,7 @@ pub struct InitArgs {
     #[arg(long, default_value = "Ledger operator")]
     operator_name: String,
     /// Do not check entries' own times (`at`) against this machine's clock, so a rehearsal or
-    /// demo can play out weeks of notice in minutes. Recorded in the log for all to see.
+    /// demo can play out weeks of notice in minutes. Recorded in entry 0, which the operator signs, for all to see.
     #[arg(long)]
     simulated_clock: bool,
 }
@@ -276,6 +276,7 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
                 roles,
                 jurisdictions,
                 keys,
+                instance: None,
             };
             let signer = operator_signer(&to, signer_key.as_deref())?;
             let envelope = Draft::new(&predicate)?.signed_bytes(&[&signer])?;

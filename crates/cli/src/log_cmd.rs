@@ -327,13 +327,21 @@ fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
         Err(VerifyFailure::Store(error)) => return Err(error.into()),
     };
     // A ledger's entries are signed statements: check every signature and that replaying
-    // them gives the stored state.
-    let is_ledger = Reader::open(dir)?
-        .info()
-        .extra
-        .get(ledger::LEDGER_META.0)
-        .map(String::as_str)
-        == Some(ledger::LEDGER_META.1);
+    // them gives the stored state. Whether the log holds a ledger is read from its first entry
+    // as well as its metadata, so deleting the metadata cannot skip these checks.
+    let is_ledger = ledger::terms::is_ledger(&Reader::open(dir)?)?;
+    let mut checks = vec![
+        "every entry hashed into the tree, and every stored tile hash recomputed".to_owned(),
+        format!(
+            "{} checkpoints: each signature ({}), each root, each consistent with the one before",
+            report.checkpoints,
+            if pinned.is_some() {
+                "with the key given by --key"
+            } else {
+                "with the key in the log's own metadata; pin one with --key"
+            }
+        ),
+    ];
     if is_ledger {
         let replay = crate::ledger_cmd::run_replay(dir)?;
         if !replay.is_clean() {
@@ -346,20 +354,26 @@ fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
             }
             return Err(verification_failed(anyhow!("{}: {problem}", dir.display())));
         }
+        checks.extend([
+            "every entry's signatures, by keys registered before it".to_owned(),
+            "every entry's rules, replayed in order; the state replay gives is the stored state"
+                .to_owned(),
+            "each statement logged once".to_owned(),
+            "the ledger's terms (entry 0) and the metadata agree".to_owned(),
+        ]);
     }
-    let ledger_note = if is_ledger {
-        "; every entry's signatures verify and replay gives the stored state"
-    } else {
-        ""
-    };
     match format {
         Format::Text => print(&format!(
-            "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}{ledger_note}\n",
+            "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}\n{}",
             report.origin,
             report.size,
             report.checkpoints,
             report.tiles,
-            report.root.to_base64()
+            report.root.to_base64(),
+            checks
+                .iter()
+                .map(|check| format!("  checked: {check}\n"))
+                .collect::<String>()
         )),
         Format::Json => print_json(&json!({
             "verified": true,
@@ -369,6 +383,7 @@ fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
             "checkpoints": report.checkpoints,
             "tiles": report.tiles,
             "ledger": is_ledger,
+            "checks": checks,
         })),
     }
 }

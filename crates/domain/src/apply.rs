@@ -369,6 +369,18 @@ fn genesis(entry: &Entry<'_>, kind: Kind) -> Result<Vec<Change>, Rejection> {
         ));
     }
     let predicate: PartyRegistered = predicate(entry.statement)?;
+    if let Some(terms) = &predicate.instance
+        && terms.kind != crate::kinds::LEDGER_KIND
+    {
+        return Err(reject(
+            "instance-terms",
+            format!(
+                "`instance.kind` is `{}`; a Concordat ledger's is `{}`",
+                terms.kind,
+                crate::kinds::LEDGER_KIND
+            ),
+        ));
+    }
     if !predicate.roles.contains(&Role::Operator) {
         return Err(reject(
             "genesis",
@@ -406,6 +418,12 @@ fn party_registered(
         return Err(reject(
             "signer-authority",
             "only an operator may register a party",
+        ));
+    }
+    if predicate.instance.is_some() {
+        return Err(reject(
+            "instance-terms",
+            "only a ledger's first entry states the terms it runs on",
         ));
     }
     registration(state, entry, predicate)

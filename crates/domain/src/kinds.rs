@@ -64,6 +64,43 @@ pub struct PartyRegistered {
     pub jurisdictions: Vec<String>,
     /// Public keys: PEM `PUBLIC KEY` (Ed25519 or ECDSA P-256) or C2SP verifier-key text.
     pub keys: Vec<String>,
+    /// Only in a ledger's first entry: the terms the ledger runs on, signed by its operator
+    /// and so read from here, never from the database's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<InstanceTerms>,
+}
+
+/// What changes a ledger's rules, fixed when it is created and recorded in its first entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceTerms {
+    /// Always `concordat-ledger`.
+    pub kind: String,
+    /// Whose clock entries' own times are checked against.
+    pub clock: ClockMode,
+}
+
+/// The value of [`InstanceTerms::kind`].
+pub const LEDGER_KIND: &str = "concordat-ledger";
+
+/// Whose clock entries' own times (`at`) are checked against when they are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClockMode {
+    /// The machine's: an entry's `at` must be within minutes of the time it is written.
+    System,
+    /// None: entries may carry any time that keeps the ledger's time moving forward. For
+    /// demos and rehearsals, and shown to everyone who reads the log.
+    Simulated,
+}
+
+impl InstanceTerms {
+    pub fn ledger(clock: ClockMode) -> InstanceTerms {
+        InstanceTerms {
+            kind: LEDGER_KIND.to_owned(),
+            clock,
+        }
+    }
 }
 
 /// A party adds a key. Signed by the party or an operator.

@@ -21,11 +21,11 @@ pub use apply::{
     verification_keys,
 };
 pub use kinds::{
-    AddendumDisclosed, AddendumSealed, Assurance, ContractAmended, ContractPublished,
+    AddendumDisclosed, AddendumSealed, Assurance, ClockMode, ContractAmended, ContractPublished,
     DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
-    KeyAdded, KeyRevoked, KeyRotated, Kind, ModelRef, ModelVersionRegistered,
-    PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Predicate, RecognitionPublished,
-    RestrictedRead, Role, UsageRecorded, VersionApproved, VersionRevoked,
+    InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind, LEDGER_KIND, ModelRef,
+    ModelVersionRegistered, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Predicate,
+    RecognitionPublished, RestrictedRead, Role, UsageRecorded, VersionApproved, VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,

@@ -166,7 +166,7 @@ fn main() {
         None,
         envelope(
             Kind::PartyRegistered,
-            json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
+            json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()], "instance": {"kind": "concordat-ledger", "clock": "simulated"}}),
             Vec::new(),
             &[&operator],
         ),

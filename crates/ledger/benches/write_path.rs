@@ -51,7 +51,7 @@ fn main() {
     let operator = key(0);
     let genesis = envelope(
         Kind::PartyRegistered,
-        json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()]}),
+        json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()], "instance": {"kind": "concordat-ledger", "clock": "system"}}),
         &operator,
     );
     ledger::init(

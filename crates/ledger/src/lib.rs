@@ -9,6 +9,7 @@
 
 mod error;
 mod replay;
+pub mod terms;
 mod verify;
 mod write;
 

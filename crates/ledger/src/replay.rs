@@ -101,6 +101,7 @@ pub fn replay(
             Ok(applied)
         })?;
     progress(ReplayProgress { done: total, total });
+    differences.extend(crate::terms::metadata_differences(&reader)?);
     differences.extend(compare(&stored, &state));
     differences.extend(compare_digests(&stored_digests, &digests));
     Ok(ReplayReport {

@@ -27,18 +27,17 @@ pub enum Clock {
 pub const SIMULATED_CLOCK_META: (&str, &str) = ("clock", "simulated");
 
 impl Clock {
-    /// The clock a ledger was created with.
-    pub fn of(reader: &Reader) -> Clock {
-        if reader
-            .info()
-            .extra
-            .get(SIMULATED_CLOCK_META.0)
-            .map(String::as_str)
-            == Some(SIMULATED_CLOCK_META.1)
-        {
-            Clock::Simulated
-        } else {
-            Clock::System
+    /// The clock the ledger `reader` reads runs on, as its first entry records it (see
+    /// [`crate::terms`]); the system clock for an empty log.
+    pub fn of(reader: &Reader) -> Result<Clock, LedgerError> {
+        Ok(crate::terms::genesis(reader)?.map_or(Clock::System, |g| g.clock()))
+    }
+
+    /// As the first entry records it.
+    pub fn mode(self) -> domain::ClockMode {
+        match self {
+            Clock::System => domain::ClockMode::System,
+            Clock::Simulated => domain::ClockMode::Simulated,
         }
     }
 }
@@ -118,7 +117,7 @@ struct LedgerWriter {
 }
 
 pub(crate) fn check_is_ledger(reader: &Reader) -> Result<(), LedgerError> {
-    if reader.info().extra.get(LEDGER_META.0).map(String::as_str) != Some(LEDGER_META.1) {
+    if !crate::terms::is_ledger(reader)? {
         return Err(LedgerError::NotALedger(
             reader.info().dir.display().to_string(),
         ));
@@ -168,7 +167,7 @@ impl Ledger {
         let reader = Reader::open(dir)?;
         let state = Arc::new(load_state(&reader)?);
         let published = Arc::new(RwLock::new(Arc::clone(&state)));
-        let clock = Clock::of(&reader);
+        let clock = Clock::of(&reader)?;
         let mut writer = Writer::open(dir, log_key)?;
         record_missing_digests(&reader, &mut writer)?;
         let handle = LedgerWriterHandle(LedgerWriter {
@@ -399,6 +398,20 @@ pub fn init(
     genesis: Vec<u8>,
     clock: Clock,
 ) -> Result<Receipt, LedgerError> {
+    let stated = attest::Envelope::parse(&genesis)
+        .ok()
+        .and_then(|envelope| attest::Statement::parse(&envelope.payload).ok())
+        .and_then(|statement| {
+            serde_json::from_value::<domain::PartyRegistered>(statement.predicate).ok()
+        })
+        .and_then(|operator| operator.instance);
+    if stated != Some(domain::InstanceTerms::ledger(clock.mode())) {
+        return Err(LedgerError::State(format!(
+            "the first entry must state the ledger's terms (`instance`: kind `{}`, clock `{:?}`), as the operator signs them",
+            domain::LEDGER_KIND,
+            clock.mode()
+        )));
+    }
     let mut meta = vec![LEDGER_META];
     if clock == Clock::Simulated {
         meta.push(SIMULATED_CLOCK_META);

@@ -84,14 +84,19 @@ impl Draft {
 }
 
 /// The first entry of a ledger: it registers the operator party, signed by the key it
-/// registers.
-pub fn genesis(operator_name: &str, operator: &SignerKey) -> Result<Vec<u8>, BuildError> {
+/// registers, and states the terms the ledger runs on (its clock).
+pub fn genesis(
+    operator_name: &str,
+    operator: &SignerKey,
+    clock: ledger::Clock,
+) -> Result<Vec<u8>, BuildError> {
     let predicate = domain::PartyRegistered {
         party: "operator".to_owned(),
         name: operator_name.to_owned(),
         roles: vec![domain::Role::Operator],
         jurisdictions: Vec::new(),
         keys: vec![operator.verifier().to_text()],
+        instance: Some(domain::InstanceTerms::ledger(clock.mode())),
     };
     Draft::new(&predicate)?.signed_bytes(&[operator])
 }

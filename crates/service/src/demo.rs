@@ -167,6 +167,7 @@ fn register_parties(seeder: &Seeder) -> Result<()> {
             roles: vec![role],
             jurisdictions: vec![jurisdiction.to_owned()],
             keys: vec![seeder.keys[party].verifier().to_text()],
+            instance: None,
         };
         seeder.submit(Draft::new(&predicate)?, &["operator"])?;
     }

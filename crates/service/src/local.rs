@@ -67,7 +67,7 @@ impl Local {
         let first = Reader::open(dir)?;
         let origin = first.info().origin.clone();
         let verifier_key = first.info().verifier_key.to_text();
-        let clock = Clock::of(&first);
+        let clock = Clock::of(&first)?;
         let mut pool = vec![Mutex::new(first)];
         for _ in 1..readers.max(1) {
             pool.push(Mutex::new(Reader::open(dir)?));
@@ -560,7 +560,7 @@ pub fn create(dir: &Path, origin: &str, operator_name: &str, clock: Clock) -> Re
         .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
     write_key_file(&log_key_path, &log_key, false).map_err(bad)?;
     write_key_file(&layout.operator_key(), &operator, false).map_err(bad)?;
-    let genesis = crate::build::genesis(operator_name, &operator)?;
+    let genesis = crate::build::genesis(operator_name, &operator, clock)?;
     let receipt = ledger::init(dir, origin, &log_key, Some(&log_key_path), genesis, clock)?;
     Ok(Created {
         layout,

@@ -446,3 +446,62 @@ fn a_key_file_others_can_read_is_named_with_a_warning() {
         "{exposed:?}"
     );
 }
+
+/// What changes a ledger's rules is read from its signed first entry, not from the database's
+/// metadata: deleting the `instance` row no longer makes `log verify` skip the ledger's checks,
+/// and inserting `clock = simulated` lets no back-dated entry through.
+#[test]
+fn the_ledgers_terms_come_from_its_first_entry_not_its_metadata() {
+    let instance = Instance::new();
+    instance.party("acme-ai", "vendor");
+    let verified = instance
+        .run(&["log", "verify", "--dir", "ledger"])
+        .ok()
+        .stdout;
+    for check in [
+        "checked: every entry's signatures, by keys registered before it",
+        "checked: each statement logged once",
+        "with the key in the log's own metadata; pin one with --key",
+    ] {
+        assert!(verified.contains(check), "{check}\n{verified}");
+    }
+    let db = rusqlite::Connection::open(instance.dir.path().join("ledger/log.db")).unwrap();
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('clock', 'simulated')",
+        [],
+    )
+    .unwrap();
+    instance.write(
+        "old.json",
+        r#"{"party":"acme-ai","topic":"disclosure","text":"back-dated","at":"2020-01-01T00:00:00Z"}"#,
+    );
+    let envelope = instance
+        .run(&[
+            "sign",
+            "--key",
+            "acme-ai.key",
+            "--kind",
+            "party-statement",
+            "old.json",
+        ])
+        .ok()
+        .stdout;
+    instance.write("old.envelope.json", &envelope);
+    instance
+        .run(&["submit", "--dir", "ledger", "old.envelope.json"])
+        .fails(
+            1,
+            "rejected by rule `entry-time`: `at` is 2020-01-01T00:00:00Z",
+        );
+    instance.run(&["log", "verify", "--dir", "ledger"]).fails(
+        1,
+        "metadata says the clock is simulated, but entry 0 records the system clock",
+    );
+
+    db.execute("DELETE FROM meta WHERE key IN ('clock', 'instance')", [])
+        .unwrap();
+    instance.run(&["log", "verify", "--dir", "ledger"]).fails(
+        1,
+        "metadata `instance` is not `concordat-ledger`, but entry 0 begins a Concordat ledger",
+    );
+}
