@@ -130,22 +130,19 @@ the rule it breaks (exit 1).")]
   concordat serve --dir ./concordat
   concordat serve --dir ./concordat --listen 0.0.0.0:8700
   concordat serve --dir ./concordat --listen 0.0.0.0:8443 --tls-cert fullchain.pem --tls-key key.pem
+  concordat serve --dir ./concordat --listen 0.0.0.0:8700 --authority ledger.example.gov
 
 Prints `serving at URL` once listening; stops on Ctrl-C or SIGTERM. While it runs it holds the
 instance's writer lock: send entries to it (POST /api/entries) instead of writing directly.
-CONCORDAT_LOG=debug logs more.")]
+Signed requests are answered only for the names the server is reached by: its listen address
+(and localhost for a loopback or any address), its certificate's DNS names, and each --authority.
+A client holds at most --max-connections-per-client connections, each closed when a request head
+takes longer than --header-timeout seconds. CONCORDAT_LOG=debug logs more.")]
     Serve {
         #[arg(long)]
         dir: std::path::PathBuf,
-        /// The address to listen on (port 0 picks a free port).
-        #[arg(long, default_value = "127.0.0.1:8700")]
-        listen: String,
-        /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<std::path::PathBuf>,
-        /// The certificate's private key (PEM).
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        how: serve_cmd::Listen,
     },
     /// Create a temporary instance seeded with a realistic engagement, and serve it.
     #[command(after_help = "Examples:
@@ -154,11 +151,11 @@ CONCORDAT_LOG=debug logs more.")]
 
 Prints the URL and commands to try, including offline verification of an entry.")]
     Demo {
-        #[arg(long, default_value = "127.0.0.1:8700")]
-        listen: String,
         /// Keep the instance here instead of in a temporary directory (must not exist yet).
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        how: serve_cmd::Listen,
     },
     /// Issue, revoke and list bearer tokens for restricted reads on a server.
     #[command(subcommand)]
@@ -231,19 +228,13 @@ fn main() -> ExitCode {
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),
         Command::Replay { dir } => ledger_cmd::replay(&dir, format),
-        Command::Serve {
-            dir,
-            listen,
-            tls_cert,
-            tls_key,
-        } => {
+        Command::Serve { dir, how } => {
             serve_cmd::init_logging();
-            let tls = tls_cert.as_deref().zip(tls_key.as_deref());
-            serve_cmd::serve(&dir, &listen, tls, &|_| String::new())
+            serve_cmd::serve(&dir, &how, &|_| String::new())
         }
-        Command::Demo { listen, dir } => {
+        Command::Demo { dir, how } => {
             serve_cmd::init_logging();
-            serve_cmd::demo(dir, &listen)
+            serve_cmd::demo(dir, &how)
         }
         Command::Token(command) => token_cmd::run(command, format),
         Command::Key(command) => keys::run(command, format),

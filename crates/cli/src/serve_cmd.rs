@@ -30,18 +30,65 @@ async fn shutdown_signal() {
     }
 }
 
-/// Serves the instance in `dir` on `listen` until interrupted. `banner` is printed (to
+/// How a server listens: its address, TLS, the names it answers for and its bounds.
+#[derive(Debug, clap::Args)]
+pub struct Listen {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8700")]
+    pub listen: String,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A name (`host` or `host:port`) clients reach this server by, beyond those its listen
+    /// address and certificate give; repeatable. Signed requests for other names are refused.
+    #[arg(long = "authority")]
+    pub authorities: Vec<String>,
+    /// Seconds a client may take to send a request's head (also how long a kept-alive
+    /// connection may sit idle).
+    #[arg(long, default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds a request may take from its head to its response.
+    #[arg(long, default_value_t = 60)]
+    pub request_timeout: u64,
+    /// Connections held at once.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Connections held at once from one client address.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_client: usize,
+}
+
+impl Listen {
+    fn limits(&self) -> server::Limits {
+        server::Limits {
+            header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
+            max_connections: self.max_connections.max(1),
+            max_connections_per_client: self.max_connections_per_client.max(1),
+            ..server::Limits::default()
+        }
+    }
+}
+
+/// Serves the instance in `dir` as `how` says until interrupted. `banner` is printed (to
 /// standard output) once the socket is bound, after the URL line.
-pub fn serve(
-    dir: &Path,
-    listen: &str,
-    tls: Option<(&Path, &Path)>,
-    banner: &dyn Fn(&str) -> String,
-) -> Outcome {
-    let tls = tls
+pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outcome {
+    let listen = how.listen.as_str();
+    let tls = how
+        .tls_cert
+        .as_deref()
+        .zip(how.tls_key.as_deref())
         .map(|(cert, key)| server::tls_config(cert, key))
         .transpose()
         .map_err(|e| anyhow!("{e}"))?;
+    let certificate_names = how
+        .tls_cert
+        .as_deref()
+        .map(server::certificate_names)
+        .unwrap_or_default();
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let layout = service::Layout::new(dir);
     let instance = match server::Instance::open(dir, readers) {
@@ -64,6 +111,12 @@ pub fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let address = listener.local_addr()?;
+        instance.answer_as(server::Authorities::new(
+            address,
+            tls.is_some(),
+            &how.authorities,
+            &certificate_names,
+        ));
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{address}");
         std::fs::write(&url_file, format!("{url}\n"))
@@ -74,12 +127,14 @@ pub fn serve(
         stdout.flush()?;
         drop(stdout);
         tracing::info!(%url, dir = %dir.display(), "serving");
-        match tls {
-            Some(config) => {
-                server::serve_tls(listener, config, Arc::clone(&instance), shutdown_signal()).await
-            }
-            None => server::serve(listener, Arc::clone(&instance), shutdown_signal()).await,
-        }
+        server::serve(
+            listener,
+            tls,
+            Arc::clone(&instance),
+            how.limits(),
+            shutdown_signal(),
+        )
+        .await
         .context("the server stopped")?;
         anyhow::Ok(())
     });
@@ -104,7 +159,7 @@ pub fn init_logging() {
 }
 
 /// `demo`: a temporary instance seeded with an engagement, served.
-pub fn demo(dir: Option<PathBuf>, listen: &str) -> Outcome {
+pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
     let (dir, _temporary) = match dir {
         Some(dir) => (dir, None),
         None => {
@@ -116,5 +171,5 @@ pub fn demo(dir: Option<PathBuf>, listen: &str) -> Outcome {
         }
     };
     let seeded = service::demo::seed(&dir)?;
-    serve(&dir, listen, None, &|url| seeded.banner(url, &dir))
+    serve(&dir, how, &|url| seeded.banner(url, &dir))
 }

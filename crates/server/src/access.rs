@@ -26,23 +26,113 @@ pub(crate) fn unauthenticated(message: &str) -> ApiError {
 /// long its nonce is remembered.
 pub const SIGNATURE_WINDOW_SECONDS: i64 = 300;
 
-/// Nonces of signed requests within the window: `KEYID NONCE` and when it may be forgotten.
-#[derive(Debug, Default)]
-pub struct Nonces(Mutex<HashMap<String, i64>>);
+/// Nonces of signed requests within the window (`KEYID NONCE` → when it may be forgotten),
+/// journaled to a file beside the database (one JSON object a line, synced before the request
+/// is answered) so that a restarted server refuses a request its predecessor answered.
+#[derive(Debug)]
+pub struct Nonces(Mutex<Journal>);
+
+#[derive(Debug)]
+struct Journal {
+    seen: HashMap<String, i64>,
+    /// `None`: kept in memory only.
+    file: Option<(std::path::PathBuf, std::fs::File)>,
+    /// Lines in the file, live or not: rewritten when most are expired.
+    lines: usize,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Seen {
+    key: String,
+    forget_at: i64,
+}
+
+impl Default for Nonces {
+    fn default() -> Nonces {
+        Nonces(Mutex::new(Journal {
+            seen: HashMap::new(),
+            file: None,
+            lines: 0,
+        }))
+    }
+}
 
 impl Nonces {
-    /// Records a nonce; false if it was seen within the window.
-    fn first_use(&self, keyid: &str, nonce: &str, now: i64) -> bool {
-        let mut seen = match self.0.lock() {
-            Ok(seen) => seen,
-            Err(poisoned) => poisoned.into_inner(),
+    /// The nonces journaled at `path` that are still within their window (the file is created
+    /// if missing, and rewritten without the expired ones).
+    pub fn open(path: &std::path::Path, now: i64) -> std::io::Result<Nonces> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
         };
-        seen.retain(|_, forget_at| *forget_at > now);
-        seen.insert(
-            format!("{keyid} {nonce}"),
-            now + 2 * SIGNATURE_WINDOW_SECONDS,
-        )
-        .is_none()
+        // A line cut short by a crash is skipped: its request was never answered.
+        let seen: HashMap<String, i64> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Seen>(line).ok())
+            .filter(|s| s.forget_at > now)
+            .map(|s| (s.key, s.forget_at))
+            .collect();
+        let mut journal = Journal {
+            seen,
+            file: None,
+            lines: 0,
+        };
+        journal.rewrite(path)?;
+        Ok(Nonces(Mutex::new(journal)))
+    }
+
+    /// Records a nonce; false if it was seen within the window. The record is on disk before
+    /// this returns true.
+    fn first_use(&self, keyid: &str, nonce: &str, now: i64) -> std::io::Result<bool> {
+        let mut journal = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        journal.seen.retain(|_, forget_at| *forget_at > now);
+        let key = format!("{keyid} {nonce}");
+        if journal.seen.contains_key(&key) {
+            return Ok(false);
+        }
+        let forget_at = now + 2 * SIGNATURE_WINDOW_SECONDS;
+        if let Some((path, file)) = &mut journal.file {
+            use std::io::Write as _;
+            let mut line = serde_json::to_string(&Seen {
+                key: key.clone(),
+                forget_at,
+            })
+            .map_err(std::io::Error::other)?;
+            line.push('\n');
+            file.write_all(line.as_bytes())?;
+            file.sync_data()?;
+            let path = path.clone();
+            journal.lines += 1;
+            if journal.lines > 1024 && journal.lines > 4 * journal.seen.len() {
+                journal.rewrite(&path)?;
+            }
+        }
+        journal.seen.insert(key, forget_at);
+        Ok(true)
+    }
+}
+
+impl Journal {
+    /// Writes the live nonces to a new file and puts it in place of the old.
+    fn rewrite(&mut self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let fresh = path.with_extension("jsonl.new");
+        let mut file = std::fs::File::create(&fresh)?;
+        for (key, forget_at) in &self.seen {
+            let line = serde_json::to_string(&Seen {
+                key: key.clone(),
+                forget_at: *forget_at,
+            })
+            .map_err(std::io::Error::other)?;
+            writeln!(file, "{line}")?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&fresh, path)?;
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
+        self.lines = self.seen.len();
+        self.file = Some((path.to_owned(), file));
+        Ok(())
     }
 }
 
@@ -92,6 +182,49 @@ fn joined(headers: &HeaderMap, name: &str) -> Result<String, ApiError> {
     Ok(values.join(", "))
 }
 
+/// The signature was created within the window around the server's clock, and has not expired.
+fn check_fresh(params: &attest::http_signature::Params, now: i64) -> Result<(), ApiError> {
+    let created = params
+        .integer("created")
+        .ok_or_else(|| unauthenticated("the signature has no `created` time"))?;
+    if (now - created).abs() > SIGNATURE_WINDOW_SECONDS {
+        return Err(unauthenticated(&format!(
+            "the signature was created at {}; this server accepts signatures created within {} seconds of its clock ({})",
+            time::format_instant(created),
+            SIGNATURE_WINDOW_SECONDS,
+            time::format_instant(now)
+        )));
+    }
+    if params
+        .integer("expires")
+        .is_some_and(|expires| expires <= now)
+    {
+        return Err(unauthenticated("the signature has expired"));
+    }
+    Ok(())
+}
+
+/// The signature covers `@authority`, the host the client meant: it must be this server, or
+/// a request signed for another one could be replayed here.
+fn check_authority(instance: &Instance, authority: &str) -> Result<(), ApiError> {
+    let Some(own) = instance.authorities.get() else {
+        return Err(unauthenticated(
+            "this server does not know its own names yet, so it answers no signed request",
+        ));
+    };
+    if !own.admits(authority) {
+        return Err(unauthenticated(&format!(
+            "the request is signed for `{authority}`, which is not this server (it answers for {}; start it with `--authority NAME` to add one)",
+            own.names()
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}
+
 fn signed(instance: &Instance, request: &Parts) -> Result<Caller, ApiError> {
     use attest::http_signature::{Message, parse, signature_base};
     let headers = &request.headers;
@@ -119,23 +252,7 @@ fn signed(instance: &Instance, request: &Parts) -> Result<Caller, ApiError> {
         )));
     }
     let now = service::build::now();
-    let created = params
-        .integer("created")
-        .ok_or_else(|| unauthenticated("the signature has no `created` time"))?;
-    if (now - created).abs() > SIGNATURE_WINDOW_SECONDS {
-        return Err(unauthenticated(&format!(
-            "the signature was created at {}; this server accepts signatures created within {} seconds of its clock ({})",
-            time::format_instant(created),
-            SIGNATURE_WINDOW_SECONDS,
-            time::format_instant(now)
-        )));
-    }
-    if params
-        .integer("expires")
-        .is_some_and(|expires| expires <= now)
-    {
-        return Err(unauthenticated("the signature has expired"));
-    }
+    check_fresh(params, now)?;
     let keyid = params
         .string("keyid")
         .ok_or_else(|| unauthenticated("the signature has no `keyid`"))?;
@@ -164,6 +281,7 @@ fn signed(instance: &Instance, request: &Parts) -> Result<Caller, ApiError> {
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri.authority().map(|a| a.as_str()))
         .ok_or_else(|| unauthenticated("the request names no host"))?;
+    check_authority(instance, authority)?;
     let fields: Vec<(&str, &str)> = headers
         .iter()
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
@@ -182,7 +300,11 @@ fn signed(instance: &Instance, request: &Parts) -> Result<Caller, ApiError> {
             record.party
         )));
     }
-    if !instance.nonces.first_use(keyid, nonce, now) {
+    let first = instance
+        .nonces
+        .first_use(keyid, nonce, now)
+        .map_err(ApiError::internal)?;
+    if !first {
         return Err(unauthenticated(
             "this signature's nonce was already used: sign each request anew",
         ));

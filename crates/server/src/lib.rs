@@ -17,6 +17,7 @@ mod api;
 mod c2sp;
 mod error;
 mod metrics;
+mod net;
 mod openapi;
 mod portal;
 pub mod render;
@@ -24,15 +25,16 @@ mod tls;
 mod usage;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use access::SIGNATURE_WINDOW_SECONDS;
 pub use error::ApiError;
+pub use net::{Authorities, Limits, certificate_names, serve};
 pub use openapi::ROUTES;
-pub use tls::{TlsError, TlsListener};
+pub use tls::TlsError;
 
 /// The largest request body accepted: an entry is at most 64 KiB, and its envelope's base64
 /// and JSON add a third.
@@ -100,8 +102,11 @@ fn secure(headers: &mut axum::http::HeaderMap) {
 pub struct Instance {
     local: service::Local,
     metrics: metrics::Metrics,
-    /// Nonces of signed requests seen within the freshness window, so none is replayed.
+    /// Nonces of signed requests seen within the freshness window, so none is replayed; kept
+    /// in the instance directory, so a restart forgets none.
     nonces: access::Nonces,
+    /// The names this server answers signed requests for, once it knows its address.
+    authorities: OnceLock<Authorities>,
 }
 
 impl Instance {
@@ -109,11 +114,25 @@ impl Instance {
     /// readers.
     pub fn open(dir: &Path, readers: usize) -> Result<Instance, service::ServiceError> {
         let local = service::Local::serve(dir, readers)?;
+        let nonces = access::Nonces::open(&local.layout().nonces(), service::build::now())
+            .map_err(|e| {
+                service::ServiceError::Unavailable(format!(
+                    "cannot keep the nonces of signed requests in `{}`: {e}",
+                    local.layout().nonces().display()
+                ))
+            })?;
         Ok(Instance {
             local,
             metrics: metrics::Metrics::default(),
-            nonces: access::Nonces::default(),
+            nonces,
+            authorities: OnceLock::new(),
         })
+    }
+
+    /// The names this server answers signed requests for (set once, when it is bound); until
+    /// then it refuses every signed request.
+    pub fn answer_as(&self, authorities: Authorities) {
+        let _ = self.authorities.set(authorities);
     }
 
     pub fn dir(&self) -> &Path {
@@ -150,8 +169,16 @@ impl Instance {
     }
 }
 
-/// The router for an instance: every route of [`ROUTES`], with bounded bodies.
+/// The router for an instance: every route of [`ROUTES`], with bounded bodies, within the
+/// default [`Limits`].
 pub fn router(instance: Arc<Instance>) -> Router {
+    router_with(instance, &Limits::default())
+}
+
+/// The router, each request answered within `limits.request_timeout` of its head (its body
+/// read included) or refused with 408.
+pub fn router_with(instance: Arc<Instance>, limits: &Limits) -> Router {
+    let deadline = limits.request_timeout;
     openapi::routes()
         .fallback(error::no_route)
         .layer(axum::middleware::from_fn_with_state(
@@ -160,34 +187,31 @@ pub fn router(instance: Arc<Instance>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn(bound_uri))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                use axum::response::IntoResponse as _;
+                match tokio::time::timeout(deadline, next.run(request)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        let mut response = ApiError::new(
+                            axum::http::StatusCode::REQUEST_TIMEOUT,
+                            "request-timeout",
+                            format!(
+                                "the request took longer than {} seconds; send it again (an entry is logged at most once)",
+                                deadline.as_secs()
+                            ),
+                        )
+                        .into_response();
+                        secure(response.headers_mut());
+                        response
+                    }
+                }
+            },
+        ))
         .with_state(instance)
-}
-
-/// Serves `instance` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    instance: Arc<Instance>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(instance))
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// The TLS configuration from a PEM certificate chain and private key.
 pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, tls::TlsError> {
     tls::config(cert, key)
-}
-
-/// Serves `instance` over HTTPS on `listener` until `shutdown` resolves.
-pub async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    instance: Arc<Instance>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let listener = TlsListener::new(listener, config)?;
-    axum::serve(listener, router(instance))
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -14,6 +14,15 @@ use crate::Instance;
 pub struct Metrics {
     /// (route, status) → (count, total seconds).
     requests: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
+    /// Connections closed at once because a bound was reached.
+    refused_connections: std::sync::atomic::AtomicU64,
+}
+
+impl Metrics {
+    pub fn refused_connection(&self) {
+        self.refused_connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 pub async fn track(
@@ -65,6 +74,13 @@ pub async fn metrics(State(instance): State<Arc<Instance>>) -> Response {
             label(route)
         ));
     }
+    out.push_str(&format!(
+        "# HELP concordat_http_connections_refused_total Connections closed at once because the server held as many as it may (in all, or from that client).\n# TYPE concordat_http_connections_refused_total counter\nconcordat_http_connections_refused_total {}\n",
+        instance
+            .metrics
+            .refused_connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    ));
     let size = instance.read(|r| r.latest_checkpoint().map(|c| c.size).unwrap_or(0));
     let state = instance.state();
     out.push_str(&format!(

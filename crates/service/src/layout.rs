@@ -11,6 +11,8 @@
 //! sealed/usage-records/<contract>/<hex>.jsonl usage records, by their SHA-256, deposited
 //!                                            before the entry that counts them
 //! serve.url                      while a server runs: where to send entries instead
+//! nonces.jsonl                   nonces of signed requests the server answered, kept until
+//!                                their signatures expire
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub const SEALED_EVIDENCE_DIR: &str = "evidence";
 pub const USAGE_DIR: &str = "usage";
 pub const USAGE_RECORDS_DIR: &str = "usage-records";
 pub const SERVE_URL_FILE: &str = "serve.url";
+pub const NONCES_FILE: &str = "nonces.jsonl";
 
 /// The paths of one instance directory.
 #[derive(Debug, Clone)]
@@ -134,6 +137,10 @@ impl Layout {
             .join(SEALED_DIR)
             .join(USAGE_DIR)
             .join(format!("{entry}.jsonl"))
+    }
+
+    pub fn nonces(&self) -> PathBuf {
+        self.dir.join(NONCES_FILE)
     }
 
     pub fn serve_url_file(&self) -> PathBuf {

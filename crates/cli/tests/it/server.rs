@@ -1972,3 +1972,225 @@ fn restricted_reads_in_an_instance_directory_are_checked_and_recorded() {
     .fails(1, "may not read the usage records");
     assert_eq!(size(), before + 1, "a refused read is not recorded");
 }
+
+/// A raw HTTP/1.1 GET with the given `Host` and extra header lines; the status code.
+fn raw_get(address: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+    use std::io::Write as _;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {response}"))
+}
+
+/// A request signed for another host is refused even when replayed with that host's name; a
+/// signed request answered once is refused after the server restarts; a name given with
+/// `--authority` is answered.
+#[test]
+fn signed_requests_are_for_this_server_and_answered_once_across_restarts() {
+    use attest::http_signature::{Message, Params, sign};
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let address = served.url.strip_prefix("http://").unwrap().to_owned();
+    let dir = served.dir.clone();
+    let signer = tlog::note::SignerKey::parse(
+        &std::fs::read_to_string(dir.join("keys/defense-agency.key")).unwrap(),
+    )
+    .unwrap();
+    let keyid = service::keys::keyid_of(&signer).unwrap();
+    let path = "/api/contracts/defense-imagery-analysis/addenda/annex-c";
+    let signed = |authority: &str, nonce: &str| -> Vec<(String, String)> {
+        let now = service::build::now();
+        let params = Params::new(
+            &["@method", "@authority", "@path"],
+            now,
+            &keyid,
+            None,
+            Some(nonce),
+        );
+        let message = Message {
+            method: "GET",
+            authority,
+            path,
+            query: None,
+            headers: &[],
+        };
+        let (input, signature) = sign(&message, "sig1", &params, &signer).unwrap();
+        vec![
+            ("Signature-Input".to_owned(), input),
+            ("Signature".to_owned(), signature),
+        ]
+    };
+    let send = |host: &str, headers: &[(String, String)]| {
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        raw_get(&address, host, path, &headers)
+    };
+
+    // Signed for another server, and sent with that server's name: not ours, refused.
+    let elsewhere = signed("localhost:39112", "n-elsewhere");
+    assert_eq!(send("localhost:39112", &elsewhere), 401);
+    let log = std::fs::read_to_string(&served.log).unwrap_or_default();
+    let once = signed(&address, "n-once");
+    assert_eq!(send(&address, &once), 200, "{log}");
+    assert_eq!(send(&address, &once), 401);
+
+    // The same request after a restart on the same address: still refused.
+    drop(served);
+    let restarted = Served::start(
+        tmp.path(),
+        dir.clone(),
+        &[
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            &address,
+            "--authority",
+            "ledger.example.gov",
+        ],
+    );
+    assert_eq!(send(&address, &once), 401);
+    let fresh = signed(&address, "n-fresh");
+    assert_eq!(send(&address, &fresh), 200);
+    let named = signed("ledger.example.gov", "n-named");
+    assert_eq!(send("ledger.example.gov", &named), 200);
+    let message = answer(
+        ureq::get(&format!("{}{path}", restarted.url))
+            .set("Signature-Input", &elsewhere[0].1)
+            .set("Signature", &elsewhere[1].1)
+            .call(),
+    )
+    .refused(401, "unauthenticated");
+    assert!(message.contains("does not verify"), "{message}");
+}
+
+/// Thousands of connections that send half a request head hold the server's descriptors for
+/// seconds, not for as long as they like; a client elsewhere is served meanwhile, and the
+/// connections over a client's share are closed at once.
+#[test]
+fn half_open_connections_do_not_starve_the_server() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let served = Served::start(
+        tmp.path(),
+        dir.clone(),
+        &[
+            "demo",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--header-timeout",
+            "2",
+            "--request-timeout",
+            "2",
+            "--max-connections-per-client",
+            "100",
+        ],
+    );
+    let address: std::net::SocketAddr =
+        served.url.strip_prefix("http://").unwrap().parse().unwrap();
+    let started = std::time::Instant::now();
+    let mut attackers = Vec::new();
+    for _ in 0..2000 {
+        let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+            continue;
+        };
+        let _ = stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+        attackers.push(stream);
+    }
+    assert!(attackers.len() > 1000, "{} connected", attackers.len());
+    // Another client address (all of 127/8 is loopback) is served at once.
+    let healthz = || {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let connected = runtime.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), socket.connect(address))
+                .await
+                .expect("connected within 5 s")
+                .unwrap()
+        });
+        let mut stream = {
+            let _entered = runtime.enter();
+            connected.into_std().unwrap()
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream
+            .read_to_string(&mut response)
+            .expect("answered within 5 s");
+        response
+    };
+    assert!(healthz().starts_with("HTTP/1.1 200"));
+    // The server keeps at most its share of them, each for the header timeout.
+    let mut closed = 0;
+    for stream in &mut attackers {
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        // Closed by the server: end of stream or a reset, not a read that timed out.
+        let ended = match stream.read(&mut byte) {
+            Ok(read) => read == 0,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+        if ended {
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        closed,
+        attackers.len(),
+        "every half-open connection was closed"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    // A body that never arrives is answered 408 once the request timeout passes.
+    let mut slow = std::net::TcpStream::connect(address).unwrap();
+    slow.write_all(
+        b"POST /api/entries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"payload",
+    )
+    .unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = [0u8; 12];
+    slow.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 408");
+    let metrics = get(&format!("{}/metrics", served.url)).text();
+    let refused: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("concordat_http_connections_refused_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(refused >= 1000, "{refused}");
+}
