@@ -91,19 +91,29 @@ The proof is against the latest checkpoint, or the one signed at --size.")]
         #[arg(long)]
         new: Option<u64>,
     },
-    /// Recompute every hash and root from the entries and check every stored tile and signed
-    /// checkpoint; report the first problem.
+    /// Verify a log: in its directory, recompute every hash and root from the entries and check
+    /// every stored tile and signed checkpoint (and, for a ledger, every signature and rule);
+    /// through a server, check its latest checkpoint. Either way, prove the log only grew since
+    /// the checkpoints seen before: --since, and the largest this machine verified.
     #[command(after_help = "Examples:
   concordat log verify --dir ./ledger
   concordat log verify --dir ./ledger --key 'log.example.gov/ai+1a2b3c4d+AZ...' --format json
+  concordat log verify --server https://ledger.example.gov --key log.vkey --since seen.checkpoint
 
-Exit status 1 names the first entry, tile hash or checkpoint that does not match.")]
+Exit status 1 names the first entry, tile hash or checkpoint that does not match, or the
+checkpoint seen before that the log no longer extends (rolled back or forked). The largest
+checkpoint verified for each log is kept in $CONCORDAT_STATE_DIR (else $XDG_STATE_HOME/concordat,
+else ~/.local/state/concordat), as Go's checksum database client does.")]
     Verify {
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        at: crate::instance::Where,
         /// The verifier key you expect the log to use (text or file); the log's own otherwise.
         #[arg(long)]
         key: Option<String>,
+        /// A checkpoint of this log seen before (its signed note, as `log checkpoint` or
+        /// `/checkpoint` gives it): the log must extend it.
+        #[arg(long)]
+        since: Option<PathBuf>,
     },
 }
 
@@ -127,7 +137,20 @@ pub fn run(command: LogCommand, format: Format) -> Outcome {
         LogCommand::Checkpoint { dir } => checkpoint(&dir, format),
         LogCommand::Prove { dir, index, size } => prove(&dir, index, size),
         LogCommand::Consistency { dir, old, new } => consistency(&dir, old, new, format),
-        LogCommand::Verify { dir, key } => verify(&dir, key.as_deref(), format),
+        LogCommand::Verify { at, key, since } => {
+            let since = since
+                .map(|path| {
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read `{}`", path.display()))
+                        .map(|text| (path, text))
+                })
+                .transpose()?;
+            match (&at.dir, &at.server) {
+                (Some(dir), _) => verify(dir, key.as_deref(), since.as_ref(), format),
+                (None, Some(url)) => verify_server(url, key.as_deref(), since.as_ref(), format),
+                (None, None) => Err(anyhow!("give --dir or --server").into()),
+            }
+        }
     }
 }
 
@@ -307,7 +330,112 @@ fn consistency(dir: &Path, old: u64, new: Option<u64>, format: Format) -> Outcom
     }
 }
 
-fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
+/// A checkpoint seen before (`--since`): the file it came from and its text.
+type Since = (PathBuf, String);
+
+/// Proves that the log grew from `--since` and from the checkpoint this machine verified
+/// before, to `latest`, with `prove` (old size, new size → consistency proof); then remembers
+/// `latest`. Each check that passed, in words.
+fn growth(
+    origin: &str,
+    key: &tlog::note::VerifierKey,
+    latest: &crate::seen::Seen,
+    since: Option<&Since>,
+    prove: &dyn Fn(u64, u64) -> anyhow::Result<Vec<tlog::Hash>>,
+) -> Result<Vec<String>, Failure> {
+    use crate::seen::{Seen, grown, remember, remembered};
+    let mut checks = Vec::new();
+    let new = &latest.checkpoint;
+    if let Some((path, text)) = since {
+        let old = Seen::open(text, origin, key).map_err(|e| {
+            verification_failed(anyhow!(
+                "--since `{}` is not a checkpoint of `{origin}` signed with its key: {e}",
+                path.display()
+            ))
+        })?;
+        let what = format!("the checkpoint in `{}`", path.display());
+        grown(&old.checkpoint, new, &what, prove).map_err(verification_failed)?;
+        checks.push(format!(
+            "the log extends the checkpoint of size {} in `{}`",
+            old.checkpoint.size,
+            path.display()
+        ));
+    }
+    if let Some(old) = remembered(origin, key)? {
+        let what = "the checkpoint this machine verified before";
+        grown(&old.checkpoint, new, what, prove).map_err(verification_failed)?;
+        checks.push(format!(
+            "the log extends the checkpoint of size {} this machine verified before",
+            old.checkpoint.size
+        ));
+    }
+    if let Some(file) = remember(origin, key, latest)? {
+        checks.push(format!(
+            "remembered the largest checkpoint verified, in `{}`",
+            file.display()
+        ));
+    }
+    Ok(checks)
+}
+
+/// `log verify --server`: the latest checkpoint's signature, and that the log grew from the
+/// checkpoints seen before, by consistency proofs the server gives.
+fn verify_server(url: &str, key: Option<&str>, since: Option<&Since>, format: Format) -> Outcome {
+    let instance = service::open(None, Some(url))?;
+    let info = instance.info()?;
+    let (key, whose) = match key {
+        Some(key) => (parse_verifier(key)?, "the key given by --key"),
+        None => (
+            parse_verifier(&info.verifier_key)?,
+            "the key the server names; pin it with --key",
+        ),
+    };
+    let latest = instance.consistency(0, None)?;
+    let latest = crate::seen::Seen::open(&latest.checkpoint, &info.origin, &key)
+        .map_err(|e| verification_failed(anyhow!("{url}: the latest checkpoint: {e}")))?;
+    let prove = |old: u64, new: u64| -> anyhow::Result<Vec<tlog::Hash>> {
+        let view = instance.consistency(old, Some(new))?;
+        view.proof
+            .iter()
+            .map(|hash| tlog::Hash::from_base64(hash).map_err(|e| anyhow!("{url}: {e}")))
+            .collect()
+    };
+    let mut checks = vec![format!(
+        "the checkpoint of size {}: its signature, with {whose}",
+        latest.checkpoint.size
+    )];
+    checks.extend(growth(&info.origin, &key, &latest, since, &prove)?);
+    report_checks(&info.origin, &latest, &checks, format)
+}
+
+fn report_checks(
+    origin: &str,
+    latest: &crate::seen::Seen,
+    checks: &[String],
+    format: Format,
+) -> Outcome {
+    match format {
+        Format::Text => print(&format!(
+            "verified log `{origin}` at size {}: root {}\n{}",
+            latest.checkpoint.size,
+            latest.checkpoint.root.to_base64(),
+            checks
+                .iter()
+                .map(|check| format!("  checked: {check}\n"))
+                .collect::<String>()
+        )),
+        Format::Json => print_json(&json!({
+            "verified": true,
+            "origin": origin,
+            "size": latest.checkpoint.size,
+            "root": latest.checkpoint.root.to_base64(),
+            "checkpoint": latest.note,
+            "checks": checks,
+        })),
+    }
+}
+
+fn verify(dir: &Path, key: Option<&str>, since: Option<&Since>, format: Format) -> Outcome {
     let pinned = key.map(parse_verifier).transpose()?;
     let bar = progress_bar("verifying");
     let result = store::verify(dir, pinned.as_ref(), &mut |progress| {
@@ -362,6 +490,16 @@ fn verify(dir: &Path, key: Option<&str>, format: Format) -> Outcome {
             "the ledger's terms (entry 0) and the metadata agree".to_owned(),
         ]);
     }
+    let reader = Reader::open(dir)?;
+    let key = pinned.unwrap_or_else(|| reader.info().verifier_key.clone());
+    let latest = reader.latest_checkpoint()?;
+    let latest = crate::seen::Seen::open(&latest.note, &report.origin, &key).map_err(|e| {
+        verification_failed(anyhow!("{}: the latest checkpoint: {e}", dir.display()))
+    })?;
+    let prove = |old: u64, new: u64| -> anyhow::Result<Vec<tlog::Hash>> {
+        Ok(reader.consistency_proof(old, new)?)
+    };
+    checks.extend(growth(&report.origin, &key, &latest, since, &prove)?);
     match format {
         Format::Text => print(&format!(
             "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}\n{}",

@@ -11,6 +11,7 @@ mod note_cmd;
 mod output;
 mod proof_cmd;
 mod restricted;
+mod seen;
 mod serve_cmd;
 mod token_cmd;
 mod updates_cmd;

@@ -186,6 +186,20 @@ pub async fn key(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+pub async fn consistency(
+    State(instance): State<Arc<Instance>>,
+    query: QueryResult<ConsistencyQuery>,
+) -> Result<Json<wire::ConsistencyView>, ApiError> {
+    let Query(query) = query?;
+    Ok(Json(instance.local.consistency(query.old, query.new)?))
+}
+
+#[derive(Debug, Deserialize)]
 pub struct ContractQuery {
     pub contract: Option<String>,
 }

@@ -53,6 +53,7 @@ routes! {
     get "/metrics" => metrics::metrics, "operations", TEXT, [], "Prometheus metrics.";
     get "/openapi.json" => openapi, "operations", JSON, [], "This document.";
     get "/api/instance" => api::instance, "api", JSON, [], "The instance: origin, log verifier key, size, latest checkpoint.";
+    get "/api/consistency" => api::consistency, "api", JSON, [("old", true), ("new", false)], "A consistency proof from tree size `old` (a checkpoint you saw) to `new` (a size the log signed; the latest when absent), with the checkpoint signed at `new`: proof that the log only grew.";
     post "/api/entries" => api::submit, "api", JSON, [], "Submit an entry: a DSSE envelope of a Concordat statement. Answers 201 with its index and tlog-proof, or the rule it breaks.";
     get "/api/entries/{index}" => api::entry, "api", JSON, [], "An entry: kind, statement, signers.";
     get "/api/entries/{index}/envelope" => api::envelope, "api", JSON, [], "The exact bytes logged for an entry (its DSSE envelope), for offline verification.";

@@ -196,7 +196,9 @@ impl From<store::StoreError> for ServiceError {
             | store::StoreError::NoCheckpointAt { .. }
             | store::StoreError::NotALog(_) => ServiceError::NotFound(error.to_string()),
             store::StoreError::EntryTooLarge { .. } => ServiceError::TooLarge(error.to_string()),
-            store::StoreError::Locked { .. } => ServiceError::Unavailable(error.to_string()),
+            store::StoreError::Locked { .. }
+            | store::StoreError::RolledBack { .. }
+            | store::StoreError::Forked { .. } => ServiceError::Unavailable(error.to_string()),
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -75,6 +75,9 @@ pub trait Instance: Send + Sync {
     fn entry(&self, index: u64) -> Result<EntryView>;
     /// The entry's tlog-proof against the latest checkpoint.
     fn proof(&self, index: u64) -> Result<String>;
+    /// A consistency proof from size `old` to `new` (a size the log signed; the latest when
+    /// absent), with the checkpoint signed at `new`.
+    fn consistency(&self, old: u64, new: Option<u64>) -> Result<wire::ConsistencyView>;
 
     /// Submits one envelope (the exact bytes to log) and waits until it is durable.
     fn submit(&self, envelope: Vec<u8>) -> Result<SubmitReply>;

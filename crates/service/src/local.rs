@@ -440,6 +440,33 @@ impl Instance for Local {
         Ok(self.read(|r| r.proof_file(index, None))?.to_text())
     }
 
+    fn consistency(&self, old: u64, new: Option<u64>) -> Result<crate::wire::ConsistencyView> {
+        self.read(|reader| {
+            let checkpoint = match new {
+                Some(new) => reader.checkpoint_at(new)?,
+                None => reader.latest_checkpoint()?,
+            };
+            if old > checkpoint.size {
+                return Err(ServiceError::NotFound(format!(
+                    "size {old} is past the checkpoint of size {}: this log never signed a tree that large{}",
+                    checkpoint.size,
+                    if new.is_none() {
+                        " (a log that shows a smaller tree than one it signed before was rolled back or forked)"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            let proof = reader.consistency_proof(old, checkpoint.size)?;
+            Ok(crate::wire::ConsistencyView {
+                old,
+                new: checkpoint.size,
+                proof: proof.iter().map(tlog::Hash::to_base64).collect(),
+                checkpoint: checkpoint.note,
+            })
+        })
+    }
+
     fn submit(&self, envelope: Vec<u8>) -> Result<SubmitReply> {
         let receipt = self.ledger()?.submit_and_wait(envelope)?;
         Ok(SubmitReply::from(&receipt))

@@ -309,6 +309,15 @@ impl Instance for Remote {
         }
     }
 
+    fn consistency(&self, old: u64, new: Option<u64>) -> Result<crate::wire::ConsistencyView> {
+        let old = old.to_string();
+        let new = new.map(|n| n.to_string());
+        self.get(paths::with_query(
+            paths::CONSISTENCY,
+            &[("old", Some(&old)), ("new", new.as_deref())],
+        ))
+    }
+
     fn submit(&self, envelope: Vec<u8>) -> Result<SubmitReply> {
         self.send(Request {
             method: "POST",

@@ -113,6 +113,18 @@ pub struct DepositReply {
     pub already_stored: bool,
 }
 
+/// A consistency proof between two sizes of the log, and the signed checkpoint at the newer:
+/// what a client that saw a checkpoint of size `old` needs to prove the log only grew.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyView {
+    pub old: u64,
+    pub new: u64,
+    /// RFC 6962 consistency proof, base64 hashes.
+    pub proof: Vec<String>,
+    /// The checkpoint the log signed at `new` (a C2SP signed note).
+    pub checkpoint: String,
+}
+
 /// A sealed addendum's text, read by a party cleared for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddendumText {
@@ -209,6 +221,7 @@ pub mod paths {
     }
 
     pub const INSTANCE: &str = "/api/instance";
+    pub const CONSISTENCY: &str = "/api/consistency";
     pub const ENTRIES: &str = "/api/entries";
     pub const PARTIES: &str = "/api/parties";
     pub const CONTRACTS: &str = "/api/contracts";

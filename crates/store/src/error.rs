@@ -34,6 +34,18 @@ pub enum StoreError {
     Invalid(String),
     #[error("refusing to sign: {0}")]
     Invariant(String),
+    #[error(
+        "the log database holds {stored} entries, but this log published a checkpoint of {published} (`{file}`): the database was restored from an older copy or lost its last commits. Restore the newest copy; if entries past {stored} are to be given up, move `{file}` away — every client that saw the newer checkpoint will see a fork"
+    )]
+    RolledBack {
+        published: u64,
+        stored: u64,
+        file: String,
+    },
+    #[error(
+        "the log database's tree at size {size} is not the one this log published (`{file}`): the log forked. Restore the database that published it"
+    )]
+    Forked { size: u64, file: String },
     #[error("the batch holding this entry failed: {0}")]
     BatchFailed(String),
     #[error("the log writer has stopped")]

@@ -171,6 +171,12 @@ pub fn init_with_meta(
     let empty = sign_checkpoint(origin, 0, tlog::hash::empty_root(), signer)?;
     insert_checkpoint(&tx, &empty, None)?;
     tx.commit()?;
+    crate::published::write(dir, &empty).map_err(|e| {
+        StoreError::io(
+            format!("cannot write `{}`", crate::published::path(dir).display()),
+            e,
+        )
+    })?;
     Ok(LogInfo {
         dir: dir.to_owned(),
         origin: origin.to_owned(),

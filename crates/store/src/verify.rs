@@ -74,7 +74,20 @@ pub fn verify(
     let key = pinned_key.unwrap_or(&info.verifier_key).clone();
     // One read transaction: a consistent snapshot even while a writer appends.
     conn.execute_batch("BEGIN").map_err(unreadable)?;
-    let result = Verification::new(&conn, info.origin.clone(), key)?.run(progress);
+    let result = Verification::new(&conn, info.origin.clone(), key)?
+        .run(progress)
+        .and_then(|report| {
+            // The database on its own may be a smaller, consistent log: the published copy
+            // says whether it is the one the log last showed.
+            let latest = crate::schema::latest_checkpoint(&conn).map_err(VerifyFailure::Store)?;
+            match crate::published::check(&conn, &info, &latest) {
+                Ok(()) => Ok(report),
+                Err(error @ (StoreError::RolledBack { .. } | StoreError::Forked { .. })) => {
+                    Err(problem(error.to_string()))
+                }
+                Err(error) => Err(VerifyFailure::Store(error)),
+            }
+        });
     let _ = conn.execute_batch("COMMIT");
     result
 }

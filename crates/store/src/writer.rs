@@ -75,6 +75,9 @@ pub struct Writer {
     /// The rightmost, still partial tile of each level.
     open_tiles: BTreeMap<(u8, u64), TileHashes>,
     checkpoint: Arc<StoredCheckpoint>,
+    /// The latest checkpoint is committed but its copy (see `published`) could not be written:
+    /// written again before the next append, which fails if it still cannot be.
+    unpublished: bool,
     _lock: WriterLock,
 }
 
@@ -132,6 +135,7 @@ impl Writer {
                 checkpoint.size
             )));
         }
+        crate::published::check(&conn, &info, &checkpoint)?;
         let mut open_tiles = BTreeMap::new();
         for tile in partial_tiles(checkpoint.size) {
             let stored = read_tile(&conn, tile.level, tile.index)?
@@ -146,12 +150,29 @@ impl Writer {
             tree,
             open_tiles,
             checkpoint: Arc::new(checkpoint),
+            unpublished: true,
             _lock: lock,
         })
     }
 
     pub fn info(&self) -> &LogInfo {
         &self.info
+    }
+
+    /// Writes the latest checkpoint's copy beside the database.
+    fn publish(&mut self) -> Result<(), StoreError> {
+        self.unpublished = true;
+        crate::published::write(&self.info.dir, &self.checkpoint).map_err(|e| {
+            StoreError::io(
+                format!(
+                    "cannot keep the published checkpoint in `{}`",
+                    crate::published::path(&self.info.dir).display()
+                ),
+                e,
+            )
+        })?;
+        self.unpublished = false;
+        Ok(())
     }
 
     pub fn size(&self) -> u64 {
@@ -245,6 +266,9 @@ impl Writer {
                 len: entry.as_ref().len(),
             });
         }
+        if self.unpublished {
+            self.publish()?;
+        }
         let first_index = self.tree.size();
         // Work on copies so that a failed batch leaves the writer as it was.
         let mut tree = self.tree.clone();
@@ -316,6 +340,9 @@ impl Writer {
             }
         }
         self.checkpoint = Arc::new(checkpoint);
+        // The batch is durable and acknowledged either way; a copy that cannot be written
+        // stops the next append instead.
+        let _ = self.publish();
         Ok(BatchCommit {
             first_index,
             checkpoint: Arc::clone(&self.checkpoint),

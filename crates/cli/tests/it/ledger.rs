@@ -505,3 +505,92 @@ fn the_ledgers_terms_come_from_its_first_entry_not_its_metadata() {
         "metadata `instance` is not `concordat-ledger`, but entry 0 begins a Concordat ledger",
     );
 }
+
+/// A database restored from an older copy is refused where the log published more; and when
+/// that copy is given up and the log grows another way, the checkpoint a client saw before —
+/// remembered by `log verify`, or given with `--since` — shows the fork.
+#[test]
+fn a_rolled_back_log_is_refused_and_a_fork_is_seen_by_its_clients() {
+    let instance = Instance::new();
+    instance.party("acme-ai", "vendor");
+    let say = |text: &str| {
+        instance.write(
+            "say.json",
+            &format!(r#"{{"party":"acme-ai","topic":"disclosure","text":"{text}"}}"#),
+        );
+        let envelope = instance
+            .run(&[
+                "sign",
+                "--key",
+                "acme-ai.key",
+                "--kind",
+                "party-statement",
+                "say.json",
+            ])
+            .ok()
+            .stdout;
+        instance.write("say.envelope.json", &envelope);
+        instance.run(&["submit", "--dir", "ledger", "say.envelope.json"])
+    };
+    say("one").ok();
+    let verified = instance
+        .run(&["log", "verify", "--dir", "ledger"])
+        .ok()
+        .stdout;
+    assert!(
+        verified.contains("checked: remembered the largest checkpoint verified"),
+        "{verified}"
+    );
+    let ledger = instance.dir.path().join("ledger");
+    let db = rusqlite::Connection::open(ledger.join("log.db")).unwrap();
+    db.execute(
+        "VACUUM INTO ?1",
+        [instance.dir.path().join("older.db").to_str().unwrap()],
+    )
+    .unwrap();
+    drop(db);
+    say("two").ok();
+    say("three").ok();
+    let seen = instance
+        .run(&["log", "checkpoint", "--dir", "ledger"])
+        .ok()
+        .stdout;
+    instance.write("seen.checkpoint", &seen);
+    instance.run(&["log", "verify", "--dir", "ledger"]).ok();
+
+    // The older copy put back: the writer and verify both refuse it.
+    std::fs::copy(instance.dir.path().join("older.db"), ledger.join("log.db")).unwrap();
+    for stale in ["log.db-wal", "log.db-shm"] {
+        let _ = std::fs::remove_file(ledger.join(stale));
+    }
+    let refused = say("other");
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains("was restored from an older copy or lost its last commits"),
+        "{refused:?}"
+    );
+    instance
+        .run(&["log", "verify", "--dir", "ledger"])
+        .fails(1, "but this log published a checkpoint of 5");
+
+    // Given up on purpose, and grown another way to the same size: a fork its clients see.
+    std::fs::remove_file(ledger.join(store::PUBLISHED_FILE)).unwrap();
+    say("other").ok();
+    say("another").ok();
+    instance.run(&["log", "verify", "--dir", "ledger"]).fails(
+        1,
+        "the log's tree of 5 entries is not the checkpoint this machine verified before, which the log also signed: the log forked",
+    );
+    instance
+        .run(&[
+            "log",
+            "verify",
+            "--dir",
+            "ledger",
+            "--since",
+            "seen.checkpoint",
+        ])
+        .fails(1, "is not the checkpoint in `seen.checkpoint`");
+}

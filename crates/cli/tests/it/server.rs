@@ -214,6 +214,7 @@ fn every_documented_route_answers_and_refusals_say_why() {
             .map(|(name, _)| match *name {
                 "contract" => "contract=defense-imagery-analysis".to_owned(),
                 "model" => "model=vision-analyst@2027.1.0".to_owned(),
+                "old" => "old=3".to_owned(),
                 other => panic!("no sample for query `{other}`"),
             })
             .collect();
@@ -239,6 +240,48 @@ fn every_documented_route_answers_and_refusals_say_why() {
         format!("entry 99999 is not in the log (it holds {size} entries)")
     );
     get(&format!("{url}/api/entries/abc")).refused(400, "bad-request");
+    let message = get(&format!("{url}/api/consistency?old={}", size + 1)).refused(404, "not-found");
+    assert!(message.contains("rolled back or forked"), "{message}");
+    get(&format!("{url}/api/consistency?old=1&new={}", size + 7)).refused(404, "not-found");
+    get(&format!("{url}/api/consistency")).refused(400, "bad-request");
+    // Any client proves the log only grew, from a checkpoint it saw, through the server.
+    let seen = get(&format!("{url}/checkpoint")).text();
+    std::fs::write(tmp.path().join("seen.checkpoint"), &seen).unwrap();
+    let verified = concordat(
+        &[
+            "log",
+            "verify",
+            "--server",
+            url,
+            "--since",
+            "seen.checkpoint",
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok()
+    .stdout;
+    assert!(
+        verified.contains(&format!(
+            "the log extends the checkpoint of size {size} in `seen.checkpoint`"
+        )),
+        "{verified}"
+    );
+    let forged = seen.replacen(&format!("\n{size}\n"), &format!("\n{}\n", size - 1), 1);
+    std::fs::write(tmp.path().join("forged.checkpoint"), forged).unwrap();
+    concordat(
+        &[
+            "log",
+            "verify",
+            "--server",
+            url,
+            "--since",
+            "forged.checkpoint",
+        ],
+        None,
+        tmp.path(),
+    )
+    .fails(1, "is not a checkpoint of");
     get(&format!("{url}/api/gate?contract=defense-imagery-analysis")).refused(400, "bad-request");
     get(&format!(
         "{url}/api/gate?contract=nope&model=vision-analyst@2027.1.0"

@@ -33,6 +33,8 @@ pub fn concordat(args: &[&str], stdin: Option<&[u8]>, dir: &Path) -> Run {
     let mut child = Command::new(BINARY)
         .args(args)
         .current_dir(dir)
+        // Checkpoints `log verify` remembers stay with the test that made them.
+        .env("CONCORDAT_STATE_DIR", dir.join(".concordat-state"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -234,3 +234,52 @@ fn changed_checkpoints_are_reported() {
         "checkpoint at size 200: it commits to root",
     );
 }
+
+/// A database restored from an older copy (or that lost its last commits) is a smaller,
+/// consistent log; the checkpoint the log published says otherwise. A database that grew
+/// another way from the older copy (a fork) is caught the same way.
+#[test]
+fn a_rolled_back_or_forked_database_is_refused_and_reported() {
+    let log = tampered_log();
+    let older = snapshot(&log);
+    let mut writer = log.writer();
+    writer
+        .append_batch(&[b"later 1".to_vec(), b"later 2".to_vec()], |_| Ok(()))
+        .unwrap();
+    drop(writer);
+    let published = std::fs::read(log.path().join(store::PUBLISHED_FILE)).unwrap();
+    restore(&log, &older);
+
+    let error = log_writer_error(&log);
+    assert!(
+        error.contains(
+            "the log database holds 300 entries, but this log published a checkpoint of 302"
+        ),
+        "{error}"
+    );
+    assert!(verify_error(&log).contains("published a checkpoint of 302"));
+
+    // Given up on purpose: the copy moved away, the log grows again — differently.
+    std::fs::remove_file(log.path().join(store::PUBLISHED_FILE)).unwrap();
+    let mut writer = log.writer();
+    writer
+        .append_batch(&[b"other 1".to_vec(), b"other 2".to_vec()], |_| Ok(()))
+        .unwrap();
+    drop(writer);
+    store::verify(&log.path(), None, &mut |_| {}).unwrap();
+    // Shown the checkpoint it published before, the database is a fork.
+    std::fs::write(log.path().join(store::PUBLISHED_FILE), &published).unwrap();
+    let error = log_writer_error(&log);
+    assert!(
+        error.contains("tree at size 302 is not the one this log published"),
+        "{error}"
+    );
+    assert!(verify_error(&log).contains("the log forked"));
+}
+
+fn log_writer_error(log: &TestLog) -> String {
+    match store::Writer::open(&log.path(), log.key.clone()) {
+        Ok(_) => panic!("the writer opened"),
+        Err(error) => error.to_string(),
+    }
+}
