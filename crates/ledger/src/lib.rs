@@ -58,11 +58,12 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
     }
     let parse =
         |payload: &[u8]| Statement::parse(payload).map_err(|e| SubmitError::Invalid(e.to_string()));
-    let bad_signature = |e: attest::dsse::DsseError| {
-        SubmitError::Unverified(format!(
-            "{e}: the envelope was altered or signed by another key"
-        ))
-    };
+    let bad_signature =
+        |e: attest::dsse::DsseError| {
+            SubmitError::Unverified(signed_by_whom(state, &envelope).unwrap_or_else(|| {
+                format!("{e}: the envelope was altered or signed by another key")
+            }))
+        };
     // Signatures are checked before the payload is read, except for the first entry of a
     // ledger, whose statement brings the keys that sign it.
     let (statement, signers) = if state.is_empty() {
@@ -102,7 +103,7 @@ pub fn verify_envelope(state: &State, bytes: &[u8]) -> Result<Verified, SubmitEr
             .collect();
         if signers.is_empty() {
             return Err(SubmitError::Unverified(
-                "no signature verifies with a registered key of any party: the envelope was altered, or its signers are not registered".to_owned(),
+                signed_by_whom(state, &envelope).unwrap_or_else(|| "no signature verifies with a registered key of any party: the envelope was altered, or its signers are not registered".to_owned()),
             ));
         }
         (parse(&envelope.payload)?, signers)
@@ -138,15 +139,64 @@ pub fn signing_keys<'s>(state: &'s State, envelope: &Envelope) -> Vec<&'s domain
 /// The keys to try for a signature whose key ID is unknown: those of the parties the payload
 /// names as `predicate.party` and `predicate.cosigners`, and the operators'. The payload is not
 /// trusted for anything but this hint; a wrong hint only means the signature is not found.
-fn fallback_keys<'s>(state: &'s State, payload: &[u8]) -> Vec<&'s PublicKey> {
+/// For an envelope whose signatures do not verify as labelled: who did sign it (a registered
+/// key of another party than the entry names) and for whom it speaks, in words. Only on this
+/// failure path does it try every registered key.
+fn signed_by_whom(state: &State, envelope: &Envelope) -> Option<String> {
+    let pae = envelope.pae();
+    let signed: Vec<String> = envelope
+        .signatures
+        .iter()
+        .filter_map(|signature| {
+            let key = state
+                .public_keys()
+                .find(|key| key.verify(&pae, &signature.sig))?;
+            let keyid = key.keyid();
+            let party = state.key(&keyid)?.party.clone();
+            Some(format!("`{party}` (key {keyid})"))
+        })
+        .collect();
+    if signed.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = named_parties(&envelope.payload)
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect();
+    Some(format!(
+        "the signatures are valid, by {}, but not as labelled or not by whom the entry speaks for{}: sign with the key of the party the entry names (or an operator's), labelled with its key ID",
+        signed.join(", "),
+        if named.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", named.join(", "))
+        }
+    ))
+}
+
+/// The parties an entry's predicate names as its author and cosigners.
+fn named_parties(payload: &[u8]) -> Vec<String> {
     let hint: serde_json::Value = serde_json::from_slice(payload).unwrap_or_default();
     let predicate = &hint["predicate"];
-    let mut parties: Vec<&str> = predicate["cosigners"]
-        .as_array()
-        .map(|cosigners| cosigners.iter().filter_map(|c| c.as_str()).collect())
-        .unwrap_or_default();
-    parties.extend(predicate["party"].as_str());
+    let mut parties: Vec<String> = predicate["party"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
+    parties.extend(
+        predicate["cosigners"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned)),
+    );
     parties.truncate(domain::KEYS_PER_PARTY_MAX);
+    parties
+}
+
+fn fallback_keys<'s>(state: &'s State, payload: &[u8]) -> Vec<&'s PublicKey> {
+    let parties = named_parties(payload);
+    let parties: Vec<&str> = parties.iter().map(String::as_str).collect();
     state.keys_for_signers(&parties)
 }
 

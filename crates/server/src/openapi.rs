@@ -118,56 +118,72 @@ pub const BODIES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
+/// A route's path, as the document names it, and its operation.
+fn operation(route: &Route) -> (String, Value) {
+    let path = route.path.replace("{*", "{");
+    let mut parameters: Vec<Value> = path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .map(|name| {
+            let schema = if name == "index" {
+                index_schema()
+            } else {
+                json!({"type": "string", "minLength": 1, "maxLength": crate::PATH_BYTES_MAX})
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
+        })
+        .collect();
+    parameters.extend(route.query.iter().map(|(name, required)| {
+        let schema = if ["old", "new"].contains(name) {
+            index_schema()
+        } else {
+            json!({"type": "string", "minLength": 1, "maxLength": crate::QUERY_BYTES_MAX})
+        };
+        json!({"name": name, "in": "query", "required": required, "schema": schema})
+    }));
+    let ok = if route.method == "post" { "201" } else { "200" };
+    let operation = json!({
+        "summary": route.summary,
+        "tags": [route.tag],
+        "parameters": parameters,
+        "responses": {
+            ok: {"description": "success", "content": {route.content: {}}},
+            "4XX": {"description": "the request cannot be answered; the reason is in words", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            "5XX": {"description": "the server failed; the detail is in the operator's log", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }
+    });
+    let mut operation = operation;
+    if let Some(object) = operation.as_object_mut() {
+        if let Some((_, _, content, description)) = BODIES
+            .iter()
+            .find(|(method, path, _, _)| *method == route.method && *path == route.path)
+        {
+            let schema = if *content == JSON {
+                json!({"$ref": "#/components/schemas/Envelope"})
+            } else {
+                json!({"type": "string", "contentMediaType": content, "maxLength": body_bytes_max(&path)})
+            };
+            object.insert(
+                "requestBody".to_owned(),
+                json!({"required": true, "description": description, "content": {*content: {"schema": schema}}}),
+            );
+        }
+        if route.tag == "restricted" {
+            object.insert(
+                "security".to_owned(),
+                json!([{"bearer": []}, {"httpSignature": []}]),
+            );
+        }
+    }
+    (path, operation)
+}
+
 /// The OpenAPI 3.1 document of [`ROUTES`].
 pub fn document() -> Value {
     let mut paths = Map::new();
     for route in ROUTES {
-        let path = route.path.replace("{*", "{");
-        let mut parameters: Vec<Value> = path
-            .split('{')
-            .skip(1)
-            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-            .map(|name| {
-                let schema = if name == "index" {
-                    json!({"type": "integer", "minimum": 0})
-                } else {
-                    json!({"type": "string"})
-                };
-                json!({"name": name, "in": "path", "required": true, "schema": schema})
-            })
-            .collect();
-        parameters.extend(route.query.iter().map(|(name, required)| {
-            json!({"name": name, "in": "query", "required": required, "schema": {"type": "string"}})
-        }));
-        let ok = if route.method == "post" { "201" } else { "200" };
-        let operation = json!({
-            "summary": route.summary,
-            "tags": [route.tag],
-            "parameters": parameters,
-            "responses": {
-                ok: {"description": "success", "content": {route.content: {}}},
-                "4XX": {"description": "the request cannot be answered; the reason is in words", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "5XX": {"description": "the server failed; the detail is in the operator's log", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }
-        });
-        let mut operation = operation;
-        if let Some(object) = operation.as_object_mut() {
-            if let Some((_, _, content, description)) = BODIES
-                .iter()
-                .find(|(method, path, _, _)| *method == route.method && *path == route.path)
-            {
-                object.insert(
-                    "requestBody".to_owned(),
-                    json!({"required": true, "description": description, "content": {*content: {}}}),
-                );
-            }
-            if route.tag == "restricted" {
-                object.insert(
-                    "security".to_owned(),
-                    json!([{"bearer": []}, {"httpSignature": []}]),
-                );
-            }
-        }
+        let (path, operation) = operation(route);
         let item = paths.entry(path).or_insert_with(|| json!({}));
         if let Some(item) = item.as_object_mut() {
             item.insert(route.method.to_owned(), operation);
@@ -182,14 +198,52 @@ pub fn document() -> Value {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "A token bound to a party, from `concordat token issue`; only its SHA-256 is stored."},
                 "httpSignature": {"type": "apiKey", "in": "header", "name": "Signature", "description": "An HTTP message signature (RFC 9421) by one of the party's active keys, with `Signature-Input` covering @method, @authority and @path (and @query), `created` within 300 seconds of the server's clock, `keyid` the key's Concordat key ID and a `nonce` never used before."}
             },
-            "schemas": {"Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {"error": {"type": "object", "required": ["status", "code", "message"], "properties": {
-                "status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}
-            }}}
-        }}}
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "object", "required": ["status", "code", "message"], "properties": {
+                        "status": {"type": "integer"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "rule": {"type": "string", "description": "For a refused entry: the ledger rule it breaks."}
+                    }}}
+                },
+                "Envelope": {
+                    "type": "object",
+                    "description": "A DSSE envelope of an in-toto Statement v1 whose predicateType is a Concordat entry kind (`concordat kinds`).",
+                    "required": ["payloadType", "payload", "signatures"],
+                    "properties": {
+                        "payloadType": {"const": attest::statement::PAYLOAD_TYPE},
+                        "payload": {"type": "string", "contentEncoding": "base64"},
+                        "signatures": {"type": "array", "minItems": 1, "items": {
+                            "type": "object",
+                            "required": ["sig"],
+                            "properties": {
+                                "keyid": {"type": "string", "description": "A hint: the hex SHA-256 of the key's SPKI DER."},
+                                "sig": {"type": "string", "contentEncoding": "base64"}
+                            }
+                        }}
+                    },
+                    "maxProperties": 3
+                }
+            }
+        }
     })
+}
+
+/// A log index or tree size: what a signed 64-bit integer holds.
+fn index_schema() -> Value {
+    json!({"type": "integer", "format": "int64", "minimum": 0, "maximum": i64::MAX})
+}
+
+/// The largest body a route reads.
+fn body_bytes_max(path: &str) -> usize {
+    if path.ends_with("usage-records") {
+        service::access::USAGE_BYTES_MAX
+    } else {
+        crate::BODY_BYTES_MAX
+    }
 }
 
 async fn openapi() -> Json<Value> {
@@ -275,6 +329,13 @@ mod tests {
                 "{method} {path} is not a route"
             );
         }
+        let entries = &document["paths"]["/api/entries"]["post"]["requestBody"]["content"];
+        assert_eq!(
+            entries[JSON]["schema"]["$ref"],
+            "#/components/schemas/Envelope"
+        );
+        let index = &document["paths"]["/api/entries/{index}"]["get"]["parameters"][0]["schema"];
+        assert_eq!(index["maximum"], i64::MAX);
         let schemes = &document["components"]["securitySchemes"];
         assert!(schemes["bearer"].is_object() && schemes["httpSignature"].is_object());
     }

@@ -368,14 +368,15 @@ fn foreign_key_ids_are_resolved_through_the_named_parties() {
     ledger
         .submit_and_wait(relabel(say("acme-ai", "relabelled", &[&vendor])))
         .unwrap();
-    // Named as another party, the vendor's key is not tried: the signature is not found.
+    // Named as another party, the vendor's key does not sign for it; the refusal says whose
+    // signature it is and for whom the entry speaks.
     let error = ledger
         .submit_and_wait(relabel(say("lab-one", "not mine", &[&vendor])))
         .unwrap_err();
+    assert!(matches!(error, SubmitError::Unverified(_)), "{error}");
     assert!(
-        error
-            .to_string()
-            .contains("no signature verifies with a registered key"),
+        error.to_string().contains("by `acme-ai` (key ")
+            && error.to_string().contains("(`lab-one`)"),
         "{error}"
     );
     ledger.close().unwrap();
@@ -469,4 +470,31 @@ fn a_statement_is_logged_once() {
                 .to_owned()
         ]
     );
+}
+
+/// A valid signature by a registered key of another party than the entry speaks for is refused
+/// with who signed it and for whom the entry speaks, not as an altered envelope.
+#[test]
+fn a_signature_by_another_party_says_who_signed_and_for_whom() {
+    let test = TestLedger::new();
+    let ledger = test.open();
+    let vendor = key(2);
+    let agency = key(3);
+    test.register(&ledger, "acme-ai", "vendor", &vendor);
+    test.register(&ledger, "agency", "agency", &agency);
+    let signed = say("acme-ai", "speaking for the vendor", &[&agency]);
+    for label in [keyid(&vendor), String::new()] {
+        let mut envelope = attest::Envelope::parse(&signed).unwrap();
+        envelope.signatures[0].keyid = label.clone();
+        let error = ledger
+            .submit_and_wait(envelope.to_json().into_bytes())
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("by `agency` (key {})", keyid(&agency)))
+                && message.contains("(`acme-ai`)"),
+            "labelled `{label}`: {message}"
+        );
+    }
+    ledger.close().unwrap();
 }
