@@ -39,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 const OWNERS: &[(&str, &str)] = &[
     ("rusqlite", "store"),
     ("cedar-policy", "policy"),
+    ("cedar-policy-symcc", "policy"),
     ("axum", "server"),
     ("ureq", "service"),
 ];
@@ -54,6 +55,12 @@ const IO: &[&str] = &[
     "tokio",
     "SystemTime::now",
 ];
+
+/// Files of pure crates that do one kind of IO, and why.
+const IO_EXEMPT: &[(&str, &str)] = &[(
+    "crates/policy/src/symbolic.rs",
+    "starts the SMT solver the caller found, a program of its own, for the symbolic proof",
+)];
 
 /// The longest function, in lines, before it must be split or say why it is not.
 const FUNCTION_LINES_MAX: usize = 100;
@@ -173,6 +180,7 @@ fn check_file(shown: &str, text: &str, problems: &mut Vec<String>) {
         && PURE
             .iter()
             .any(|c| shown.starts_with(&format!("crates/{c}/")))
+        && !IO_EXEMPT.iter().any(|(file, _)| *file == shown)
     {
         for (number, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();

@@ -476,14 +476,68 @@ fn check_package(dir: &Path) -> anyhow::Result<Vec<Diagnostic>> {
             "pin a use-restrictions module whose Cedar policies forbid what the contract forbids",
         )),
         Ok(Some(policies)) => {
-            for found in policy::prove(&policies, &policy::RequestSpace::default())
+            for found in policy::prove(&policies, &policy::RequestSpace::for_policies(&policies))
                 .map_err(|e| anyhow!("{e}"))?
             {
                 problems.push(counterexample(&policies, &found));
             }
+            if problems.is_empty() {
+                problems.extend(symbolic_proof(&package, &policies));
+            }
         }
     }
     Ok(problems)
+}
+
+/// The prohibitions proved over every request by an SMT solver, when this machine has one;
+/// says on standard error when it has none.
+fn symbolic_proof(package: &contract::Package, policies: &policy::Policies) -> Vec<Diagnostic> {
+    let Some(solver) = service::admission::smt_solver() else {
+        eprintln!(
+            "note: the prohibitions were proved over the contract's declared purposes and the usual roles, not over every request: no SMT solver found (install cvc5, or set CONCORDAT_SMT_SOLVER)"
+        );
+        return Vec::new();
+    };
+    match policy::prove_symbolically(policies, &solver) {
+        Ok(found) => found
+            .iter()
+            .map(|found| {
+                let (path, line, column) = found
+                    .clauses
+                    .first()
+                    .and_then(|id| policies.clause(id))
+                    .map_or((contract::CONTRACT_FILE.to_owned(), 1, 1), |c| {
+                        (c.path.clone(), c.line, c.column)
+                    });
+                Diagnostic {
+                    path,
+                    line,
+                    column,
+                    message: format!(
+                        "{} is permitted (by {}) for a request the SMT solver found: {}",
+                        found.description,
+                        found
+                            .clauses
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        found.request.replace('\n', " ")
+                    ),
+                    hint: Some(format!(
+                        "every contract must forbid it (mandatory prohibition `{}`), for every role and purpose: add a `forbid` policy with no exception",
+                        found.prohibition
+                    )),
+                }
+            })
+            .collect(),
+        Err(error) => vec![package.diagnostic(
+            contract::CONTRACT_FILE,
+            &[],
+            error.to_string(),
+            "cvc5 reads every policy; z3 cannot read set literals such as `[\"a\", \"b\"].contains(..)`",
+        )],
+    }
 }
 
 /// A counterexample as a problem, located at the clause that permitted it.
@@ -557,7 +611,22 @@ fn load_policies(
     if !any {
         return Ok(None);
     }
-    policy::load(&sources).map(Some)
+    let purposes: Vec<String> = package
+        .modules
+        .iter()
+        .filter_map(|m| match &m.module {
+            contract::Module::UseRestrictions(r) => Some(r.purposes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    policy::load(&sources).map(|policies| {
+        Some(if purposes.is_empty() {
+            policies
+        } else {
+            policies.with_purposes(purposes)
+        })
+    })
 }
 
 /// A package and its policies, for commands that need them sound enough to use.

@@ -203,6 +203,7 @@ impl Request {
 impl Policies {
     /// Decides a request: `forbid` wins, and nothing is allowed that no `permit` allows.
     pub fn decide(&self, request: &Request) -> Result<Decision, PolicyError> {
+        let purpose = request.purpose.as_str();
         let (request, entities) = request.to_cedar()?;
         let response = Authorizer::new().is_authorized(&request, &self.set, &entities);
         let mut clauses: Vec<String> = response
@@ -211,8 +212,17 @@ impl Policies {
             .map(ToString::to_string)
             .collect();
         clauses.sort();
+        let allowed = response.decision() == CedarDecision::Allow;
+        // A permit reaches no further than the purposes the contract declares.
+        if allowed && self.purposes.as_ref().is_some_and(|p| !p.contains(purpose)) {
+            return Ok(Decision {
+                allowed: false,
+                clauses: vec![crate::load::PURPOSE_VOCABULARY.to_owned()],
+                errors: Vec::new(),
+            });
+        }
         Ok(Decision {
-            allowed: response.decision() == CedarDecision::Allow,
+            allowed,
             clauses,
             errors: response
                 .diagnostics()

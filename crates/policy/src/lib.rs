@@ -11,11 +11,13 @@
 mod decide;
 mod load;
 mod prove;
+mod symbolic;
 pub mod usage;
 
 pub use decide::{Decision, Request, Resource};
-pub use load::{Clause, Effect, Policies, from_files, load};
+pub use load::{Clause, Effect, PURPOSE_VOCABULARY, Policies, from_files, load};
 pub use prove::{Counterexample, PROHIBITIONS, Prohibition, RequestSpace, prove};
+pub use symbolic::{SmtSolver, SymbolicCounterexample, prove_symbolically};
 
 /// Concordat's Cedar schema, in Cedar's schema syntax.
 pub const SCHEMA: &str = include_str!("concordat.cedarschema");
@@ -25,6 +27,8 @@ pub const SCHEMA: &str = include_str!("concordat.cedarschema");
 pub enum PolicyError {
     #[error("request field `{field}`: {reason}")]
     Request { field: String, reason: String },
+    #[error("the symbolic proof could not be run: {0}")]
+    Proof(String),
 }
 
 /// Classification names in order; a level is the index.

@@ -37,7 +37,14 @@ pub struct Clause {
 pub struct Policies {
     pub(crate) set: PolicySet,
     pub(crate) clauses: BTreeMap<String, Clause>,
+    /// The purposes the contract declares (its use-restrictions modules' `purposes`); a
+    /// request for another is refused. `None`: policies loaded without their contract.
+    pub(crate) purposes: Option<std::collections::BTreeSet<String>>,
 }
+
+/// The clause a decision cites when the policies would allow a request whose purpose the
+/// contract does not declare, and it is refused instead. No policy may take this id.
+pub const PURPOSE_VOCABULARY: &str = "purpose-vocabulary";
 
 impl Policies {
     pub fn clauses(&self) -> impl Iterator<Item = &Clause> {
@@ -46,6 +53,17 @@ impl Policies {
 
     pub fn clause(&self, id: &str) -> Option<&Clause> {
         self.clauses.get(id)
+    }
+
+    /// These policies under a contract that declares `purposes`.
+    pub fn with_purposes(mut self, purposes: impl IntoIterator<Item = String>) -> Policies {
+        self.purposes = Some(purposes.into_iter().collect());
+        self
+    }
+
+    /// The purposes declared, if the policies were loaded with their contract.
+    pub fn purposes(&self) -> Option<&std::collections::BTreeSet<String>> {
+        self.purposes.as_ref()
     }
 }
 
@@ -138,7 +156,27 @@ pub fn from_files(
         .into_iter()
         .filter(|s| s.path.ends_with(".cedar"))
         .collect();
-    load(&sources)
+    let policies = load(&sources)?;
+    // The purposes, where the package declares them (a package that does not load has its
+    // own problems, reported by `contract check`).
+    let declared: Vec<String> = domain::contract::load(domain::contract::sources(files))
+        .map(|package| {
+            package
+                .modules
+                .iter()
+                .filter_map(|m| match &m.module {
+                    domain::contract::Module::UseRestrictions(r) => Some(r.purposes.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(if declared.is_empty() {
+        policies
+    } else {
+        policies.with_purposes(declared)
+    })
 }
 
 // tidy: long function: a policy file's checks in order, each problem located where it is found.
@@ -200,6 +238,15 @@ pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
                 ));
                 continue;
             }
+            if id == PURPOSE_VOCABULARY {
+                problems.push(diagnostic(
+                    source,
+                    offset,
+                    format!("clause id `{id}` is Concordat's own: it names refusals of purposes the contract does not declare"),
+                    "give the policy another `@id`",
+                ));
+                continue;
+            }
             let (line, column) = line_column(&source.text, offset);
             let effect = match policy.effect() {
                 cedar_policy::Effect::Permit => Effect::Permit,
@@ -244,7 +291,11 @@ pub fn load(files: &[Source]) -> Result<Policies, Vec<Diagnostic>> {
         problems.push(diagnostic(source, offset, error.to_string(), &hint));
     }
     if problems.is_empty() {
-        Ok(Policies { set, clauses })
+        Ok(Policies {
+            set,
+            clauses,
+            purposes: None,
+        })
     } else {
         Err(problems)
     }

@@ -66,6 +66,24 @@ impl Default for RequestSpace {
     }
 }
 
+impl RequestSpace {
+    /// The space for `policies`: with the purposes their contract declares (any other is
+    /// refused, so these are all there are) and the prohibited ones; the default otherwise.
+    pub fn for_policies(policies: &Policies) -> RequestSpace {
+        let mut space = RequestSpace::default();
+        if let Some(declared) = policies.purposes() {
+            let mut purposes: Vec<String> = declared.iter().cloned().collect();
+            for prohibited in ["surveillance", "lethal-targeting"] {
+                if !purposes.iter().any(|p| p == prohibited) {
+                    purposes.push(prohibited.to_owned());
+                }
+            }
+            space.purposes = purposes;
+        }
+        space
+    }
+}
+
 /// A request the policies allow though a prohibition forbids it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Counterexample {

@@ -17,12 +17,33 @@ use crate::layout::Layout;
 #[derive(Debug, Clone)]
 pub struct Rules {
     layout: Layout,
+    /// The SMT solver for the symbolic prohibition proof, if this machine has one; without,
+    /// the enumerated proof over the contract's declared purposes still runs.
+    solver: Option<policy::SmtSolver>,
 }
 
 impl Rules {
     pub fn new(layout: Layout) -> Rules {
-        Rules { layout }
+        Rules {
+            layout,
+            solver: smt_solver(),
+        }
     }
+}
+
+/// The SMT solver for the symbolic proof: the program `CONCORDAT_SMT_SOLVER` names, else the
+/// first of `cvc5` and `z3` on the `PATH` (cvc5 first: z3 cannot read set literals).
+pub fn smt_solver() -> Option<policy::SmtSolver> {
+    if let Some(program) = std::env::var_os("CONCORDAT_SMT_SOLVER").filter(|p| !p.is_empty()) {
+        return Some(policy::SmtSolver::for_program(program.into()));
+    }
+    let path = std::env::var_os("PATH")?;
+    ["cvc5", "z3"].into_iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+            .map(policy::SmtSolver::for_program)
+    })
 }
 
 fn reject(rule: &'static str, message: impl Into<String>) -> Rejection {
@@ -36,9 +57,10 @@ impl ledger::Admission for Rules {
     fn admit(&self, state: &State, entry: &Entry<'_>) -> Result<(), Rejection> {
         let statement = entry.statement;
         match Kind::from_predicate_type(&statement.predicate_type) {
-            Some(Kind::ContractPublished | Kind::ContractAmended) => {
-                prohibitions_hold(&predicate::<ContractPublished>(statement)?)
-            }
+            Some(Kind::ContractPublished | Kind::ContractAmended) => prohibitions_hold(
+                &predicate::<ContractPublished>(statement)?,
+                self.solver.as_ref(),
+            ),
             Some(Kind::UsageRecorded) => {
                 records_agree(state, &self.layout, &predicate::<UsageRecorded>(statement)?)
             }
@@ -57,7 +79,10 @@ fn predicate<P: serde::de::DeserializeOwned>(
 
 /// The package's policies load, every policy file its use-restrictions modules name is
 /// published, and no request the prohibitions forbid is permitted.
-fn prohibitions_hold(published: &ContractPublished) -> Result<(), Rejection> {
+fn prohibitions_hold(
+    published: &ContractPublished,
+    solver: Option<&policy::SmtSolver>,
+) -> Result<(), Rejection> {
     let package = contract::load(contract::sources(&published.files))
         .map_err(|_| reject("contract-check", "the package does not load"))?;
     let mut named = 0;
@@ -94,7 +119,28 @@ fn prohibitions_hold(published: &ContractPublished) -> Result<(), Rejection> {
                 .join("; "),
         )
     })?;
-    let found = policy::prove(&policies, &policy::RequestSpace::default())
+    if let Some(solver) = solver {
+        let found = policy::prove_symbolically(&policies, solver)
+            .map_err(|e| reject("prohibitions", e.to_string()))?;
+        if let Some(counterexample) = found.first() {
+            return Err(reject(
+                "prohibitions",
+                format!(
+                    "{} is permitted (by {}) for this request, which the SMT solver found among all requests: {}; every contract must forbid it (mandatory prohibition `{}`)",
+                    counterexample.description,
+                    counterexample
+                        .clauses
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    counterexample.request.replace('\n', " "),
+                    counterexample.prohibition
+                ),
+            ));
+        }
+    }
+    let found = policy::prove(&policies, &policy::RequestSpace::for_policies(&policies))
         .map_err(|e| reject("prohibitions", e.to_string()))?;
     match found.first() {
         None => Ok(()),

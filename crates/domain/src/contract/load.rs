@@ -296,6 +296,24 @@ fn policy_paths(package: &Package, path: &str, module: &Module) -> Vec<Diagnosti
         return Vec::new();
     };
     let mut problems = Vec::new();
+    if restrictions.purposes.is_empty() {
+        problems.push(package.diagnostic(
+            path,
+            &[Step::Key("policies")],
+            "the module declares no purposes: a contract names every purpose a request may state",
+            "add `purposes = [\"imagery-analysis\", ...]`, the prohibited purposes included; a request for any other purpose is refused",
+        ));
+    }
+    for (index, purpose) in restrictions.purposes.iter().enumerate() {
+        if let Err(error) = check_id("purpose", purpose) {
+            problems.push(package.diagnostic(
+                path,
+                &[Step::Key("purposes"), Step::Index(index)],
+                error.to_string(),
+                "purposes are lowercase words joined by `-`, e.g. `imagery-analysis`",
+            ));
+        }
+    }
     for (index, file) in restrictions.policies.iter().enumerate() {
         if let Err(error) = check_package_path("policy file", file) {
             problems.push(package.diagnostic(

@@ -374,6 +374,10 @@ module_kind! {
     UseRestrictions {
         /// The `.cedar` files, relative to the package.
         policies: Vec<String>,
+        /// Every purpose a request under the contract may state, prohibited ones included: a
+        /// request for any other purpose is refused, whatever a policy permits.
+        #[serde(default)]
+        purposes: Vec<String>,
     }
 }
 

@@ -236,3 +236,37 @@ fn sealed_addenda_commit_to_their_text() {
         "the salt must be 64 hex digits (32 bytes)"
     );
 }
+
+#[test]
+fn a_use_restrictions_module_declares_its_purposes_as_ids() {
+    let missing = problems(
+        "modules/restrictions.toml",
+        "purposes = [\"imagery-analysis\",",
+        "unused = [\"imagery-analysis\",",
+    );
+    assert!(
+        missing.iter().any(|p| p.contains("unknown field `unused`")),
+        "{missing:?}"
+    );
+    let none = problems(
+        "modules/restrictions.toml",
+        "purposes = [\"imagery-analysis\", \"logistics\", \"translation\", \"lethal-targeting\", \"surveillance\"]",
+        "purposes = []",
+    );
+    assert!(
+        none.iter()
+            .any(|p| p.contains("modules/restrictions.toml:4:")
+                && p.contains("declares no purposes")),
+        "{none:?}"
+    );
+    let bad = problems(
+        "modules/restrictions.toml",
+        "\"logistics\"",
+        "\"Logistics Ops\"",
+    );
+    assert!(
+        bad.iter()
+            .any(|p| p.contains("purpose `Logistics Ops` must be")),
+        "{bad:?}"
+    );
+}
