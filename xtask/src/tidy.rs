@@ -42,6 +42,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("cedar-policy-symcc", "policy"),
     ("axum", "server"),
     ("ureq", "service"),
+    ("sev", "service"),
 ];
 
 /// The pure crates, and what would mean IO in their sources.

@@ -300,10 +300,17 @@ Lists each requirement as met (by which entries) or unmet (why); exit 1 while an
 #[derive(Debug, Subcommand)]
 pub enum HostingCommand {
     /// Attest the hosting environment a contract requires (its vendor).
-    #[command(after_help = "Example:
+    #[command(after_help = "Examples:
+  # an AMD SEV-SNP report (bytes or hex) and its VCEK: verified here and by the instance
+  concordat hosting attest --dir ./concordat --key vendor.key --contract defense-imagery-analysis \\
+      --environment government-cloud --report report.bin --snp-vcek vcek.der --snp-processor milan
+  # any other report: its SHA-256 is recorded, as the vendor's word
   concordat hosting attest --dir ./concordat --key vendor.key --contract defense-imagery-analysis \\
       --environment government-cloud --report attestation-report.json \\
-      --description 'Dedicated tenant in the accredited region'")]
+      --description 'Dedicated tenant in the accredited region'
+
+A contract whose hosting module names SEV-SNP launch measurements, or allows data above what its
+environment class holds on the vendor's word, is met only by a verified SEV-SNP report.")]
     Attest {
         #[command(flatten)]
         submit: Submit,
@@ -315,6 +322,13 @@ pub enum HostingCommand {
         /// The attestation report; its SHA-256 is recorded.
         #[arg(long)]
         report: PathBuf,
+        /// The report is an AMD SEV-SNP attestation report signed by this VCEK certificate
+        /// (DER or PEM): the report goes into the entry, verified against AMD's keys.
+        #[arg(long, requires = "snp_processor")]
+        snp_vcek: Option<PathBuf>,
+        /// The processor generation of the VCEK: milan, genoa or turin.
+        #[arg(long, requires = "snp_vcek")]
+        snp_processor: Option<String>,
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -916,11 +930,24 @@ pub fn hosting(command: HostingCommand, format: Format) -> Outcome {
         contract,
         environment,
         report,
+        snp_vcek,
+        snp_processor,
         description,
     } = command;
     let bytes =
         std::fs::read(&report).with_context(|| format!("cannot read `{}`", report.display()))?;
-    let digest = format!("sha256:{}", evidence::sha256_hex(&bytes));
+    let mut digest = format!("sha256:{}", evidence::sha256_hex(&bytes));
+    let evidence = match snp_vcek.as_deref().zip(snp_processor.as_deref()) {
+        None => None,
+        Some((vcek_path, processor)) => {
+            let vcek = std::fs::read(vcek_path)
+                .with_context(|| format!("cannot read `{}`", vcek_path.display()))?;
+            let (evidence, verified) = service::snp::evidence(processor, &bytes, &vcek)
+                .map_err(|e| verification_failed(anyhow!("`{}`: {e}", report.display())))?;
+            digest = verified.report_digest;
+            Some(evidence)
+        }
+    };
     let environment_kind: domain::contract::Environment =
         serde_json::from_value(environment.clone().into()).map_err(|_| {
             anyhow!(
@@ -938,6 +965,7 @@ pub fn hosting(command: HostingCommand, format: Format) -> Outcome {
                 report: digest,
                 description,
                 at: at.to_owned(),
+                evidence,
             };
             Ok((Draft::new(&predicate)?, what))
         },

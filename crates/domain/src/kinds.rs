@@ -531,7 +531,31 @@ pub struct HostingAttested {
     pub report: String,
     pub description: String,
     pub at: String,
+    /// The report itself, when it is one the instance verifies (AMD SEV-SNP): without it, the
+    /// attestation is the vendor's word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<HostingEvidence>,
 }
+
+/// A hardware attestation report and the certificate of the key that signed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostingEvidence {
+    /// `sev-snp`: an AMD SEV-SNP attestation report.
+    pub format: String,
+    /// The processor generation whose AMD root and signing keys certify the VCEK: `milan`,
+    /// `genoa` or `turin`.
+    pub processor: String,
+    /// The report's bytes, base64.
+    pub report: String,
+    /// The VCEK certificate (DER), base64.
+    pub vcek: String,
+    /// The report's launch measurement, 96 lowercase hex digits (checked against the report).
+    pub measurement: String,
+}
+
+/// The one hardware attestation format the instance verifies.
+pub const SEV_SNP: &str = "sev-snp";
 
 /// An approved version becomes the one in service for a deployment. Signed by an agency of the
 /// contract.

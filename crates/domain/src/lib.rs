@@ -23,9 +23,10 @@ pub use apply::{
 pub use kinds::{
     AddendumDisclosed, AddendumSealed, Assurance, ClockMode, ContractAmended, ContractPublished,
     DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
-    InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind, LEDGER_KIND, ModelRef,
+    HostingEvidence, InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind, LEDGER_KIND, ModelRef,
     ModelVersionRegistered, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Predicate,
-    RecognitionPublished, RestrictedRead, Role, UsageRecorded, VersionApproved, VersionRevoked,
+    RecognitionPublished, RestrictedRead, Role, SEV_SNP, UsageRecorded, VersionApproved,
+    VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,

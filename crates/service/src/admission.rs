@@ -9,7 +9,7 @@
 //!   batch's counts and period are the records'.
 
 use domain::contract::{self, Module};
-use domain::{ContractPublished, Entry, Kind, Rejection, State, UsageRecorded};
+use domain::{ContractPublished, Entry, HostingAttested, Kind, Rejection, State, UsageRecorded};
 
 use crate::layout::Layout;
 
@@ -61,6 +61,9 @@ impl ledger::Admission for Rules {
                 &predicate::<ContractPublished>(statement)?,
                 self.solver.as_ref(),
             ),
+            Some(Kind::HostingAttested) => {
+                hardware_verified(state, &predicate::<HostingAttested>(statement)?)
+            }
             Some(Kind::UsageRecorded) => {
                 records_agree(state, &self.layout, &predicate::<UsageRecorded>(statement)?)
             }
@@ -168,6 +171,40 @@ fn prohibitions_hold(
             ))
         }
     }
+}
+
+/// An attestation that carries a hardware report is kept only if the report verifies against
+/// AMD's chain and its measurement is one the contract names (where it names any).
+fn hardware_verified(state: &State, attested: &HostingAttested) -> Result<(), Rejection> {
+    let Some(evidence) = &attested.evidence else {
+        return Ok(()); // The vendor's word; the gate weighs it.
+    };
+    let verified = crate::snp::verify_evidence(evidence, &attested.report)
+        .map_err(|e| reject("hosting-evidence", e))?;
+    let expected: Vec<String> = state
+        .package(&attested.contract)
+        .map(|package| {
+            package
+                .modules
+                .iter()
+                .filter_map(|m| match &m.module {
+                    Module::Hosting(hosting) => Some(hosting.measurements.clone()),
+                    _ => None,
+                })
+                .flatten()
+                .collect()
+        })
+        .unwrap_or_default();
+    if !expected.is_empty() && !expected.contains(&verified.measurement) {
+        return Err(reject(
+            "hosting-measurement",
+            format!(
+                "the report verifies, but its launch measurement {} is not one contract `{}` names for its environment",
+                verified.measurement, attested.contract
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The batch's records are deposited, decide again as recorded, and give its counts.

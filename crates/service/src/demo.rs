@@ -250,6 +250,7 @@ fn recognise_labs_and_attest_hosting(seeder: &Seeder) -> Result<()> {
         report: format!("sha256:{}", digest_of("attestation report")),
         description: "Dedicated tenant in the accredited government region; attestation by the cloud's confidential-computing service.".to_owned(),
         at: seeder.at(0),
+        evidence: None,
     };
     seeder.submit(Draft::new(&hosting)?, &["acme-ai"])?;
     Ok(())

@@ -18,6 +18,7 @@ pub mod layout;
 mod local;
 mod remote;
 pub mod sealed;
+pub mod snp;
 pub mod templates;
 pub mod usage;
 pub mod wire;

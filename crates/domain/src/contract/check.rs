@@ -25,10 +25,39 @@ pub fn check(package: &Package) -> Vec<Diagnostic> {
             }
             Module::Liability(liability) => check_liability(package, module, liability, &mut found),
             Module::DataHandling(data) => check_data(package, module, data, &mut found),
-            Module::Hosting(_) | Module::UseRestrictions(_) => {}
+            Module::Hosting(hosting) => check_hosting(package, module, hosting, &mut found),
+            Module::UseRestrictions(_) => {}
         }
     }
     found
+}
+
+/// Expected SEV-SNP measurements are 96 hex digits, and only mean something when attestation
+/// is required.
+fn check_hosting(
+    package: &Package,
+    module: &LoadedModule,
+    hosting: &super::model::Hosting,
+    found: &mut Vec<Diagnostic>,
+) {
+    for (index, measurement) in hosting.measurements.iter().enumerate() {
+        if let Err(rejection) = crate::updates::rules::check_measurement(measurement) {
+            found.push(package.diagnostic(
+                &module.path,
+                &[Step::Key("measurements"), Step::Index(index)],
+                rejection.message,
+                "a launch measurement is the 48 bytes of the SEV-SNP report's MEASUREMENT field, in hex",
+            ));
+        }
+    }
+    if !hosting.measurements.is_empty() && !hosting.attestation_required {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("measurements")],
+            "measurements are given but `attestation_required` is false, so no gate checks them",
+            "set `attestation_required = true`",
+        ));
+    }
 }
 
 fn is_party(package: &Package, id: &str) -> bool {

@@ -222,6 +222,23 @@ module_kind! {
         /// Whether each deployment must present attestation evidence of its environment.
         #[serde(default)]
         attestation_required: bool,
+        /// The AMD SEV-SNP launch measurements (96 lowercase hex digits each) the environment
+        /// may run: when given, only a report verified against AMD's certificate chain whose
+        /// measurement is one of these satisfies the gate.
+        #[serde(default)]
+        measurements: Vec<String>,
+    }
+}
+
+impl Environment {
+    /// The most sensitive data an environment of this class may hold on its operator's word
+    /// alone; above it, only attestation verified in hardware (SEV-SNP) satisfies the gate.
+    pub fn self_declared_ceiling(self) -> Classification {
+        match self {
+            Environment::VendorCloud => Classification::Cui,
+            Environment::GovernmentCloud | Environment::OnPremisesEnclave => Classification::Secret,
+            Environment::AirGapped => Classification::TopSecret,
+        }
     }
 }
 

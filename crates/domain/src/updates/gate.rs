@@ -114,7 +114,7 @@ pub fn evaluate(
         }
     }
     if let Some(hosting) = terms.hosting.filter(|h| h.attestation_required) {
-        requirements.push(hosting_requirement(state, contract, hosting.environment));
+        requirements.push(hosting_requirement(state, contract, hosting));
     }
     requirements.push(approvals(&terms, offer));
     Ok(Gate {
@@ -433,41 +433,91 @@ fn evaluation_requirement(
     Requirement::new(id, false, Vec::new(), detail)
 }
 
+/// The environment is attested, as the contract asks: by a verified SEV-SNP report with one
+/// of its measurements where it names them; by a verified report of any measurement where it
+/// allows data above what the environment class holds on its operator's word; else by any
+/// attestation of that environment.
 fn hosting_requirement(
     state: &State,
     contract: &str,
-    environment: crate::contract::Environment,
+    hosting: &crate::contract::Hosting,
 ) -> Requirement {
+    let environment = hosting.environment;
     let wanted = serde_json::to_value(environment)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let mut other = None;
-    for record in state.attestations_for(contract).rev() {
-        if record.environment == environment {
-            return Requirement::new(
-                "hosting-attestation",
-                true,
-                vec![record.entry],
-                format!(
-                    "the contract requires attestation of its {wanted} environment: attested by `{}` at entry {} (report {})",
-                    record.party,
-                    record.entry,
-                    short(&record.report)
-                ),
-            );
+    let ceiling = environment.self_declared_ceiling();
+    let needs_hardware = hosting.max_classification > ceiling;
+    let accepts = |record: &crate::updates::HostingRecord| match &record.measurement {
+        _ if record.environment != environment => false,
+        Some(measurement) if !hosting.measurements.is_empty() => {
+            hosting.measurements.contains(measurement)
         }
-        other.get_or_insert(record.entry);
+        Some(_) => true,
+        None => hosting.measurements.is_empty() && !needs_hardware,
+    };
+    let records: Vec<&crate::updates::HostingRecord> =
+        state.attestations_for(contract).rev().collect();
+    if let Some(record) = records.iter().find(|r| accepts(r)) {
+        let how = match &record.measurement {
+            Some(measurement) => format!(
+                "a SEV-SNP report verified against AMD's chain, measurement {}…",
+                &measurement[..16]
+            ),
+            None => format!("report {}", short(&record.report)),
+        };
+        return Requirement::new(
+            "hosting-attestation",
+            true,
+            vec![record.entry],
+            format!(
+                "the contract requires attestation of its {wanted} environment: attested by `{}` at entry {} ({how})",
+                record.party, record.entry
+            ),
+        );
     }
-    let detail = match other {
-        Some(entry) => format!(
-            "the contract requires attestation of its {wanted} environment; entry {entry} attests another environment"
+    let wants = if !hosting.measurements.is_empty() {
+        format!(
+            "a SEV-SNP report verified against AMD's chain with one of the {} launch measurements it names",
+            hosting.measurements.len()
+        )
+    } else if needs_hardware {
+        format!(
+            "a SEV-SNP report verified against AMD's chain: it allows data up to `{}`, and a {wanted} environment holds at most `{}` on its operator's word",
+            classification_name(hosting.max_classification),
+            classification_name(ceiling)
+        )
+    } else {
+        "attestation".to_owned()
+    };
+    let detail = match records.iter().find(|r| r.environment == environment) {
+        Some(record) => format!(
+            "the contract requires {wants} of its {wanted} environment; entry {} is {}",
+            record.entry,
+            match &record.measurement {
+                Some(m) => format!("measured {}…, not one it names", &m[..16]),
+                None => "the vendor's word, with no verified report".to_owned(),
+            }
         ),
-        None => format!(
-            "the contract requires attestation of its {wanted} environment; none is recorded"
-        ),
+        None => match records.first() {
+            Some(record) => format!(
+                "the contract requires {wants} of its {wanted} environment; entry {} attests another environment",
+                record.entry
+            ),
+            None => format!(
+                "the contract requires {wants} of its {wanted} environment; none is recorded"
+            ),
+        },
     };
     Requirement::new("hosting-attestation", false, Vec::new(), detail)
+}
+
+fn classification_name(classification: crate::contract::Classification) -> String {
+    serde_json::to_value(classification)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn approvals(terms: &Terms<'_>, offer: &Offer) -> Requirement {

@@ -8,7 +8,7 @@
 
 mod gate;
 mod report;
-mod rules;
+pub(crate) mod rules;
 pub mod time;
 
 use std::collections::BTreeMap;
@@ -180,6 +180,10 @@ pub struct HostingRecord {
     pub report: String,
     pub description: String,
     pub at: i64,
+    /// The launch measurement of a verified SEV-SNP report; `None` for a self-declared
+    /// attestation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measurement: Option<String>,
 }
 
 /// A batch of a deployment's usage as the ledger knows it: counts in public, records by

@@ -603,6 +603,23 @@ pub(crate) fn hosting_attested(
     }
     require_signer(signers, &p.party)?;
     check_digest("report", &p.report)?;
+    let measurement = match &p.evidence {
+        None => None,
+        Some(evidence) => {
+            if evidence.format != crate::kinds::SEV_SNP {
+                return Err(reject(
+                    "attestation-format",
+                    format!(
+                        "evidence format `{}` is not one the ledger verifies (`{}`)",
+                        evidence.format,
+                        crate::kinds::SEV_SNP
+                    ),
+                ));
+            }
+            check_measurement(&evidence.measurement)?;
+            Some(evidence.measurement.clone())
+        }
+    };
     changes.push(Change::PutAttestation(Box::new(HostingRecord {
         entry: entry.index,
         contract: p.contract,
@@ -611,8 +628,25 @@ pub(crate) fn hosting_attested(
         report: p.report,
         description: p.description,
         at,
+        measurement,
     })));
     Ok(changes)
+}
+
+/// A SEV-SNP launch measurement: 48 bytes as 96 lowercase hex digits.
+pub(crate) fn check_measurement(measurement: &str) -> Result<(), Rejection> {
+    let valid = measurement.len() == 96
+        && measurement
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(reject(
+            "measurement",
+            format!("measurement `{measurement}` is not 96 lowercase hex digits (48 bytes)"),
+        ))
+    }
 }
 
 pub(crate) fn usage_recorded(

@@ -723,3 +723,34 @@ fn usage_batches_are_counted_consistently_and_signed_by_a_party_of_the_contract(
     .unwrap();
     assert_eq!(rebuilt.usage_batch(index), ledger.state.usage_batch(index));
 }
+
+/// A vendor's word covers data up to what its environment class may hold: a vendor cloud
+/// accredited by contract for `secret` data needs a verified hardware report, and a
+/// self-declared attestation leaves the gate unmet, saying why.
+#[test]
+fn a_self_declared_attestation_does_not_cover_more_than_its_environment_class_holds() {
+    let mut ledger = Ledger::with_changed_contract(
+        "environment = \"government-cloud\"",
+        "environment = \"vendor-cloud\"",
+    );
+    ledger.register_version("2026.7.0", 60, T0).unwrap();
+    ledger.ok(
+        Kind::HostingAttested,
+        json!({"party": "acme-ai", "contract": CONTRACT, "environment": "vendor-cloud", "report": format!("sha256:{}", digest_of("report")), "description": "shared cloud", "at": at(T0)}),
+        &["acme"],
+    );
+    let gate = evaluate(&ledger.state, CONTRACT, "frontier-2", "2026.7.0", T0 + DAY).unwrap();
+    let hosting = gate
+        .requirements
+        .iter()
+        .find(|r| r.id == "hosting-attestation")
+        .unwrap();
+    assert!(!hosting.met, "{hosting:?}");
+    assert!(
+        hosting.detail.contains(
+            "it allows data up to `secret`, and a vendor-cloud environment holds at most `cui` on its operator's word"
+        ) && hosting.detail.contains("the vendor's word, with no verified report"),
+        "{}",
+        hosting.detail
+    );
+}

@@ -460,3 +460,173 @@ fn no_response_is_sniffed_and_pages_forbid_framing_and_scripts() {
         }
     });
 }
+
+/// Hosting attestation that proves something: a SEV-SNP report is logged only if it verifies
+/// against AMD's chain; once the contract names launch measurements, the gate is met only by a
+/// verified report with one of them — not by the vendor's word, nor by another measurement.
+#[test]
+fn hosting_attestation_is_verified_in_hardware_where_the_contract_asks() {
+    use base64::Engine as _;
+    crate::support::run(async {
+        let served = Served::demo();
+        let state = service::Local::open(served.dir.path())
+            .unwrap()
+            .state()
+            .unwrap();
+        let key = |party: &str| {
+            service::keys::read_signer(&served.layout().keys_dir().join(format!("{party}.key")))
+                .unwrap()
+        };
+        let post = |envelope: Vec<u8>| {
+            Request::post("/api/entries")
+                .header("content-type", "application/json")
+                .body(Body::from(envelope))
+                .unwrap()
+        };
+        let mut at = state.clock();
+        let mut attest = |evidence: Option<domain::HostingEvidence>, report: String| {
+            at += 60;
+            let predicate = domain::HostingAttested {
+                party: "acme-ai".into(),
+                contract: CONTRACT.into(),
+                environment: domain::contract::Environment::GovernmentCloud,
+                report,
+                description: "confidential VM".into(),
+                at: domain::updates::time::format_instant(at),
+                evidence,
+            };
+            service::Draft::new(&predicate)
+                .unwrap()
+                .signed_bytes(&[&key("acme-ai")])
+                .unwrap()
+        };
+        let report_hex = include_bytes!("../../../service/tests/fixtures/sev-snp/report_milan.hex");
+        let vcek = include_bytes!("../../../service/tests/fixtures/sev-snp/vcek_milan.der");
+        let (evidence, verified) = service::snp::evidence("milan", report_hex, vcek).unwrap();
+
+        // A changed report is refused, with what failed.
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut bytes = b64.decode(&evidence.report).unwrap();
+        bytes[0x90] ^= 1;
+        let mut forged = evidence.clone();
+        forged.report = b64.encode(&bytes);
+        let digest = service::access::sha256_digest(&bytes);
+        let (status, body) = served.send(post(attest(Some(forged), digest))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = wire::<ErrorBody>(&body).error;
+        assert_eq!(error.rule.as_deref(), Some("hosting-evidence"), "{error:?}");
+        assert!(
+            error.message.contains("signature does not verify"),
+            "{}",
+            error.message
+        );
+
+        // The contract is amended to name a launch measurement other than this report's.
+        let record = state.contract(CONTRACT).unwrap();
+        let mut files = record.files.clone();
+        let version = record.current().unwrap().version.clone();
+        let contract_toml = files.get_mut("contract.toml").unwrap();
+        *contract_toml = contract_toml.replacen(
+            &format!("version = \"{version}\""),
+            "version = \"9.0.0\"",
+            1,
+        );
+        let other = "ab".repeat(48);
+        files
+            .get_mut("modules/hosting.toml")
+            .unwrap()
+            .push_str(&format!("measurements = [\"{other}\"]\n"));
+        let amendment = domain::ContractPublished {
+            contract: CONTRACT.into(),
+            version: "9.0.0".into(),
+            digest: domain::contract::package_digest(&files),
+            files,
+        };
+        let keys: Vec<_> = record.parties.iter().map(|p| key(p)).collect();
+        let envelope =
+            service::Draft::of_kind(domain::Kind::ContractAmended, &amendment, Vec::new())
+                .unwrap()
+                .signed_bytes(&keys.iter().collect::<Vec<_>>())
+                .unwrap();
+        let (status, body) = served.send(post(envelope)).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+
+        // The vendor's earlier word no longer meets the gate; a genuine report of another
+        // measurement is refused.
+        let gate_uri = format!("/api/gate?contract={CONTRACT}&model=vision-analyst@2027.1.0");
+        let (_, body) = served.get(&gate_uri).await;
+        let gate: GateView = wire(&body);
+        let hosting = gate
+            .gate
+            .requirements
+            .iter()
+            .find(|r| r.id == "hosting-attestation")
+            .unwrap();
+        assert!(!hosting.met, "{hosting:?}");
+        assert!(
+            hosting.detail.contains("the vendor's word"),
+            "{}",
+            hosting.detail
+        );
+        let (status, body) = served
+            .send(post(attest(
+                Some(evidence.clone()),
+                verified.report_digest.clone(),
+            )))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let error = wire::<ErrorBody>(&body).error;
+        assert_eq!(
+            error.rule.as_deref(),
+            Some("hosting-measurement"),
+            "{error:?}"
+        );
+        assert!(error.message.contains(&verified.measurement));
+
+        // Named by the contract, the genuine report is logged and meets the gate.
+        let mut files = amendment.files.clone();
+        let contract_toml = files.get_mut("contract.toml").unwrap();
+        *contract_toml = contract_toml.replacen("version = \"9.0.0\"", "version = \"9.1.0\"", 1);
+        let hosting_toml = files.get_mut("modules/hosting.toml").unwrap();
+        *hosting_toml = hosting_toml.replace(&other, &verified.measurement);
+        let named = domain::ContractPublished {
+            contract: CONTRACT.into(),
+            version: "9.1.0".into(),
+            digest: domain::contract::package_digest(&files),
+            files,
+        };
+        let envelope = service::Draft::of_kind(domain::Kind::ContractAmended, &named, Vec::new())
+            .unwrap()
+            .signed_bytes(&keys.iter().collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(served.send(post(envelope)).await.0, StatusCode::CREATED);
+        let (status, body) = served
+            .send(post(attest(Some(evidence), verified.report_digest.clone())))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        let (_, body) = served.get(&gate_uri).await;
+        let gate: GateView = wire(&body);
+        let hosting = gate
+            .gate
+            .requirements
+            .iter()
+            .find(|r| r.id == "hosting-attestation")
+            .unwrap();
+        assert!(hosting.met, "{hosting:?}");
+        assert!(
+            hosting.detail.contains("verified against AMD's chain"),
+            "{}",
+            hosting.detail
+        );
+    });
+}

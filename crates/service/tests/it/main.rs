@@ -8,4 +8,5 @@
 )]
 
 mod deposit;
+mod snp;
 mod tokens;
