@@ -502,33 +502,15 @@ fn symbolic_proof(package: &contract::Package, policies: &policy::Policies) -> V
         Ok(found) => found
             .iter()
             .map(|found| {
-                let (path, line, column) = found
-                    .clauses
-                    .first()
-                    .and_then(|id| policies.clause(id))
-                    .map_or((contract::CONTRACT_FILE.to_owned(), 1, 1), |c| {
-                        (c.path.clone(), c.line, c.column)
-                    });
-                Diagnostic {
-                    path,
-                    line,
-                    column,
-                    message: format!(
-                        "{} is permitted (by {}) for a request the SMT solver found: {}",
-                        found.description,
-                        found
-                            .clauses
-                            .iter()
-                            .map(|c| format!("`{c}`"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        found.request.replace('\n', " ")
-                    ),
-                    hint: Some(format!(
+                located(
+                    policies,
+                    &found.clauses,
+                    found.message(),
+                    format!(
                         "every contract must forbid it (mandatory prohibition `{}`), for every role and purpose: add a `forbid` policy with no exception",
                         found.prohibition
-                    )),
-                }
+                    ),
+                )
             })
             .collect(),
         Err(error) => vec![package.diagnostic(
@@ -542,9 +524,25 @@ fn symbolic_proof(package: &contract::Package, policies: &policy::Policies) -> V
 
 /// A counterexample as a problem, located at the clause that permitted it.
 fn counterexample(policies: &policy::Policies, found: &policy::Counterexample) -> Diagnostic {
-    let request = &found.request;
-    let (path, line, column) = found
-        .clauses
+    located(
+        policies,
+        &found.clauses,
+        found.message(),
+        format!(
+            "every contract must forbid it (mandatory prohibition `{}`): add a `forbid` policy",
+            found.prohibition
+        ),
+    )
+}
+
+/// A problem at the first of `clauses` (at contract.toml when none is known).
+fn located(
+    policies: &policy::Policies,
+    clauses: &[String],
+    message: String,
+    hint: String,
+) -> Diagnostic {
+    let (path, line, column) = clauses
         .first()
         .and_then(|id| policies.clause(id))
         .map_or((contract::CONTRACT_FILE.to_owned(), 1, 1), |c| {
@@ -554,26 +552,8 @@ fn counterexample(policies: &policy::Policies, found: &policy::Counterexample) -
         path,
         line,
         column,
-        message: format!(
-            "{} is permitted (by {}): purpose={}, target_domain={}, human_in_the_loop={}, data_classification={}, role={}, clearance={}",
-            found.description,
-            found
-                .clauses
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            request.purpose,
-            request.target_domain,
-            request.human_in_the_loop,
-            request.data_classification,
-            request.role,
-            request.clearance
-        ),
-        hint: Some(format!(
-            "every contract must forbid it (mandatory prohibition `{}`): add a `forbid` policy",
-            found.prohibition
-        )),
+        message,
+        hint: Some(hint),
     }
 }
 
@@ -611,15 +591,7 @@ fn load_policies(
     if !any {
         return Ok(None);
     }
-    let purposes: Vec<String> = package
-        .modules
-        .iter()
-        .filter_map(|m| match &m.module {
-            contract::Module::UseRestrictions(r) => Some(r.purposes.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let purposes = package.purposes();
     policy::load(&sources).map(|policies| {
         Some(if purposes.is_empty() {
             policies

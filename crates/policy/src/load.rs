@@ -160,17 +160,7 @@ pub fn from_files(
     // The purposes, where the package declares them (a package that does not load has its
     // own problems, reported by `contract check`).
     let declared: Vec<String> = domain::contract::load(domain::contract::sources(files))
-        .map(|package| {
-            package
-                .modules
-                .iter()
-                .filter_map(|m| match &m.module {
-                    domain::contract::Module::UseRestrictions(r) => Some(r.purposes.clone()),
-                    _ => None,
-                })
-                .flatten()
-                .collect()
-        })
+        .map(|package| package.purposes())
         .unwrap_or_default();
     Ok(if declared.is_empty() {
         policies

@@ -94,6 +94,33 @@ pub struct Counterexample {
     pub clauses: Vec<String>,
 }
 
+/// Clause ids as a message cites them: `a`, `b`.
+pub(crate) fn cited(clauses: &[String]) -> String {
+    clauses
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Counterexample {
+    /// What is permitted, by which clauses, for which request, in words.
+    pub fn message(&self) -> String {
+        let request = &self.request;
+        format!(
+            "{} is permitted (by {}): purpose={}, target_domain={}, human_in_the_loop={}, data_classification={}, role={}, clearance={}",
+            self.description,
+            cited(&self.clauses),
+            request.purpose,
+            request.target_domain,
+            request.human_in_the_loop,
+            request.data_classification,
+            request.role,
+            request.clearance
+        )
+    }
+}
+
 /// Decides every request of purposes × classifications × human in the loop × target domains ×
 /// roles × clearances, and returns the first counterexample to each prohibition.
 pub fn prove(

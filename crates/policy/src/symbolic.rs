@@ -62,6 +62,18 @@ pub struct SymbolicCounterexample {
     pub clauses: Vec<String>,
 }
 
+impl SymbolicCounterexample {
+    /// What is permitted, by which clauses, for the request the solver found, in words.
+    pub fn message(&self) -> String {
+        format!(
+            "{} is permitted (by {}) for a request the SMT solver found: {}",
+            self.description,
+            crate::prove::cited(&self.clauses),
+            self.request.replace('\n', " ")
+        )
+    }
+}
+
 /// The Cedar policy matching exactly what a prohibition forbids.
 fn forbidden(id: &str) -> Option<&'static str> {
     match id {

@@ -129,15 +129,8 @@ fn prohibitions_hold(
             return Err(reject(
                 "prohibitions",
                 format!(
-                    "{} is permitted (by {}) for this request, which the SMT solver found among all requests: {}; every contract must forbid it (mandatory prohibition `{}`)",
-                    counterexample.description,
-                    counterexample
-                        .clauses
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    counterexample.request.replace('\n', " "),
+                    "{}; every contract must forbid it (mandatory prohibition `{}`)",
+                    counterexample.message(),
                     counterexample.prohibition
                 ),
             ));
@@ -147,29 +140,14 @@ fn prohibitions_hold(
         .map_err(|e| reject("prohibitions", e.to_string()))?;
     match found.first() {
         None => Ok(()),
-        Some(counterexample) => {
-            let request = &counterexample.request;
-            Err(reject(
-                "prohibitions",
-                format!(
-                    "{} is permitted (by {}): purpose={}, target_domain={}, human_in_the_loop={}, data_classification={}, role={}, clearance={}; every contract must forbid it (mandatory prohibition `{}`)",
-                    counterexample.description,
-                    counterexample
-                        .clauses
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    request.purpose,
-                    request.target_domain,
-                    request.human_in_the_loop,
-                    request.data_classification,
-                    request.role,
-                    request.clearance,
-                    counterexample.prohibition
-                ),
-            ))
-        }
+        Some(counterexample) => Err(reject(
+            "prohibitions",
+            format!(
+                "{}; every contract must forbid it (mandatory prohibition `{}`)",
+                counterexample.message(),
+                counterexample.prohibition
+            ),
+        )),
     }
 }
 
@@ -181,19 +159,9 @@ fn hardware_verified(state: &State, attested: &HostingAttested) -> Result<(), Re
     };
     let verified = crate::snp::verify_evidence(evidence, &attested.report)
         .map_err(|e| reject("hosting-evidence", e))?;
-    let expected: Vec<String> = state
+    let expected = state
         .package(&attested.contract)
-        .map(|package| {
-            package
-                .modules
-                .iter()
-                .filter_map(|m| match &m.module {
-                    Module::Hosting(hosting) => Some(hosting.measurements.clone()),
-                    _ => None,
-                })
-                .flatten()
-                .collect()
-        })
+        .map(|package| package.measurements())
         .unwrap_or_default();
     if !expected.is_empty() && !expected.contains(&verified.measurement) {
         return Err(reject(

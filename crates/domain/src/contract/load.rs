@@ -143,6 +143,30 @@ impl Package {
             .map(|source| source.text.as_str())
     }
 
+    /// The purposes its use-restrictions modules declare.
+    pub fn purposes(&self) -> Vec<String> {
+        self.modules
+            .iter()
+            .filter_map(|m| match &m.module {
+                Module::UseRestrictions(restrictions) => Some(restrictions.purposes.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The SEV-SNP launch measurements its hosting modules name.
+    pub fn measurements(&self) -> Vec<String> {
+        self.modules
+            .iter()
+            .filter_map(|m| match &m.module {
+                Module::Hosting(hosting) => Some(hosting.measurements.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     pub fn module(&self, id: &str) -> Option<&LoadedModule> {
         self.modules.iter().find(|m| m.header.id == id)
     }
