@@ -6,6 +6,7 @@
 //! - an **id** is 1 to 63 lowercase ASCII letters, digits and `-`, starting with a letter or a
 //!   digit (`defense-imagery-analysis`, `annex-c`, `2027-pilot`): never `.`, `/`, `\`, a
 //!   space or an upper-case letter, so never `..`, a hidden file or a second path segment;
+//! - a **measurement** (AMD SEV-SNP) is 96 lowercase hex digits;
 //! - a **package path** is 1 to 4 plain segments joined by `/` (`policies/restrictions.cedar`),
 //!   each 1 to 128 ASCII letters, digits, `.`, `_` or `-` and not starting with `.`: never
 //!   absolute, never `..`, never a backslash.
@@ -82,6 +83,23 @@ pub fn check_package_path(what: &str, path: &str) -> Result<(), IdError> {
             what: what.to_owned(),
             value: path.to_owned(),
             rule: PATH_RULE,
+        })
+    }
+}
+
+/// Checks an AMD SEV-SNP launch measurement: its 48 bytes as 96 lowercase hex digits.
+pub fn check_measurement(measurement: &str) -> Result<(), IdError> {
+    let valid = measurement.len() == 96
+        && measurement
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(IdError {
+            what: "measurement".to_owned(),
+            value: measurement.to_owned(),
+            rule: "96 lowercase hex digits (48 bytes)",
         })
     }
 }

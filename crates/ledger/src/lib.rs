@@ -21,9 +21,8 @@ use tlog::note::SignerKey;
 
 pub use error::{LedgerError, SubmitError};
 pub use replay::{ReplayProgress, ReplayReport, replay};
-pub use write::{
-    Admission, ApplyOnly, Clock, Ledger, Pending, Receipt, SIMULATED_CLOCK_META, init, load_state,
-};
+pub use terms::{Clock, SIMULATED_CLOCK_META};
+pub use write::{Admission, ApplyOnly, Ledger, Pending, Receipt, init, load_state};
 
 /// The metadata a ledger's log carries, telling it apart from a bare log.
 pub const LEDGER_META: (&str, &str) = ("instance", "concordat-ledger");

@@ -6,9 +6,37 @@
 use domain::{ClockMode, Kind, PartyRegistered};
 use store::Reader;
 
+use crate::LEDGER_META;
 use crate::error::LedgerError;
-use crate::write::Clock;
-use crate::{LEDGER_META, SIMULATED_CLOCK_META};
+
+/// Whose clock an entry's own time (`at`) is checked against when it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The machine's: an entry's `at` must be within minutes of the time it is written.
+    System,
+    /// None: entries may carry any time that keeps the ledger's time moving forward. For demos
+    /// and rehearsals; recorded in the log's metadata at creation, for everyone to see.
+    Simulated,
+}
+
+/// The metadata of a ledger whose clock is simulated.
+pub const SIMULATED_CLOCK_META: (&str, &str) = ("clock", "simulated");
+
+impl Clock {
+    /// The clock the ledger `reader` reads runs on, as its first entry records it (see
+    /// [`crate::terms`]); the system clock for an empty log.
+    pub fn of(reader: &Reader) -> Result<Clock, LedgerError> {
+        Ok(genesis(reader)?.map_or(Clock::System, |g| g.clock()))
+    }
+
+    /// As the first entry records it.
+    pub fn mode(self) -> domain::ClockMode {
+        match self {
+            Clock::System => domain::ClockMode::System,
+            Clock::Simulated => domain::ClockMode::Simulated,
+        }
+    }
+}
 
 /// What the first entry of a log says, if it begins a Concordat ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,37 +10,9 @@ use tlog::Hash;
 use tlog::note::SignerKey;
 
 use crate::error::{LedgerError, SubmitError};
+use crate::terms::{Clock, SIMULATED_CLOCK_META};
 use crate::verify::{Check, Keys, Prepared, keys_of, prepare_parallel};
 use crate::{LEDGER_META, verify_envelope};
-
-/// Whose clock an entry's own time (`at`) is checked against when it is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clock {
-    /// The machine's: an entry's `at` must be within minutes of the time it is written.
-    System,
-    /// None: entries may carry any time that keeps the ledger's time moving forward. For demos
-    /// and rehearsals; recorded in the log's metadata at creation, for everyone to see.
-    Simulated,
-}
-
-/// The metadata of a ledger whose clock is simulated.
-pub const SIMULATED_CLOCK_META: (&str, &str) = ("clock", "simulated");
-
-impl Clock {
-    /// The clock the ledger `reader` reads runs on, as its first entry records it (see
-    /// [`crate::terms`]); the system clock for an empty log.
-    pub fn of(reader: &Reader) -> Result<Clock, LedgerError> {
-        Ok(crate::terms::genesis(reader)?.map_or(Clock::System, |g| g.clock()))
-    }
-
-    /// As the first entry records it.
-    pub fn mode(self) -> domain::ClockMode {
-        match self {
-            Clock::System => domain::ClockMode::System,
-            Clock::Simulated => domain::ClockMode::Simulated,
-        }
-    }
-}
 
 /// Rules the instance holding a ledger adds to [`domain::apply`] on its write path: those that
 /// need more than the state — a contract's Cedar policies proved, a usage batch's records

@@ -4,14 +4,11 @@
 //! can: a writer refuses to open a database older than the checkpoint the log last published,
 //! or one whose tree at that size has another root (a fork), and `verify` says so.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
 use tlog::checkpoint::Checkpoint;
+use tlog::note::VerifierKey;
 
-use crate::nodes::{SqlNodes, TileCache};
-use crate::schema::LogInfo;
 use crate::{StoreError, StoredCheckpoint};
 
 /// The copy's file name, in the log directory.
@@ -34,8 +31,12 @@ pub(crate) fn write(dir: &Path, checkpoint: &StoredCheckpoint) -> std::io::Resul
 
 /// The published checkpoint, if the log has a copy: its size and root, its signature checked
 /// with the log's key.
-pub(crate) fn read(info: &LogInfo) -> Result<Option<Checkpoint>, StoreError> {
-    let file = path(&info.dir);
+pub(crate) fn read(
+    dir: &Path,
+    origin: &str,
+    key: &VerifierKey,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let file = path(dir);
     let note = match std::fs::read(&file) {
         Ok(note) => note,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -46,31 +47,30 @@ pub(crate) fn read(info: &LogInfo) -> Result<Option<Checkpoint>, StoreError> {
             ));
         }
     };
-    let (checkpoint, _, _) = Checkpoint::open(
-        &note,
-        &info.origin,
-        std::slice::from_ref(&info.verifier_key),
-    )
-    .map_err(|e| {
-        StoreError::Corrupt(format!(
-            "`{}` is not a checkpoint this log signed: {e}",
-            file.display()
-        ))
-    })?;
+    let (checkpoint, _, _) =
+        Checkpoint::open(&note, origin, std::slice::from_ref(key)).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "`{}` is not a checkpoint this log signed: {e}",
+                file.display()
+            ))
+        })?;
     Ok(Some(checkpoint))
 }
 
-/// Checks the database against the published copy: it holds at least as many entries, and the
-/// same tree up to the copy's size.
+/// Checks the database against the published copy: it holds at least as many entries
+/// (`latest` is its newest checkpoint), and the same tree up to the copy's size (`root_at`
+/// gives the database's root at a size).
 pub(crate) fn check(
-    conn: &Connection,
-    info: &LogInfo,
+    dir: &Path,
+    origin: &str,
+    key: &VerifierKey,
     latest: &StoredCheckpoint,
+    root_at: impl FnOnce(u64) -> Result<tlog::Hash, StoreError>,
 ) -> Result<(), StoreError> {
-    let Some(published) = read(info)? else {
+    let Some(published) = read(dir, origin, key)? else {
         return Ok(());
     };
-    let file = path(&info.dir).display().to_string();
+    let file = path(dir).display().to_string();
     if published.size > latest.size {
         return Err(StoreError::RolledBack {
             published: published.size,
@@ -78,13 +78,7 @@ pub(crate) fn check(
             file,
         });
     }
-    let cache = RefCell::new(TileCache::default());
-    let nodes = SqlNodes {
-        conn,
-        cache: &cache,
-    };
-    let root = tlog::proof::root_at(&nodes, published.size)?;
-    if root != published.root {
+    if root_at(published.size)? != published.root {
         return Err(StoreError::Forked {
             size: published.size,
             file,

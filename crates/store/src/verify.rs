@@ -80,7 +80,13 @@ pub fn verify(
             // The database on its own may be a smaller, consistent log: the published copy
             // says whether it is the one the log last showed.
             let latest = crate::schema::latest_checkpoint(&conn).map_err(VerifyFailure::Store)?;
-            match crate::published::check(&conn, &info, &latest) {
+            let cache = std::cell::RefCell::new(crate::nodes::TileCache::default());
+            let nodes = crate::nodes::SqlNodes {
+                conn: &conn,
+                cache: &cache,
+            };
+            let root_at = |size| tlog::proof::root_at(&nodes, size);
+            match crate::published::check(dir, &info.origin, &info.verifier_key, &latest, root_at) {
                 Ok(()) => Ok(report),
                 Err(error @ (StoreError::RolledBack { .. } | StoreError::Forked { .. })) => {
                     Err(problem(error.to_string()))

@@ -135,7 +135,9 @@ impl Writer {
                 checkpoint.size
             )));
         }
-        crate::published::check(&conn, &info, &checkpoint)?;
+        crate::published::check(dir, &info.origin, &info.verifier_key, &checkpoint, |size| {
+            root_at(&nodes, size)
+        })?;
         let mut open_tiles = BTreeMap::new();
         for tile in partial_tiles(checkpoint.size) {
             let stored = read_tile(&conn, tile.level, tile.index)?

@@ -9,10 +9,9 @@ use crate::note::{KeyType, NoteError, NoteSignature, SignerKey, check_text};
 /// Timestamps above this are invalid (the spec caps them at 2^63 - 1).
 pub const TIMESTAMP_MAX: u64 = (1 << 63) - 1;
 
-/// The message a cosigner signs for `checkpoint_text` at `timestamp`.
-pub fn signed_message(checkpoint_text: &str, timestamp: u64) -> String {
-    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_text}")
-}
+/// The message a cosigner signs for a checkpoint text at a timestamp (defined with the notes
+/// that verify it).
+pub use crate::note::cosignature_message as signed_message;
 
 /// Why a cosignature cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

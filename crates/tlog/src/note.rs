@@ -242,7 +242,7 @@ impl VerifierKey {
                 let (timestamp, signature) = signature.split_at_checked(8).ok_or(())?;
                 let timestamp = u64::from_be_bytes(timestamp.try_into().map_err(|_| ())?);
                 let signature = Signature::from_slice(signature).map_err(|_| ())?;
-                let message = crate::cosignature::signed_message(text, timestamp);
+                let message = cosignature_message(text, timestamp);
                 self.public
                     .verify_strict(message.as_bytes(), &signature)
                     .map_err(|_| ())?;
@@ -596,4 +596,9 @@ fn parse_signature_line(line: &str, number: usize) -> Result<NoteSignature, Note
         key_id: u32::from_be_bytes(*id),
         signature: signature.to_vec(),
     })
+}
+
+/// The message a `tlog-cosignature/v1` cosigner signs for `checkpoint_text` at `timestamp`.
+pub fn cosignature_message(checkpoint_text: &str, timestamp: u64) -> String {
+    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_text}")
 }

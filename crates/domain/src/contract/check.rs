@@ -41,11 +41,11 @@ fn check_hosting(
     found: &mut Vec<Diagnostic>,
 ) {
     for (index, measurement) in hosting.measurements.iter().enumerate() {
-        if let Err(rejection) = crate::updates::rules::check_measurement(measurement) {
+        if let Err(error) = crate::ids::check_measurement(measurement) {
             found.push(package.diagnostic(
                 &module.path,
                 &[Step::Key("measurements"), Step::Index(index)],
-                rejection.message,
+                error.to_string(),
                 "a launch measurement is the 48 bytes of the SEV-SNP report's MEASUREMENT field, in hex",
             ));
         }

@@ -8,7 +8,7 @@
 
 mod gate;
 mod report;
-pub(crate) mod rules;
+mod rules;
 pub mod time;
 
 use std::collections::BTreeMap;

@@ -616,7 +616,8 @@ pub(crate) fn hosting_attested(
                     ),
                 ));
             }
-            check_measurement(&evidence.measurement)?;
+            crate::ids::check_measurement(&evidence.measurement)
+                .map_err(|e| reject("measurement", e.to_string()))?;
             Some(evidence.measurement.clone())
         }
     };
@@ -631,22 +632,6 @@ pub(crate) fn hosting_attested(
         measurement,
     })));
     Ok(changes)
-}
-
-/// A SEV-SNP launch measurement: 48 bytes as 96 lowercase hex digits.
-pub(crate) fn check_measurement(measurement: &str) -> Result<(), Rejection> {
-    let valid = measurement.len() == 96
-        && measurement
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if valid {
-        Ok(())
-    } else {
-        Err(reject(
-            "measurement",
-            format!("measurement `{measurement}` is not 96 lowercase hex digits (48 bytes)"),
-        ))
-    }
 }
 
 pub(crate) fn usage_recorded(
