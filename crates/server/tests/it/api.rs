@@ -62,12 +62,7 @@ fn refusals_carry_the_status_code_and_rule() {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(refusal(&body).message.contains("LINE@VERSION"));
 
-        let post = |bytes: Vec<u8>| {
-            Request::post("/api/entries")
-                .header("content-type", "application/json")
-                .body(Body::from(bytes))
-                .unwrap()
-        };
+        let post = crate::support::post_entry;
         let (status, body) = served.send(post(b"{not an envelope".to_vec())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(refusal(&body).code, "invalid-entry");
@@ -82,9 +77,7 @@ fn refusals_carry_the_status_code_and_rule() {
         }
 
         // The blocked version's approval breaks the gate rule; the body names the rule.
-        let key =
-            service::keys::read_signer(&served.layout().keys_dir().join("defense-agency.key"))
-                .unwrap();
+        let key = served.key("defense-agency");
         let approval = domain::VersionApproved {
             approver: "defense-agency".into(),
             contract: CONTRACT.into(),
@@ -151,11 +144,7 @@ fn a_logged_envelope_posted_again_is_refused_whatever_its_kind() {
             kinds.insert(wire::<EntryView>(&view).kind.unwrap_or_default());
             let (status, envelope) = served.get(&format!("/api/entries/{index}/envelope")).await;
             assert_eq!(status, StatusCode::OK);
-            let request = Request::post("/api/entries")
-                .header("content-type", "application/json")
-                .body(Body::from(envelope))
-                .unwrap();
-            let (status, body) = served.send(request).await;
+            let (status, body) = served.send(crate::support::post_entry(envelope)).await;
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "entry {index}");
             let error = wire::<ErrorBody>(&body).error;
             assert_eq!(error.rule.as_deref(), Some("logged-once"), "{error:?}");
@@ -293,20 +282,8 @@ fn deposits_are_kept_once_and_only_from_whom_they_may_come() {
 fn the_write_path_checks_what_the_cli_checks() {
     crate::support::run(async {
         let served = Served::demo();
-        let state = service::Local::open(served.dir.path())
-            .unwrap()
-            .state()
-            .unwrap();
-        let key = |party: &str| {
-            service::keys::read_signer(&served.layout().keys_dir().join(format!("{party}.key")))
-                .unwrap()
-        };
-        let post = |envelope: Vec<u8>| {
-            Request::post("/api/entries")
-                .header("content-type", "application/json")
-                .body(Body::from(envelope))
-                .unwrap()
-        };
+        let state = served.state();
+        let post = crate::support::post_entry;
         let at = |offset: i64| domain::updates::time::format_instant(state.clock() + offset);
 
         // Usage: records that were never deposited, then counts the records do not give.
@@ -334,7 +311,7 @@ fn the_write_path_checks_what_the_cli_checks() {
             digest: service::access::sha256_digest(fewer.as_bytes()),
             at: at(60),
         };
-        let agency = key("defense-agency");
+        let agency = served.key("defense-agency");
         let sign = |p: &domain::UsageRecorded| {
             service::Draft::new(p)
                 .unwrap()
@@ -386,36 +363,17 @@ fn the_write_path_checks_what_the_cli_checks() {
         );
 
         // A contract amended to permit what every contract must forbid.
-        let record = state.contract(CONTRACT).unwrap();
-        let mut files = record.files.clone();
-        let version = record.current().unwrap().version.clone();
-        let contract_toml = files.get_mut("contract.toml").unwrap();
-        *contract_toml = contract_toml.replacen(
-            &format!("version = \"{version}\""),
-            "version = \"9.0.0\"",
-            1,
-        );
-        let policy_file = files
-            .keys()
-            .find(|path| path.ends_with(".cedar"))
-            .unwrap()
-            .clone();
-        files.insert(
-            policy_file,
-            "@id(\"anything-goes\")\npermit(principal, action, resource);\n".to_owned(),
-        );
-        let amendment = domain::ContractPublished {
-            contract: CONTRACT.into(),
-            version: "9.0.0".into(),
-            digest: domain::contract::package_digest(&files),
-            files,
-        };
-        let keys: Vec<_> = record.parties.iter().map(|p| key(p)).collect();
-        let envelope =
-            service::Draft::of_kind(domain::Kind::ContractAmended, &amendment, Vec::new())
+        let envelope = served.amendment(CONTRACT, "9.0.0", |files| {
+            let policy_file = files
+                .keys()
+                .find(|path| path.ends_with(".cedar"))
                 .unwrap()
-                .signed_bytes(&keys.iter().collect::<Vec<_>>())
-                .unwrap();
+                .clone();
+            files.insert(
+                policy_file,
+                "@id(\"anything-goes\")\npermit(principal, action, resource);\n".to_owned(),
+            );
+        });
         let (status, body) = served.send(post(envelope)).await;
         assert_eq!(
             status,
@@ -469,20 +427,8 @@ fn hosting_attestation_is_verified_in_hardware_where_the_contract_asks() {
     use base64::Engine as _;
     crate::support::run(async {
         let served = Served::demo();
-        let state = service::Local::open(served.dir.path())
-            .unwrap()
-            .state()
-            .unwrap();
-        let key = |party: &str| {
-            service::keys::read_signer(&served.layout().keys_dir().join(format!("{party}.key")))
-                .unwrap()
-        };
-        let post = |envelope: Vec<u8>| {
-            Request::post("/api/entries")
-                .header("content-type", "application/json")
-                .body(Body::from(envelope))
-                .unwrap()
-        };
+        let state = served.state();
+        let post = crate::support::post_entry;
         let mut at = state.clock();
         let mut attest = |evidence: Option<domain::HostingEvidence>, report: String| {
             at += 60;
@@ -497,7 +443,7 @@ fn hosting_attestation_is_verified_in_hardware_where_the_contract_asks() {
             };
             service::Draft::new(&predicate)
                 .unwrap()
-                .signed_bytes(&[&key("acme-ai")])
+                .signed_bytes(&[&served.key("acme-ai")])
                 .unwrap()
         };
         let report_hex = include_bytes!("../../../service/tests/fixtures/sev-snp/report_milan.hex");
@@ -522,32 +468,13 @@ fn hosting_attestation_is_verified_in_hardware_where_the_contract_asks() {
         );
 
         // The contract is amended to name a launch measurement other than this report's.
-        let record = state.contract(CONTRACT).unwrap();
-        let mut files = record.files.clone();
-        let version = record.current().unwrap().version.clone();
-        let contract_toml = files.get_mut("contract.toml").unwrap();
-        *contract_toml = contract_toml.replacen(
-            &format!("version = \"{version}\""),
-            "version = \"9.0.0\"",
-            1,
-        );
         let other = "ab".repeat(48);
-        files
-            .get_mut("modules/hosting.toml")
-            .unwrap()
-            .push_str(&format!("measurements = [\"{other}\"]\n"));
-        let amendment = domain::ContractPublished {
-            contract: CONTRACT.into(),
-            version: "9.0.0".into(),
-            digest: domain::contract::package_digest(&files),
-            files,
-        };
-        let keys: Vec<_> = record.parties.iter().map(|p| key(p)).collect();
-        let envelope =
-            service::Draft::of_kind(domain::Kind::ContractAmended, &amendment, Vec::new())
+        let envelope = served.amendment(CONTRACT, "9.0.0", |files| {
+            files
+                .get_mut("modules/hosting.toml")
                 .unwrap()
-                .signed_bytes(&keys.iter().collect::<Vec<_>>())
-                .unwrap();
+                .push_str(&format!("measurements = [\"{other}\"]\n"));
+        });
         let (status, body) = served.send(post(envelope)).await;
         assert_eq!(
             status,
@@ -589,21 +516,10 @@ fn hosting_attestation_is_verified_in_hardware_where_the_contract_asks() {
         assert!(error.message.contains(&verified.measurement));
 
         // Named by the contract, the genuine report is logged and meets the gate.
-        let mut files = amendment.files.clone();
-        let contract_toml = files.get_mut("contract.toml").unwrap();
-        *contract_toml = contract_toml.replacen("version = \"9.0.0\"", "version = \"9.1.0\"", 1);
-        let hosting_toml = files.get_mut("modules/hosting.toml").unwrap();
-        *hosting_toml = hosting_toml.replace(&other, &verified.measurement);
-        let named = domain::ContractPublished {
-            contract: CONTRACT.into(),
-            version: "9.1.0".into(),
-            digest: domain::contract::package_digest(&files),
-            files,
-        };
-        let envelope = service::Draft::of_kind(domain::Kind::ContractAmended, &named, Vec::new())
-            .unwrap()
-            .signed_bytes(&keys.iter().collect::<Vec<_>>())
-            .unwrap();
+        let envelope = served.amendment(CONTRACT, "9.1.0", |files| {
+            let hosting_toml = files.get_mut("modules/hosting.toml").unwrap();
+            *hosting_toml = hosting_toml.replace(&other, &verified.measurement);
+        });
         assert_eq!(served.send(post(envelope)).await.0, StatusCode::CREATED);
         let (status, body) = served
             .send(post(attest(Some(evidence), verified.report_digest.clone())))

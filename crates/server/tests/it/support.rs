@@ -59,12 +59,65 @@ impl Served {
         self.send(request).await
     }
 
+    /// The demo party's signer key.
+    pub fn key(&self, party: &str) -> tlog::note::SignerKey {
+        service::keys::read_signer(&self.layout().keys_dir().join(format!("{party}.key"))).unwrap()
+    }
+
+    /// The ledger's state as of now, read beside the server.
+    pub fn state(&self) -> std::sync::Arc<domain::State> {
+        service::Local::open(self.dir.path())
+            .unwrap()
+            .state()
+            .unwrap()
+    }
+
+    /// An amendment of `contract` to `version`, its files changed by `change`, signed by every
+    /// party of the contract.
+    pub fn amendment(
+        &self,
+        contract: &str,
+        version: &str,
+        change: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
+    ) -> Vec<u8> {
+        let state = self.state();
+        let record = state.contract(contract).unwrap();
+        let mut files = record.files.clone();
+        let current = &record.current().unwrap().version;
+        let contract_toml = files.get_mut("contract.toml").unwrap();
+        *contract_toml = contract_toml.replacen(
+            &format!("version = \"{current}\""),
+            &format!("version = \"{version}\""),
+            1,
+        );
+        change(&mut files);
+        let amendment = domain::ContractPublished {
+            contract: contract.into(),
+            version: version.into(),
+            digest: domain::contract::package_digest(&files),
+            files,
+        };
+        let keys: Vec<_> = record.parties.iter().map(|p| self.key(p)).collect();
+        service::Draft::of_kind(domain::Kind::ContractAmended, &amendment, Vec::new())
+            .unwrap()
+            .signed_bytes(&keys.iter().collect::<Vec<_>>())
+            .unwrap()
+    }
+
     /// A bearer token for `party`.
     pub fn token(&self, party: &str) -> String {
         service::access::issue_token(&self.layout(), party, "test", "2026-11-30T00:00:00Z")
             .unwrap()
             .1
     }
+}
+
+/// `POST /api/entries` with an envelope.
+pub fn post_entry(envelope: Vec<u8>) -> Request<Body> {
+    Request::post("/api/entries")
+        .header("content-type", "application/json")
+        .body(Body::from(envelope))
+        .unwrap()
 }
 
 /// Reads a body as the wire type the clients read it as.
