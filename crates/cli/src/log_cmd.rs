@@ -408,6 +408,14 @@ fn verify_server(url: &str, key: Option<&str>, since: Option<&Since>, format: Fo
     report_checks(&info.origin, &latest, &checks, format)
 }
 
+/// The checks that ran, a line each.
+fn checked(checks: &[String]) -> String {
+    checks
+        .iter()
+        .map(|check| format!("  checked: {check}\n"))
+        .collect()
+}
+
 fn report_checks(
     origin: &str,
     latest: &crate::seen::Seen,
@@ -419,10 +427,7 @@ fn report_checks(
             "verified log `{origin}` at size {}: root {}\n{}",
             latest.checkpoint.size,
             latest.checkpoint.root.to_base64(),
-            checks
-                .iter()
-                .map(|check| format!("  checked: {check}\n"))
-                .collect::<String>()
+            checked(checks)
         )),
         Format::Json => print_json(&json!({
             "verified": true,
@@ -457,7 +462,8 @@ fn verify(dir: &Path, key: Option<&str>, since: Option<&Since>, format: Format) 
     // A ledger's entries are signed statements: check every signature and that replaying
     // them gives the stored state. Whether the log holds a ledger is read from its first entry
     // as well as its metadata, so deleting the metadata cannot skip these checks.
-    let is_ledger = ledger::terms::is_ledger(&Reader::open(dir)?)?;
+    let reader = Reader::open(dir)?;
+    let is_ledger = ledger::terms::is_ledger(&reader)?;
     let mut checks = vec![
         "every entry hashed into the tree, and every stored tile hash recomputed".to_owned(),
         format!(
@@ -490,9 +496,9 @@ fn verify(dir: &Path, key: Option<&str>, since: Option<&Since>, format: Format) 
             "the ledger's terms (entry 0) and the metadata agree".to_owned(),
         ]);
     }
-    let reader = Reader::open(dir)?;
+    // The checkpoint just verified, not one a writer signed since.
     let key = pinned.unwrap_or_else(|| reader.info().verifier_key.clone());
-    let latest = reader.latest_checkpoint()?;
+    let latest = reader.checkpoint_at(report.size)?;
     let latest = crate::seen::Seen::open(&latest.note, &report.origin, &key).map_err(|e| {
         verification_failed(anyhow!("{}: the latest checkpoint: {e}", dir.display()))
     })?;
@@ -508,10 +514,7 @@ fn verify(dir: &Path, key: Option<&str>, since: Option<&Since>, format: Format) 
             report.checkpoints,
             report.tiles,
             report.root.to_base64(),
-            checks
-                .iter()
-                .map(|check| format!("  checked: {check}\n"))
-                .collect::<String>()
+            checked(&checks)
         )),
         Format::Json => print_json(&json!({
             "verified": true,

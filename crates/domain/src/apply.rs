@@ -607,27 +607,13 @@ fn checked_package(predicate: &ContractPublished) -> Result<contract::ContractFi
             ),
         ));
     }
-    let package = contract::load(contract::sources(&predicate.files)).map_err(|problems| {
-        reject(
-            "contract-check",
-            problems
-                .iter()
-                .take(3)
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let package = contract::load(contract::sources(&predicate.files))
+        .map_err(|problems| reject("contract-check", contract::first_problems(&problems)))?;
     let problems = contract::check(&package);
     if !problems.is_empty() {
         return Err(reject(
             "contract-check",
-            problems
-                .iter()
-                .take(3)
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
+            contract::first_problems(&problems),
         ));
     }
     if package.contract.id != predicate.contract || package.contract.version != predicate.version {

@@ -111,17 +111,8 @@ fn prohibitions_hold(
             "the contract has no use-restrictions module with policies: every contract states in Cedar what the model may be used for",
         ));
     }
-    let policies = policy::from_files(&published.files).map_err(|problems| {
-        reject(
-            "policies",
-            problems
-                .iter()
-                .take(3)
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let policies = policy::from_files(&published.files)
+        .map_err(|problems| reject("policies", contract::first_problems(&problems)))?;
     if let Some(solver) = solver {
         let found = policy::prove_symbolically(&policies, solver)
             .map_err(|e| reject("prohibitions", e.to_string()))?;

@@ -52,6 +52,16 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The first three problems, joined with `; `: what a refusal quotes of a longer list.
+pub fn first_problems(problems: &[Diagnostic]) -> String {
+    problems
+        .iter()
+        .take(3)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// A step in a path to a value: a table key or an array index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step<'a> {

@@ -15,7 +15,8 @@ mod seal;
 pub use check::check;
 pub use digest::{package_diff, package_digest};
 pub use load::{
-    CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, line_column, load, sources,
+    CONTRACT_FILE, Diagnostic, LoadedModule, Package, Source, Step, first_problems, line_column,
+    load, sources,
 };
 pub use model::*;
 pub use seal::{SealError, Sealed, commitment, open_commitment, seal};
