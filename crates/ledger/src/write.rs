@@ -345,15 +345,27 @@ impl LedgerWriter {
 
 /// Records the statement digest of every logged entry that has none: a log written before
 /// digests were recorded gets them the first time it is opened for writing.
+///
+/// Every append records its digests, and a backfill records them all, so the last entry's
+/// tells: one lookup when the log is opened, not a scan.
 fn record_missing_digests(reader: &Reader, writer: &mut Writer) -> Result<(), LedgerError> {
-    if writer.digests_recorded()? >= writer.size() {
+    let digest_of = |index: u64, bytes: &[u8]| -> Result<[u8; 32], LedgerError> {
+        let envelope = attest::Envelope::parse(bytes)
+            .map_err(|e| LedgerError::State(format!("entry {index} is not an envelope: {e}")))?;
+        Ok(crate::statement_digest(&envelope.payload))
+    };
+    let Some(last) = writer.size().checked_sub(1) else {
+        return Ok(());
+    };
+    if writer
+        .logged_at(&digest_of(last, &reader.entry(last)?)?)?
+        .is_some()
+    {
         return Ok(());
     }
     let mut digests = Vec::new();
     reader.for_each_entry(0, |index, bytes| -> Result<(), LedgerError> {
-        let envelope = attest::Envelope::parse(bytes)
-            .map_err(|e| LedgerError::State(format!("entry {index} is not an envelope: {e}")))?;
-        digests.push((index, crate::statement_digest(&envelope.payload)));
+        digests.push((index, digest_of(index, bytes)?));
         Ok(())
     })?;
     writer.record_digests(&digests)?;

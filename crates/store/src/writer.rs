@@ -195,14 +195,6 @@ impl Writer {
             .transpose()
     }
 
-    /// How many entries have a recorded digest.
-    pub fn digests_recorded(&self) -> Result<u64, StoreError> {
-        from_sql_u64(
-            self.conn
-                .query_row("SELECT COUNT(*) FROM digests", [], |row| row.get(0))?,
-        )
-    }
-
     /// Records digests of entries already logged (index, digest), keeping the first entry's
     /// where two share one: for a log written before digests were recorded.
     pub fn record_digests(&mut self, digests: &[(u64, [u8; 32])]) -> Result<(), StoreError> {
