@@ -39,6 +39,7 @@ fn run_and_kill(workspace: &Workspace, run: u64, life: Duration) -> (Vec<(u64, V
         }
     });
     let stdout = child.stdout.take().unwrap();
+    let (first, first_acknowledged) = std::sync::mpsc::channel();
     let collector = std::thread::spawn(move || {
         // The k-th acknowledgement is for the k-th line fed.
         BufReader::new(stdout)
@@ -46,6 +47,9 @@ fn run_and_kill(workspace: &Workspace, run: u64, life: Duration) -> (Vec<(u64, V
             .map_while(Result::ok)
             .enumerate()
             .map(|(k, line)| {
+                if k == 0 {
+                    let _ = first.send(());
+                }
                 (
                     line.parse::<u64>().unwrap(),
                     format!("run {run} entry {k}").into_bytes(),
@@ -53,6 +57,9 @@ fn run_and_kill(workspace: &Workspace, run: u64, life: Duration) -> (Vec<(u64, V
             })
             .collect::<Vec<_>>()
     });
+    // The process's life counts from its first acknowledgement, so a slow start on a loaded
+    // machine does not leave the kill with nothing to lose.
+    let _ = first_acknowledged.recv_timeout(Duration::from_secs(30));
     // Read the log while it is being written: readers never wait for the writer.
     std::thread::sleep(life / 2);
     let checkpoint = workspace
