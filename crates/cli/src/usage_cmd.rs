@@ -137,19 +137,8 @@ fn record(
     let party = crate::updates_cmd::party_of(&*instance, &key, key_path)?;
     let (_, at) = crate::updates_cmd::entry_time(at)?;
     let digest = service::access::sha256_digest(&bytes);
-    let predicate = domain::UsageRecorded {
-        party,
-        contract: contract.to_owned(),
-        deployment: deployment.to_owned(),
-        from: time::format_instant(summary.from),
-        to: time::format_instant(summary.to),
-        records: summary.records,
-        allowed: summary.allowed,
-        denied: summary.denied,
-        clauses: summary.clauses.clone(),
-        digest: digest.clone(),
-        at,
-    };
+    let predicate =
+        service::usage::batch(&party, contract, deployment, digest.clone(), at, &summary);
     let envelope = Draft::new(&predicate)?.signed_bytes(&[&key])?;
     let what = format!("usage of `{deployment}` under `{contract}`");
     // The records first, where the auditors will read them: the instance logs a batch only

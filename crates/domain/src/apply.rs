@@ -13,7 +13,7 @@ use crate::kinds::{
 use crate::state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
 };
-use crate::updates;
+use crate::{gateway, updates};
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
@@ -167,6 +167,15 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         Kind::RestrictedRead => restricted_read(state, &signers, predicate(statement)?),
         Kind::UsageRecorded => {
             updates::usage_recorded(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::CredentialIssued => {
+            gateway::credential_issued(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::CredentialRevoked => {
+            gateway::credential_revoked(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::GatewayAuthorized => {
+            gateway::gateway_authorized(state, entry, &signers, predicate(statement)?)
         }
     }
 }

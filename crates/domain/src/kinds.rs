@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::gateway::{CredentialIssued, CredentialRevoked, GatewayAuthorized};
+
 /// Every Concordat predicate type is this prefix, the kind's name, `/v` and a version.
 pub const PREDICATE_TYPE_PREFIX: &str = "https://concordat.dev/entry/";
 
@@ -19,10 +21,13 @@ pub enum Role {
     Overseer,
     Witness,
     Operator,
+    /// An enforcement gateway: it decides every model request against a contract and signs
+    /// the deployment's usage batches.
+    Gateway,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Agency,
         Role::Vendor,
         Role::Lab,
@@ -30,6 +35,7 @@ impl Role {
         Role::Overseer,
         Role::Witness,
         Role::Operator,
+        Role::Gateway,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +47,7 @@ impl Role {
             Role::Overseer => "overseer",
             Role::Witness => "witness",
             Role::Operator => "operator",
+            Role::Gateway => "gateway",
         }
     }
 
@@ -212,10 +219,13 @@ pub enum Kind {
     DeploymentRolledBack,
     RestrictedRead,
     UsageRecorded,
+    CredentialIssued,
+    CredentialRevoked,
+    GatewayAuthorized,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 22] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -235,6 +245,9 @@ impl Kind {
         Kind::DeploymentRolledBack,
         Kind::RestrictedRead,
         Kind::UsageRecorded,
+        Kind::CredentialIssued,
+        Kind::CredentialRevoked,
+        Kind::GatewayAuthorized,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -259,6 +272,9 @@ impl Kind {
             Kind::DeploymentRolledBack => "deployment-rolled-back",
             Kind::RestrictedRead => "restricted-read",
             Kind::UsageRecorded => "usage-recorded",
+            Kind::CredentialIssued => "credential-issued",
+            Kind::CredentialRevoked => "credential-revoked",
+            Kind::GatewayAuthorized => "gateway-authorized",
         }
     }
 
@@ -315,7 +331,16 @@ impl Kind {
                 "a restricted read the server answered: who read what (signed by an operator)"
             }
             Kind::UsageRecorded => {
-                "a batch of a deployment's usage: the decisions' counts by clause in public, the records by digest (signed by a party of the contract)"
+                "a batch of a deployment's usage: the decisions' counts by clause in public, the records by digest (signed by a party of the contract or its gateway)"
+            }
+            Kind::CredentialIssued => {
+                "an agency gives one of its users an API key for a contract's gateway (only the key's hash is recorded)"
+            }
+            Kind::CredentialRevoked => {
+                "an agency revokes an API key it issued (every gateway refuses it at once)"
+            }
+            Kind::GatewayAuthorized => {
+                "an agency names the gateway that enforces a deployment and records its usage"
             }
         }
     }
@@ -353,6 +378,9 @@ impl Kind {
             Kind::DeploymentRolledBack => schemars::schema_for!(DeploymentRolledBack),
             Kind::RestrictedRead => schemars::schema_for!(RestrictedRead),
             Kind::UsageRecorded => schemars::schema_for!(UsageRecorded),
+            Kind::CredentialIssued => schemars::schema_for!(CredentialIssued),
+            Kind::CredentialRevoked => schemars::schema_for!(CredentialRevoked),
+            Kind::GatewayAuthorized => schemars::schema_for!(GatewayAuthorized),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -622,6 +650,21 @@ pub struct UsageRecorded {
     /// `sha256:<hex>` of the records file.
     pub digest: String,
     pub at: String,
+    /// How many calls ended each way (`served`, `denied`, `unauthenticated`, ...), when a
+    /// gateway made the records.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+    /// Tokens the model read and wrote over the batch, when a gateway made the records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenCounts>,
+}
+
+/// Tokens in and out, as the model's provider counted them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCounts {
+    pub prompt: u64,
+    pub completion: u64,
 }
 
 /// A typed predicate of an entry kind: what an entry of [`Predicate::KIND`] says, as `apply`
@@ -670,4 +713,7 @@ predicates! {
     DeploymentRolledBack => DeploymentRolledBack,
     RestrictedRead => RestrictedRead,
     UsageRecorded => UsageRecorded,
+    CredentialIssued => CredentialIssued,
+    CredentialRevoked => CredentialRevoked,
+    GatewayAuthorized => GatewayAuthorized,
 }

@@ -11,6 +11,7 @@
 
 mod apply;
 pub mod contract;
+pub mod gateway;
 pub mod ids;
 mod kinds;
 mod state;
@@ -25,8 +26,8 @@ pub use kinds::{
     DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
     HostingEvidence, InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind, LEDGER_KIND, ModelRef,
     ModelVersionRegistered, PREDICATE_TYPE_PREFIX, PartyRegistered, PartyStatement, Predicate,
-    RecognitionPublished, RestrictedRead, Role, SEV_SNP, UsageRecorded, VersionApproved,
-    VersionRevoked,
+    RecognitionPublished, RestrictedRead, Role, SEV_SNP, TokenCounts, UsageRecorded,
+    VersionApproved, VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,

@@ -8,6 +8,7 @@ use attest::PublicKey;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::Package;
+use crate::gateway::{Credential, GatewayGrant};
 use crate::kinds::Role;
 use crate::updates::{
     Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition, UsageBatch,
@@ -104,6 +105,8 @@ pub enum Change {
     PutAttestation(Box<HostingRecord>),
     PutDeployment(Box<Deployment>),
     PutUsage(Box<UsageBatch>),
+    PutCredential(Box<Credential>),
+    PutGatewayGrant(Box<GatewayGrant>),
     /// The ledger's time moves forward to this (unix seconds).
     SetClock(i64),
 }
@@ -126,6 +129,8 @@ pub const ATTESTATION_SPACE: &str = "attestation";
 pub const DEPLOYMENT_SPACE: &str = "deployment";
 pub const USAGE_SPACE: &str = "usage";
 pub const CLOCK_SPACE: &str = "clock";
+pub const CREDENTIAL_SPACE: &str = "credential";
+pub const GATEWAY_SPACE: &str = "gateway";
 
 /// The whole governance state.
 #[derive(Debug, Clone, Default)]
@@ -142,6 +147,10 @@ pub struct State {
     attestations: BTreeMap<u64, HostingRecord>,
     deployments: BTreeMap<String, Deployment>,
     usage: BTreeMap<u64, UsageBatch>,
+    /// Gateway credentials by the key's hash.
+    credentials: BTreeMap<String, Credential>,
+    /// Gateways by `contract/deployment/gateway`.
+    gateway_grants: BTreeMap<String, GatewayGrant>,
     /// The latest `at` accepted (unix seconds).
     clock: i64,
     /// Parsed public keys, by key ID (derived from `keys`).
@@ -288,6 +297,40 @@ impl State {
         self.usage.get(&entry)
     }
 
+    /// A gateway credential, by the key's hash (`sha256:<hex>`).
+    pub fn credential(&self, hash: &str) -> Option<&Credential> {
+        self.credentials.get(hash)
+    }
+
+    /// The credentials issued under `contract`.
+    pub fn credentials<'a>(&'a self, contract: &'a str) -> impl Iterator<Item = &'a Credential> {
+        self.credentials
+            .values()
+            .filter(move |c| c.contract == contract)
+    }
+
+    pub fn gateway_grant(&self, key: &str) -> Option<&GatewayGrant> {
+        self.gateway_grants.get(key)
+    }
+
+    /// The gateways authorized for any deployment of `contract`.
+    pub fn gateways_of<'a>(&'a self, contract: &'a str) -> impl Iterator<Item = &'a GatewayGrant> {
+        self.gateway_grants
+            .values()
+            .filter(move |g| g.contract == contract)
+    }
+
+    /// The gateways authorized for a deployment.
+    pub fn gateways<'a>(
+        &'a self,
+        contract: &'a str,
+        deployment: &'a str,
+    ) -> impl Iterator<Item = &'a GatewayGrant> {
+        self.gateway_grants
+            .values()
+            .filter(move |g| g.contract == contract && g.deployment == deployment)
+    }
+
     pub fn clock(&self) -> i64 {
         self.clock
     }
@@ -388,6 +431,13 @@ impl State {
                 Change::PutUsage(usage) => {
                     self.usage.insert(usage.entry, (**usage).clone());
                 }
+                Change::PutCredential(credential) => {
+                    self.credentials
+                        .insert(credential.credential.clone(), (**credential).clone());
+                }
+                Change::PutGatewayGrant(grant) => {
+                    self.gateway_grants.insert(grant.key(), (**grant).clone());
+                }
                 Change::SetClock(time) => self.clock = self.clock.max(*time),
             }
         }
@@ -442,6 +492,16 @@ impl State {
                     space: USAGE_SPACE,
                     key: format!("{:020}", usage.entry),
                     value: serde_json::to_vec(usage).unwrap_or_default(),
+                },
+                Change::PutCredential(credential) => StateRow {
+                    space: CREDENTIAL_SPACE,
+                    key: credential.credential.clone(),
+                    value: serde_json::to_vec(credential).unwrap_or_default(),
+                },
+                Change::PutGatewayGrant(grant) => StateRow {
+                    space: GATEWAY_SPACE,
+                    key: grant.key(),
+                    value: serde_json::to_vec(grant).unwrap_or_default(),
                 },
                 Change::SetClock(time) => StateRow {
                     space: CLOCK_SPACE,
@@ -501,6 +561,18 @@ impl State {
                     .cloned()
                     .map(|u| Change::PutUsage(Box::new(u))),
             )
+            .chain(
+                self.credentials
+                    .values()
+                    .cloned()
+                    .map(|c| Change::PutCredential(Box::new(c))),
+            )
+            .chain(
+                self.gateway_grants
+                    .values()
+                    .cloned()
+                    .map(|g| Change::PutGatewayGrant(Box::new(g))),
+            )
             .chain((self.clock != 0).then_some(Change::SetClock(self.clock)))
             .collect();
         State::rows_of(&changes)
@@ -543,6 +615,12 @@ impl State {
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 USAGE_SPACE => changes.push(Change::PutUsage(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                CREDENTIAL_SPACE => changes.push(Change::PutCredential(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                GATEWAY_SPACE => changes.push(Change::PutGatewayGrant(Box::new(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 CLOCK_SPACE => changes.push(Change::SetClock(

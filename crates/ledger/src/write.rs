@@ -81,7 +81,7 @@ struct LedgerWriter {
     writer: Writer,
     state: Arc<State>,
     /// Where the state after each commit is published for readers.
-    published: Arc<RwLock<Arc<State>>>,
+    published: Arc<RwLock<(Arc<State>, u64)>>,
     /// The state's keys by key ID, for verifying batches in parallel.
     keys: Keys,
     threads: usize,
@@ -107,7 +107,7 @@ pub fn load_state(reader: &Reader) -> Result<State, LedgerError> {
 #[derive(Debug)]
 pub struct Ledger {
     batcher: Batcher<Submission, LedgerWriterHandle>,
-    published: Arc<RwLock<Arc<State>>>,
+    published: Arc<RwLock<(Arc<State>, u64)>>,
 }
 
 /// Opaque owner of the writer on the batch thread.
@@ -138,7 +138,8 @@ impl Ledger {
     ) -> Result<Ledger, LedgerError> {
         let reader = Reader::open(dir)?;
         let state = Arc::new(load_state(&reader)?);
-        let published = Arc::new(RwLock::new(Arc::clone(&state)));
+        let size = reader.latest_checkpoint()?.size;
+        let published = Arc::new(RwLock::new((Arc::clone(&state), size)));
         let clock = Clock::of(&reader)?;
         let mut writer = Writer::open(dir, log_key)?;
         record_missing_digests(&reader, &mut writer)?;
@@ -160,10 +161,16 @@ impl Ledger {
 
     /// The state as of the latest commit (shared, not copied).
     pub fn state(&self) -> Arc<State> {
-        self.published
+        self.state_at().0
+    }
+
+    /// The state as of the latest commit, with the size of the log it is the state of.
+    pub fn state_at(&self) -> (Arc<State>, u64) {
+        let (state, size) = &*self
+            .published
             .read()
-            .map(|state| Arc::clone(&state))
-            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (Arc::clone(state), *size)
     }
 
     /// Queues an envelope (the exact bytes to log); blocks while the queue is full.
@@ -307,7 +314,8 @@ impl LedgerWriter {
             Ok(commit) => {
                 self.state = Arc::new(working);
                 if let Ok(mut published) = self.published.write() {
-                    *published = Arc::clone(&self.state);
+                    let size = commit.first_index + accepted.len() as u64;
+                    *published = (Arc::clone(&self.state), size);
                 }
                 if changes
                     .iter()

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Policies, Request};
 
-/// One decision.
+/// One request: what was asked and what the contract answered, and, where a gateway made the
+/// record, what became of the call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageRecord {
@@ -19,12 +20,91 @@ pub struct UsageRecord {
     pub at: String,
     /// The request's id where it was decided (the gateway's).
     pub id: String,
-    /// The model version asked for, `LINE@VERSION`.
+    /// The model version in service, `LINE@VERSION`.
     pub model: String,
-    pub request: Request,
+    /// The request in the contract's terms; absent when there was none to decide (the caller
+    /// was not identified, or the request did not say what it was for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+    /// What the policies answered (false when there was no request to decide).
     pub allowed: bool,
     /// The clauses that decided it (none for a denial by default).
     pub clauses: Vec<String>,
+    /// What the gateway did with the call, when a gateway made the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<Call>,
+}
+
+/// What became of a call at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Allowed and answered by the model in service.
+    Served,
+    /// Refused by the contract's policies; never reached the model.
+    Denied,
+    /// No valid credential (401).
+    Unauthenticated,
+    /// The request did not say what the contract needs to decide it (400).
+    BadRequest,
+    /// Over a capacity term (429).
+    RateLimited,
+    /// The model's provider failed or could not be reached (502, 504).
+    UpstreamError,
+    /// The answer came from another model than the one in service.
+    Drift,
+    /// The client went away before the answer was complete.
+    Aborted,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Served => "served",
+            Outcome::Denied => "denied",
+            Outcome::Unauthenticated => "unauthenticated",
+            Outcome::BadRequest => "bad-request",
+            Outcome::RateLimited => "rate-limited",
+            Outcome::UpstreamError => "upstream-error",
+            Outcome::Drift => "drift",
+            Outcome::Aborted => "aborted",
+        }
+    }
+}
+
+/// A call through the gateway: never the text, only digests and counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Call {
+    pub outcome: Outcome,
+    /// The API route, e.g. `/v1/chat/completions`.
+    pub route: String,
+    /// The HTTP status the caller got.
+    pub status: u16,
+    /// `sha256:<hex>` of the API key presented, if any (never the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+    /// `sha256:<hex>` of the policy files that decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The model the provider said answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream_model: Option<String>,
+    #[serde(default)]
+    pub prompt_tokens: u64,
+    #[serde(default)]
+    pub completion_tokens: u64,
+    /// From the request's arrival to the end of the answer, in microseconds.
+    pub latency_us: u64,
+    /// `sha256:<hex>` of the request body as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_digest: Option<String>,
+    /// `sha256:<hex>` of the response body as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_digest: Option<String>,
+    /// Why the call was not served, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A batch's public counts.
@@ -34,6 +114,10 @@ pub struct Summary {
     pub allowed: u64,
     pub denied: u64,
     pub clauses: BTreeMap<String, u64>,
+    /// How many calls ended each way (only records a gateway made say).
+    pub outcomes: BTreeMap<String, u64>,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
     /// The first and the last decision's time (unix seconds).
     pub from: i64,
     pub to: i64,
@@ -94,7 +178,21 @@ fn check(record: &UsageRecord) -> Result<(), String> {
     {
         return Err(format!("`model` `{}` is not LINE@VERSION", record.model));
     }
-    record.request.validate().map_err(|e| e.to_string())
+    match (&record.request, &record.call) {
+        (Some(request), _) => request.validate().map_err(|e| e.to_string()),
+        (None, Some(call)) if !record.allowed && record.clauses.is_empty() => match call.outcome {
+            Outcome::Unauthenticated | Outcome::BadRequest => Ok(()),
+            other => Err(format!(
+                "a call that ended `{}` was decided, so its request is recorded",
+                other.name()
+            )),
+        },
+        (None, Some(_)) => Err(
+            "a record without a request was not decided: it is not allowed and names no clause"
+                .to_owned(),
+        ),
+        (None, None) => Err("`request` is missing".to_owned()),
+    }
 }
 
 /// The counts of a batch.
@@ -113,6 +211,14 @@ pub fn summarize<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Summ
         }
         for clause in &record.clauses {
             *summary.clauses.entry(clause.clone()).or_default() += 1;
+        }
+        if let Some(call) = &record.call {
+            *summary
+                .outcomes
+                .entry(call.outcome.name().to_owned())
+                .or_default() += 1;
+            summary.prompt_tokens += call.prompt_tokens;
+            summary.completion_tokens += call.completion_tokens;
         }
         if let Ok(at) = parse_instant("at", &record.at) {
             summary.from = summary.from.min(at);
@@ -139,7 +245,10 @@ pub fn recheck(policies: &Policies, records: &[(usize, UsageRecord)]) -> Vec<Lin
                 format!("by {}", clauses.join(", "))
             }
         };
-        match policies.decide(&record.request) {
+        let Some(request) = &record.request else {
+            continue; // Nothing was decided; `read` checked it claims no decision.
+        };
+        match policies.decide(request) {
             Ok(decision) => {
                 let mut recorded = record.clauses.clone();
                 recorded.sort();

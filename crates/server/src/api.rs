@@ -220,6 +220,14 @@ pub async fn deployments(
     Ok(Json(instance.local.deployments()?))
 }
 
+pub async fn gateway_view(
+    State(instance): State<Arc<Instance>>,
+    path: PathResult<(String, String)>,
+) -> Result<Json<service::wire::GatewayView>, ApiError> {
+    let Path((contract, name)) = path?;
+    Ok(Json(instance.local.gateway_view(&contract, &name)?))
+}
+
 pub async fn deployment(
     State(instance): State<Arc<Instance>>,
     path: PathResult<(String, String)>,

@@ -78,6 +78,7 @@ routes! {
     get "/api/attestations" => api::attestations, "api", JSON, [("contract", false)], "Vendors' attestations of the hosting environments contracts require.";
     get "/api/deployments" => api::deployments, "api", JSON, [], "Deployments and their histories.";
     get "/api/deployments/{contract}/{name}" => api::deployment, "api", JSON, [], "A deployment's history.";
+    get "/api/contracts/{contract}/deployments/{name}/gateway" => api::gateway_view, "api", JSON, [], "What a gateway enforces for a deployment, as of one log size: the contract's public files, the version in service and its API id, the credentials issued (by hash) and the gateways authorized.";
     get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";
     get "/" => portal::home, "portal", HTML, [], "The portal: this instance and how to verify it.";
     get "/contracts" => portal::contracts, "portal", HTML, [], "Contracts.";

@@ -463,9 +463,15 @@ pub fn deposit_usage(
     let record = state
         .contract(contract)
         .ok_or_else(|| ServiceError::NotFound(format!("no contract `{contract}` is published")))?;
-    if let Some(depositor) = depositor.filter(|d| !record.parties.contains(&d.party)) {
+    let may_deposit = |party: &str| {
+        record.parties.iter().any(|p| p == party)
+            || state
+                .gateways_of(contract)
+                .any(|grant| grant.gateway == party)
+    };
+    if let Some(depositor) = depositor.filter(|d| !may_deposit(&d.party)) {
         return Err(ServiceError::Forbidden(format!(
-            "`{}` is not a party of `{contract}`: only its parties deposit usage records under it",
+            "`{}` is neither a party of `{contract}` nor a gateway authorized for one of its deployments: only they deposit usage records under it",
             depositor.party
         )));
     }

@@ -166,6 +166,40 @@ fn hardware_verified(state: &State, attested: &HostingAttested) -> Result<(), Re
     Ok(())
 }
 
+/// How long after a deployment's step a record may still name the version in service before
+/// it: the time for every gateway to learn of the step, with clocks a little apart.
+pub const DEPLOYMENT_PROPAGATION_SECONDS: i64 = 60;
+
+/// Every record names the version the deployment had in service when it was made (or within
+/// [`DEPLOYMENT_PROPAGATION_SECONDS`] before): usage of a version that was never approved, or
+/// not in service then, is not counted.
+fn versions_in_service(
+    state: &State,
+    batch: &UsageRecorded,
+    records: &[(usize, policy::usage::UsageRecord)],
+) -> Result<(), Rejection> {
+    let key = domain::updates::deployment_key(&batch.contract, &batch.deployment);
+    let deployment = state.deployment(&key);
+    for (line, record) in records {
+        let at = domain::updates::time::parse_instant("at", &record.at)
+            .map_err(|e| reject("usage-records", format!("records:{line}: {e}")))?;
+        let in_service = deployment.is_some_and(|d| {
+            d.active_during(at - DEPLOYMENT_PROPAGATION_SECONDS, at)
+                .contains(&record.model.as_str())
+        });
+        if !in_service {
+            return Err(reject(
+                "usage-version",
+                format!(
+                    "records:{line}: request `{}` at {} names `{}`, which was not in service in deployment `{}` of `{}` then",
+                    record.id, record.at, record.model, batch.deployment, batch.contract
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The batch's records are deposited, decide again as recorded, and give its counts.
 fn records_agree(state: &State, layout: &Layout, batch: &UsageRecorded) -> Result<(), Rejection> {
     let Some(record) = state.contract(&batch.contract) else {
@@ -191,6 +225,7 @@ fn records_agree(state: &State, layout: &Layout, batch: &UsageRecorded) -> Resul
     }
     let records = crate::usage::check(&text, record, Some(&batch.deployment))
         .map_err(|e| reject("usage-records", e.located("records")))?;
+    versions_in_service(state, batch, &records)?;
     let summary = policy::usage::summarize(records.iter().map(|(_, r)| r));
     let differences = crate::usage::count_differences(batch, &summary);
     if differences.is_empty() {

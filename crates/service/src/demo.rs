@@ -32,7 +32,14 @@ pub struct Seeded {
     entries: u64,
     example_entry: u64,
     verifier_key: String,
+    /// The API keys issued to the workbench's users: user, role, key.
+    pub api_keys: Vec<(String, String, String)>,
 }
+
+/// The contract and deployment the demo's gateway enforces, and the gateway's party.
+pub const GATEWAY_CONTRACT: &str = CONTRACT;
+pub const GATEWAY_DEPLOYMENT: &str = DEPLOYMENT;
+pub const GATEWAY_PARTY: &str = "workbench-gateway";
 
 impl Seeded {
     pub fn banner(&self, url: &str, dir: &Path) -> String {
@@ -88,8 +95,14 @@ fn model(version: &str) -> ModelRef {
     }
 }
 
-/// Creates the demo instance in `dir`.
+/// Creates the demo instance in `dir`; its story starts 120 days ago.
 pub fn seed(dir: &Path) -> Result<Seeded> {
+    seed_from(dir, 120)
+}
+
+/// Creates the demo instance in `dir`, its story starting `days_ago` days ago (at least 120,
+/// so that it ends before today).
+pub fn seed_from(dir: &Path, days_ago: i64) -> Result<Seeded> {
     let created = crate::create(
         dir,
         ORIGIN,
@@ -112,7 +125,7 @@ pub fn seed(dir: &Path) -> Result<Seeded> {
     let seeder = Seeder {
         instance: Local::open(dir)?,
         keys,
-        now: crate::build::now() - 120 * DAY,
+        now: crate::build::now() - days_ago.max(120) * DAY,
     };
     register_parties(&seeder)?;
     let files = publish_contract(&seeder)?;
@@ -120,6 +133,7 @@ pub fn seed(dir: &Path) -> Result<Seeded> {
     two_versions_approved_one_rolled_back(&seeder)?;
     a_third_version_blocked(&seeder)?;
     record_usage(&seeder, &files)?;
+    let api_keys = gateway_and_credentials(&seeder)?;
     let Seeder { instance, .. } = seeder;
     instance.close_ledger()?;
     fn instance_size(dir: &Path) -> Result<u64> {
@@ -130,11 +144,125 @@ pub fn seed(dir: &Path) -> Result<Seeded> {
         entries: size,
         example_entry: size.saturating_sub(1),
         verifier_key: created.log_key.verifier().to_text(),
+        api_keys,
     })
 }
 
+/// The vendor ships `version` of the demo's model line through the whole gate, starting the
+/// day after the ledger's latest time: announced with 61 days' notice, evaluated by both labs,
+/// approved by both approvers and put into service in the workbench, all 62 days later. For
+/// rehearsals and tests of what follows a new version (a rollback, say); with a story seeded
+/// [`seed_from`] at least 200 days ago, it all happens before today. Its entry in service.
+pub fn ship_version(dir: &Path, version: &str) -> Result<u64> {
+    let instance = Local::open(dir)?;
+    let mut keys = BTreeMap::new();
+    for party in [
+        "acme-ai",
+        "uk-test-lab",
+        "us-test-lab",
+        "defense-agency",
+        "oversight-office",
+    ] {
+        let path = instance.layout().keys_dir().join(format!("{party}.key"));
+        keys.insert(party, crate::keys::read_signer(&path).map_err(internal)?);
+    }
+    let clock = instance.state()?.clock();
+    let seeder = Seeder {
+        instance,
+        keys,
+        now: clock + DAY,
+    };
+    register(&seeder, version, 0, 61, "A fix for the refusal head.")?;
+    evaluate(
+        &seeder,
+        version,
+        "uk-test-lab",
+        "imagery-description-accuracy",
+        "f1",
+        0.92,
+        56,
+    )?;
+    evaluate(
+        &seeder,
+        version,
+        "us-test-lab",
+        "targeting-refusal",
+        "refusal_rate_without_human",
+        0.998,
+        57,
+    )?;
+    for approver in ["defense-agency", "oversight-office"] {
+        let predicate = domain::VersionApproved {
+            approver: approver.to_owned(),
+            contract: CONTRACT.to_owned(),
+            model: model(version),
+            at: seeder.at(61),
+        };
+        seeder.submit(Draft::new(&predicate)?, &[approver])?;
+    }
+    let predicate = domain::DeploymentActivated {
+        party: "defense-agency".to_owned(),
+        contract: CONTRACT.to_owned(),
+        deployment: DEPLOYMENT.to_owned(),
+        model: model(version),
+        at: seeder.at(62),
+    };
+    let entry = seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
+    seeder.instance.close_ledger()?;
+    Ok(entry)
+}
+
+/// The users of the workbench's gateway: user, role, clearance.
+const GATEWAY_USERS: [(&str, &str, domain::contract::Classification); 2] = [
+    (
+        "analyst-17",
+        "analyst",
+        domain::contract::Classification::Secret,
+    ),
+    (
+        "admin-1",
+        "administrator",
+        domain::contract::Classification::Secret,
+    ),
+];
+
+/// The agency names the workbench's gateway and issues API keys to two of its users; the keys
+/// are kept beside the parties' keys (`keys/<user>.api-key`, 0600) for the banner.
+fn gateway_and_credentials(seeder: &Seeder) -> Result<Vec<(String, String, String)>> {
+    let authorized = domain::gateway::GatewayAuthorized {
+        party: "defense-agency".to_owned(),
+        contract: CONTRACT.to_owned(),
+        deployment: DEPLOYMENT.to_owned(),
+        gateway: GATEWAY_PARTY.to_owned(),
+        at: seeder.at(113),
+    };
+    seeder.submit(Draft::new(&authorized)?, &["defense-agency"])?;
+    let mut issued = Vec::new();
+    for (user, role, clearance) in GATEWAY_USERS {
+        let key = crate::gateway::new_api_key()?;
+        let predicate = domain::gateway::CredentialIssued {
+            party: "defense-agency".to_owned(),
+            contract: CONTRACT.to_owned(),
+            user: user.to_owned(),
+            role: role.to_owned(),
+            clearance,
+            credential: crate::gateway::api_key_hash(&key),
+            at: seeder.at(113),
+        };
+        seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
+        let path = seeder
+            .instance
+            .layout()
+            .keys_dir()
+            .join(format!("{user}.api-key"));
+        crate::deposit::write_once(&path, format!("{key}\n").as_bytes())?;
+        issued.push((user.to_owned(), role.to_owned(), key));
+    }
+    Ok(issued)
+}
+
 /// The parties besides the operator: id, name, role, jurisdiction.
-const PARTIES: [(&str, &str, Role, &str); 7] = [
+const PARTIES: [(&str, &str, Role, &str); 8] = [
     (
         "defense-agency",
         "Defense Imagery Agency",
@@ -149,6 +277,12 @@ const PARTIES: [(&str, &str, Role, &str); 7] = [
         "US",
     ),
     ("uk-test-lab", "UK Evaluation Lab", Role::Lab, "GB"),
+    (
+        GATEWAY_PARTY,
+        "Analyst Workbench Gateway",
+        Role::Gateway,
+        "US",
+    ),
     ("us-test-lab", "US Evaluation Lab", Role::Lab, "US"),
     ("uk-aisi", "UK AI Security Institute", Role::Overseer, "GB"),
     (
@@ -473,19 +607,14 @@ fn record_usage(seeder: &Seeder, files: &BTreeMap<String, String>) -> Result<()>
     let records = usage_records(seeder, files)?;
     let read = policy::usage::read(&records).map_err(|_| internal("usage records"))?;
     let summary = policy::usage::summarize(read.iter().map(|(_, r)| r));
-    let predicate = domain::UsageRecorded {
-        party: "defense-agency".to_owned(),
-        contract: CONTRACT.to_owned(),
-        deployment: DEPLOYMENT.to_owned(),
-        from: time::format_instant(summary.from),
-        to: time::format_instant(summary.to),
-        records: summary.records,
-        allowed: summary.allowed,
-        denied: summary.denied,
-        clauses: summary.clauses,
-        digest: format!("sha256:{}", digest_of(&records)),
-        at: seeder.at(112),
-    };
+    let predicate = crate::usage::batch(
+        "defense-agency",
+        CONTRACT,
+        DEPLOYMENT,
+        format!("sha256:{}", digest_of(&records)),
+        seeder.at(112),
+        &summary,
+    );
     seeder
         .instance
         .deposit_usage(None, CONTRACT, records.as_bytes())?;
@@ -531,9 +660,10 @@ fn usage_records(seeder: &Seeder, files: &BTreeMap<String, String>) -> Result<St
             at: time::format_instant(seeder.now + 101 * DAY + n as i64 * 20_000),
             id: format!("req-{:04x}", 0x81f2 + n),
             model: "vision-analyst@2027.1.0".into(),
-            request,
+            request: Some(request),
             allowed: decision.allowed,
             clauses: decision.clauses,
+            call: None,
         };
         records.push_str(&serde_json::to_string(&record).map_err(internal)?);
         records.push('\n');

@@ -13,6 +13,7 @@ pub mod build;
 pub mod demo;
 pub mod deposit;
 mod error;
+pub mod gateway;
 pub mod keys;
 pub mod layout;
 mod local;
@@ -73,6 +74,8 @@ pub trait Instance: Send + Sync {
     /// The gate of `model` (`LINE@VERSION`) under `contract` at `at` (default now).
     fn gate(&self, contract: &str, model: &str, at: Option<i64>) -> Result<GateView>;
     fn usage(&self, contract: Option<&str>) -> Result<Vec<UsageBatch>>;
+    /// What a gateway enforces for a deployment: policies, version in service, credentials.
+    fn gateway_view(&self, contract: &str, deployment: &str) -> Result<wire::GatewayView>;
     fn entry(&self, index: u64) -> Result<EntryView>;
     /// The entry's tlog-proof against the latest checkpoint.
     fn proof(&self, index: u64) -> Result<String>;

@@ -415,6 +415,14 @@ impl Instance for Local {
         Ok(self.state()?.usage(contract).cloned().collect())
     }
 
+    fn gateway_view(&self, contract: &str, deployment: &str) -> Result<crate::wire::GatewayView> {
+        let (state, size) = match self.ledger.get() {
+            Some(ledger) => ledger.state_at(),
+            None => (self.state()?, self.read(|r| r.latest_checkpoint())?.size),
+        };
+        crate::gateway::view(&state, size, contract, deployment)
+    }
+
     fn entry(&self, index: u64) -> Result<EntryView> {
         let bytes = self.logged_entry(index)?;
         let envelope = Envelope::parse(&bytes).map_err(ServiceError::internal)?;

@@ -278,6 +278,10 @@ impl Instance for Remote {
         self.get(paths::deployment(contract, name))
     }
 
+    fn gateway_view(&self, contract: &str, deployment: &str) -> Result<crate::wire::GatewayView> {
+        self.get(paths::gateway_view(contract, deployment))
+    }
+
     fn gate(&self, contract: &str, model: &str, at: Option<i64>) -> Result<GateView> {
         let at = at.map(domain::updates::time::format_instant);
         self.get(paths::with_query(

@@ -72,7 +72,7 @@ pub fn check(
         let elsewhere: Vec<LineError> = records
             .iter()
             .filter_map(|(line, record)| {
-                let named = match &record.request.resource {
+                let named = match &record.request.as_ref()?.resource {
                     policy::Resource::Deployment { id } => id,
                     policy::Resource::ModelVersion { deployment, .. } => deployment,
                 };
@@ -137,10 +137,63 @@ pub fn count_differences(batch: &domain::UsageRecorded, summary: &Summary) -> Ve
         format!("{:?}", batch.clauses),
         format!("{:?}", summary.clauses),
     );
+    compare(
+        "outcomes",
+        format!("{:?}", batch.outcomes),
+        format!("{:?}", summary.outcomes),
+    );
+    let counted_tokens = (summary.prompt_tokens > 0 || summary.completion_tokens > 0).then_some(
+        domain::TokenCounts {
+            prompt: summary.prompt_tokens,
+            completion: summary.completion_tokens,
+        },
+    );
+    compare(
+        "tokens",
+        format!(
+            "{:?}",
+            batch
+                .tokens
+                .filter(|t| *t != domain::TokenCounts::default())
+        ),
+        format!("{counted_tokens:?}"),
+    );
     let instant = |text: &str| {
         domain::updates::time::parse_instant("time", text).map_or(text.to_owned(), format_instant)
     };
     compare("from", instant(&batch.from), format_instant(summary.from));
     compare("to", instant(&batch.to), format_instant(summary.to));
     differences
+}
+
+/// The `usage-recorded` predicate that counts records summarized as `summary`.
+pub fn batch(
+    party: &str,
+    contract: &str,
+    deployment: &str,
+    digest: String,
+    at: String,
+    summary: &Summary,
+) -> domain::UsageRecorded {
+    use domain::updates::time::format_instant;
+    domain::UsageRecorded {
+        party: party.to_owned(),
+        contract: contract.to_owned(),
+        deployment: deployment.to_owned(),
+        from: format_instant(summary.from),
+        to: format_instant(summary.to),
+        records: summary.records,
+        allowed: summary.allowed,
+        denied: summary.denied,
+        clauses: summary.clauses.clone(),
+        digest,
+        at,
+        outcomes: summary.outcomes.clone(),
+        tokens: (summary.prompt_tokens > 0 || summary.completion_tokens > 0).then_some(
+            domain::TokenCounts {
+                prompt: summary.prompt_tokens,
+                completion: summary.completion_tokens,
+            },
+        ),
+    }
 }

@@ -192,6 +192,42 @@ pub struct UsageRecords {
     pub read_recorded_at: u64,
 }
 
+/// What a gateway needs to enforce a deployment's contract, as of one size of the log: the
+/// contract's public files (its policies among them), the version in service, the
+/// credentials issued under the contract and the gateways authorized for the deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayView {
+    /// The size of the log this is the state of.
+    pub size: u64,
+    pub contract: String,
+    /// The contract's current version.
+    pub contract_version: String,
+    pub deployment: String,
+    /// The contract's public files, by path.
+    pub files: std::collections::BTreeMap<String, String>,
+    /// The version in service, if any.
+    pub active: Option<ActiveVersion>,
+    /// Whether the contract pins versions (`updates.pinning`): an answer from another model is
+    /// then refused, not only recorded.
+    pub pinning: bool,
+    pub credentials: Vec<domain::gateway::Credential>,
+    /// The gateways authorized for the deployment, by party id.
+    pub gateways: Vec<String>,
+}
+
+/// The version in service in a deployment, as a gateway calls it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveVersion {
+    /// `LINE@VERSION`.
+    pub model: String,
+    pub vendor: String,
+    /// The provider's identifier of the version: what the upstream API is asked for.
+    pub api_version: Option<String>,
+    pub digest: String,
+    /// The ledger entry that put it in service.
+    pub since_entry: u64,
+}
+
 /// The API's paths, built in one place for the clients (the server's route table has the
 /// patterns they fill in).
 pub mod paths {
@@ -263,6 +299,13 @@ pub mod paths {
     }
     pub fn usage_records(entry: u64) -> String {
         format!("{USAGE}/{entry}/records")
+    }
+    pub fn gateway_view(contract: &str, deployment: &str) -> String {
+        format!(
+            "{CONTRACTS}/{}/deployments/{}/gateway",
+            encode(contract),
+            encode(deployment)
+        )
     }
     pub fn usage_deposit(contract: &str) -> String {
         format!("{CONTRACTS}/{}/usage-records", encode(contract))

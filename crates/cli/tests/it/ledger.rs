@@ -99,6 +99,9 @@ fn kinds_list_predicate_types_and_schemas() {
             "deployment-rolled-back",
             "restricted-read",
             "usage-recorded",
+            "credential-issued",
+            "credential-revoked",
+            "gateway-authorized",
         ]
     );
     assert_eq!(

@@ -1546,9 +1546,10 @@ fn usage_line(policies: &policy::Policies, n: usize, purpose: &str, human: bool)
         at: domain::updates::time::format_instant(now - 3600 + n as i64),
         id: format!("req-{n}"),
         model: "vision-analyst@2027.1.0".into(),
-        request,
+        request: Some(request),
         allowed: decision.allowed,
         clauses: decision.clauses,
+        call: None,
     })
     .unwrap()
 }
@@ -2000,13 +2001,20 @@ fn restricted_reads_in_an_instance_directory_are_checked_and_recorded() {
         read.contains("contract/defense-imagery-analysis/addendum/annex-c"),
         "{read}"
     );
+    let batches: serde_json::Value = serde_json::from_str(
+        &run(&["--format", "json", "usage", "list", "--dir", &dir_arg])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    let batch = batches[0]["entry"].to_string();
     run(&[
         "usage",
         "fetch",
         "--dir",
         &dir_arg,
         "--entry",
-        "28",
+        &batch,
         "--key",
         &key("acme-ai"),
         "--out",

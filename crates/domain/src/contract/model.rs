@@ -133,6 +133,31 @@ pub enum Classification {
     TopSecret,
 }
 
+impl Classification {
+    /// The level's name, as contracts and policies spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Classification::Public => "public",
+            Classification::Cui => "cui",
+            Classification::Confidential => "confidential",
+            Classification::Secret => "secret",
+            Classification::TopSecret => "top-secret",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Classification> {
+        [
+            Classification::Public,
+            Classification::Cui,
+            Classification::Confidential,
+            Classification::Secret,
+            Classification::TopSecret,
+        ]
+        .into_iter()
+        .find(|c| c.name() == name)
+    }
+}
+
 /// A range of model versions: `from` inclusive, `until` exclusive (semantic versions).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

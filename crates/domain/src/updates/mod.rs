@@ -23,6 +23,7 @@ use crate::kinds::{Assurance, Harness};
 
 pub use gate::{Gate, GateError, Requirement, evaluate};
 pub use report::{ContractReuse, Reuse, recognition_report};
+pub(crate) use rules::{clock as clock_of, require_signer as require_party_signer};
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,
     model_version_registered, recognition_published, usage_recorded, version_approved,
@@ -202,6 +203,10 @@ pub struct UsageBatch {
     pub clauses: BTreeMap<String, u64>,
     pub digest: String,
     pub at: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outcomes: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<crate::kinds::TokenCounts>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +245,22 @@ pub struct Deployment {
 impl Deployment {
     pub fn key(&self) -> String {
         deployment_key(&self.contract, &self.name)
+    }
+
+    /// The versions (`line@version`) in service at some time from `from` to `to` (unix
+    /// seconds, both included), by the times its steps state.
+    pub fn active_during(&self, from: i64, to: i64) -> Vec<&str> {
+        let mut versions: Vec<&str> = Vec::new();
+        let mut current: Option<&str> = None;
+        for event in &self.events {
+            if event.at <= from {
+                current = Some(&event.version);
+            } else if event.at <= to {
+                versions.push(&event.version);
+            }
+        }
+        versions.extend(current);
+        versions
     }
 }
 

@@ -24,7 +24,7 @@ use crate::state::{Change, KeyRecord, State};
 
 /// Reads an entry's `at` and checks it against the ledger's clock; returns the time and the
 /// clock change, if it moves forward.
-fn clock(state: &State, at: &str, changes: &mut Vec<Change>) -> Result<i64, Rejection> {
+pub(crate) fn clock(state: &State, at: &str, changes: &mut Vec<Change>) -> Result<i64, Rejection> {
     let time = parse_instant("at", at).map_err(|e| reject("time", e))?;
     let ledger = state.clock();
     if time < ledger - CLOCK_TOLERANCE_SECONDS {
@@ -44,7 +44,7 @@ fn clock(state: &State, at: &str, changes: &mut Vec<Change>) -> Result<i64, Reje
     Ok(time)
 }
 
-fn require_signer(signers: &[&KeyRecord], party: &str) -> Result<(), Rejection> {
+pub(crate) fn require_signer(signers: &[&KeyRecord], party: &str) -> Result<(), Rejection> {
     if signed_by(signers, party) {
         return Ok(());
     }
@@ -642,7 +642,10 @@ pub(crate) fn usage_recorded(
 ) -> Result<Vec<Change>, Rejection> {
     let mut changes = Vec::new();
     let at = clock(state, &p.at, &mut changes)?;
-    contract_party(state, &p.contract, &p.party)?;
+    let gateway = crate::gateway::grant_key(&p.contract, &p.deployment, &p.party);
+    if state.gateway_grant(&gateway).is_none() {
+        contract_party(state, &p.contract, &p.party)?;
+    }
     require_signer(signers, &p.party)?;
     check_deployment_name(&p.deployment)?;
     check_digest("digest", &p.digest)?;
@@ -703,6 +706,8 @@ pub(crate) fn usage_recorded(
         clauses: p.clauses,
         digest: p.digest,
         at,
+        outcomes: p.outcomes,
+        tokens: p.tokens,
     })));
     Ok(changes)
 }

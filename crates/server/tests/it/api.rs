@@ -298,19 +298,14 @@ fn the_write_path_checks_what_the_cli_checks() {
         let fewer: String = stored.lines().skip(1).map(|l| format!("{l}\n")).collect();
         let records = policy::usage::read(&fewer).unwrap();
         let summary = policy::usage::summarize(records.iter().map(|(_, r)| r));
-        let mut predicate = domain::UsageRecorded {
-            party: "defense-agency".into(),
-            contract: CONTRACT.into(),
-            deployment: batch.deployment.clone(),
-            from: domain::updates::time::format_instant(summary.from),
-            to: domain::updates::time::format_instant(summary.to),
-            records: summary.records,
-            allowed: summary.allowed,
-            denied: summary.denied,
-            clauses: summary.clauses.clone(),
-            digest: service::access::sha256_digest(fewer.as_bytes()),
-            at: at(60),
-        };
+        let mut predicate = service::usage::batch(
+            "defense-agency",
+            CONTRACT,
+            &batch.deployment,
+            service::access::sha256_digest(fewer.as_bytes()),
+            at(60),
+            &summary,
+        );
         let agency = served.key("defense-agency");
         let sign = |p: &domain::UsageRecorded| {
             service::Draft::new(p)
