@@ -26,11 +26,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "attest", "domain", "ledger", "policy", "service", "store", "tlog",
         ],
     ),
+    ("gateway", &["domain", "policy", "service", "tlog"]),
     (
         "cli",
         &[
-            "attest", "domain", "evidence", "ledger", "policy", "server", "service", "store",
-            "tlog",
+            "attest", "domain", "evidence", "gateway", "ledger", "policy", "server", "service",
+            "store", "tlog",
         ],
     ),
 ];

@@ -3,6 +3,7 @@
 //! signed notes, proofs, offline verification).
 
 mod contract_cmd;
+mod gateway_cmd;
 mod instance;
 mod keys;
 mod ledger_cmd;
@@ -117,6 +118,10 @@ the rule it breaks (exit 1).")]
     /// records for the auditors allowed to read them.
     #[command(subcommand)]
     Usage(usage_cmd::UsageCommand),
+    /// The enforcement gateway: an OpenAI-compatible proxy that decides every model request
+    /// against the contract; its users' API keys; a stand-in model to try it with.
+    #[command(subcommand)]
+    Gateway(gateway_cmd::GatewayCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -225,6 +230,7 @@ fn main() -> ExitCode {
         Command::Hosting(command) => updates_cmd::hosting(command, format),
         Command::Deploy(command) => updates_cmd::deploy(command, format),
         Command::Usage(command) => usage_cmd::run(command, format),
+        Command::Gateway(command) => gateway_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

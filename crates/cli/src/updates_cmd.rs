@@ -21,14 +21,14 @@ use crate::output::{Failure, Format, Outcome, print, print_json, verification_fa
 #[derive(Debug, Args)]
 pub struct Submit {
     #[command(flatten)]
-    to: Where,
+    pub(crate) to: Where,
     /// The signer key of the party acting (it names the party).
     #[arg(long)]
-    key: PathBuf,
+    pub(crate) key: PathBuf,
     /// The entry's time, RFC 3339 (default: now). Only a ledger created with
     /// `--simulated-clock` accepts a time far from its own.
     #[arg(long)]
-    at: Option<String>,
+    pub(crate) at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -432,7 +432,7 @@ pub(crate) fn party_of(
 }
 
 /// Signs a draft with `key` and submits it; prints what happened.
-fn submit_draft(
+pub(crate) fn submit_draft(
     instance: &dyn Instance,
     draft: &Draft,
     key: &SignerKey,
@@ -452,7 +452,7 @@ fn submit_draft(
 }
 
 /// Builds, signs and submits an entry whose predicate names the key's party.
-fn act(
+pub(crate) fn act(
     submit: &Submit,
     build: impl FnOnce(&dyn Instance, &str, &str) -> anyhow::Result<(Draft, String)>,
     format: Format,

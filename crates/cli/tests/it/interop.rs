@@ -12,7 +12,7 @@ const REQUIREMENTS: &str = include_str!("../interop/requirements.txt");
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/sslib.py");
 
 /// A Python venv with the pinned requirements, created once under the target directory.
-fn venv_python() -> PathBuf {
+pub fn venv_python() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
     let python = venv.join("bin/python");
     let marker = venv.join("requirements.installed");

@@ -10,6 +10,7 @@
 mod browser;
 mod contract;
 mod crash;
+mod gateway;
 mod help;
 mod interop;
 mod ledger;

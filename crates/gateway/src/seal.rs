@@ -1,0 +1,171 @@
+//! Sealing records into the ledger: each closed records file is deposited with the instance
+//! and counted by a `usage-recorded` entry signed with the gateway's own key, then moved to
+//! `sealed/`. A file is sealed at most once: if the gateway stops between the entry and the
+//! move, the ledger refuses the same records again (`usage-once`) and the file is moved then.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use service::{Credential, Draft, Instance, ServiceError};
+use tlog::note::SignerKey;
+
+use crate::journal::{Journal, RecordsDir};
+
+/// Where and as whom records are sealed.
+pub struct Sealer {
+    pub instance: Arc<dyn Instance>,
+    pub key: SignerKey,
+    /// The gateway's party id.
+    pub party: String,
+    pub contract: String,
+    pub deployment: String,
+    pub dir: RecordsDir,
+    pub journal: Journal,
+    /// A file is closed when it is this old...
+    pub interval: Duration,
+    /// ...or holds this many records.
+    pub records: usize,
+    pub stop: Arc<AtomicBool>,
+    pub status: Arc<SealStatus>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer")
+            .field("instance", &self.instance.name())
+            .field("party", &self.party)
+            .field("contract", &self.contract)
+            .field("deployment", &self.deployment)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the sealer has done, for `/healthz` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct SealStatus {
+    pub batches: AtomicU64,
+    pub records: AtomicU64,
+    /// The last entry a batch was logged as (0: none yet).
+    pub last_entry: AtomicU64,
+    pub failing: AtomicBool,
+}
+
+impl Sealer {
+    /// Runs until stopped: closes the current file when it is due, and seals every closed one.
+    pub fn run(self) {
+        let mut opened = Instant::now();
+        loop {
+            let stopping = self.stop.load(Ordering::Acquire);
+            let due = opened.elapsed() >= self.interval
+                || self.journal.state().in_current.load(Ordering::Acquire) >= self.records;
+            if due || stopping {
+                if let Err(error) = self.journal.close_current() {
+                    tracing::error!(%error, "the records file could not be closed");
+                }
+                opened = Instant::now();
+                self.seal_pending();
+            }
+            if stopping {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Seals every closed file, oldest first; stops at the first that fails (to retry later).
+    pub fn seal_pending(&self) {
+        let files = match self.dir.pending_files() {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::error!(%error, "the pending records could not be listed");
+                return;
+            }
+        };
+        for file in files {
+            match self.seal(&file) {
+                Ok(()) => self.status.failing.store(false, Ordering::Release),
+                Err(error) => {
+                    tracing::warn!(file = %file.display(), %error, "records not sealed yet");
+                    self.status.failing.store(true, Ordering::Release);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn seal(&self, file: &Path) -> Result<(), String> {
+        let original = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+        let text = readable_lines(&original);
+        if text != original {
+            // The file kept is the file the ledger counts, byte for byte.
+            std::fs::write(file, &text)
+                .and_then(|()| std::fs::File::open(file)?.sync_all())
+                .map_err(|e| e.to_string())?;
+        }
+        let done = |outcome: &str| -> Result<(), String> {
+            let name = file.file_name().unwrap_or_default();
+            std::fs::rename(file, self.dir.sealed().join(name)).map_err(|e| e.to_string())?;
+            tracing::info!(file = %file.display(), outcome, "records sealed");
+            Ok(())
+        };
+        if text.is_empty() {
+            return done("empty");
+        }
+        let records = policy::usage::read(&text)
+            .map_err(|problems| format!("{} unreadable records", problems.len()))?;
+        let summary = policy::usage::summarize(records.iter().map(|(_, r)| r));
+        let credential = Credential::Key(Box::new(self.key.clone()));
+        self.instance
+            .deposit_usage(Some(&credential), &self.contract, text.as_bytes())
+            .map_err(|e| format!("deposit: {e}"))?;
+        let digest = service::access::sha256_digest(text.as_bytes());
+        let at = domain::updates::time::format_instant(service::build::now().max(summary.to));
+        let predicate = service::usage::batch(
+            &self.party,
+            &self.contract,
+            &self.deployment,
+            digest,
+            at,
+            &summary,
+        );
+        let envelope = Draft::new(&predicate)
+            .and_then(|draft| draft.signed_bytes(&[&self.key]))
+            .map_err(|e| e.to_string())?;
+        match self.instance.submit(envelope) {
+            Ok(reply) => {
+                self.status.batches.fetch_add(1, Ordering::AcqRel);
+                self.status
+                    .records
+                    .fetch_add(summary.records, Ordering::AcqRel);
+                self.status.last_entry.store(reply.index, Ordering::Release);
+                done("logged")
+            }
+            Err(ServiceError::Rejected { rule, .. })
+                if rule == "usage-once" || rule == "logged-once" =>
+            {
+                done("already logged")
+            }
+            Err(error) => Err(format!("entry: {error}")),
+        }
+    }
+}
+
+/// The lines of a records file that are whole JSON objects: a group whose write failed may
+/// have left a torn line, and its callers were refused, so it is not a record.
+fn readable_lines(text: &str) -> String {
+    let mut kept = String::with_capacity(text.len());
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if serde_json::from_str::<serde_json::Value>(line).is_ok() {
+            kept.push_str(line);
+            kept.push('\n');
+        } else {
+            tracing::warn!("a torn records line (its callers were refused) is left out");
+        }
+    }
+    kept
+}
