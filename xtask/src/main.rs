@@ -15,6 +15,7 @@ Tasks:
                 dependencies, no IO in pure crates, `//!` headers, functions of at most 100 lines
   bench         the benchmarks, as JSON lines (see BENCHMARKS.md)
   bench-http    only the HTTP benchmark
+  bench-gateway only the gateway benchmark, beside LiteLLM's proxy (pinned, installed in a venv)
   demo          build and run `concordat demo`: a seeded engagement served on 127.0.0.1:8700
   walkthrough   a short tour of a ledger on the embedded SQLite default
 ";
@@ -28,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         "tidy" => tidy::run(&root),
         "bench" => bench(),
         "bench-http" => http_bench(&workspace_root()?),
+        "bench-gateway" => gateway_bench(&root),
         "walkthrough" => walkthrough(&root),
         "demo" => {
             let mut args = vec!["run", "--release", "--locked", "-p", "cli", "--", "demo"];
@@ -111,7 +113,65 @@ fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "gate"])?;
     cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])?;
-    http_bench(&workspace_root()?)
+    http_bench(&workspace_root()?)?;
+    gateway_bench(&workspace_root()?)
+}
+
+/// The gateway's added latency and throughput (`crates/gateway/benches/gateway.rs`), with
+/// LiteLLM's proxy beside it: LiteLLM 1.106.12 is installed from `xtask/bench/litellm-
+/// requirements.txt` (every package pinned with its hashes, wheels only) into a venv under the
+/// target directory, once.
+fn gateway_bench(root: &Path) -> anyhow::Result<()> {
+    let requirements = root.join("xtask/bench/litellm-requirements.txt");
+    let venv = root.join("target/tmp/litellm-venv");
+    let litellm = venv.join("bin/litellm");
+    let marker = venv.join("requirements.installed");
+    let wanted = std::fs::read_to_string(&requirements)?;
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        eprintln!(
+            "$ python3 -m venv {} && pip install --require-hashes -r {}",
+            venv.display(),
+            requirements.display()
+        );
+        let created = Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv)
+            .status()?;
+        let installed = created.success()
+            && Command::new(venv.join("bin/python"))
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--require-hashes",
+                    "--only-binary=:all:",
+                    "-r",
+                ])
+                .arg(&requirements)
+                .status()?
+                .success();
+        if !installed {
+            bail!(
+                "LiteLLM could not be installed from {}",
+                requirements.display()
+            );
+        }
+        std::fs::write(&marker, &wanted)?;
+    }
+    eprintln!(
+        "$ CONCORDAT_LITELLM={} cargo bench -p gateway --bench gateway",
+        litellm.display()
+    );
+    let status = Command::new(env!("CARGO"))
+        .args(["bench", "--locked", "-p", "gateway", "--bench", "gateway"])
+        .env("CONCORDAT_LITELLM", &litellm)
+        .status()?;
+    if !status.success() {
+        bail!("the gateway benchmark failed ({status})");
+    }
+    Ok(())
 }
 
 /// Runs the binary on a fresh ledger in a temporary directory, showing each command.

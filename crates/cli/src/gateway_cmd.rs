@@ -114,9 +114,13 @@ pub struct ServeArgs {
     /// Seconds between sealed usage batches.
     #[arg(long, default_value_t = 10)]
     seal_interval: u64,
-    /// Seal sooner when this many records wait.
-    #[arg(long, default_value_t = 50_000)]
+    /// Seal sooner when this many records wait (or 8 MiB of them).
+    #[arg(long, default_value_t = 10_000)]
     seal_records: usize,
+    /// How many gateways serve this deployment side by side: each enforces its share of the
+    /// contract's capacity terms (requests and tokens per user and agency).
+    #[arg(long, default_value_t = 1)]
+    replicas: u64,
     /// Threads serving requests (default: the machine's cores).
     #[arg(long)]
     workers: Option<usize>,
@@ -259,6 +263,7 @@ fn serve(args: ServeArgs) -> Outcome {
         ledger_grace: Duration::from_secs(args.ledger_grace),
         seal_interval: Duration::from_secs(args.seal_interval.max(1)),
         seal_records: args.seal_records.max(1),
+        replicas: args.replicas.max(1),
     };
     let running = gateway::start(config, workers).map_err(|e| anyhow!("{e}"))?;
     eprintln!(

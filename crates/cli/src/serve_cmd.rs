@@ -171,5 +171,87 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
         }
     };
     let seeded = service::demo::seed(&dir)?;
-    serve(&dir, how, &|url| seeded.banner(url, &dir))
+    let api_keys = seeded.api_keys.clone();
+    let gateway_dir = dir.clone();
+    serve(&dir, how, &|url| {
+        // The gateway reads its rules from the server, which answers once this returns.
+        let (served, dir, api_keys) = (url.to_owned(), gateway_dir.clone(), api_keys.clone());
+        std::thread::spawn(move || match demo_gateway(&served, &dir) {
+            Ok((gateway, standin)) => {
+                print!("{}", gateway_banner(&gateway, &api_keys));
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                // Both serve until the process ends.
+                std::mem::forget(gateway);
+                std::mem::forget(standin);
+            }
+            Err(error) => eprintln!("the demo's gateway did not start: {error}"),
+        });
+        seeded.banner(url, &gateway_dir)
+    })
+}
+
+/// The demo's gateway for the workbench, in front of the stand-in model, on the port after the
+/// server's (or any free one).
+fn demo_gateway(
+    url: &str,
+    dir: &Path,
+) -> anyhow::Result<(gateway::Running, gateway::standin::StandIn)> {
+    let standin = gateway::standin::start(
+        "127.0.0.1:0".parse()?,
+        gateway::standin::Options::default(),
+        1,
+    )?;
+    let server: std::net::SocketAddr = url.trim_start_matches("http://").parse()?;
+    let key = service::keys::read_signer(&dir.join("keys/workbench-gateway.key"))?;
+    let config = |port: u16| -> anyhow::Result<gateway::Config> {
+        Ok(gateway::Config {
+            instance: std::sync::Arc::from(service::open(None, Some(url))?),
+            contract: service::demo::GATEWAY_CONTRACT.to_owned(),
+            deployment: service::demo::GATEWAY_DEPLOYMENT.to_owned(),
+            listen: std::net::SocketAddr::new(server.ip(), port),
+            upstream: standin.url(),
+            upstream_key: None,
+            key: key.clone(),
+            party: service::demo::GATEWAY_PARTY.to_owned(),
+            records: dir.join("gateway-records"),
+            poll: std::time::Duration::from_millis(250),
+            ledger_grace: std::time::Duration::from_secs(30),
+            seal_interval: std::time::Duration::from_secs(10),
+            seal_records: 10_000,
+            replicas: 1,
+        })
+    };
+    let preferred = if server.port() == 0 {
+        0
+    } else {
+        server.port().saturating_add(100)
+    };
+    let gateway = match gateway::start(config(preferred)?, 2) {
+        Ok(gateway) => gateway,
+        Err(gateway::GatewayError::Listen(..)) => gateway::start(config(0)?, 2)?,
+        Err(error) => return Err(error.into()),
+    };
+    Ok((gateway, standin))
+}
+
+fn gateway_banner(gateway: &gateway::Running, api_keys: &[(String, String, String)]) -> String {
+    let url = format!("http://{}/v1", gateway.addr);
+    let mut text = format!(
+        "\nThe workbench's enforcement gateway, in front of a stand-in model (not a real one: it answers a fixed text):\n  OpenAI base URL: {url}\n"
+    );
+    for (user, role, key) in api_keys {
+        text.push_str(&format!("  API key of {user} ({role}): {key}\n"));
+    }
+    let analyst = api_keys.first().map_or("KEY", |(_, _, key)| key.as_str());
+    let curl = |purpose: &str, domain: &str| {
+        format!(
+            "  curl -s {url}/chat/completions -H 'Authorization: Bearer {analyst}' -H 'Content-Type: application/json' \\\n    -H 'Concordat-Purpose: {purpose}' -H 'Concordat-Data-Classification: secret' -H 'Concordat-Human-Review: true' \\\n    -H 'Concordat-Target-Domain: {domain}' -d '{{\"model\":\"any\",\"messages\":[{{\"role\":\"user\",\"content\":\"Describe the image\"}}]}}'\n"
+        )
+    };
+    text.push_str("Allowed (imagery analysis, abroad):\n");
+    text.push_str(&curl("imagery-analysis", "foreign"));
+    text.push_str("Denied by clause no-domestic-surveillance (403, never reaches the model):\n");
+    text.push_str(&curl("surveillance", "domestic"));
+    text.push_str("Every call is recorded; the gateway seals its records into the ledger every 10 s (a usage entry on /log).\n");
+    text
 }

@@ -32,6 +32,8 @@ pub struct Rules {
     pub credentials: HashMap<String, Credential>,
     /// Whether this gateway is authorized for the deployment.
     pub authorized: bool,
+    /// The contract's capacity terms (none limited when it has no `service-levels` module).
+    pub capacity: domain::contract::Capacity,
 }
 
 impl Rules {
@@ -55,7 +57,20 @@ impl Rules {
                 .collect::<Vec<_>>()
                 .join("; ")
         });
+        let capacity = domain::contract::load(domain::contract::sources(&view.files))
+            .ok()
+            .and_then(|package| {
+                package
+                    .modules
+                    .into_iter()
+                    .find_map(|loaded| match loaded.module {
+                        domain::contract::Module::ServiceLevels(levels) => Some(levels.capacity),
+                        _ => None,
+                    })
+            })
+            .unwrap_or_default();
         Rules {
+            capacity,
             size: view.size,
             policy_digest: service::access::sha256_digest(hashed.as_bytes()),
             policies,

@@ -74,6 +74,8 @@ pub struct JournalState {
     pub failing: AtomicBool,
     /// Records in the current file.
     pub in_current: AtomicUsize,
+    /// Bytes in the current file.
+    pub bytes_in_current: AtomicUsize,
     /// Records written since start.
     pub written: AtomicUsize,
 }
@@ -224,6 +226,9 @@ impl Writer {
             Ok(()) => {
                 self.state.failing.store(self.broken, Ordering::Release);
                 self.state.in_current.fetch_add(count, Ordering::AcqRel);
+                self.state
+                    .bytes_in_current
+                    .fetch_add(buffer.len(), Ordering::AcqRel);
                 self.state.written.fetch_add(count, Ordering::AcqRel);
                 Ok(())
             }
@@ -266,6 +271,7 @@ impl Writer {
                 self.broken = false;
                 self.state.failing.store(false, Ordering::Release);
                 self.state.in_current.store(0, Ordering::Release);
+                self.state.bytes_in_current.store(0, Ordering::Release);
                 Ok(closed)
             }
             (Err(error), _) | (_, Err(error)) => {

@@ -15,6 +15,7 @@ mod health;
 pub mod journal;
 pub mod openai;
 pub mod proxy;
+pub mod quota;
 pub mod seal;
 pub mod standin;
 mod stream;
@@ -62,6 +63,9 @@ pub struct Config {
     pub seal_interval: Duration,
     /// ...or whenever this many are waiting.
     pub seal_records: usize,
+    /// How many gateways serve the deployment side by side: each enforces its share of the
+    /// contract's capacity terms.
+    pub replicas: u64,
 }
 
 impl std::fmt::Debug for Config {
@@ -189,6 +193,8 @@ pub struct Shared {
     pub ids: RequestIds,
     pub metrics: Metrics,
     pub seal_status: Arc<seal::SealStatus>,
+    pub quotas: quota::Quotas,
+    pub replicas: u64,
 }
 
 /// A gateway serving on its own threads.
@@ -280,6 +286,8 @@ pub fn start(config: Config, workers: usize) -> Result<Running, GatewayError> {
         ids: RequestIds::new()?,
         metrics: Metrics::default(),
         seal_status: Arc::clone(&seal_status),
+        quotas: quota::Quotas::default(),
+        replicas: config.replicas.max(1),
     });
     let sealer_stop = Arc::new(AtomicBool::new(false));
     let sealer = seal::Sealer {

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub param: Option<String>,
     pub message: String,
+    /// Seconds to wait before trying again (a 429's `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             code,
             param: None,
             message,
+            retry_after: None,
         }
     }
 

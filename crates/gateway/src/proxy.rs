@@ -59,6 +59,14 @@ fn json_response(status: u16, body: Bytes, id: Option<&str>) -> Response<Body> {
 
 fn error_response(error: &ApiError, id: Option<&str>) -> Response<Body> {
     let mut response = json_response(error.status, error.body(), id);
+    if let Some(seconds) = error
+        .retry_after
+        .and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+    {
+        response
+            .headers_mut()
+            .insert(hyper::header::RETRY_AFTER, seconds);
+    }
     // The SDKs retry 408, 409, 429 and 5xx unless told not to: a refusal is final.
     if error.status != 429 {
         response.headers_mut().insert(
@@ -360,6 +368,7 @@ async fn invoke(
         }
         Err(error) => Err(Stop::Refuse(Outcome::Unauthenticated, error)),
     };
+    let decided = decided.and_then(|body| within_capacity(&shared, &rules, &call).map(|()| body));
     let mut body = match decided {
         Ok(body) => body,
         Err(Stop::Refuse(outcome, error)) => return refuse(&shared, call, outcome, error).await,
@@ -370,6 +379,52 @@ async fn invoke(
     }
     let streaming = body.get("stream").and_then(Value::as_bool) == Some(true);
     forward(shared, rules, call, route, body, upstream_model, streaming).await
+}
+
+/// The contract's capacity terms admit one more request of the caller.
+fn within_capacity(shared: &Shared, rules: &Rules, call: &CallRecord) -> Result<(), Stop> {
+    let Some(request) = &call.request else {
+        return Ok(());
+    };
+    let now = service::build::now();
+    shared
+        .quotas
+        .admit(
+            &rules.capacity,
+            shared.replicas,
+            &request.user,
+            &request.agency,
+            now,
+        )
+        .map_err(|over| {
+            let mut error = ApiError::new(
+                429,
+                "requests",
+                "rate_limit_exceeded",
+                format!(
+                    "contract `{}` allows {} ({} on this gateway): try again in {} s",
+                    rules.contract,
+                    over.term.replace('_', " "),
+                    over.limit,
+                    over.retry_after
+                ),
+            );
+            error.retry_after = Some(over.retry_after);
+            Stop::Refuse(Outcome::RateLimited, error)
+        })
+}
+
+/// Counts an answered call's tokens against the caller's daily terms.
+pub fn spend(shared: &Shared, call: &CallRecord) {
+    if let Some(request) = &call.request {
+        let tokens = call.usage.prompt + call.usage.completion;
+        shared.quotas.spend(
+            &request.user,
+            &request.agency,
+            tokens,
+            service::build::now(),
+        );
+    }
 }
 
 /// Reads the request and decides it against the contract: the body to forward if allowed.
@@ -564,6 +619,7 @@ async fn whole(
     } else {
         Outcome::Served
     };
+    spend(shared, &call);
     let record = call.finish(outcome, status, None);
     if let Err(why) = write(shared, &record).await {
         return unavailable(shared, &why);

@@ -13,6 +13,10 @@ use tlog::note::SignerKey;
 
 use crate::journal::{Journal, RecordsDir};
 
+/// A records file is closed for sealing at this size, well within what an instance accepts
+/// in one deposit (16 MiB).
+pub const SEAL_BYTES: usize = 8 << 20;
+
 /// Where and as whom records are sealed.
 pub struct Sealer {
     pub instance: Arc<dyn Instance>,
@@ -58,8 +62,10 @@ impl Sealer {
         let mut opened = Instant::now();
         loop {
             let stopping = self.stop.load(Ordering::Acquire);
+            let state = self.journal.state();
             let due = opened.elapsed() >= self.interval
-                || self.journal.state().in_current.load(Ordering::Acquire) >= self.records;
+                || state.in_current.load(Ordering::Acquire) >= self.records
+                || state.bytes_in_current.load(Ordering::Acquire) >= SEAL_BYTES;
             if due || stopping {
                 if let Err(error) = self.journal.close_current() {
                     tracing::error!(%error, "the records file could not be closed");

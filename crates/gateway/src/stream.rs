@@ -114,6 +114,7 @@ impl Recorded {
         };
         call.usage = self.usage.unwrap_or_default();
         call.upstream_model = self.upstream_model.clone();
+        crate::proxy::spend(&self.shared, &call);
         call.response_digest = Some(format!(
             "sha256:{}",
             hex(&std::mem::take(&mut self.hasher).finalize())

@@ -103,6 +103,16 @@ pub fn seed(dir: &Path) -> Result<Seeded> {
 /// Creates the demo instance in `dir`, its story starting `days_ago` days ago (at least 120,
 /// so that it ends before today).
 pub fn seed_from(dir: &Path, days_ago: i64) -> Result<Seeded> {
+    seed_story(dir, days_ago, true)
+}
+
+/// The demo without the contract's capacity terms (its service-levels module keeps only its
+/// targets), for load tests that send one user's requests by the thousand.
+pub fn seed_for_load(dir: &Path) -> Result<Seeded> {
+    seed_story(dir, 120, false)
+}
+
+fn seed_story(dir: &Path, days_ago: i64, capacity: bool) -> Result<Seeded> {
     let created = crate::create(
         dir,
         ORIGIN,
@@ -128,7 +138,7 @@ pub fn seed_from(dir: &Path, days_ago: i64) -> Result<Seeded> {
         now: crate::build::now() - days_ago.max(120) * DAY,
     };
     register_parties(&seeder)?;
-    let files = publish_contract(&seeder)?;
+    let files = publish_contract(&seeder, capacity)?;
     recognise_labs_and_attest_hosting(&seeder)?;
     two_versions_approved_one_rolled_back(&seeder)?;
     a_third_version_blocked(&seeder)?;
@@ -310,7 +320,7 @@ fn register_parties(seeder: &Seeder) -> Result<()> {
 
 /// The contract, from the template, with a sealed addendum whose text is deposited with the
 /// instance (which serves it only to cleared parties): its public files.
-fn publish_contract(seeder: &Seeder) -> Result<BTreeMap<String, String>> {
+fn publish_contract(seeder: &Seeder, capacity: bool) -> Result<BTreeMap<String, String>> {
     let template =
         crate::templates::find(CONTRACT).ok_or_else(|| internal("the template is missing"))?;
     let parties = crate::templates::Parties {
@@ -326,6 +336,13 @@ fn publish_contract(seeder: &Seeder) -> Result<BTreeMap<String, String>> {
         })
         .map(|(path, text)| (path.to_owned(), text))
         .collect();
+    if !capacity && let Some(service) = files.get_mut("modules/service.toml") {
+        let kept: Vec<&str> = service
+            .lines()
+            .filter(|line| !line.starts_with("requests_per_") && !line.starts_with("tokens_per_"))
+            .collect();
+        *service = kept.join("\n") + "\n";
+    }
     let sealed_text = "Target-set handling: imagery of named sites is processed only in the enclave, and analyst notes on them are destroyed after 30 days.\n";
     let (sealed, commitment) = crate::sealed::seal("annex-c", sealed_text.to_owned())?;
     if let Some(contract) = files.get_mut("contract.toml") {

@@ -1,8 +1,9 @@
 //! The module library and the contract templates built from it, shipped inside the binary.
 
 /// Standard modules shared by the templates: rights in data aside, the clause types most AI
-/// procurements need (notice of model changes, audit, rollback, incident reporting, liability).
-const LIBRARY: [(&str, &str); 5] = [
+/// procurements need (notice of model changes, audit, rollback, incident reporting, liability,
+/// capacity and service levels).
+const LIBRARY: [(&str, &str); 6] = [
     (
         "modules/updates.toml",
         include_str!("../templates/library/updates.toml"),
@@ -22,6 +23,10 @@ const LIBRARY: [(&str, &str); 5] = [
     (
         "modules/liability.toml",
         include_str!("../templates/library/liability.toml"),
+    ),
+    (
+        "modules/service.toml",
+        include_str!("../templates/library/service.toml"),
     ),
 ];
 

@@ -69,3 +69,16 @@ try:
     report("no-purpose", raised=None)
 except openai.BadRequestError as error:
     report("no-purpose", raised="BadRequestError", status=error.status_code, param=error.param)
+
+# The contract's capacity: 60 requests a minute per user. Retries are the SDK's to make; here
+# none, to see the first refusal.
+impatient = openai.OpenAI(base_url=base_url, api_key=analyst_key, max_retries=0)
+served = 0
+try:
+    for _ in range(130):
+        impatient.chat.completions.create(model="gpt-4o", messages=MESSAGES, extra_headers=ANALYSIS)
+        served += 1
+    report("quota", raised=None, served=served)
+except openai.RateLimitError as error:
+    report("quota", raised="RateLimitError", served=served, status=error.status_code,
+           retry_after=error.response.headers.get("retry-after"))

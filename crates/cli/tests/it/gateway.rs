@@ -163,8 +163,19 @@ fn the_openai_sdk_gets_answers_and_typed_refusals_from_the_gateway() {
     );
     assert_eq!(cases["no-purpose"]["raised"], "BadRequestError");
     assert_eq!(cases["no-purpose"]["param"], "Concordat-Purpose");
-    // Four model calls reached the provider; the refusals did not, and were not retried.
-    assert_eq!(upstream.calls(), 4);
+    assert_eq!(cases["quota"]["raised"], "RateLimitError");
+    assert!(
+        cases["quota"]["retry_after"]
+            .as_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            <= 60
+    );
+    let within_quota = cases["quota"]["served"].as_u64().unwrap() as usize;
+    // Only allowed calls within the quota reached the provider; the refusals did not, and were
+    // not retried.
+    assert_eq!(upstream.calls() as usize, 4 + within_quota);
     let lines = record_lines(&records);
     let count = |outcome: &str| {
         lines
@@ -177,9 +188,10 @@ fn the_openai_sdk_gets_answers_and_typed_refusals_from_the_gateway() {
             count("served"),
             count("denied"),
             count("unauthenticated"),
-            count("bad-request")
+            count("bad-request"),
+            count("rate-limited")
         ),
-        (4, 1, 1, 1)
+        (4 + within_quota, 1, 1, 1, 1)
     );
 }
 

@@ -26,6 +26,9 @@ pub fn check(package: &Package) -> Vec<Diagnostic> {
             Module::Liability(liability) => check_liability(package, module, liability, &mut found),
             Module::DataHandling(data) => check_data(package, module, data, &mut found),
             Module::Hosting(hosting) => check_hosting(package, module, hosting, &mut found),
+            Module::ServiceLevels(levels) => {
+                check_service_levels(package, module, levels, &mut found)
+            }
             Module::UseRestrictions(_) => {}
         }
     }
@@ -571,5 +574,81 @@ fn check_data(
                 "host in an environment accredited for it, or disallow the classification",
             ));
         }
+    }
+}
+
+/// Capacity terms are positive; targets are percentages, ordered percentiles and a window.
+fn check_service_levels(
+    package: &Package,
+    module: &LoadedModule,
+    levels: &ServiceLevels,
+    found: &mut Vec<Diagnostic>,
+) {
+    let capacity = &levels.capacity;
+    let terms = [
+        (
+            "requests_per_user_per_minute",
+            capacity.requests_per_user_per_minute,
+        ),
+        (
+            "requests_per_user_per_day",
+            capacity.requests_per_user_per_day,
+        ),
+        ("tokens_per_user_per_day", capacity.tokens_per_user_per_day),
+        (
+            "requests_per_agency_per_minute",
+            capacity.requests_per_agency_per_minute,
+        ),
+        (
+            "requests_per_agency_per_day",
+            capacity.requests_per_agency_per_day,
+        ),
+        (
+            "tokens_per_agency_per_day",
+            capacity.tokens_per_agency_per_day,
+        ),
+    ];
+    for (term, value) in terms {
+        if value == Some(0) {
+            found.push(package.diagnostic(
+                &module.path,
+                &[Step::Key("capacity"), Step::Key(term)],
+                format!("`{term}` is 0: no request could ever be served"),
+                "leave the term out for no limit",
+            ));
+        }
+    }
+    let Some(targets) = &levels.targets else {
+        return;
+    };
+    if !(targets.availability_percent > 0.0 && targets.availability_percent <= 100.0) {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("targets"), Step::Key("availability_percent")],
+            format!(
+                "availability of {}% is not a percentage",
+                targets.availability_percent
+            ),
+            "e.g. 99.5",
+        ));
+    }
+    if targets.p50_ms > targets.p99_ms {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("targets"), Step::Key("p50_ms")],
+            format!(
+                "the median ({} ms) is above the 99th percentile ({} ms)",
+                targets.p50_ms, targets.p99_ms
+            ),
+            "the 99th percentile is the slower figure",
+        ));
+    }
+    if targets.window_days == 0 {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("targets"), Step::Key("window_days")],
+            "the targets are measured over a window of 0 days".to_owned(),
+            "e.g. 30",
+        ));
     }
 }

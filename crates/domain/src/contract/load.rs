@@ -251,6 +251,7 @@ fn parse_module(source: &Source) -> Result<(ModuleHeader, Module), Diagnostic> {
         "liability" => Module::Liability(parse(source, &hint)?),
         "use-restrictions" => Module::UseRestrictions(parse(source, &hint)?),
         "data-handling" => Module::DataHandling(parse(source, &hint)?),
+        "service-levels" => Module::ServiceLevels(parse(source, &hint)?),
         other => {
             let kinds: Vec<&str> = MODULE_KINDS.iter().map(|(kind, _)| *kind).collect();
             return Err(at(

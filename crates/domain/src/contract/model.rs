@@ -440,6 +440,49 @@ module_kind! {
     }
 }
 
+/// How much each user and the agency may ask of a deployment, per minute and per day; a term
+/// left out is not limited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    #[serde(default)]
+    pub requests_per_user_per_minute: Option<u64>,
+    #[serde(default)]
+    pub requests_per_user_per_day: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_user_per_day: Option<u64>,
+    #[serde(default)]
+    pub requests_per_agency_per_minute: Option<u64>,
+    #[serde(default)]
+    pub requests_per_agency_per_day: Option<u64>,
+    #[serde(default)]
+    pub tokens_per_agency_per_day: Option<u64>,
+}
+
+/// What the vendor's service must achieve, measured from the gateway's records over a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTargets {
+    /// Percent of allowed calls the provider answers (not an upstream error).
+    pub availability_percent: f64,
+    /// Latency percentiles of answered calls, milliseconds, as the gateway measured them.
+    pub p50_ms: u64,
+    pub p99_ms: u64,
+    /// The window the targets are measured over, in days.
+    pub window_days: u32,
+}
+
+module_kind! {
+    /// Capability: the capacity the agency buys and the service levels the vendor owes,
+    /// enforced and measured at the gateway.
+    ServiceLevels {
+        #[serde(default)]
+        capacity: Capacity,
+        #[serde(default)]
+        targets: Option<ServiceTargets>,
+    }
+}
+
 /// A parsed module, by kind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Module {
@@ -453,10 +496,11 @@ pub enum Module {
     Liability(Liability),
     UseRestrictions(UseRestrictions),
     DataHandling(DataHandling),
+    ServiceLevels(ServiceLevels),
 }
 
 /// The module kinds: name, whether capability or governance, and JSON Schema.
-pub const MODULE_KINDS: [(&str, &str); 10] = [
+pub const MODULE_KINDS: [(&str, &str); 11] = [
     ("model-delivery", "capability"),
     ("hosting", "capability"),
     ("updates", "capability"),
@@ -467,6 +511,7 @@ pub const MODULE_KINDS: [(&str, &str); 10] = [
     ("liability", "governance"),
     ("use-restrictions", "governance"),
     ("data-handling", "governance"),
+    ("service-levels", "capability"),
 ];
 
 /// The JSON Schema of a module kind, or of `contract.toml` for `contract`.
@@ -483,6 +528,7 @@ pub fn schema(kind: &str) -> Option<serde_json::Value> {
         "liability" => schemars::schema_for!(Liability),
         "use-restrictions" => schemars::schema_for!(UseRestrictions),
         "data-handling" => schemars::schema_for!(DataHandling),
+        "service-levels" => schemars::schema_for!(ServiceLevels),
         _ => return None,
     };
     serde_json::to_value(schema).ok()

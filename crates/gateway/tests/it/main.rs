@@ -138,6 +138,7 @@ fn gateway(ledger: &Ledger, upstream: &str, records: &Path, options: Options) ->
         ledger_grace: options.grace,
         seal_interval: options.seal_interval,
         seal_records: 1_000_000,
+        replicas: 1,
     };
     gateway::start(config, 2).unwrap()
 }
@@ -474,7 +475,7 @@ fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Duration {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < limit, "not within {limit:?}");
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(50));
     }
     started.elapsed()
 }
