@@ -90,7 +90,8 @@ pub struct ServeArgs {
     deployment: String,
     #[arg(long, default_value = "127.0.0.1:8800")]
     listen: SocketAddr,
-    /// The provider's OpenAI-compatible base URL, e.g. http://10.0.0.5:8000/v1.
+    /// The provider's OpenAI-compatible base URL, e.g. https://api.vendor.example/v1 (its
+    /// certificate checked against the system's trust store, or SSL_CERT_FILE's bundle).
     #[arg(long)]
     upstream: String,
     /// The environment variable holding the provider's API key.

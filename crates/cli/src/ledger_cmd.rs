@@ -59,7 +59,7 @@ for several keys. The party id defaults to the name in lowercase with dashes.")]
         to: Where,
         #[arg(long)]
         name: String,
-        /// agency, vendor, lab, auditor, overseer, witness or operator; repeatable.
+        /// agency, vendor, lab, auditor, overseer, witness, operator or gateway; repeatable.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
         /// A public key: PEM file or C2SP verifier-key text; repeatable.

@@ -206,6 +206,10 @@ fn start_gateway(ledger: &str, dir: &Path, upstream: &str) -> gateway::Running {
     gateway::start(config, 2).unwrap()
 }
 
+/// LiteLLM's master key: its proxy refuses to start without one (and then checks it on every
+/// request, as the gateway checks its API keys).
+const LITELLM_KEY: &str = "sk-concordat-bench-0123456789abcdef";
+
 /// LiteLLM's proxy in front of `upstream`, if `CONCORDAT_LITELLM` names its program.
 struct LiteLlm {
     child: std::process::Child,
@@ -230,7 +234,7 @@ fn start_litellm(dir: &Path, upstream: &str) -> Option<LiteLlm> {
     std::fs::write(
         &config,
         format!(
-            "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/standin\n      api_base: {upstream}\n      api_key: bench\nlitellm_settings:\n  telemetry: false\n"
+            "model_list:\n  - model_name: gpt-4o\n    litellm_params:\n      model: openai/standin\n      api_base: {upstream}\n      api_key: bench\ngeneral_settings:\n  master_key: {LITELLM_KEY}\nlitellm_settings:\n  telemetry: false\n"
         ),
     )
     .unwrap();
@@ -326,7 +330,7 @@ fn main() {
     };
     let through_litellm = litellm.as_ref().map(|proxy| Target {
         url: format!("{}/v1/chat/completions", proxy.url),
-        headers: vec![("authorization", "Bearer bench".to_owned())],
+        headers: vec![("authorization", format!("Bearer {LITELLM_KEY}"))],
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -30,6 +30,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -110,14 +111,8 @@ impl Upstream {
     pub fn new(url: &str, key: Option<&str>) -> Result<Upstream, GatewayError> {
         let fail = |why: &str| GatewayError::Upstream(url.to_owned(), why.to_owned());
         let uri: hyper::Uri = url.parse().map_err(|_| fail("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(fail(
-                    "HTTPS to the provider is not supported yet: run the gateway beside a TLS-terminating proxy, or on the provider's private network",
-                ));
-            }
-            _ => return Err(fail("the URL must start with http://")),
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(fail("the URL must start with https:// or http://"));
         }
         if uri.host().is_none() {
             return Err(fail("the URL names no host"));
@@ -188,7 +183,7 @@ impl RequestIds {
 pub struct Shared {
     pub enforcement: Arc<enforce::Enforcement>,
     pub journal: journal::Journal,
-    pub client: Client<HttpConnector, Full<Bytes>>,
+    pub client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     pub upstream: Upstream,
     pub ids: RequestIds,
     pub metrics: Metrics,
@@ -273,6 +268,11 @@ pub fn start(config: Config, workers: usize) -> Result<Running, GatewayError> {
         .map_err(|e| GatewayError::Listen(config.listen, e))?;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
+    connector.enforce_http(false);
+    let connector = tls_builder(&config.upstream)?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector);
     let client = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(1024)
@@ -320,6 +320,32 @@ pub fn start(config: Config, workers: usize) -> Result<Running, GatewayError> {
         sealer_stop,
         enforcement,
     })
+}
+
+/// TLS to the provider, trusting the system's certificates (`SSL_CERT_FILE` names another
+/// bundle). A machine without any may still reach a provider over plain HTTP.
+fn tls_builder(
+    upstream: &str,
+) -> Result<
+    hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
+    GatewayError,
+> {
+    match hyper_rustls::HttpsConnectorBuilder::new().with_native_roots() {
+        Ok(builder) => Ok(builder),
+        Err(error) if upstream.starts_with("https:") => Err(GatewayError::Upstream(
+            upstream.to_owned(),
+            format!("the system's trusted certificates could not be read: {error}"),
+        )),
+        Err(_) => {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| GatewayError::Upstream(upstream.to_owned(), e.to_string()))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config))
+        }
+    }
 }
 
 /// How long a client may take to send a request's head (or keep an idle connection).

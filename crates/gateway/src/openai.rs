@@ -81,6 +81,33 @@ pub fn model_of(value: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
+/// What the gateway reads of a whole answer: its model and its token counts, without building
+/// the rest (the text) into a tree.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Answered {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+impl Answered {
+    pub fn read(bytes: &[u8]) -> Answered {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    pub fn usage(&self) -> Usage {
+        self.usage
+            .as_ref()
+            .and_then(|usage| usage_of(&serde_json::json!({ "usage": usage })))
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +140,16 @@ mod tests {
             })
         );
         assert_eq!(usage_of(&json!({"usage": null})), None);
+        let answered = Answered::read(br#"{"model":"m","choices":[{"text":"long"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#);
+        assert_eq!(
+            (answered.model(), answered.usage()),
+            (
+                Some("m"),
+                Usage {
+                    prompt: 1,
+                    completion: 2
+                }
+            )
+        );
     }
 }

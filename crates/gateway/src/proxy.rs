@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::Shared;
 use crate::call::CallRecord;
 use crate::enforce::Rules;
-use crate::openai::{ApiError, model_of, usage_of};
+use crate::openai::{Answered, ApiError};
 use crate::stream::Recorded;
 
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -580,11 +580,9 @@ async fn whole(
         }
     };
     call.response_digest = Some(service::access::sha256_digest(&bytes));
-    let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
-    if let Some(value) = &parsed {
-        call.usage = usage_of(value).unwrap_or_default();
-        call.upstream_model = model_of(value).map(str::to_owned);
-    }
+    let answered = Answered::read(&bytes);
+    call.usage = answered.usage();
+    call.upstream_model = answered.model().map(str::to_owned);
     let id = call.id.clone();
     if !(200..300).contains(&status) {
         let record = call.finish(

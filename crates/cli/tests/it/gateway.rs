@@ -23,6 +23,25 @@ struct Gateway {
 
 impl Gateway {
     fn start(served: &Served, upstream: &str, records: &Path, seal_interval: u64) -> Gateway {
+        Gateway::spawn(served, upstream, records, seal_interval, &[])
+    }
+
+    fn start_with(
+        served: &Served,
+        upstream: &str,
+        records: &Path,
+        env: &[(&str, PathBuf)],
+    ) -> Gateway {
+        Gateway::spawn(served, upstream, records, 3600, env)
+    }
+
+    fn spawn(
+        served: &Served,
+        upstream: &str,
+        records: &Path,
+        seal_interval: u64,
+        env: &[(&str, PathBuf)],
+    ) -> Gateway {
         let key = served.dir.join("keys/workbench-gateway.key");
         let mut child = Command::new(BINARY)
             .args([
@@ -48,6 +67,7 @@ impl Gateway {
             .args(["--seal-interval", &seal_interval.to_string()])
             .env("VENDOR_KEY", "vendor-secret")
             .args(["--upstream-key-env", "VENDOR_KEY"])
+            .envs(env.iter().map(|(k, v)| (*k, v.as_os_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -432,4 +452,101 @@ fn an_agency_issues_lists_and_revokes_api_keys_and_names_its_gateway() {
         "workbench-gateway",
     ])
     .fails(1, "already enforces");
+}
+
+/// A TLS front on loopback for a plain-HTTP server at `backend`, with the certificate in `dir`
+/// (`cert.pem`, `key.pem`); its port. Serves until the process ends.
+fn tls_front(dir: &Path, backend: std::net::SocketAddr) -> u16 {
+    use rustls::pki_types::pem::PemObject as _;
+    let certs: Vec<_> = rustls::pki_types::CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let mut plain = tokio::net::TcpStream::connect(backend).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+    });
+    port
+}
+
+#[test]
+fn the_gateway_reaches_a_provider_over_https_and_checks_its_certificate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let upstream = gateway::standin::start(
+        "127.0.0.1:0".parse().unwrap(),
+        gateway::standin::Options::default(),
+        1,
+    )
+    .unwrap();
+    crate::server::test_certificates(tmp.path());
+    let port = tls_front(tmp.path(), upstream.addr);
+    let analyst = api_key(&served, "analyst-17");
+    let ask = |gateway: &Gateway| match ureq::post(&format!("{}/chat/completions", gateway.url))
+        .set("authorization", &format!("Bearer {analyst}"))
+        .set("Concordat-Purpose", "imagery-analysis")
+        .set("Concordat-Data-Classification", "secret")
+        .set("Concordat-Human-Review", "true")
+        .set("Concordat-Target-Domain", "foreign")
+        .send_string(r#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
+    {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => {
+            (response.status(), response.into_string().unwrap())
+        }
+        Err(error) => panic!("{error}"),
+    };
+    let https = format!("https://localhost:{port}/v1");
+    // Trusting the test CA, the provider is reached over TLS.
+    let trusted = Gateway::start_with(
+        &served,
+        &https,
+        &tmp.path().join("a"),
+        &[("SSL_CERT_FILE", tmp.path().join("ca.pem"))],
+    );
+    let (status, body) = ask(&trusted);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(gateway::standin::ANSWER));
+    // Trusting only another bundle, the certificate is refused: 502, never answered in clear.
+    let elsewhere = tmp.path().join("other-ca.pem");
+    let other = tempfile::tempdir().unwrap();
+    crate::server::test_certificates(other.path());
+    std::fs::copy(other.path().join("ca.pem"), &elsewhere).unwrap();
+    let untrusted = Gateway::start_with(
+        &served,
+        &https,
+        &tmp.path().join("b"),
+        &[("SSL_CERT_FILE", elsewhere)],
+    );
+    let (status, body) = ask(&untrusted);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("upstream_unreachable"), "{body}");
+    assert_eq!(upstream.calls(), 1);
 }

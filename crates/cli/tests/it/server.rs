@@ -1796,7 +1796,7 @@ fn usage_records_are_counted_in_public_and_read_by_auditors_in_scope() {
 
 /// A certificate authority and a server certificate it signed for 127.0.0.1, as PEM files in
 /// `dir`: `ca.pem`, `cert.pem`, `key.pem`.
-fn test_certificates(dir: &Path) {
+pub fn test_certificates(dir: &Path) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
         KeyPair, KeyUsagePurpose,
