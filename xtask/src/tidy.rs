@@ -44,6 +44,7 @@ const OWNERS: &[(&str, &str)] = &[
     ("axum", "server"),
     ("ureq", "service"),
     ("sev", "service"),
+    ("hyper-rustls", "gateway"),
 ];
 
 /// The pure crates, and what would mean IO in their sources.

@@ -243,6 +243,7 @@ fn start_litellm(dir: &Path, upstream: &str) -> Option<LiteLlm> {
         .arg(&config)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .env("LITELLM_LOG", "ERROR")
+        .env("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         .env("LITELLM_TELEMETRY", "False")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(dir.join("litellm.log")).unwrap())
@@ -285,7 +286,65 @@ fn latency_fields(run: &mut Run) -> Vec<(&'static str, String)> {
     ]
 }
 
-// tidy: long function: the benchmark's runs and reports, in the order BENCHMARKS.md shows them.
+/// `count` requests one after another: the latency of a lone caller.
+async fn one_at_a_time(client: &HttpClient, target: &Target, count: usize) -> Run {
+    let started = Instant::now();
+    let mut run = Run {
+        latencies: Vec::with_capacity(count),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    for _ in 0..count {
+        let sent = Instant::now();
+        if send(client, target).await {
+            run.latencies
+                .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(0));
+        } else {
+            run.errors += 1;
+        }
+    }
+    run.elapsed = started.elapsed();
+    run
+}
+
+/// Reports a run's latency beside the direct one: what the proxy added.
+fn added(bench: &str, rate: u64, delay_ms: u64, run: &mut Run, direct: &mut Run) {
+    let mut fields = vec![
+        ("rate", rate.to_string()),
+        ("upstream_delay_ms", delay_ms.to_string()),
+        (
+            "added_p50_ms",
+            format!("{:.3}", run.percentile(50.0) - direct.percentile(50.0)),
+        ),
+        (
+            "added_p99_ms",
+            format!("{:.3}", run.percentile(99.0) - direct.percentile(99.0)),
+        ),
+    ];
+    fields.extend(latency_fields(run));
+    fields.push(("direct_p50_ms", format!("{:.3}", direct.percentile(50.0))));
+    fields.push(("direct_p99_ms", format!("{:.3}", direct.percentile(99.0))));
+    report(bench, &fields);
+}
+
+async fn throughput(bench: &str, client: &HttpClient, target: &Target, seconds: u64) {
+    let mut run = closed_loop(client, target, 64, seconds).await;
+    let mut fields = vec![
+        ("connections", "64".to_owned()),
+        ("seconds", seconds.to_string()),
+        (
+            "requests_per_second",
+            format!(
+                "{:.0}",
+                run.latencies.len() as f64 / run.elapsed.as_secs_f64()
+            ),
+        ),
+    ];
+    fields.extend(latency_fields(&mut run));
+    report(bench, &fields);
+}
+
+// tidy: long function: the benchmark's setup, in the order BENCHMARKS.md describes it.
 fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return; // `cargo test --benches` and `--list`: nothing to run as a test.
@@ -344,6 +403,7 @@ fn main() {
         // Warm the connections and the gateway's view.
         open_loop(&client, &via, 200, 1).await;
         open_loop(&client, &direct, 200, 1).await;
+        let mut direct_by_delay = Vec::new();
         for delay_ms in [0u64, 5] {
             standin.set_options(gateway::standin::Options {
                 delay: Duration::from_millis(delay_ms),
@@ -351,76 +411,63 @@ fn main() {
             });
             let mut direct_run = open_loop(&client, &direct, rate, seconds).await;
             let mut via_run = open_loop(&client, &via, rate, seconds).await;
-            let added_p50 = via_run.percentile(50.0) - direct_run.percentile(50.0);
-            let added_p99 = via_run.percentile(99.0) - direct_run.percentile(99.0);
-            let mut fields = vec![
-                ("rate", rate.to_string()),
-                ("seconds", seconds.to_string()),
-                ("upstream_delay_ms", delay_ms.to_string()),
-                ("added_p50_ms", format!("{added_p50:.3}")),
-                ("added_p99_ms", format!("{added_p99:.3}")),
-            ];
-            fields.extend(latency_fields(&mut via_run));
-            fields.push((
-                "direct_p50_ms",
-                format!("{:.3}", direct_run.percentile(50.0)),
-            ));
-            fields.push((
-                "direct_p99_ms",
-                format!("{:.3}", direct_run.percentile(99.0)),
-            ));
-            report("gateway_added_latency", &fields);
-            if let Some(target) = &through_litellm {
-                for litellm_rate in [100, rate] {
-                    let mut run = open_loop(&client, target, litellm_rate, seconds).await;
-                    let mut fields = vec![
-                        ("rate", litellm_rate.to_string()),
-                        ("upstream_delay_ms", delay_ms.to_string()),
-                        (
-                            "added_p50_ms",
-                            format!("{:.3}", run.percentile(50.0) - direct_run.percentile(50.0)),
-                        ),
-                        (
-                            "added_p99_ms",
-                            format!("{:.3}", run.percentile(99.0) - direct_run.percentile(99.0)),
-                        ),
-                    ];
-                    fields.extend(latency_fields(&mut run));
-                    report("litellm_1_106_12_added_latency", &fields);
-                }
+            added(
+                "gateway_added_latency",
+                rate,
+                delay_ms,
+                &mut via_run,
+                &mut direct_run,
+            );
+            direct_by_delay.push((delay_ms, direct_run));
+        }
+        standin.set_options(gateway::standin::Options::default());
+        throughput("gateway_throughput", &client, &via, throughput_seconds).await;
+        let mut direct_one = one_at_a_time(&client, &direct, 1000).await;
+        let mut via_one = one_at_a_time(&client, &via, 1000).await;
+        added(
+            "gateway_added_latency_one_in_flight",
+            1,
+            0,
+            &mut via_one,
+            &mut direct_one,
+        );
+        // LiteLLM last, so that whatever it still works through does not slow the gateway's runs.
+        let Some(target) = &through_litellm else {
+            return;
+        };
+        one_at_a_time(&client, target, 50).await; // its first calls load what it needs
+        let mut litellm_one = one_at_a_time(&client, target, 300).await;
+        added(
+            "litellm_1_106_12_added_latency_one_in_flight",
+            1,
+            0,
+            &mut litellm_one,
+            &mut direct_one,
+        );
+        for (delay_ms, direct_run) in &mut direct_by_delay {
+            standin.set_options(gateway::standin::Options {
+                delay: Duration::from_millis(*delay_ms),
+                answer_as: None,
+            });
+            for litellm_rate in [100, rate] {
+                let mut run = open_loop(&client, target, litellm_rate, seconds).await;
+                added(
+                    "litellm_1_106_12_added_latency",
+                    litellm_rate,
+                    *delay_ms,
+                    &mut run,
+                    direct_run,
+                );
             }
         }
         standin.set_options(gateway::standin::Options::default());
-        let mut run = closed_loop(&client, &via, 64, throughput_seconds).await;
-        let mut fields = vec![
-            ("connections", "64".to_owned()),
-            ("seconds", throughput_seconds.to_string()),
-            (
-                "requests_per_second",
-                format!(
-                    "{:.0}",
-                    run.latencies.len() as f64 / run.elapsed.as_secs_f64()
-                ),
-            ),
-        ];
-        fields.extend(latency_fields(&mut run));
-        report("gateway_throughput", &fields);
-        if let Some(target) = &through_litellm {
-            let mut run = closed_loop(&client, target, 64, throughput_seconds.min(20)).await;
-            let mut fields = vec![
-                ("connections", "64".to_owned()),
-                ("seconds", throughput_seconds.min(20).to_string()),
-                (
-                    "requests_per_second",
-                    format!(
-                        "{:.0}",
-                        run.latencies.len() as f64 / run.elapsed.as_secs_f64()
-                    ),
-                ),
-            ];
-            fields.extend(latency_fields(&mut run));
-            report("litellm_1_106_12_throughput", &fields);
-        }
+        throughput(
+            "litellm_1_106_12_throughput",
+            &client,
+            target,
+            throughput_seconds.min(20),
+        )
+        .await;
     });
     drop(litellm);
     gateway.stop();

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use policy::usage::{Call, Outcome, UsageRecord};
 
+use crate::Shared;
 use crate::openai::Usage;
 
 /// A call's record in the making.
@@ -71,5 +72,42 @@ impl CallRecord {
                 reason,
             }),
         }
+    }
+}
+
+/// Writes a record and waits until it is on disk.
+pub async fn write(shared: &Shared, record: &UsageRecord) -> Result<(), String> {
+    let line = serde_json::to_vec(record).map_err(|e| e.to_string())?;
+    let outcome = shared
+        .journal
+        .append(line)
+        .await
+        .unwrap_or_else(|_| Err("the records writer has stopped".to_owned()));
+    if let Some(call) = &record.call {
+        shared.metrics.count(call.outcome);
+    }
+    outcome
+}
+
+/// Queues a record without waiting for it (a call nobody is waiting on any more).
+pub fn enqueue(shared: &Shared, record: &UsageRecord) {
+    if let Ok(line) = serde_json::to_vec(record) {
+        drop(shared.journal.append(line));
+        if let Some(call) = &record.call {
+            shared.metrics.count(call.outcome);
+        }
+    }
+}
+
+/// Counts an answered call's tokens against the caller's daily terms.
+pub fn spend(shared: &Shared, call: &CallRecord) {
+    if let Some(request) = &call.request {
+        let tokens = call.usage.prompt + call.usage.completion;
+        shared.quotas.spend(
+            &request.user,
+            &request.agency,
+            tokens,
+            service::build::now(),
+        );
     }
 }

@@ -11,7 +11,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use policy::usage::Outcome;
 
 use crate::Shared;
-use crate::proxy::{Body, full};
+use crate::body::{Body, full};
 
 const OUTCOMES: [Outcome; 8] = [
     Outcome::Served,

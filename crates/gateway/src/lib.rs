@@ -9,6 +9,7 @@
 //! entries signed by the gateway's own key. The gateway keeps no state but its records: the
 //! rules come from the ledger (see [`enforce`]), so replicas serve side by side.
 
+mod body;
 pub mod call;
 pub mod enforce;
 mod health;

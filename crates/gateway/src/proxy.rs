@@ -3,26 +3,23 @@
 //! contract's policies decide, which model answers (the version in service, whatever the
 //! client asked for), and the record of it all, durable before the answer leaves.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use policy::usage::{Outcome, UsageRecord};
+use policy::usage::Outcome;
 use serde_json::Value;
 
 use crate::Shared;
-use crate::call::CallRecord;
+use crate::body::{Body, full};
+use crate::call::{CallRecord, write};
 use crate::enforce::Rules;
 use crate::openai::{Answered, ApiError};
 use crate::stream::Recorded;
-
-pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
 
 /// The largest request body the gateway reads.
 pub const REQUEST_BYTES_MAX: usize = 16 << 20;
@@ -36,12 +33,6 @@ pub const HUMAN_REVIEW: &str = "Concordat-Human-Review";
 pub const TARGET_DOMAIN: &str = "Concordat-Target-Domain";
 /// The clauses that denied a request, on a 403.
 pub const CLAUSES: &str = "Concordat-Clauses";
-
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed_unsync()
-}
 
 fn json_response(status: u16, body: Bytes, id: Option<&str>) -> Response<Body> {
     let mut response = Response::new(full(body));
@@ -202,30 +193,6 @@ fn unavailable(shared: &Shared, why: &str) -> Response<Body> {
         HeaderValue::from_static("true"),
     );
     response
-}
-
-/// Writes a record and waits until it is on disk.
-pub async fn write(shared: &Shared, record: &UsageRecord) -> Result<(), String> {
-    let line = serde_json::to_vec(record).map_err(|e| e.to_string())?;
-    let outcome = shared
-        .journal
-        .append(line)
-        .await
-        .unwrap_or_else(|_| Err("the records writer has stopped".to_owned()));
-    if let Some(call) = &record.call {
-        shared.metrics.count(call.outcome);
-    }
-    outcome
-}
-
-/// Queues a record without waiting for it (a call nobody is waiting on any more).
-pub fn enqueue(shared: &Shared, record: &UsageRecord) {
-    if let Ok(line) = serde_json::to_vec(record) {
-        drop(shared.journal.append(line));
-        if let Some(call) = &record.call {
-            shared.metrics.count(call.outcome);
-        }
-    }
 }
 
 /// Records a call that ends in a refusal, then refuses it (or, if the record cannot be
@@ -412,19 +379,6 @@ fn within_capacity(shared: &Shared, rules: &Rules, call: &CallRecord) -> Result<
             error.retry_after = Some(over.retry_after);
             Stop::Refuse(Outcome::RateLimited, error)
         })
-}
-
-/// Counts an answered call's tokens against the caller's daily terms.
-pub fn spend(shared: &Shared, call: &CallRecord) {
-    if let Some(request) = &call.request {
-        let tokens = call.usage.prompt + call.usage.completion;
-        shared.quotas.spend(
-            &request.user,
-            &request.agency,
-            tokens,
-            service::build::now(),
-        );
-    }
 }
 
 /// Reads the request and decides it against the contract: the body to forward if allowed.
@@ -617,7 +571,7 @@ async fn whole(
     } else {
         Outcome::Served
     };
-    spend(shared, &call);
+    crate::call::spend(shared, &call);
     let record = call.finish(outcome, status, None);
     if let Err(why) = write(shared, &record).await {
         return unavailable(shared, &why);

@@ -114,7 +114,7 @@ impl Recorded {
         };
         call.usage = self.usage.unwrap_or_default();
         call.upstream_model = self.upstream_model.clone();
-        crate::proxy::spend(&self.shared, &call);
+        crate::call::spend(&self.shared, &call);
         call.response_digest = Some(format!(
             "sha256:{}",
             hex(&std::mem::take(&mut self.hasher).finalize())
@@ -122,7 +122,7 @@ impl Recorded {
         let record = call.finish(outcome, status, reason);
         let shared = Arc::clone(&self.shared);
         self.writing = Some(Box::pin(async move {
-            crate::proxy::write(&shared, &record).await
+            crate::call::write(&shared, &record).await
         }));
     }
 }
@@ -211,7 +211,7 @@ impl Drop for Recorded {
                 200,
                 Some("the client closed the stream before it ended".to_owned()),
             );
-            crate::proxy::enqueue(&self.shared, &record);
+            crate::call::enqueue(&self.shared, &record);
         }
     }
 }
