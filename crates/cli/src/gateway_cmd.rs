@@ -291,9 +291,7 @@ fn standin(listen: SocketAddr, delay_ms: u64, answer_as: Option<String>) -> Outc
         .enable_all()
         .build()
     {
-        runtime.block_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-        });
+        runtime.block_on(gateway::interrupted());
     }
     running.stop();
     Ok(())

@@ -14,6 +14,7 @@ mod proof_cmd;
 mod restricted;
 mod seen;
 mod serve_cmd;
+mod sla_cmd;
 mod token_cmd;
 mod updates_cmd;
 mod usage_cmd;
@@ -122,6 +123,9 @@ the rule it breaks (exit 1).")]
     /// against the contract; its users' API keys; a stand-in model to try it with.
     #[command(subcommand)]
     Gateway(gateway_cmd::GatewayCommand),
+    /// Measure a deployment's service levels against its contract, from the gateways' usage.
+    #[command(subcommand)]
+    Sla(sla_cmd::SlaCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -231,6 +235,7 @@ fn main() -> ExitCode {
         Command::Deploy(command) => updates_cmd::deploy(command, format),
         Command::Usage(command) => usage_cmd::run(command, format),
         Command::Gateway(command) => gateway_cmd::run(command, format),
+        Command::Sla(command) => sla_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -657,7 +657,17 @@ pub struct UsageRecorded {
     /// Tokens the model read and wrote over the batch, when a gateway made the records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenCounts>,
+    /// How long the served calls took, as the gateway measured them: how many fell in each of
+    /// [`LATENCY_BUCKETS_MS`] (at most that many milliseconds), and one more count for slower.
+    /// Batches' counts add up, so a service level holds or not over any window of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_ms: Vec<u64>,
 }
+
+/// The upper bounds, in milliseconds, of the latency counts a usage batch states.
+pub const LATENCY_BUCKETS_MS: [u64; 15] = [
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000,
+];
 
 /// Tokens in and out, as the model's provider counted them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]

@@ -210,15 +210,14 @@ impl Running {
         self.shutdown();
     }
 
-    /// Blocks until the process is interrupted (Ctrl-C or SIGTERM), then stops as [`stop`].
+    /// Blocks until the process is interrupted (Ctrl-C or SIGTERM), then stops as [`stop`]:
+    /// what was recorded is sealed before it returns.
     pub fn wait_for_signal(mut self) {
         if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {
-            runtime.block_on(async {
-                let _ = tokio::signal::ctrl_c().await;
-            });
+            runtime.block_on(interrupted());
         }
         self.shutdown();
     }
@@ -239,6 +238,22 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
 

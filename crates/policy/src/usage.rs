@@ -118,6 +118,9 @@ pub struct Summary {
     pub outcomes: BTreeMap<String, u64>,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// Served calls by latency: one count for each of `domain::LATENCY_BUCKETS_MS` and one
+    /// for slower (empty when no record says how long a call took).
+    pub latency_ms: Vec<u64>,
     /// The first and the last decision's time (unix seconds).
     pub from: i64,
     pub to: i64,
@@ -219,6 +222,18 @@ pub fn summarize<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Summ
                 .or_default() += 1;
             summary.prompt_tokens += call.prompt_tokens;
             summary.completion_tokens += call.completion_tokens;
+            if call.outcome == Outcome::Served {
+                let buckets = &domain::LATENCY_BUCKETS_MS;
+                if summary.latency_ms.is_empty() {
+                    summary.latency_ms = vec![0; buckets.len() + 1];
+                }
+                let ms = call.latency_us.div_ceil(1000);
+                let bucket = buckets
+                    .iter()
+                    .position(|bound| ms <= *bound)
+                    .unwrap_or(buckets.len());
+                summary.latency_ms[bucket] += 1;
+            }
         }
         if let Ok(at) = parse_instant("at", &record.at) {
             summary.from = summary.from.min(at);

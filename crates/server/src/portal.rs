@@ -528,7 +528,50 @@ pub async fn deployment(
         ));
     }
     body.push_str("</tbody></table>\n");
+    body.push_str(&service_levels(&state, &contract, &name));
     Ok(page(&instance, &format!("Deployment {name}"), &body))
+}
+
+/// The deployment's service levels over the contract's window, from its gateways' usage.
+fn service_levels(state: &domain::State, contract: &str, name: &str) -> String {
+    let Some(targets) = state
+        .contract(contract)
+        .and_then(|record| service::sla::targets(&record.files))
+    else {
+        return String::new();
+    };
+    let batches: Vec<updates::UsageBatch> = state.usage(Some(contract)).cloned().collect();
+    let Ok(report) =
+        service::sla::report(contract, name, &targets, &batches, service::build::now())
+    else {
+        return String::new();
+    };
+    let mut html = format!(
+        "<h2>Service levels</h2>\n<p>Measured by the gateways over the last {} days: {} calls answered by the provider, {} failed there, from {} usage entries.</p>\n<table><caption>The contract's targets, and what the records give</caption><thead><tr><th scope=\"col\">Term</th><th scope=\"col\">Target</th><th scope=\"col\">Measured</th><th scope=\"col\">Status</th></tr></thead><tbody>\n",
+        targets.window_days,
+        report.served,
+        report.upstream_errors,
+        report.batches.len()
+    );
+    for check in &report.checks {
+        let measured = match check.measured {
+            None => "nothing measured yet".to_owned(),
+            Some(m) if m >= u64::MAX as f64 => "beyond 60 s".to_owned(),
+            Some(m) => format!("{m:.2}"),
+        };
+        html.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{measured}</td><td>{}</td></tr>\n",
+            escape(&check.term.replace('_', " ")),
+            check.target,
+            if check.met {
+                "met"
+            } else {
+                "<strong>breached</strong>"
+            }
+        ));
+    }
+    html.push_str("</tbody></table>\n");
+    html
 }
 
 pub async fn parties(State(instance): State<Arc<Instance>>) -> Response {

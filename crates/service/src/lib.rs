@@ -19,6 +19,7 @@ pub mod layout;
 mod local;
 mod remote;
 pub mod sealed;
+pub mod sla;
 pub mod snp;
 pub mod templates;
 pub mod usage;

@@ -149,6 +149,11 @@ pub fn count_differences(batch: &domain::UsageRecorded, summary: &Summary) -> Ve
         },
     );
     compare(
+        "latency_ms",
+        format!("{:?}", batch.latency_ms),
+        format!("{:?}", summary.latency_ms),
+    );
+    compare(
         "tokens",
         format!(
             "{:?}",
@@ -195,5 +200,6 @@ pub fn batch(
                 completion: summary.completion_tokens,
             },
         ),
+        latency_ms: summary.latency_ms.clone(),
     }
 }

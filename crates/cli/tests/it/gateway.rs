@@ -550,3 +550,93 @@ fn the_gateway_reaches_a_provider_over_https_and_checks_its_certificate() {
     assert!(body.contains("upstream_unreachable"), "{body}");
     assert_eq!(upstream.calls(), 1);
 }
+
+#[test]
+fn service_levels_are_measured_from_the_gateways_usage_and_a_breach_is_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let upstream = gateway::standin::start(
+        "127.0.0.1:0".parse().unwrap(),
+        gateway::standin::Options::default(),
+        1,
+    )
+    .unwrap();
+    let analyst = api_key(&served, "analyst-17");
+    let ask = |gateway: &Gateway| {
+        let sent = ureq::post(&format!("{}/chat/completions", gateway.url))
+            .set("authorization", &format!("Bearer {analyst}"))
+            .set("Concordat-Purpose", "imagery-analysis")
+            .set("Concordat-Data-Classification", "secret")
+            .set("Concordat-Human-Review", "true")
+            .set("Concordat-Target-Domain", "foreign")
+            .send_string(r#"{"model":"m","messages":[{"role":"user","content":"x"}]}"#);
+        match sent {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response.status(),
+            Err(error) => panic!("{error}"),
+        }
+    };
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "--format",
+            "json",
+            "sla",
+            "report",
+            "--server",
+            &served.url,
+            "--contract",
+            CONTRACT,
+            "--deployment",
+            DEPLOYMENT,
+        ];
+        args.extend_from_slice(extra);
+        crate::support::concordat(&args, None, tmp.path())
+    };
+    let gw = Gateway::start(&served, &upstream.url(), &tmp.path().join("a"), 3600);
+    for _ in 0..3 {
+        assert_eq!(ask(&gw), 200);
+    }
+    gw.terminate(); // seals
+    let met: serde_json::Value = serde_json::from_str(&report(&[]).ok().stdout).unwrap();
+    assert_eq!(met["served"], 3);
+    assert!(
+        met["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["met"] == true),
+        "{met}"
+    );
+
+    // The provider goes away: every call is an upstream error, and availability is breached.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dead = Gateway::start(
+        &served,
+        &format!("http://{gone}/v1"),
+        &tmp.path().join("b"),
+        3600,
+    );
+    for _ in 0..3 {
+        assert_eq!(ask(&dead), 502);
+    }
+    dead.terminate();
+    report(&[]).fails(1, "availability_percent is 50.00 against a target of 99.5");
+    let agency = served.dir.join("keys/defense-agency.key");
+    report(&["--report-breach", "--key", agency.to_str().unwrap()])
+        .fails(1, "the breach is logged as entry");
+    // The deployment's page says so.
+    let page = ureq::get(&format!(
+        "{}/deployments/{CONTRACT}/{DEPLOYMENT}",
+        served.url
+    ))
+    .call()
+    .unwrap()
+    .into_string()
+    .unwrap();
+    assert!(
+        page.contains("Service levels") && page.contains("<strong>breached</strong>"),
+        "{page}"
+    );
+}

@@ -671,6 +671,20 @@ pub(crate) fn usage_recorded(
             ),
         ));
     }
+    if !p.latency_ms.is_empty()
+        && (p.latency_ms.len() != crate::kinds::LATENCY_BUCKETS_MS.len() + 1
+            || p.latency_ms.iter().sum::<u64>() > p.records)
+    {
+        return Err(reject(
+            "usage-counts",
+            format!(
+                "`latency_ms` has {} counts for {} calls: it has one count for each of the {} bounds and one for slower, of at most the batch's calls",
+                p.latency_ms.len(),
+                p.latency_ms.iter().sum::<u64>(),
+                crate::kinds::LATENCY_BUCKETS_MS.len()
+            ),
+        ));
+    }
     if let Some((clause, count)) = p
         .clauses
         .iter()
@@ -708,6 +722,7 @@ pub(crate) fn usage_recorded(
         at,
         outcomes: p.outcomes,
         tokens: p.tokens,
+        latency_ms: p.latency_ms,
     })));
     Ok(changes)
 }
