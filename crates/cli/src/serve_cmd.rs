@@ -8,28 +8,6 @@ use anyhow::{Context as _, anyhow};
 
 use crate::output::{Failure, Outcome};
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminate => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// How a server listens: its address, TLS, the names it answers for and its bounds.
 #[derive(Debug, clap::Args)]
 pub struct Listen {
@@ -132,7 +110,7 @@ pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outco
             tls,
             Arc::clone(&instance),
             how.limits(),
-            shutdown_signal(),
+            gateway::interrupted(),
         )
         .await
         .context("the server stopped")?;

@@ -241,7 +241,7 @@ impl Drop for Running {
     }
 }
 
-/// Ctrl-C or SIGTERM.
+/// Ctrl-C or SIGTERM: what stops `concordat serve` and a gateway.
 pub async fn interrupted() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
