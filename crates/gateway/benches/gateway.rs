@@ -6,7 +6,8 @@
 //! cores. Added latency is measured at a fixed rate (open loop: every request is sent when it
 //! is due, whatever the ones before it are doing), as via-gateway minus direct to the same
 //! stand-in in the same run, with a 0 ms and a 5 ms stand-in; throughput with 64 connections
-//! for 60 s. When `CONCORDAT_LITELLM` names LiteLLM's `litellm` program, its proxy runs in
+//! for 60 s. First, before any load, what the disk itself gives for one record's append and
+//! `fdatasync`: the floor under any durable record. When `CONCORDAT_LITELLM` names LiteLLM's `litellm` program, its proxy runs in
 //! front of the same stand-in under the same loads.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -270,6 +271,15 @@ fn start_litellm(dir: &Path, upstream: &str) -> Option<LiteLlm> {
     None
 }
 
+/// Milliseconds as a JSON number, or `null` when there is none (a run nothing answered).
+fn ms(value: f64) -> String {
+    if value.is_finite() {
+        format!("{value:.3}")
+    } else {
+        "null".to_owned()
+    }
+}
+
 fn report(bench: &str, fields: &[(&str, String)]) {
     let body: Vec<String> = std::iter::once(format!("\"bench\":\"{bench}\""))
         .chain(fields.iter().map(|(k, v)| format!("\"{k}\":{v}")))
@@ -281,9 +291,47 @@ fn latency_fields(run: &mut Run) -> Vec<(&'static str, String)> {
     vec![
         ("requests", run.latencies.len().to_string()),
         ("errors", run.errors.to_string()),
-        ("p50_ms", format!("{:.3}", run.percentile(50.0))),
-        ("p99_ms", format!("{:.3}", run.percentile(99.0))),
+        ("p50_ms", ms(run.percentile(50.0))),
+        ("p99_ms", ms(run.percentile(99.0))),
     ]
+}
+
+/// What the disk itself gives: a record-sized append and `fdatasync` each millisecond for
+/// `seconds`, in the directory the gateway's records go to. No durable record can be faster
+/// than this; the gateway's added latency is compared against it.
+fn disk_floor(dir: &Path, seconds: u64) {
+    use std::io::Write;
+    let path = dir.join("disk-floor.jsonl");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap();
+    let line = [b'x'; 700];
+    let mut run = Run {
+        latencies: Vec::new(),
+        errors: 0,
+        elapsed: Duration::ZERO,
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let sent = Instant::now();
+        file.write_all(&line).unwrap();
+        file.sync_data().unwrap();
+        run.latencies
+            .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+        std::thread::sleep(Duration::from_millis(1).saturating_sub(sent.elapsed()));
+    }
+    std::fs::remove_file(&path).unwrap();
+    report(
+        "records_disk_fdatasync",
+        &[
+            ("writes", run.latencies.len().to_string()),
+            ("p50_ms", ms(run.percentile(50.0))),
+            ("p99_ms", ms(run.percentile(99.0))),
+            ("p99_9_ms", ms(run.percentile(99.9))),
+        ],
+    );
 }
 
 /// `count` requests one after another: the latency of a lone caller.
@@ -314,16 +362,16 @@ fn added(bench: &str, rate: u64, delay_ms: u64, run: &mut Run, direct: &mut Run)
         ("upstream_delay_ms", delay_ms.to_string()),
         (
             "added_p50_ms",
-            format!("{:.3}", run.percentile(50.0) - direct.percentile(50.0)),
+            ms(run.percentile(50.0) - direct.percentile(50.0)),
         ),
         (
             "added_p99_ms",
-            format!("{:.3}", run.percentile(99.0) - direct.percentile(99.0)),
+            ms(run.percentile(99.0) - direct.percentile(99.0)),
         ),
     ];
     fields.extend(latency_fields(run));
-    fields.push(("direct_p50_ms", format!("{:.3}", direct.percentile(50.0))));
-    fields.push(("direct_p99_ms", format!("{:.3}", direct.percentile(99.0))));
+    fields.push(("direct_p50_ms", ms(direct.percentile(50.0))));
+    fields.push(("direct_p99_ms", ms(direct.percentile(99.0))));
     report(bench, &fields);
 }
 
@@ -362,6 +410,7 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .unwrap_or(60);
     let tmp = tempfile::tempdir().unwrap();
+    disk_floor(tmp.path(), seconds);
     let dir = tmp.path().join("instance");
     let ledger = serve_ledger(&dir);
     let standin = gateway::standin::start(

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use domain::gateway::Credential;
@@ -34,7 +34,16 @@ pub struct Rules {
     pub authorized: bool,
     /// The contract's capacity terms (none limited when it has no `service-levels` module).
     pub capacity: domain::contract::Capacity,
+    /// Decisions already made under these policies: a decision depends on the request alone,
+    /// and one deployment's callers send few distinct ones.
+    decided: Mutex<HashMap<policy::Request, Decided>>,
 }
+
+/// A decision, or why the request cannot be decided.
+pub type Decided = Result<policy::Decision, String>;
+
+/// The most decisions remembered; past it the memory starts again.
+const DECIDED_MAX: usize = 4096;
 
 impl Rules {
     pub fn compile(view: GatewayView, gateway: &str) -> Rules {
@@ -84,7 +93,26 @@ impl Rules {
             pinning: view.pinning,
             contract: view.contract,
             deployment: view.deployment,
+            decided: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The contract's decision on `asked` (`Ok(Err(..))` when it cannot be decided), or why
+    /// the policies do not load.
+    pub fn decide(&self, asked: &policy::Request) -> Result<Decided, String> {
+        let policies = self.policies.as_ref().map_err(Clone::clone)?;
+        let remembered = |decided: &HashMap<policy::Request, Decided>| decided.get(asked).cloned();
+        if let Some(decided) = self.decided.lock().ok().and_then(|d| remembered(&d)) {
+            return Ok(decided);
+        }
+        let decided = policies.decide(asked).map_err(|e| e.to_string());
+        if let Ok(mut memory) = self.decided.lock() {
+            if memory.len() >= DECIDED_MAX {
+                memory.clear();
+            }
+            memory.insert(asked.clone(), decided.clone());
+        }
+        Ok(decided)
     }
 
     /// The model name the provider is asked for: the version's API id, else its line.

@@ -123,9 +123,11 @@ impl Journal {
         let file = open_current(&dir).map_err(io(&dir.current()))?;
         let state = Arc::new(JournalState::default());
         let (jobs, queue) = mpsc::channel();
+        let length = file.metadata().map_err(io(&dir.current()))?.len();
         let writer = Writer {
             dir: dir.clone(),
             file,
+            length,
             broken: false,
             state: Arc::clone(&state),
             _lock: lock,
@@ -170,6 +172,8 @@ const GROUP_MAX: usize = 4096;
 struct Writer {
     dir: RecordsDir,
     file: File,
+    /// The bytes of `file` written and synced: a failed write is cut back to it.
+    length: u64,
     /// Set when the current file could not be closed: writes may go to a file nobody will
     /// seal, so the journal keeps failing until a close succeeds.
     broken: bool,
@@ -224,6 +228,7 @@ impl Writer {
         let count = waiting.len();
         let outcome = match written {
             Ok(()) => {
+                self.length += buffer.len() as u64;
                 self.state.failing.store(self.broken, Ordering::Release);
                 self.state.in_current.fetch_add(count, Ordering::AcqRel);
                 self.state
@@ -235,9 +240,12 @@ impl Writer {
             Err(error) => {
                 tracing::error!(%error, "records could not be written");
                 self.state.failing.store(true, Ordering::Release);
-                // A partial write may have left a torn line: start the next group on a new
-                // line so that the records after it still read.
-                let _ = self.file.write_all(b"\n");
+                // A partial write may have left a torn line: cut it off, so that the records
+                // after it start on a line of their own; if even that fails, the file is
+                // given up at the next close.
+                if self.file.set_len(self.length).is_err() {
+                    self.broken = true;
+                }
                 Err(format!("records could not be written: {error}"))
             }
         };
@@ -254,20 +262,23 @@ impl Writer {
         if self.state.in_current.load(Ordering::Acquire) == 0 && !self.broken {
             return Ok(None);
         }
-        let closed = match close_current(&self.dir) {
-            Ok(Some(closed)) => Ok(Some(closed)),
+        let closed = match move_to_pending(&self.dir) {
+            Ok(closed) => Ok(Some(closed)),
             // Reported when it was found; the directory is being tried again.
-            Ok(None) if self.broken => Ok(None),
-            Ok(None) => Err(std::io::Error::other(format!(
-                "`{}` vanished with records in it",
-                self.dir.current().display()
-            ))),
+            Err(e) if self.broken && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(std::io::Error::other(format!(
+                    "`{}` vanished with records in it",
+                    self.dir.current().display()
+                )))
+            }
             Err(error) => Err(error),
         };
         let reopened = open_current(&self.dir);
         match (closed, reopened) {
             (Ok(closed), Ok(file)) => {
                 self.file = file;
+                self.length = self.file.metadata().map_or(0, |m| m.len());
                 self.broken = false;
                 self.state.failing.store(false, Ordering::Release);
                 self.state.in_current.store(0, Ordering::Release);
@@ -284,15 +295,19 @@ impl Writer {
     }
 }
 
+/// Opens `current.jsonl` for appending, creating it durably: a record synced into a file
+/// whose name was lost in a crash would be lost with it.
 fn open_current(dir: &RecordsDir) -> std::io::Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.current())
+        .open(dir.current())?;
+    File::open(&dir.root)?.sync_all()?;
+    Ok(file)
 }
 
-/// Moves `current.jsonl` into `pending/` under a name that sorts by time, after cutting off a
-/// torn last line; nothing when it is empty or missing.
+/// Moves `current.jsonl` into `pending/` after cutting off a torn last line (what a crash
+/// may leave); nothing when it is empty or missing. Run at start-up.
 fn close_current(dir: &RecordsDir) -> std::io::Result<Option<PathBuf>> {
     let current = dir.current();
     let bytes = match std::fs::read(&current) {
@@ -310,11 +325,57 @@ fn close_current(dir: &RecordsDir) -> std::io::Result<Option<PathBuf>> {
         file.set_len(whole as u64)?;
         file.sync_all()?;
     }
+    move_to_pending(dir).map(Some)
+}
+
+/// Moves `current.jsonl` into `pending/` under a name that sorts by time. The running writer
+/// knows its file holds whole lines (a failed write is cut back), so it moves the
+/// file without reading it.
+fn move_to_pending(dir: &RecordsDir) -> std::io::Result<PathBuf> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let closed = dir.pending().join(format!("{nanos:024}.jsonl"));
-    std::fs::rename(&current, &closed)?;
+    std::fs::rename(dir.current(), &closed)?;
     File::open(dir.pending())?.sync_all()?;
-    Ok(Some(closed))
+    Ok(closed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_tail_is_cut_at_start_up_and_every_synced_record_is_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("records");
+        std::fs::create_dir_all(&root).unwrap();
+        // What a crash mid-write leaves: two whole records and part of a third.
+        std::fs::write(root.join("current.jsonl"), "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
+        let (journal, dir) = Journal::open(&root).unwrap();
+        let pending = dir.pending_files().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            std::fs::read_to_string(&pending[0]).unwrap(),
+            "{\"a\":1}\n{\"b\":2}\n"
+        );
+        assert!(matches!(Journal::open(&root), Err(JournalError::Locked(_))));
+
+        for record in ["{\"d\":4}", "{\"e\":5}"] {
+            let synced = journal.append(record.as_bytes().to_vec());
+            assert_eq!(synced.blocking_recv().unwrap(), Ok(()));
+        }
+        assert_eq!(journal.state().in_current.load(Ordering::Acquire), 2);
+        let closed = journal.close_current().unwrap().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(closed).unwrap(),
+            "{\"d\":4}\n{\"e\":5}\n"
+        );
+        assert_eq!(
+            journal.close_current().unwrap(),
+            None,
+            "nothing new to close"
+        );
+        assert_eq!(dir.pending_files().unwrap().len(), 2);
+    }
 }

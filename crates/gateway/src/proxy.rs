@@ -421,15 +421,15 @@ async fn decide(
         human_in_the_loop: purpose.human_review,
         target_domain: purpose.target_domain,
     };
-    let policies = rules.policies.as_ref().map_err(|problems| {
+    let decided = rules.decide(&asked).map_err(|problems| {
         Stop::Unavailable(format!("the contract's policies do not load: {problems}"))
     })?;
-    let decision = policies.decide(&asked).map_err(|error| {
+    let decision = decided.map_err(|error| {
         let message = format!("the request cannot be decided: {error}");
         Stop::Refuse(Outcome::BadRequest, bad_request("metadata", message))
     })?;
-    let undeclared = policies
-        .purposes()
+    let undeclared = (rules.policies.as_ref().ok())
+        .and_then(policy::Policies::purposes)
         .filter(|declared| !declared.contains(&asked.purpose))
         .map(|declared| {
             format!(

@@ -103,24 +103,23 @@ impl Sealer {
 
     fn seal(&self, file: &Path) -> Result<(), String> {
         let original = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-        let text = readable_lines(&original);
-        if text != original {
-            // The file kept is the file the ledger counts, byte for byte.
-            std::fs::write(file, &text)
-                .and_then(|()| std::fs::File::open(file)?.sync_all())
-                .map_err(|e| e.to_string())?;
-        }
+        let read = original.len();
+        let (text, records) = readable(original);
         let done = |outcome: &str| -> Result<(), String> {
             let name = file.file_name().unwrap_or_default();
             std::fs::rename(file, self.dir.sealed().join(name)).map_err(|e| e.to_string())?;
             tracing::info!(file = %file.display(), outcome, "records sealed");
             Ok(())
         };
-        if text.is_empty() {
+        if text.len() != read {
+            // The file kept is the file the ledger counts, byte for byte.
+            std::fs::write(file, &text)
+                .and_then(|()| std::fs::File::open(file)?.sync_all())
+                .map_err(|e| e.to_string())?;
+        }
+        if records.is_empty() {
             return done("empty");
         }
-        let records = policy::usage::read(&text)
-            .map_err(|problems| format!("{} unreadable records", problems.len()))?;
         let summary = policy::usage::summarize(records.iter().map(|(_, r)| r));
         let credential = Credential::Key(Box::new(self.key.clone()));
         self.instance
@@ -158,20 +157,55 @@ impl Sealer {
     }
 }
 
-/// The lines of a records file that are whole JSON objects: a group whose write failed may
-/// have left a torn line, and its callers were refused, so it is not a record.
-fn readable_lines(text: &str) -> String {
+/// The records of a file and its text without the lines that are not records: a group whose
+/// write failed may have left a torn line, and its callers were refused, so it is not a record.
+fn readable(text: String) -> (String, Vec<(usize, policy::usage::UsageRecord)>) {
+    let torn: std::collections::BTreeMap<usize, String> = match policy::usage::read(&text) {
+        Ok(records) if !text.lines().any(|l| l.trim().is_empty()) => return (text, records),
+        Ok(_) => std::collections::BTreeMap::new(),
+        Err(problems) => problems.into_iter().map(|p| (p.line, p.message)).collect(),
+    };
     let mut kept = String::with_capacity(text.len());
-    for line in text.lines() {
+    for (number, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        if serde_json::from_str::<serde_json::Value>(line).is_ok() {
-            kept.push_str(line);
-            kept.push('\n');
-        } else {
-            tracing::warn!("a torn records line (its callers were refused) is left out");
+        if let Some(problem) = torn.get(&(number + 1)) {
+            tracing::warn!(line = number + 1, %problem, "a records line is left out (a torn write: its callers were refused)");
+            continue;
         }
+        kept.push_str(line);
+        kept.push('\n');
     }
-    kept
+    let records = policy::usage::read(&kept).unwrap_or_default();
+    (kept, records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use policy::usage::Outcome;
+
+    #[test]
+    fn a_torn_line_is_left_out_and_the_records_around_it_are_kept() {
+        let line = |id: &str| {
+            let call = crate::call::CallRecord::new(
+                id.to_owned(),
+                "/v1/models",
+                "vision@1".to_owned(),
+                "sha256:00".to_owned(),
+            );
+            serde_json::to_string(&call.finish(Outcome::Unauthenticated, 401, None)).unwrap()
+        };
+        let (r1, r2) = (line("r1"), line("r2"));
+        let whole = format!("{r1}\n{r2}\n");
+        let (text, records) = readable(whole.clone());
+        assert_eq!((text.as_str(), records.len()), (whole.as_str(), 2));
+
+        let torn = format!("{r1}\n{{\"at\":\"20\n{r2}\n\n");
+        let (text, records) = readable(torn);
+        assert_eq!(text, whole);
+        let ids: Vec<&str> = records.iter().map(|(_, r)| r.id.as_str()).collect();
+        assert_eq!(ids, ["r1", "r2"]);
+    }
 }

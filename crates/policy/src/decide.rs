@@ -13,7 +13,7 @@ use crate::load::{Policies, schema};
 use crate::{PolicyError, classification_level};
 
 /// What a request is made against.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Resource {
     Deployment { id: String },
@@ -21,7 +21,7 @@ pub enum Resource {
 }
 
 /// A request to invoke a model, in Concordat's terms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
     pub user: String,

@@ -4,7 +4,7 @@
 //! whose scope includes them. Anyone holding the records can decide each request again and see
 //! whether the recorded answer is the one the contract's policies give.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use domain::updates::time::parse_instant;
 use serde::{Deserialize, Serialize};
@@ -251,6 +251,9 @@ pub fn summarize<'a>(records: impl IntoIterator<Item = &'a UsageRecord>) -> Summ
 /// from the policies', with the line and the difference in words.
 pub fn recheck(policies: &Policies, records: &[(usize, UsageRecord)]) -> Vec<LineError> {
     let mut differences = Vec::new();
+    // A decision depends on the request alone, and a batch holds few distinct requests (one
+    // per caller and context): each is decided once.
+    let mut decided: HashMap<&Request, Result<crate::Decision, String>> = HashMap::new();
     for (line, record) in records {
         let verdict = |allowed: bool| if allowed { "allowed" } else { "denied" };
         let because = |clauses: &[String]| {
@@ -263,7 +266,10 @@ pub fn recheck(policies: &Policies, records: &[(usize, UsageRecord)]) -> Vec<Lin
         let Some(request) = &record.request else {
             continue; // Nothing was decided; `read` checked it claims no decision.
         };
-        match policies.decide(request) {
+        let decision = decided
+            .entry(request)
+            .or_insert_with(|| policies.decide(request).map_err(|e| e.to_string()));
+        match decision {
             Ok(decision) => {
                 let mut recorded = record.clauses.clone();
                 recorded.sort();
