@@ -13,7 +13,7 @@ use policy::usage::Outcome;
 use crate::Shared;
 use crate::body::{Body, full};
 
-const OUTCOMES: [Outcome; 8] = [
+const OUTCOMES: [Outcome; 9] = [
     Outcome::Served,
     Outcome::Denied,
     Outcome::Unauthenticated,
@@ -22,12 +22,13 @@ const OUTCOMES: [Outcome; 8] = [
     Outcome::UpstreamError,
     Outcome::Drift,
     Outcome::Aborted,
+    Outcome::Unavailable,
 ];
 
 /// Counters for `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    outcomes: [AtomicU64; 8],
+    outcomes: [AtomicU64; 9],
     /// Requests refused because the gateway could not enforce or record (503).
     pub unavailable: AtomicU64,
 }

@@ -195,6 +195,19 @@ fn unavailable(shared: &Shared, why: &str) -> Response<Body> {
     response
 }
 
+/// Records a call the gateway cannot enforce, then answers 503 (unrecorded only when the
+/// records themselves cannot be written).
+async fn unavailable_recorded(shared: &Shared, call: CallRecord, why: &str) -> Response<Body> {
+    if shared.journal.state().failing.load(Ordering::Acquire) {
+        return unavailable(shared, why);
+    }
+    let record = call.finish(Outcome::Unavailable, 503, Some(why.to_owned()));
+    match write(shared, &record).await {
+        Ok(()) => unavailable(shared, why),
+        Err(failed) => unavailable(shared, &failed),
+    }
+}
+
 /// Records a call that ends in a refusal, then refuses it (or, if the record cannot be
 /// written, answers 503: nothing leaves unrecorded).
 async fn refuse(
@@ -298,7 +311,7 @@ fn purpose_of(headers: &HeaderMap, body: &mut Value) -> Result<Purpose, ApiError
 enum Stop {
     /// Recorded with this outcome, then refused.
     Refuse(Outcome, ApiError),
-    /// Not recorded (the gateway cannot enforce): 503.
+    /// The gateway cannot enforce: recorded, 503.
     Unavailable(String),
 }
 
@@ -310,6 +323,21 @@ async fn invoke(
 ) -> Response<Body> {
     let rules = match shared.enforcement.current() {
         Ok(rules) => rules,
+        Err(why @ crate::enforce::Unavailable::LedgerUnreachable(_)) => {
+            // The rules last known still say which version and policies a record names.
+            let known = shared.enforcement.rules();
+            let Some(active) = known.active.as_ref() else {
+                return unavailable(&shared, &why.to_string());
+            };
+            let mut call = CallRecord::new(
+                shared.ids.next(),
+                route,
+                active.model.clone(),
+                known.policy_digest.clone(),
+            );
+            call.credential = bearer(request.headers()).map(service::gateway::api_key_hash);
+            return unavailable_recorded(&shared, call, &why.to_string()).await;
+        }
         Err(why) => return unavailable(&shared, &why.to_string()),
     };
     if shared.journal.state().failing.load(Ordering::Acquire) {
@@ -339,7 +367,7 @@ async fn invoke(
     let mut body = match decided {
         Ok(body) => body,
         Err(Stop::Refuse(outcome, error)) => return refuse(&shared, call, outcome, error).await,
-        Err(Stop::Unavailable(why)) => return unavailable(&shared, &why),
+        Err(Stop::Unavailable(why)) => return unavailable_recorded(&shared, call, &why).await,
     };
     if let Some(object) = body.as_object_mut() {
         object.insert("model".to_owned(), Value::String(upstream_model.clone()));

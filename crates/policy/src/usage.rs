@@ -55,6 +55,9 @@ pub enum Outcome {
     Drift,
     /// The client went away before the answer was complete.
     Aborted,
+    /// The gateway could not enforce — the ledger out of reach past the grace, or the
+    /// contract's policies not loading — so it refused (503); never reached the model.
+    Unavailable,
 }
 
 impl Outcome {
@@ -68,6 +71,7 @@ impl Outcome {
             Outcome::UpstreamError => "upstream-error",
             Outcome::Drift => "drift",
             Outcome::Aborted => "aborted",
+            Outcome::Unavailable => "unavailable",
         }
     }
 }
@@ -184,7 +188,7 @@ fn check(record: &UsageRecord) -> Result<(), String> {
     match (&record.request, &record.call) {
         (Some(request), _) => request.validate().map_err(|e| e.to_string()),
         (None, Some(call)) if !record.allowed && record.clauses.is_empty() => match call.outcome {
-            Outcome::Unauthenticated | Outcome::BadRequest => Ok(()),
+            Outcome::Unauthenticated | Outcome::BadRequest | Outcome::Unavailable => Ok(()),
             other => Err(format!(
                 "a call that ended `{}` was decided, so its request is recorded",
                 other.name()

@@ -723,4 +723,19 @@ fn the_gateway_fails_closed_without_its_records_or_its_ledger() {
         refused.body
     );
     assert!(health(&gw).1.contains("ledger"));
+    // Refused for want of the ledger, the calls are still recorded (the records can be
+    // written), under the version and policies last known.
+    let unavailable: Vec<Value> = records_in(&records)
+        .into_iter()
+        .filter(|r| r["call"]["outcome"] == "unavailable")
+        .collect();
+    assert!(!unavailable.is_empty());
+    let last = unavailable.last().unwrap();
+    assert_eq!(last["call"]["status"], 503);
+    assert!(last["model"].as_str().unwrap().contains('@'), "{last}");
+    assert!(last["call"]["reason"].as_str().unwrap().contains("ledger"));
+    assert_eq!(
+        last["call"]["credential"],
+        service::gateway::api_key_hash(&analyst).as_str()
+    );
 }
