@@ -362,6 +362,16 @@ fn every_call_is_decided_pinned_and_recorded_once_then_sealed_by_the_gateway() {
     );
     assert_eq!(unsaid.status, 400);
     assert_eq!(unsaid.json()["error"]["param"], "Concordat-Purpose");
+    // A body past the 16 MiB a request may carry is refused unread past that.
+    let oversized = call(
+        &gw,
+        "/v1/chat/completions",
+        Some(&analyst),
+        Some(&ANALYSIS),
+        &chat(&"x".repeat(gateway::proxy::REQUEST_BYTES_MAX)),
+    );
+    assert_eq!(oversized.status, 400);
+    assert_eq!(oversized.json()["error"]["param"], "body");
 
     // The same context in the body's metadata; streaming with usage; responses; embeddings.
     let mut in_metadata = chat("x");
@@ -425,7 +435,7 @@ fn every_call_is_decided_pinned_and_recorded_once_then_sealed_by_the_gateway() {
 
     // Exactly one record a call, durable before the answer; digests, never the text.
     let written = records_in(&records);
-    assert_eq!(written.len(), 11, "{written:#?}");
+    assert_eq!(written.len(), 12, "{written:#?}");
     let outcomes = |name: &str| {
         written
             .iter()
@@ -439,7 +449,7 @@ fn every_call_is_decided_pinned_and_recorded_once_then_sealed_by_the_gateway() {
             outcomes("unauthenticated"),
             outcomes("bad-request")
         ),
-        (5, 3, 2, 1)
+        (5, 3, 2, 2)
     );
     let raw = std::fs::read_to_string(records.join("current.jsonl")).unwrap();
     assert!(
@@ -460,12 +470,12 @@ fn every_call_is_decided_pinned_and_recorded_once_then_sealed_by_the_gateway() {
     let batches = ledger.remote().usage(Some(CONTRACT)).unwrap();
     let batch = batches.last().unwrap();
     assert_eq!(batch.party, service::demo::GATEWAY_PARTY);
-    assert_eq!((batch.records, batch.allowed, batch.denied), (11, 5, 6));
+    assert_eq!((batch.records, batch.allowed, batch.denied), (12, 5, 7));
     assert_eq!(batch.outcomes.get("served"), Some(&5));
     assert_eq!(batch.outcomes.get("unauthenticated"), Some(&2));
     assert!(batch.tokens.is_some());
     assert!(
-        records_in(&records).len() == 11
+        records_in(&records).len() == 12
             && std::fs::read_dir(records.join("sealed")).unwrap().count() == 1
     );
 }
@@ -618,6 +628,38 @@ fn the_ledger_refuses_usage_of_a_version_not_in_service() {
         refused.to_string().contains("usage-version")
             || refused.to_string().contains("not in service"),
         "{refused}"
+    );
+
+    // A registered party that is neither a party of the contract nor a gateway authorized
+    // for it can neither deposit records under it nor log a batch of them.
+    let outsider = ledger.key("uk-test-lab");
+    let in_service = records.replace("vision-analyst@2027.3.0", "vision-analyst@2027.1.0");
+    let deposit = remote.deposit_usage(
+        Some(&service::Credential::Key(Box::new(outsider.clone()))),
+        CONTRACT,
+        in_service.as_bytes(),
+    );
+    assert!(
+        matches!(deposit, Err(service::ServiceError::Forbidden(_))),
+        "{deposit:?}"
+    );
+    let predicate = domain::UsageRecorded {
+        party: "uk-test-lab".to_owned(),
+        digest: service::access::sha256_digest(in_service.as_bytes()),
+        ..predicate
+    };
+    let envelope = Draft::new(&predicate)
+        .unwrap()
+        .signed_bytes(&[&outsider])
+        .unwrap();
+    let refused = remote.submit(envelope).unwrap_err().to_string();
+    assert!(refused.contains("uk-test-lab"), "{refused}");
+    assert!(
+        remote
+            .usage(Some(CONTRACT))
+            .unwrap()
+            .iter()
+            .all(|b| b.party != "uk-test-lab")
     );
 }
 
