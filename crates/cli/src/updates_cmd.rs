@@ -1017,6 +1017,7 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
                     deployment,
                     reason,
                     at: at.to_owned(),
+                    incident: None,
                 };
                 Ok((Draft::new(&predicate)?, what))
             },

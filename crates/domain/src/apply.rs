@@ -13,7 +13,7 @@ use crate::kinds::{
 use crate::state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
 };
-use crate::{gateway, updates};
+use crate::{gateway, incident, updates};
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
@@ -176,6 +176,18 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         }
         Kind::GatewayAuthorized => {
             gateway::gateway_authorized(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::IncidentReported => {
+            incident::incident_reported(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::IncidentUpdated => {
+            incident::incident_updated(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::IncidentNotified => {
+            incident::incident_notified(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::IncidentClosed => {
+            incident::incident_closed(state, entry, &signers, predicate(statement)?)
         }
     }
 }

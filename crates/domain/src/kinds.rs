@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::gateway::{CredentialIssued, CredentialRevoked, GatewayAuthorized};
+use crate::incident::{IncidentClosed, IncidentNotified, IncidentReported, IncidentUpdated};
 
 /// Every Concordat predicate type is this prefix, the kind's name, `/v` and a version.
 pub const PREDICATE_TYPE_PREFIX: &str = "https://concordat.dev/entry/";
@@ -222,10 +223,14 @@ pub enum Kind {
     CredentialIssued,
     CredentialRevoked,
     GatewayAuthorized,
+    IncidentReported,
+    IncidentUpdated,
+    IncidentNotified,
+    IncidentClosed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 26] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -248,6 +253,10 @@ impl Kind {
         Kind::CredentialIssued,
         Kind::CredentialRevoked,
         Kind::GatewayAuthorized,
+        Kind::IncidentReported,
+        Kind::IncidentUpdated,
+        Kind::IncidentNotified,
+        Kind::IncidentClosed,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -275,6 +284,10 @@ impl Kind {
             Kind::CredentialIssued => "credential-issued",
             Kind::CredentialRevoked => "credential-revoked",
             Kind::GatewayAuthorized => "gateway-authorized",
+            Kind::IncidentReported => "incident-reported",
+            Kind::IncidentUpdated => "incident-updated",
+            Kind::IncidentNotified => "incident-notified",
+            Kind::IncidentClosed => "incident-closed",
         }
     }
 
@@ -342,6 +355,18 @@ impl Kind {
             Kind::GatewayAuthorized => {
                 "an agency names the gateway that enforces a deployment and records its usage"
             }
+            Kind::IncidentReported => {
+                "a party of the contract or an authority reports incidents in a deployment (their clocks start; a grave one may roll it back)"
+            }
+            Kind::IncidentUpdated => {
+                "what became known about an incident: severity, harms, techniques, usage, evidence"
+            }
+            Kind::IncidentNotified => {
+                "a party tells another party, or a regime's authority, of an incident (meets a notification duty)"
+            }
+            Kind::IncidentClosed => {
+                "an incident is closed: the review, the remediation and any redress (signed by a party of the contract)"
+            }
         }
     }
 
@@ -381,6 +406,10 @@ impl Kind {
             Kind::CredentialIssued => schemars::schema_for!(CredentialIssued),
             Kind::CredentialRevoked => schemars::schema_for!(CredentialRevoked),
             Kind::GatewayAuthorized => schemars::schema_for!(GatewayAuthorized),
+            Kind::IncidentReported => schemars::schema_for!(IncidentReported),
+            Kind::IncidentUpdated => schemars::schema_for!(IncidentUpdated),
+            Kind::IncidentNotified => schemars::schema_for!(IncidentNotified),
+            Kind::IncidentClosed => schemars::schema_for!(IncidentClosed),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -608,6 +637,9 @@ pub struct DeploymentRolledBack {
     pub deployment: String,
     pub reason: String,
     pub at: String,
+    /// The incident the rollback answers (its `rollback` duty is then met by this entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
 }
 
 /// A restricted read the server answered (a sealed addendum's text, records within an
@@ -726,4 +758,8 @@ predicates! {
     CredentialIssued => CredentialIssued,
     CredentialRevoked => CredentialRevoked,
     GatewayAuthorized => GatewayAuthorized,
+    IncidentReported => IncidentReported,
+    IncidentUpdated => IncidentUpdated,
+    IncidentNotified => IncidentNotified,
+    IncidentClosed => IncidentClosed,
 }

@@ -13,6 +13,7 @@ mod apply;
 pub mod contract;
 pub mod gateway;
 pub mod ids;
+pub mod incident;
 mod kinds;
 mod state;
 pub mod updates;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::Package;
 use crate::gateway::{Credential, GatewayGrant};
+use crate::incident::Incident;
 use crate::kinds::Role;
 use crate::updates::{
     Deployment, EvidenceRecord, HostingRecord, ModelVersion, Recognition, UsageBatch,
@@ -107,6 +108,7 @@ pub enum Change {
     PutUsage(Box<UsageBatch>),
     PutCredential(Box<Credential>),
     PutGatewayGrant(Box<GatewayGrant>),
+    PutIncident(Box<Incident>),
     /// The ledger's time moves forward to this (unix seconds).
     SetClock(i64),
 }
@@ -131,6 +133,7 @@ pub const USAGE_SPACE: &str = "usage";
 pub const CLOCK_SPACE: &str = "clock";
 pub const CREDENTIAL_SPACE: &str = "credential";
 pub const GATEWAY_SPACE: &str = "gateway";
+pub const INCIDENT_SPACE: &str = "incident";
 
 /// The whole governance state.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +154,8 @@ pub struct State {
     credentials: BTreeMap<String, Credential>,
     /// Gateways by `contract/deployment/gateway`.
     gateway_grants: BTreeMap<String, GatewayGrant>,
+    /// Incidents by `contract/id`.
+    incidents: BTreeMap<String, Incident>,
     /// The latest `at` accepted (unix seconds).
     clock: i64,
     /// Parsed public keys, by key ID (derived from `keys`).
@@ -331,6 +336,21 @@ impl State {
             .filter(move |g| g.contract == contract && g.deployment == deployment)
     }
 
+    /// An incident, by `contract/id`.
+    pub fn incident(&self, key: &str) -> Option<&Incident> {
+        self.incidents.get(key)
+    }
+
+    /// The incidents of `contract` (every contract's, when `None`), by id.
+    pub fn incidents<'a>(
+        &'a self,
+        contract: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Incident> {
+        self.incidents
+            .values()
+            .filter(move |i| contract.is_none_or(|c| i.contract == c))
+    }
+
     pub fn clock(&self) -> i64 {
         self.clock
     }
@@ -438,6 +458,9 @@ impl State {
                 Change::PutGatewayGrant(grant) => {
                     self.gateway_grants.insert(grant.key(), (**grant).clone());
                 }
+                Change::PutIncident(incident) => {
+                    self.incidents.insert(incident.key(), (**incident).clone());
+                }
                 Change::SetClock(time) => self.clock = self.clock.max(*time),
             }
         }
@@ -502,6 +525,11 @@ impl State {
                     space: GATEWAY_SPACE,
                     key: grant.key(),
                     value: serde_json::to_vec(grant).unwrap_or_default(),
+                },
+                Change::PutIncident(incident) => StateRow {
+                    space: INCIDENT_SPACE,
+                    key: incident.key(),
+                    value: serde_json::to_vec(incident).unwrap_or_default(),
                 },
                 Change::SetClock(time) => StateRow {
                     space: CLOCK_SPACE,
@@ -573,6 +601,12 @@ impl State {
                     .cloned()
                     .map(|g| Change::PutGatewayGrant(Box::new(g))),
             )
+            .chain(
+                self.incidents
+                    .values()
+                    .cloned()
+                    .map(|i| Change::PutIncident(Box::new(i))),
+            )
             .chain((self.clock != 0).then_some(Change::SetClock(self.clock)))
             .collect();
         State::rows_of(&changes)
@@ -621,6 +655,9 @@ impl State {
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 GATEWAY_SPACE => changes.push(Change::PutGatewayGrant(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                INCIDENT_SPACE => changes.push(Change::PutIncident(Box::new(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 CLOCK_SPACE => changes.push(Change::SetClock(

@@ -572,6 +572,7 @@ fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> Result<()> {
         deployment: DEPLOYMENT.to_owned(),
         reason: "Serious incident INC-2027-014: captions misidentified civilian vehicles; returned to the last approved version.".to_owned(),
         at: seeder.at(75),
+        incident: None,
     };
     seeder.submit(Draft::new(&rollback)?, &["defense-agency"])?;
     Ok(())

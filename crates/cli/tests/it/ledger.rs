@@ -102,6 +102,10 @@ fn kinds_list_predicate_types_and_schemas() {
             "credential-issued",
             "credential-revoked",
             "gateway-authorized",
+            "incident-reported",
+            "incident-updated",
+            "incident-notified",
+            "incident-closed",
         ]
     );
     assert_eq!(

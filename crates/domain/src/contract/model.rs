@@ -119,6 +119,43 @@ pub enum Severity {
     WidespreadInfringement,
 }
 
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Minor,
+        Severity::Serious,
+        Severity::Death,
+        Severity::CriticalInfrastructure,
+        Severity::WidespreadInfringement,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Serious => "serious",
+            Severity::Death => "death",
+            Severity::CriticalInfrastructure => "critical-infrastructure",
+            Severity::WidespreadInfringement => "widespread-infringement",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// How grave it is, for "at or above": minor, then serious, then the three kinds the AI
+    /// Act's Art. 73 gives shorter clocks (a death, critical infrastructure disrupted, a
+    /// widespread infringement), which stand level with each other.
+    pub fn rank(self) -> u8 {
+        match self {
+            Severity::Minor => 0,
+            Severity::Serious => 1,
+            Severity::Death
+            | Severity::CriticalInfrastructure
+            | Severity::WidespreadInfringement => 2,
+        }
+    }
+}
+
 /// Data classification levels, from least to most sensitive.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -364,12 +401,30 @@ pub enum Fallback {
     Pinned { line: String, version: String },
 }
 
+/// Who rolls a deployment back on an incident at the trigger severity.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "by", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RollbackApproval {
+    /// The ledger, on the write path of the incident's report.
+    #[default]
+    Automatic,
+    /// A named party of the contract, within `max_hours`.
+    Approver { party: String },
+}
+
 module_kind! {
     /// Governance: when and how fast to roll back, and to what.
     Rollback {
         triggers: Vec<String>,
         max_hours: u32,
         fallback: Fallback,
+        /// An incident at or above this severity rolls the deployment back (none: incidents
+        /// set off no rollback of themselves).
+        #[serde(default)]
+        trigger_severity: Option<Severity>,
+        /// Who rolls back on such an incident.
+        #[serde(default)]
+        approval: RollbackApproval,
     }
 }
 

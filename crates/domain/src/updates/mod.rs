@@ -23,7 +23,9 @@ use crate::kinds::{Assurance, Harness};
 
 pub use gate::{Gate, GateError, Requirement, evaluate};
 pub use report::{ContractReuse, Reuse, recognition_report};
-pub(crate) use rules::{clock as clock_of, require_signer as require_party_signer};
+pub(crate) use rules::{
+    RollBack, clock as clock_of, require_signer as require_party_signer, roll_back,
+};
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,
     model_version_registered, recognition_published, usage_recorded, version_approved,

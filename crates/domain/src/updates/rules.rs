@@ -849,29 +849,68 @@ pub(crate) fn deployment_rolled_back(
     if p.reason.trim().is_empty() {
         return Err(reject("rollback-reason", "a rollback needs a reason"));
     }
-    let dkey = deployment_key(&p.contract, &p.deployment);
+    let step = roll_back(
+        state,
+        entry.index,
+        &p.contract,
+        &p.deployment,
+        &p.party,
+        p.reason.trim(),
+        at,
+    )?;
+    if let Some(incident) = &p.incident {
+        changes.push(crate::incident::answered_by_rollback(
+            state,
+            entry.index,
+            &p,
+            incident,
+            &step,
+            at,
+        )?);
+    }
+    changes.extend(step.changes);
+    Ok(changes)
+}
+
+/// A deployment's step back to its fallback: the changes, and the versions it goes from and to.
+pub(crate) struct RollBack {
+    pub changes: Vec<Change>,
+    pub from: String,
+    pub to: String,
+}
+
+/// Rolls `deployment` of `contract` back to the contract's fallback (the last approved version
+/// before the one in service, unless the contract pins one).
+pub(crate) fn roll_back(
+    state: &State,
+    index: u64,
+    contract: &str,
+    name: &str,
+    party: &str,
+    reason: &str,
+    at: i64,
+) -> Result<RollBack, Rejection> {
+    let mut changes = Vec::new();
+    let dkey = deployment_key(contract, name);
     let mut deployment = state.deployment(&dkey).cloned().ok_or_else(|| {
         reject(
             "deployment",
-            format!(
-                "contract `{}` has no deployment `{}`",
-                p.contract, p.deployment
-            ),
+            format!("contract `{contract}` has no deployment `{name}`"),
         )
     })?;
     let current = deployment.active.clone().ok_or_else(|| {
         reject(
             "deployment",
-            format!("deployment `{}` has no version in service", p.deployment),
+            format!("deployment `{name}` has no version in service"),
         )
     })?;
     let may_serve = |key: &str| {
         state
             .model(key)
-            .and_then(|m| m.offers.get(&p.contract))
+            .and_then(|m| m.offers.get(contract))
             .is_some_and(|o| o.status.may_serve())
     };
-    let terms = terms_of(state, &p.contract)?;
+    let terms = terms_of(state, contract)?;
     let target = match terms.rollback.map(|r| &r.fallback) {
         Some(Fallback::Pinned { line, version }) => {
             let key = model_key(line, version);
@@ -895,40 +934,40 @@ pub(crate) fn deployment_rolled_back(
             .ok_or_else(|| {
                 reject(
                     "rollback",
-                    format!(
-                        "deployment `{}` has no earlier approved version to return to",
-                        p.deployment
-                    ),
+                    format!("deployment `{name}` has no earlier approved version to return to"),
                 )
             })?,
     };
-    let reason = p.reason.trim().to_owned();
     deployment.active = Some(target.clone());
     deployment.events.push(DeploymentEvent {
-        entry: entry.index,
+        entry: index,
         action: DeploymentAction::RolledBack,
         version: target.clone(),
         previous: Some(current.clone()),
-        party: p.party,
-        reason: Some(reason.clone()),
+        party: party.to_owned(),
+        reason: Some(reason.to_owned()),
         at,
     });
     changes.extend(set_status(
         state,
-        &p.contract,
+        contract,
         &current,
         VersionStatus::RolledBack,
-        entry.index,
-        Some(reason),
+        index,
+        Some(reason.to_owned()),
     ));
     changes.extend(set_status(
         state,
-        &p.contract,
+        contract,
         &target,
         VersionStatus::Active,
-        entry.index,
+        index,
         None,
     ));
     changes.push(Change::PutDeployment(Box::new(deployment)));
-    Ok(changes)
+    Ok(RollBack {
+        changes,
+        from: current,
+        to: target,
+    })
 }

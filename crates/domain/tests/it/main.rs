@@ -8,6 +8,7 @@
 )]
 
 mod contract;
+mod incidents;
 mod updates;
 
 use attest::{PublicKey, Statement, Subject};

@@ -10,12 +10,12 @@ use sha2::Digest as _;
 
 use super::{keyid, package_files, text};
 
-const DAY: i64 = 86_400;
+pub(super) const DAY: i64 = 86_400;
 /// When the scenarios start: 2026-09-01T00:00:00Z.
-const T0: i64 = 1_788_220_800;
-const CONTRACT: &str = "imagery-assistant";
+pub(super) const T0: i64 = 1_788_220_800;
+pub(super) const CONTRACT: &str = "imagery-assistant";
 
-fn at(seconds: i64) -> String {
+pub(super) fn at(seconds: i64) -> String {
     time::format_instant(seconds)
 }
 
@@ -27,13 +27,13 @@ fn digest_of(name: &str) -> String {
 }
 
 /// A ledger state built entry by entry, with signers named by test key.
-struct Ledger {
-    state: State,
+pub(super) struct Ledger {
+    pub(super) state: State,
     index: u64,
 }
 
 impl Ledger {
-    fn submit(
+    pub(super) fn submit(
         &mut self,
         kind: Kind,
         predicate: Value,
@@ -61,12 +61,12 @@ impl Ledger {
         Ok(self.index - 1)
     }
 
-    fn ok(&mut self, kind: Kind, predicate: Value, signers: &[&str]) -> u64 {
+    pub(super) fn ok(&mut self, kind: Kind, predicate: Value, signers: &[&str]) -> u64 {
         self.submit(kind, predicate, Vec::new(), signers)
             .unwrap_or_else(|e| panic!("{} rejected: {e}", kind.name()))
     }
 
-    fn register(&mut self, party: &str, role: &str, jurisdiction: &str, key: &str) {
+    pub(super) fn register(&mut self, party: &str, role: &str, jurisdiction: &str, key: &str) {
         self.ok(
             Kind::PartyRegistered,
             json!({"party": party, "name": party, "roles": [role], "jurisdictions": [jurisdiction], "keys": [text(key)]}),
@@ -76,14 +76,14 @@ impl Ledger {
 
     /// A ledger with the parties, the fixture contract (`fallback` replaced into its rollback
     /// module) and the UK authority's recognition of `lab-gb`.
-    fn with_contract(fallback: &str) -> Ledger {
+    pub(super) fn with_contract(fallback: &str) -> Ledger {
         Ledger::with_changed_contract(
             "fallback = { rule = \"pinned\", line = \"frontier-2\", version = \"2026.6.1\" }",
             fallback,
         )
     }
 
-    fn with_changed_contract(from: &str, to: &str) -> Ledger {
+    pub(super) fn with_changed_contract(from: &str, to: &str) -> Ledger {
         let mut ledger = Ledger {
             state: State::default(),
             index: 0,
@@ -114,7 +114,7 @@ impl Ledger {
         ledger
     }
 
-    fn register_version(
+    pub(super) fn register_version(
         &mut self,
         version: &str,
         notice_days: i64,
@@ -137,7 +137,7 @@ impl Ledger {
         clippy::too_many_arguments,
         reason = "one evidence entry, field by field"
     )]
-    fn evidence(
+    pub(super) fn evidence(
         &mut self,
         lab: &str,
         key: &str,
@@ -163,7 +163,7 @@ impl Ledger {
         )
     }
 
-    fn attest(&mut self, time: i64) {
+    pub(super) fn attest(&mut self, time: i64) {
         self.ok(
             Kind::HostingAttested,
             json!({"party": "acme-ai", "contract": CONTRACT, "environment": "government-cloud", "report": format!("sha256:{}", digest_of("report")), "description": "Dedicated tenant, region us-gov-east", "at": at(time)}),
@@ -171,7 +171,7 @@ impl Ledger {
         );
     }
 
-    fn approve(
+    pub(super) fn approve(
         &mut self,
         approver: &str,
         key: &str,
@@ -186,7 +186,7 @@ impl Ledger {
         )
     }
 
-    fn activate(&mut self, version: &str, time: i64) -> Result<u64, String> {
+    pub(super) fn activate(&mut self, version: &str, time: i64) -> Result<u64, String> {
         self.submit(
             Kind::DeploymentActivated,
             json!({"party": "agency-x", "contract": CONTRACT, "deployment": "workbench", "model": {"line": "frontier-2", "version": version}, "at": at(time)}),
@@ -195,7 +195,7 @@ impl Ledger {
         )
     }
 
-    fn status(&self, version: &str) -> VersionStatus {
+    pub(super) fn status(&self, version: &str) -> VersionStatus {
         self.state
             .model(&format!("frontier-2@{version}"))
             .unwrap()

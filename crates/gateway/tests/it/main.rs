@@ -544,6 +544,7 @@ fn a_rollback_and_a_revocation_reach_two_replicas_within_a_second() {
             deployment: DEPLOYMENT.into(),
             reason: "incident 7: refusals regressed".into(),
             at: now.clone(),
+            incident: None,
         },
     );
     let took = within(Duration::from_secs(1), || {

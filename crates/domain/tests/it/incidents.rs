@@ -1,0 +1,279 @@
+//! Incidents through `apply`: who may report, the clocks they start, the rollback a grave one
+//! sets off, notification and closing.
+
+use domain::Kind;
+use domain::incident::clocks::{DutyStatus, duties};
+use serde_json::{Value, json};
+
+use super::updates::{CONTRACT, DAY, Ledger, T0, at};
+
+const PINNED: &str =
+    "fallback = { rule = \"pinned\", line = \"frontier-2\", version = \"2026.6.1\" }";
+
+/// A ledger whose workbench runs 2026.7.0 after 2026.6.1, both approved, with the rollback
+/// module's `fallback` line replaced by `rollback`; the time they went into service.
+fn in_service(rollback: &str) -> (Ledger, i64) {
+    let mut ledger = Ledger::with_changed_contract(PINNED, rollback);
+    ledger.attest(T0);
+    let now = T0 + 100 * DAY;
+    for version in ["2026.6.1", "2026.7.0"] {
+        ledger.register_version(version, 50, T0).unwrap();
+    }
+    for version in ["2026.6.1", "2026.7.0"] {
+        ledger
+            .evidence(
+                "lab-gb",
+                "lab-gb",
+                version,
+                version,
+                0.01,
+                now - DAY,
+                now - 3600,
+            )
+            .unwrap();
+    }
+    for version in ["2026.6.1", "2026.7.0"] {
+        ledger.approve("agency-x", "agency", version, now).unwrap();
+        ledger
+            .approve("auditor-y", "auditor", version, now)
+            .unwrap();
+    }
+    ledger.activate("2026.6.1", now).unwrap();
+    ledger.activate("2026.7.0", now + 60).unwrap();
+    (ledger, now + 60)
+}
+
+fn report(party: &str, id: &str, severity: &str, aware: i64, time: i64) -> Value {
+    json!({
+        "party": party, "contract": CONTRACT, "incidents": [id], "deployment": "workbench",
+        "severity": severity, "harms": ["fundamental-rights"],
+        "occurred_at": at(aware - 1800), "aware_at": at(aware),
+        "summary": "Captions misidentified civilian vehicles as military.",
+        "affected": ["civilians in the operating area"], "atlas": ["AML.T0043"],
+        "at": at(time)
+    })
+}
+
+fn active(ledger: &Ledger) -> String {
+    ledger
+        .state
+        .deployment(&format!("{CONTRACT}/workbench"))
+        .unwrap()
+        .active
+        .clone()
+        .unwrap()
+}
+
+fn status_of(ledger: &Ledger, id: &str, duty: &str, now: i64) -> DutyStatus {
+    let incident = ledger.state.incident(&format!("{CONTRACT}/{id}")).unwrap();
+    let all = duties(&ledger.state, incident, now);
+    all.into_iter()
+        .find(|d| d.id == duty)
+        .unwrap_or_else(|| panic!("no duty `{duty}`"))
+        .status
+}
+
+#[test]
+fn a_serious_incident_rolls_back_at_once_and_starts_the_contracts_and_the_eu_clocks() {
+    let (mut ledger, since) =
+        in_service("fallback = { rule = \"last-approved\" }\ntrigger_severity = \"serious\"");
+    assert_eq!(active(&ledger), "frontier-2@2026.7.0");
+    let aware = since + 3600;
+    let reported = ledger.ok(
+        Kind::IncidentReported,
+        report("acme-ai", "inc-7", "serious", aware, aware + 600),
+        &["acme"],
+    );
+    // The report itself rolled the deployment back: the contract says automatic.
+    assert_eq!(active(&ledger), "frontier-2@2026.6.1");
+    let incident = ledger.state.incident(&format!("{CONTRACT}/inc-7")).unwrap();
+    let step = incident.rollback.as_ref().unwrap();
+    assert_eq!(
+        (
+            step.entry,
+            step.automatic,
+            step.from.as_str(),
+            step.to.as_str()
+        ),
+        (reported, true, "frontier-2@2026.7.0", "frontier-2@2026.6.1")
+    );
+    assert_eq!(incident.model.as_deref(), Some("frontier-2@2026.7.0"));
+    let now = aware + 2 * 3600;
+    assert!(matches!(
+        status_of(&ledger, "inc-7", "rollback", now),
+        DutyStatus::Met { entry, .. } if entry == reported
+    ));
+    // The contract: the vendor tells the agency within 72 hours; the EU AI Act: the vendor
+    // reports to the authority within 15 days.
+    assert_eq!(
+        status_of(&ledger, "inc-7", "step/agency-x", now),
+        DutyStatus::Due { left: 70 * 3600 }
+    );
+    assert!(matches!(
+        status_of(&ledger, "inc-7", "eu-ai-act/art-73-2", now),
+        DutyStatus::Due { .. }
+    ));
+    let told = ledger.ok(
+        Kind::IncidentNotified,
+        json!({"party": "acme-ai", "contract": CONTRACT, "incident": "inc-7", "to": "agency-x",
+               "summary": "Sent the incident report to the programme office.", "at": at(aware + 10 * 3600)}),
+        &["acme"],
+    );
+    assert_eq!(
+        status_of(&ledger, "inc-7", "step/agency-x", aware + 11 * 3600),
+        DutyStatus::Met {
+            entry: told,
+            at: aware + 10 * 3600,
+            early_by: 62 * 3600
+        }
+    );
+    // Twenty days on, nothing sent to the authority: overdue, then met late.
+    let later = aware + 20 * DAY;
+    assert!(matches!(
+        status_of(&ledger, "inc-7", "eu-ai-act/art-73-2", later),
+        DutyStatus::Overdue { by } if by > 4 * DAY && by < 6 * DAY
+    ));
+    let late = ledger.ok(
+        Kind::IncidentNotified,
+        json!({"party": "acme-ai", "contract": CONTRACT, "incident": "inc-7", "to": "eu-ai-act/art-73-2",
+               "summary": "Reported to the market surveillance authority, ref. MSA-2026-0412.", "at": at(later)}),
+        &["acme"],
+    );
+    assert!(matches!(
+        status_of(&ledger, "inc-7", "eu-ai-act/art-73-2", later + 60),
+        DutyStatus::MetLate { entry, .. } if entry == late
+    ));
+
+    // A report by a party outside the contract is refused; an authority's is taken, and adds
+    // to the same incident.
+    let refused = ledger
+        .submit(
+            Kind::IncidentReported,
+            report("lab-gb", "inc-7", "serious", later, later + 60),
+            Vec::new(),
+            &["lab-gb"],
+        )
+        .unwrap_err();
+    assert!(refused.contains("incident-party"), "{refused}");
+    ledger.ok(
+        Kind::IncidentReported,
+        report("uk-authority", "inc-7", "serious", later, later + 60),
+        &["uk"],
+    );
+    let incident = ledger.state.incident(&format!("{CONTRACT}/inc-7")).unwrap();
+    assert_eq!(incident.reports.len(), 2);
+
+    // Closed with its review; nothing more is added to a closed incident.
+    ledger.ok(
+        Kind::IncidentClosed,
+        json!({"party": "agency-x", "contract": CONTRACT, "incident": "inc-7",
+               "review": "Root cause: a fine-tune regressed on low-light imagery.",
+               "remediation": "2026.7.0 withdrawn; evaluation suite extended.", "at": at(later + 120)}),
+        &["agency"],
+    );
+    let refused = ledger
+        .submit(
+            Kind::IncidentUpdated,
+            json!({"party": "agency-x", "contract": CONTRACT, "incident": "inc-7", "note": "more", "at": at(later + 180)}),
+            Vec::new(),
+            &["agency"],
+        )
+        .unwrap_err();
+    assert!(refused.contains("is closed"), "{refused}");
+}
+
+#[test]
+fn a_minor_incident_rolls_nothing_back_and_an_approver_answers_a_grave_one() {
+    let (mut ledger, since) = in_service(
+        "fallback = { rule = \"last-approved\" }\ntrigger_severity = \"serious\"\napproval = { by = \"approver\", party = \"auditor-y\" }",
+    );
+    let aware = since + 3600;
+    ledger.ok(
+        Kind::IncidentReported,
+        report("agency-x", "inc-8", "minor", aware, aware + 60),
+        &["agency"],
+    );
+    assert_eq!(active(&ledger), "frontier-2@2026.7.0");
+    // Raised to serious: the approver owes the rollback within the module's 4 hours.
+    ledger.ok(
+        Kind::IncidentUpdated,
+        json!({"party": "agency-x", "contract": CONTRACT, "incident": "inc-8", "severity": "serious",
+               "note": "Two more misidentifications confirmed.", "at": at(aware + 120)}),
+        &["agency"],
+    );
+    assert_eq!(active(&ledger), "frontier-2@2026.7.0", "not automatic");
+    assert_eq!(
+        status_of(&ledger, "inc-8", "rollback", aware + 3600),
+        DutyStatus::Due { left: 3 * 3600 }
+    );
+    let rolled = ledger.ok(
+        Kind::DeploymentRolledBack,
+        json!({"party": "auditor-y", "contract": CONTRACT, "deployment": "workbench",
+               "reason": "incident inc-8", "incident": "inc-8", "at": at(aware + 2 * 3600)}),
+        &["auditor"],
+    );
+    assert_eq!(active(&ledger), "frontier-2@2026.6.1");
+    assert_eq!(
+        status_of(&ledger, "inc-8", "rollback", aware + 3 * 3600),
+        DutyStatus::Met {
+            entry: rolled,
+            at: aware + 2 * 3600,
+            early_by: 2 * 3600
+        }
+    );
+}
+
+#[test]
+fn a_report_names_known_harms_techniques_and_times_in_order() {
+    let (mut ledger, since) = in_service(PINNED);
+    let aware = since + 3600;
+    let cases: [(&str, Value, &str); 5] = [
+        ("harms", json!(["bad-vibes"]), "harm `bad-vibes` is neither"),
+        ("atlas", json!(["T0043"]), "not a MITRE ATLAS technique id"),
+        ("aware_at", json!(at(aware + 7200)), "incident-time"),
+        ("incidents", json!(["../x"]), "incident id"),
+        ("usage", json!([{"entry": 3}]), "is not a usage batch"),
+    ];
+    for (field, value, expected) in cases {
+        let mut bad = report("agency-x", "inc-9", "serious", aware, aware + 60);
+        bad[field] = value;
+        let refused = ledger
+            .submit(Kind::IncidentReported, bad, Vec::new(), &["agency"])
+            .unwrap_err();
+        assert!(refused.contains(expected), "{field}: {refused}");
+    }
+    // The contract's own harm categories are harms too.
+    let mut own = report("agency-x", "inc-9", "serious", aware, aware + 60);
+    own["harms"] = json!(["unlawful-disclosure"]);
+    ledger.ok(Kind::IncidentReported, own, &["agency"]);
+}
+
+#[test]
+fn a_regime_starts_no_clock_for_awareness_before_it_applies() {
+    let (mut ledger, since) = in_service(PINNED);
+    // Became aware on 30 July 2026, three days before Art. 73 applied; reported now.
+    let before = domain::updates::time::parse_instant("aware", "2026-07-30T09:00:00Z").unwrap();
+    ledger.ok(
+        Kind::IncidentReported,
+        report("acme-ai", "inc-10", "serious", before, since + 60),
+        &["acme"],
+    );
+    assert!(matches!(
+        status_of(&ledger, "inc-10", "eu-ai-act/art-73-2", since + 120),
+        DutyStatus::NotApplicable { why } if why.contains("before the rule applied (2026-08-02)")
+    ));
+    // After it applies, a report starts the clock: aware on Thursday 10 December 2026, ten
+    // days end on a Sunday, so the period runs to the end of Monday 21 December in Brussels.
+    ledger.ok(
+        Kind::IncidentReported,
+        report("acme-ai", "inc-11", "death", since, since + 60),
+        &["acme"],
+    );
+    let due = domain::updates::time::parse_instant("due", "2026-12-21T23:00:00Z").unwrap();
+    assert_eq!(
+        status_of(&ledger, "inc-11", "eu-ai-act/art-73-4", since + 120),
+        DutyStatus::Due {
+            left: due - (since + 120)
+        }
+    );
+}
