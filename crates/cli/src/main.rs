@@ -4,6 +4,7 @@
 
 mod contract_cmd;
 mod gateway_cmd;
+mod incident_cmd;
 mod instance;
 mod keys;
 mod ledger_cmd;
@@ -126,6 +127,9 @@ the rule it breaks (exit 1).")]
     /// Measure a deployment's service levels against its contract, from the gateways' usage.
     #[command(subcommand)]
     Sla(sla_cmd::SlaCommand),
+    /// Report, update, notify and close incidents; see each duty's clock.
+    #[command(subcommand)]
+    Incident(incident_cmd::IncidentCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -236,6 +240,7 @@ fn main() -> ExitCode {
         Command::Usage(command) => usage_cmd::run(command, format),
         Command::Gateway(command) => gateway_cmd::run(command, format),
         Command::Sla(command) => sla_cmd::run(command, format),
+        Command::Incident(command) => incident_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -220,6 +220,28 @@ pub async fn deployments(
     Ok(Json(instance.local.deployments()?))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct IncidentsQuery {
+    pub contract: Option<String>,
+    pub at: Option<String>,
+}
+
+pub async fn incidents(
+    State(instance): State<Arc<Instance>>,
+    query: QueryResult<IncidentsQuery>,
+) -> Result<Json<Vec<service::wire::IncidentView>>, ApiError> {
+    let Query(query) = query?;
+    let at = query
+        .at
+        .as_deref()
+        .map(|at| domain::updates::time::parse_instant("at", at))
+        .transpose()
+        .map_err(|e| ApiError::from(service::ServiceError::BadRequest(e)))?;
+    Ok(Json(
+        instance.local.incidents(query.contract.as_deref(), at)?,
+    ))
+}
+
 pub async fn gateway_view(
     State(instance): State<Arc<Instance>>,
     path: PathResult<(String, String)>,

@@ -79,6 +79,7 @@ routes! {
     get "/api/deployments" => api::deployments, "api", JSON, [], "Deployments and their histories.";
     get "/api/deployments/{contract}/{name}" => api::deployment, "api", JSON, [], "A deployment's history.";
     get "/api/contracts/{contract}/deployments/{name}/gateway" => api::gateway_view, "api", JSON, [], "What a gateway enforces for a deployment, as of one log size: the contract's public files, the version in service and its API id, the credentials issued (by hash) and the gateways authorized.";
+    get "/api/incidents" => api::incidents, "api", JSON, [("contract", false), ("at", false)], "Incidents and their duties: each notification the contract's escalation steps and its regimes require, and the rollback it promises, as met (by which entry, how early), due (time left) or overdue (by how much) at `at` (default now).";
     get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";
     get "/" => portal::home, "portal", HTML, [], "The portal: this instance and how to verify it.";
     get "/contracts" => portal::contracts, "portal", HTML, [], "Contracts.";

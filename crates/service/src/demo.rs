@@ -40,6 +40,8 @@ pub struct Seeded {
 pub const GATEWAY_CONTRACT: &str = CONTRACT;
 pub const GATEWAY_DEPLOYMENT: &str = DEPLOYMENT;
 pub const GATEWAY_PARTY: &str = "workbench-gateway";
+/// The demo's incident.
+pub const INCIDENT: &str = "inc-2027-014";
 
 impl Seeded {
     pub fn banner(&self, url: &str, dir: &Path) -> String {
@@ -566,15 +568,46 @@ fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> Result<()> {
         };
         seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
     }
-    let rollback = domain::DeploymentRolledBack {
-        party: "defense-agency".to_owned(),
+    incident(seeder)
+}
+
+/// INC-2027-014: the vendor's monitoring finds captions misidentifying civilian vehicles. Its
+/// report rolls the deployment back on its own (the contract's rollback module says so for a
+/// serious incident); the vendor tells the agency in time and never tells the auditor, so one
+/// duty is met and one is overdue.
+fn incident(seeder: &Seeder) -> Result<()> {
+    use domain::incident::{IncidentNotified, IncidentReported, UsageLink};
+    let day = seeder.now + 75 * DAY;
+    let report = IncidentReported {
+        party: "acme-ai".to_owned(),
         contract: CONTRACT.to_owned(),
+        incidents: vec![INCIDENT.to_owned()],
         deployment: DEPLOYMENT.to_owned(),
-        reason: "Serious incident INC-2027-014: captions misidentified civilian vehicles; returned to the last approved version.".to_owned(),
-        at: seeder.at(75),
-        incident: None,
+        model: Some("vision-analyst@2027.2.0".to_owned()),
+        severity: domain::contract::Severity::Serious,
+        harms: vec!["fundamental-rights".to_owned()],
+        occurred_at: time::format_instant(day - 5 * 3600),
+        aware_at: time::format_instant(day - 2 * 3600),
+        summary: "Captions misidentified civilian vehicles as military vehicles in night imagery."
+            .to_owned(),
+        description: None,
+        sealed: None,
+        affected: vec!["civilians in the imaged area".to_owned()],
+        atlas: vec!["AML.T0015".to_owned()],
+        usage: Vec::<UsageLink>::new(),
+        evidence: Vec::new(),
+        at: time::format_instant(day),
     };
-    seeder.submit(Draft::new(&rollback)?, &["defense-agency"])?;
+    seeder.submit(Draft::new(&report)?, &["acme-ai"])?;
+    let told = IncidentNotified {
+        party: "acme-ai".to_owned(),
+        contract: CONTRACT.to_owned(),
+        incident: INCIDENT.to_owned(),
+        to: "defense-agency".to_owned(),
+        summary: "Incident report INC-2027-014 sent to the programme office.".to_owned(),
+        at: time::format_instant(day + 6 * 3600),
+    };
+    seeder.submit(Draft::new(&told)?, &["acme-ai"])?;
     Ok(())
 }
 

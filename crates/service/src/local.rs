@@ -415,6 +415,19 @@ impl Instance for Local {
         Ok(self.state()?.usage(contract).cloned().collect())
     }
 
+    fn incidents(
+        &self,
+        contract: Option<&str>,
+        at: Option<i64>,
+    ) -> Result<Vec<crate::wire::IncidentView>> {
+        let state = self.state()?;
+        let at = at_or_now(at);
+        Ok(state
+            .incidents(contract)
+            .map(|incident| crate::wire::IncidentView::of(&state, incident, at))
+            .collect())
+    }
+
     fn gateway_view(&self, contract: &str, deployment: &str) -> Result<crate::wire::GatewayView> {
         let (state, size) = match self.ledger.get() {
             Some(ledger) => ledger.state_at(),

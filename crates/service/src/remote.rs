@@ -298,6 +298,18 @@ impl Instance for Remote {
         self.get(paths::with_query(paths::USAGE, &[("contract", contract)]))
     }
 
+    fn incidents(
+        &self,
+        contract: Option<&str>,
+        at: Option<i64>,
+    ) -> Result<Vec<crate::wire::IncidentView>> {
+        let at = at.map(domain::updates::time::format_instant);
+        self.get(paths::with_query(
+            paths::INCIDENTS,
+            &[("contract", contract), ("at", at.as_deref())],
+        ))
+    }
+
     fn entry(&self, index: u64) -> Result<EntryView> {
         self.get(paths::entry(index))
     }

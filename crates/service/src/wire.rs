@@ -192,6 +192,27 @@ pub struct UsageRecords {
     pub read_recorded_at: u64,
 }
 
+/// An incident and its duties as they stand at `as_of`: each met (by which entry, how early
+/// or late), due (time left), overdue (by how much), not started or not applicable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentView {
+    #[serde(flatten)]
+    pub incident: domain::incident::Incident,
+    pub duties: Vec<domain::incident::clocks::Duty>,
+    /// The time the duties are reckoned at (unix seconds).
+    pub as_of: i64,
+}
+
+impl IncidentView {
+    pub fn of(state: &domain::State, incident: &domain::incident::Incident, at: i64) -> IncidentView {
+        IncidentView {
+            incident: incident.clone(),
+            duties: domain::incident::clocks::duties(state, incident, at),
+            as_of: at,
+        }
+    }
+}
+
 /// What a gateway needs to enforce a deployment's contract, as of one size of the log: the
 /// contract's public files (its policies among them), the version in service, the
 /// credentials issued under the contract and the gateways authorized for the deployment.
@@ -268,6 +289,7 @@ pub mod paths {
     pub const ATTESTATIONS: &str = "/api/attestations";
     pub const DEPLOYMENTS: &str = "/api/deployments";
     pub const GATE: &str = "/api/gate";
+    pub const INCIDENTS: &str = "/api/incidents";
     pub const USAGE: &str = "/api/usage";
 
     pub fn entry(index: u64) -> String {

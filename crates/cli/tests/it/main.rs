@@ -12,6 +12,7 @@ mod contract;
 mod crash;
 mod gateway;
 mod help;
+mod incidents;
 mod interop;
 mod ledger;
 mod log;

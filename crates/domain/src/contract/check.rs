@@ -423,6 +423,24 @@ fn check_rollback(
     rollback: &Rollback,
     found: &mut Vec<Diagnostic>,
 ) {
+    if let RollbackApproval::Approver { party } = &rollback.approval
+        && !is_party(package, party)
+    {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("approval"), Step::Key("party")],
+            format!("rollback approver `{party}` is not a party of the contract"),
+            parties_hint(package),
+        ));
+    }
+    if rollback.approval != RollbackApproval::Automatic && rollback.trigger_severity.is_none() {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("approval")],
+            "an approver for incident rollbacks, but no `trigger_severity` that calls for one",
+            "add `trigger_severity = \"serious\"` (or the severity that should roll back)",
+        ));
+    }
     let Fallback::Pinned { line, version } = &rollback.fallback else {
         return;
     };

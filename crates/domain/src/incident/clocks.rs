@@ -603,6 +603,29 @@ mod tests {
     }
 
     #[test]
+    fn the_contract_checks_limits_are_the_regime_datas() {
+        // `contract check` holds escalation steps to `Regime::reporting_deadline_hours`; it
+        // must say what the data says (a period of days is at least that many times 24 hours).
+        for rules in regimes().unwrap() {
+            for severity in Severity::ALL {
+                let data = rules
+                    .duties
+                    .iter()
+                    .filter(|d| d.harms.is_empty() && d.covers(severity, &[]))
+                    .map(|d| d.within.days * 24 + d.within.hours)
+                    .min();
+                assert_eq!(
+                    rules.regime.reporting_deadline_hours(severity),
+                    data,
+                    "{} {}",
+                    rules.regime.name(),
+                    severity.name()
+                );
+            }
+        }
+    }
+
+    #[test]
     fn deadlines_are_counted_as_the_regimes_count_them() {
         let eu = eu();
         // (awareness, period, deadline): the first instant after the period has run out.

@@ -594,6 +594,83 @@ fn a_rollback_and_a_revocation_reach_two_replicas_within_a_second() {
 }
 
 #[test]
+fn a_serious_incident_rolls_the_deployment_back_and_the_gateway_follows_on_its_next_request() {
+    let ledger = Ledger::start(200, Some("2027.4.0"));
+    let upstream = standin::start(
+        "127.0.0.1:0".parse().unwrap(),
+        standin::Options::default(),
+        1,
+    )
+    .unwrap();
+    let records = ledger._tmp.path().join("records");
+    let gw = gateway(&ledger, &upstream.url(), &records, Options::default());
+    let analyst = ledger.api_key("analyst-17");
+    let model_of = || {
+        call(
+            &gw,
+            "/v1/chat/completions",
+            Some(&analyst),
+            Some(&ANALYSIS),
+            &chat("x"),
+        )
+        .json()["model"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(model_of(), "vision-analyst-2027.4.0");
+
+    // The vendor reports a serious incident in the version in service: the contract's
+    // rollback module rolls the deployment back on the report's own entry.
+    let now = service::build::now();
+    let at = domain::updates::time::format_instant;
+    let reported = ledger.submit(
+        "acme-ai",
+        &domain::incident::IncidentReported {
+            party: "acme-ai".into(),
+            contract: CONTRACT.into(),
+            incidents: vec!["inc-2027-031".into()],
+            deployment: DEPLOYMENT.into(),
+            model: Some("vision-analyst@2027.4.0".into()),
+            severity: domain::contract::Severity::Serious,
+            harms: vec!["fundamental-rights".into()],
+            occurred_at: at(now - 600),
+            aware_at: at(now - 300),
+            summary: "Refusals of targeting requests regressed.".into(),
+            description: None,
+            sealed: None,
+            affected: Vec::new(),
+            atlas: vec!["AML.T0054".into()],
+            usage: Vec::new(),
+            evidence: Vec::new(),
+            at: at(now),
+        },
+    );
+    let took = within(Duration::from_secs(1), || {
+        model_of() == "vision-analyst-2027.1.0"
+    });
+    eprintln!("the incident's rollback reached the gateway in {took:?}");
+    let views = ledger
+        .remote()
+        .incidents(Some(CONTRACT), None)
+        .unwrap();
+    let view = views
+        .iter()
+        .find(|v| v.incident.id == "inc-2027-031")
+        .unwrap();
+    let step = view.incident.rollback.as_ref().unwrap();
+    assert_eq!(
+        (step.entry, step.automatic, step.from.as_str()),
+        (reported, true, "vision-analyst@2027.4.0")
+    );
+    let rollback = view.duties.iter().find(|d| d.id == "rollback").unwrap();
+    assert!(
+        matches!(rollback.status, domain::incident::clocks::DutyStatus::Met { entry, .. } if entry == reported),
+        "{rollback:?}"
+    );
+}
+
+#[test]
 fn the_ledger_refuses_usage_of_a_version_not_in_service() {
     let ledger = Ledger::start(120, None);
     let records = json!({"at": domain::updates::time::format_instant(service::build::now() - 60), "id": "req-1",

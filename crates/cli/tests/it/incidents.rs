@@ -1,0 +1,116 @@
+//! Incidents through the CLI against the demo's server: its incident's clocks (one duty met,
+//! one overdue), notifying, closing, and reports the ledger refuses.
+
+use serde_json::Value;
+
+use crate::server::Served;
+use crate::support::concordat;
+
+const CONTRACT: &str = "defense-imagery-analysis";
+const INCIDENT: &str = "inc-2027-014";
+
+fn duty<'a>(view: &'a Value, id: &str) -> &'a Value {
+    view["duties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .unwrap_or_else(|| panic!("no duty `{id}` in {view}"))
+}
+
+#[test]
+fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let key = |party: &str| {
+        served
+            .dir
+            .join("keys")
+            .join(format!("{party}.key"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let status = |format: &str| {
+        concordat(
+            &[
+                "--format", format, "incident", "status", "--server", &served.url,
+                "--contract", CONTRACT,
+            ],
+            None,
+            tmp.path(),
+        )
+    };
+
+    // The vendor told the agency within the 72 hours and never told the auditor: one duty met,
+    // one overdue, and the command exits 1 while a duty is overdue. The report itself rolled
+    // the deployment back.
+    let overdue = status("json").fails(1, "duties overdue: inc-2027-014 step/oversight-office");
+    let views: Value = serde_json::from_str(&overdue.stdout).unwrap();
+    let view = &views[0];
+    assert_eq!(view["id"], INCIDENT);
+    assert_eq!(duty(view, "step/defense-agency")["status"], "met");
+    assert_eq!(duty(view, "step/oversight-office")["status"], "overdue");
+    assert_eq!(duty(view, "rollback")["status"], "met");
+    assert_eq!(view["rollback"]["automatic"], true);
+    assert_eq!(view["rollback"]["from"], "vision-analyst@2027.2.0");
+    let text = status("text").stdout;
+    assert!(text.contains("OVERDUE   step/oversight-office"), "{text}");
+    assert!(text.contains("automatically on the report"), "{text}");
+
+    // Told late, the duty is met late and nothing is overdue.
+    concordat(
+        &[
+            "incident", "notify", "--server", &served.url, "--key", &key("acme-ai"),
+            "--contract", CONTRACT, "--incident", INCIDENT, "--to", "oversight-office",
+            "--summary", "Incident report sent to the oversight office.",
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    let views: Value = serde_json::from_str(&status("json").ok().stdout).unwrap();
+    assert_eq!(
+        duty(&views[0], "step/oversight-office")["status"],
+        "met-late"
+    );
+
+    // A report the ledger refuses says which rule and why.
+    concordat(
+        &[
+            "incident", "report", "--server", &served.url, "--key", &key("acme-ai"),
+            "--contract", CONTRACT, "--deployment", "analyst-workbench", "--incident", "inc-2027-020",
+            "--severity", "minor", "--harm", "bad-vibes", "--occurred-at", "2026-11-01T00:00:00Z",
+            "--aware-at", "2026-11-01T01:00:00Z", "--summary", "x",
+        ],
+        None,
+        tmp.path(),
+    )
+    .fails(1, "harm `bad-vibes` is neither");
+    concordat(
+        &[
+            "incident", "report", "--server", &served.url, "--key", &key("acme-ai"),
+            "--contract", CONTRACT, "--deployment", "analyst-workbench", "--incident", "inc-2027-020",
+            "--severity", "gravest", "--harm", "health-or-safety", "--occurred-at", "2026-11-01T00:00:00Z",
+            "--aware-at", "2026-11-01T01:00:00Z", "--summary", "x",
+        ],
+        None,
+        tmp.path(),
+    )
+    .fails(2, "--severity `gravest`: one of minor, serious");
+
+    // Closed with its review.
+    concordat(
+        &[
+            "incident", "close", "--server", &served.url, "--key", &key("defense-agency"),
+            "--contract", CONTRACT, "--incident", INCIDENT,
+            "--review", "Root cause: the retrained refusal head mislabelled low-light imagery.",
+            "--remediation", "2027.2.0 withdrawn; the accuracy suite now includes night imagery.",
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    let text = status("text").ok().stdout;
+    assert!(text.contains("(closed)"), "{text}");
+}
