@@ -604,7 +604,7 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     let deployment = page("/deployments/defense-imagery-analysis/analyst-workbench");
     assert!(deployment.contains("<svg role=\"img\""), "{deployment}");
     assert!(
-        deployment.contains("Serious incident INC-2027-014"),
+        deployment.contains("incident `inc-2027-014` (serious)"),
         "{deployment}"
     );
     let entry = page("/log/3");
