@@ -350,7 +350,10 @@ fn status(
     format: Format,
 ) -> Outcome {
     let instance = source.open()?;
-    let at = at.map(|at| entry_time(Some(at))).transpose()?.map(|(s, _)| s);
+    let at = at
+        .map(|at| entry_time(Some(at)))
+        .transpose()?
+        .map(|(s, _)| s);
     let views: Vec<IncidentView> = instance
         .incidents(contract, at)?
         .into_iter()
@@ -404,9 +407,10 @@ fn duty_line(duty: &Duty) -> String {
         DutyStatus::Met {
             entry, early_by, ..
         } => ("met", format!("entry {entry}, {} early", span(*early_by))),
-        DutyStatus::MetLate { entry, late_by, .. } => {
-            ("met late", format!("entry {entry}, {} late", span(*late_by)))
-        }
+        DutyStatus::MetLate { entry, late_by, .. } => (
+            "met late",
+            format!("entry {entry}, {} late", span(*late_by)),
+        ),
         DutyStatus::Due { left } => ("due", format!("{} left", span(*left))),
         DutyStatus::Overdue { by } => ("OVERDUE", format!("by {}", span(*by))),
         DutyStatus::NotStarted => ("waiting", "the party is not aware yet".to_owned()),

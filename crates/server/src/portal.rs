@@ -528,8 +528,115 @@ pub async fn deployment(
         ));
     }
     body.push_str("</tbody></table>\n");
+    body.push_str(&incidents(&state, &contract, &name));
     body.push_str(&service_levels(&state, &contract, &name));
     Ok(page(&instance, &format!("Deployment {name}"), &body))
+}
+
+/// A span of seconds in words: `3 d 4 h`, `5 h 10 min`, `12 min`.
+fn span(seconds: i64) -> String {
+    let seconds = seconds.abs();
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours) {
+        (0, 0) => format!("{minutes} min"),
+        (0, _) => format!("{hours} h {minutes} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
+/// The deployment's incidents, each with its duties' clocks as they stand now.
+fn incidents(state: &domain::State, contract: &str, name: &str) -> String {
+    use domain::incident::clocks::{DutyStatus, duties};
+    let now = service::build::now();
+    let mut html = String::new();
+    for incident in state
+        .incidents(Some(contract))
+        .filter(|i| i.deployment == name)
+    {
+        if html.is_empty() {
+            html.push_str("<h2>Incidents</h2>\n");
+        }
+        html.push_str(&format!(
+            "<h3 id=\"{}\">{}: {}{}</h3>\n<p>{} Reported by {}, entry {}. Harms: {}.</p>\n",
+            escape(&incident.id),
+            escape(&incident.id),
+            escape(incident.severity.name()),
+            if incident.closed.is_some() {
+                " (closed)"
+            } else {
+                ""
+            },
+            escape(&incident.summary),
+            escape(incident.reporter().unwrap_or("?")),
+            incident
+                .reports
+                .first()
+                .map_or(String::new(), |r| entry_link(r.entry)),
+            escape(&incident.harms.join(", "))
+        ));
+        if let Some(step) = &incident.rollback {
+            html.push_str(&format!(
+                "<p>Rolled back from {} to {} by {} in entry {}{}.</p>\n",
+                escape(&step.from),
+                escape(&step.to),
+                escape(&step.party),
+                entry_link(step.entry),
+                if step.automatic {
+                    ", automatically on the report, as the contract says"
+                } else {
+                    ""
+                }
+            ));
+        }
+        html.push_str(&format!("<table><caption>Duties of {}, as of {}</caption><thead><tr><th scope=\"col\">Duty</th><th scope=\"col\">Owed by</th><th scope=\"col\">To</th><th scope=\"col\">Due</th><th scope=\"col\">Status</th><th scope=\"col\">Source</th></tr></thead><tbody>\n", escape(&incident.id), time::format_instant(now)));
+        for duty in duties(state, incident, now) {
+            let status = match &duty.status {
+                DutyStatus::Met {
+                    entry, early_by, ..
+                } => {
+                    format!(
+                        "met by entry {}, {} early",
+                        entry_link(*entry),
+                        span(*early_by)
+                    )
+                }
+                DutyStatus::MetLate { entry, late_by, .. } => {
+                    format!(
+                        "<strong>met late</strong> by entry {}, {} late",
+                        entry_link(*entry),
+                        span(*late_by)
+                    )
+                }
+                DutyStatus::Due { left } => format!("due: {} left", span(*left)),
+                DutyStatus::Overdue { by } => format!("<strong>overdue</strong> by {}", span(*by)),
+                DutyStatus::NotStarted => "not started: the party is not aware yet".to_owned(),
+                DutyStatus::NotApplicable { why } => format!("does not apply: {}", escape(why)),
+            };
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{status}</td><td>{}</td></tr>\n",
+                escape(&duty.what),
+                escape(duty.owed_by.as_deref().unwrap_or("nobody")),
+                escape(&duty.to),
+                duty.due.map_or(String::new(), time::format_instant),
+                escape(&duty.source)
+            ));
+        }
+        html.push_str("</tbody></table>\n");
+        if let Some(closed) = &incident.closed {
+            html.push_str(&format!(
+                "<p>Closed by {} in entry {}: {} Remediation: {}</p>\n",
+                escape(&closed.party),
+                entry_link(closed.entry),
+                escape(&closed.review),
+                escape(&closed.remediation)
+            ));
+        }
+    }
+    html
 }
 
 /// The deployment's service levels over the contract's window, from its gateways' usage.

@@ -76,7 +76,8 @@ pub trait Instance: Send + Sync {
     fn gate(&self, contract: &str, model: &str, at: Option<i64>) -> Result<GateView>;
     fn usage(&self, contract: Option<&str>) -> Result<Vec<UsageBatch>>;
     /// The incidents of `contract` (or all) with their duties reckoned at `at` (default now).
-    fn incidents(&self, contract: Option<&str>, at: Option<i64>) -> Result<Vec<wire::IncidentView>>;
+    fn incidents(&self, contract: Option<&str>, at: Option<i64>)
+    -> Result<Vec<wire::IncidentView>>;
     /// What a gateway enforces for a deployment: policies, version in service, credentials.
     fn gateway_view(&self, contract: &str, deployment: &str) -> Result<wire::GatewayView>;
     fn entry(&self, index: u64) -> Result<EntryView>;

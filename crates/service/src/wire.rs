@@ -204,7 +204,11 @@ pub struct IncidentView {
 }
 
 impl IncidentView {
-    pub fn of(state: &domain::State, incident: &domain::incident::Incident, at: i64) -> IncidentView {
+    pub fn of(
+        state: &domain::State,
+        incident: &domain::incident::Incident,
+        at: i64,
+    ) -> IncidentView {
         IncidentView {
             incident: incident.clone(),
             duties: domain::incident::clocks::duties(state, incident, at),

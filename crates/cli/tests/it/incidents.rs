@@ -34,8 +34,14 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     let status = |format: &str| {
         concordat(
             &[
-                "--format", format, "incident", "status", "--server", &served.url,
-                "--contract", CONTRACT,
+                "--format",
+                format,
+                "incident",
+                "status",
+                "--server",
+                &served.url,
+                "--contract",
+                CONTRACT,
             ],
             None,
             tmp.path(),
@@ -58,12 +64,36 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     assert!(text.contains("OVERDUE   step/oversight-office"), "{text}");
     assert!(text.contains("automatically on the report"), "{text}");
 
+    // The portal shows the same clocks on the deployment's page.
+    let page = ureq::get(&format!(
+        "{}/deployments/{CONTRACT}/analyst-workbench",
+        served.url
+    ))
+    .call()
+    .unwrap()
+    .into_string()
+    .unwrap();
+    assert!(page.contains("<h2>Incidents</h2>"), "{page}");
+    assert!(page.contains("<strong>overdue</strong> by"), "{page}");
+    assert!(page.contains("automatically on the report"), "{page}");
+
     // Told late, the duty is met late and nothing is overdue.
     concordat(
         &[
-            "incident", "notify", "--server", &served.url, "--key", &key("acme-ai"),
-            "--contract", CONTRACT, "--incident", INCIDENT, "--to", "oversight-office",
-            "--summary", "Incident report sent to the oversight office.",
+            "incident",
+            "notify",
+            "--server",
+            &served.url,
+            "--key",
+            &key("acme-ai"),
+            "--contract",
+            CONTRACT,
+            "--incident",
+            INCIDENT,
+            "--to",
+            "oversight-office",
+            "--summary",
+            "Incident report sent to the oversight office.",
         ],
         None,
         tmp.path(),
@@ -78,10 +108,28 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     // A report the ledger refuses says which rule and why.
     concordat(
         &[
-            "incident", "report", "--server", &served.url, "--key", &key("acme-ai"),
-            "--contract", CONTRACT, "--deployment", "analyst-workbench", "--incident", "inc-2027-020",
-            "--severity", "minor", "--harm", "bad-vibes", "--occurred-at", "2026-11-01T00:00:00Z",
-            "--aware-at", "2026-11-01T01:00:00Z", "--summary", "x",
+            "incident",
+            "report",
+            "--server",
+            &served.url,
+            "--key",
+            &key("acme-ai"),
+            "--contract",
+            CONTRACT,
+            "--deployment",
+            "analyst-workbench",
+            "--incident",
+            "inc-2027-020",
+            "--severity",
+            "minor",
+            "--harm",
+            "bad-vibes",
+            "--occurred-at",
+            "2026-11-01T00:00:00Z",
+            "--aware-at",
+            "2026-11-01T01:00:00Z",
+            "--summary",
+            "x",
         ],
         None,
         tmp.path(),
@@ -89,10 +137,28 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     .fails(1, "harm `bad-vibes` is neither");
     concordat(
         &[
-            "incident", "report", "--server", &served.url, "--key", &key("acme-ai"),
-            "--contract", CONTRACT, "--deployment", "analyst-workbench", "--incident", "inc-2027-020",
-            "--severity", "gravest", "--harm", "health-or-safety", "--occurred-at", "2026-11-01T00:00:00Z",
-            "--aware-at", "2026-11-01T01:00:00Z", "--summary", "x",
+            "incident",
+            "report",
+            "--server",
+            &served.url,
+            "--key",
+            &key("acme-ai"),
+            "--contract",
+            CONTRACT,
+            "--deployment",
+            "analyst-workbench",
+            "--incident",
+            "inc-2027-020",
+            "--severity",
+            "gravest",
+            "--harm",
+            "health-or-safety",
+            "--occurred-at",
+            "2026-11-01T00:00:00Z",
+            "--aware-at",
+            "2026-11-01T01:00:00Z",
+            "--summary",
+            "x",
         ],
         None,
         tmp.path(),
@@ -102,10 +168,20 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     // Closed with its review.
     concordat(
         &[
-            "incident", "close", "--server", &served.url, "--key", &key("defense-agency"),
-            "--contract", CONTRACT, "--incident", INCIDENT,
-            "--review", "Root cause: the retrained refusal head mislabelled low-light imagery.",
-            "--remediation", "2027.2.0 withdrawn; the accuracy suite now includes night imagery.",
+            "incident",
+            "close",
+            "--server",
+            &served.url,
+            "--key",
+            &key("defense-agency"),
+            "--contract",
+            CONTRACT,
+            "--incident",
+            INCIDENT,
+            "--review",
+            "Root cause: the retrained refusal head mislabelled low-light imagery.",
+            "--remediation",
+            "2027.2.0 withdrawn; the accuracy suite now includes night imagery.",
         ],
         None,
         tmp.path(),

@@ -650,10 +650,7 @@ fn a_serious_incident_rolls_the_deployment_back_and_the_gateway_follows_on_its_n
         model_of() == "vision-analyst-2027.1.0"
     });
     eprintln!("the incident's rollback reached the gateway in {took:?}");
-    let views = ledger
-        .remote()
-        .incidents(Some(CONTRACT), None)
-        .unwrap();
+    let views = ledger.remote().incidents(Some(CONTRACT), None).unwrap();
     let view = views
         .iter()
         .find(|v| v.incident.id == "inc-2027-031")
