@@ -189,6 +189,9 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         Kind::IncidentClosed => {
             incident::incident_closed(state, entry, &signers, predicate(statement)?)
         }
+        Kind::LiabilityFound => {
+            incident::liability_found(state, entry, &signers, predicate(statement)?)
+        }
     }
 }
 

@@ -4,7 +4,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::gateway::{CredentialIssued, CredentialRevoked, GatewayAuthorized};
-use crate::incident::{IncidentClosed, IncidentNotified, IncidentReported, IncidentUpdated};
+use crate::incident::{
+    IncidentClosed, IncidentNotified, IncidentReported, IncidentUpdated, LiabilityFound,
+};
 
 /// Every Concordat predicate type is this prefix, the kind's name, `/v` and a version.
 pub const PREDICATE_TYPE_PREFIX: &str = "https://concordat.dev/entry/";
@@ -25,10 +27,14 @@ pub enum Role {
     /// An enforcement gateway: it decides every model request against a contract and signs
     /// the deployment's usage batches.
     Gateway,
+    /// Builds the system the model runs in for an agency (a component a contract names).
+    Integrator,
+    /// Supplies a party of a contract from upstream, e.g. the model the vendor serves.
+    Supplier,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 10] = [
         Role::Agency,
         Role::Vendor,
         Role::Lab,
@@ -37,6 +43,8 @@ impl Role {
         Role::Witness,
         Role::Operator,
         Role::Gateway,
+        Role::Integrator,
+        Role::Supplier,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +57,8 @@ impl Role {
             Role::Witness => "witness",
             Role::Operator => "operator",
             Role::Gateway => "gateway",
+            Role::Integrator => "integrator",
+            Role::Supplier => "supplier",
         }
     }
 
@@ -227,10 +237,11 @@ pub enum Kind {
     IncidentUpdated,
     IncidentNotified,
     IncidentClosed,
+    LiabilityFound,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 27] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -257,6 +268,7 @@ impl Kind {
         Kind::IncidentUpdated,
         Kind::IncidentNotified,
         Kind::IncidentClosed,
+        Kind::LiabilityFound,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -288,6 +300,7 @@ impl Kind {
             Kind::IncidentUpdated => "incident-updated",
             Kind::IncidentNotified => "incident-notified",
             Kind::IncidentClosed => "incident-closed",
+            Kind::LiabilityFound => "liability-found",
         }
     }
 
@@ -367,6 +380,9 @@ impl Kind {
             Kind::IncidentClosed => {
                 "an incident is closed: the review, the remediation and any redress (signed by a party of the contract)"
             }
+            Kind::LiabilityFound => {
+                "an incident's root-cause component and damages, from which the contract allocates who pays (signed by a party it names)"
+            }
         }
     }
 
@@ -410,6 +426,7 @@ impl Kind {
             Kind::IncidentUpdated => schemars::schema_for!(IncidentUpdated),
             Kind::IncidentNotified => schemars::schema_for!(IncidentNotified),
             Kind::IncidentClosed => schemars::schema_for!(IncidentClosed),
+            Kind::LiabilityFound => schemars::schema_for!(LiabilityFound),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -762,4 +779,5 @@ predicates! {
     IncidentUpdated => IncidentUpdated,
     IncidentNotified => IncidentNotified,
     IncidentClosed => IncidentClosed,
+    LiabilityFound => LiabilityFound,
 }

@@ -106,6 +106,7 @@ fn kinds_list_predicate_types_and_schemas() {
             "incident-updated",
             "incident-notified",
             "incident-closed",
+            "liability-found",
         ]
     );
     assert_eq!(

@@ -23,7 +23,10 @@ pub fn check(package: &Package) -> Vec<Diagnostic> {
             Module::IncidentEscalation(escalation) => {
                 check_escalation(package, module, escalation, &mut found);
             }
-            Module::Liability(liability) => check_liability(package, module, liability, &mut found),
+            Module::Liability(liability) => {
+                check_liability(package, module, liability, &mut found);
+                check_allocation(package, module, liability, &mut found);
+            }
             Module::DataHandling(data) => check_data(package, module, data, &mut found),
             Module::Hosting(hosting) => check_hosting(package, module, hosting, &mut found),
             Module::ServiceLevels(levels) => {
@@ -557,6 +560,97 @@ fn check_liability(
                     parties_hint(package),
                 ));
             }
+        }
+    }
+}
+
+/// The computable allocation: components known, shares of 100 to parties or their suppliers,
+/// suppliers supplying a party, one currency for the caps, findings by parties.
+fn check_allocation(
+    package: &Package,
+    module: &LoadedModule,
+    liability: &Liability,
+    found: &mut Vec<Diagnostic>,
+) {
+    let supplier = |p: &str| liability.suppliers.iter().any(|s| s.party == p);
+    for (component, shares) in &liability.components {
+        let at = [Step::Key("components"), Step::Key(component.as_str())];
+        if !COMPONENTS.contains(&component.as_str()) {
+            found.push(package.diagnostic(
+                &module.path,
+                &at,
+                format!("`{component}` is not a component a root cause is found in"),
+                format!("use one of {}", COMPONENTS.join(", ")),
+            ));
+        }
+        let total: u32 = shares.values().sum();
+        if total != 100 {
+            found.push(package.diagnostic(
+                &module.path,
+                &at,
+                format!("the shares of a fault in `{component}` sum to {total} %, not 100 %"),
+                "make the parties' shares add up to 100",
+            ));
+        }
+        for party in shares.keys() {
+            if !is_party(package, party) && !supplier(party) {
+                found.push(package.diagnostic(
+                    &module.path,
+                    &[
+                        Step::Key("components"),
+                        Step::Key(component.as_str()),
+                        Step::Key(party.as_str()),
+                    ],
+                    format!("`{party}` is neither a party of the contract nor a supplier the module names"),
+                    parties_hint(package),
+                ));
+            }
+        }
+    }
+    for (index, s) in liability.suppliers.iter().enumerate() {
+        if !is_party(package, &s.through) {
+            found.push(package.diagnostic(
+                &module.path,
+                &[
+                    Step::Key("suppliers"),
+                    Step::Index(index),
+                    Step::Key("through"),
+                ],
+                format!(
+                    "supplier `{}` supplies `{}`, which is not a party of the contract",
+                    s.party, s.through
+                ),
+                parties_hint(package),
+            ));
+        }
+    }
+    let mut currencies: Vec<&str> = liability
+        .caps
+        .values()
+        .map(|c| c.currency.as_str())
+        .collect();
+    currencies.sort_unstable();
+    currencies.dedup();
+    if currencies.len() > 1 {
+        found.push(package.diagnostic(
+            &module.path,
+            &[Step::Key("caps")],
+            format!(
+                "the caps are in {} currencies ({})",
+                currencies.len(),
+                currencies.join(", ")
+            ),
+            "state every cap in one currency",
+        ));
+    }
+    for (index, party) in liability.findings_by.iter().enumerate() {
+        if !is_party(package, party) {
+            found.push(package.diagnostic(
+                &module.path,
+                &[Step::Key("findings_by"), Step::Index(index)],
+                format!("`{party}` makes findings but is not a party of the contract"),
+                parties_hint(package),
+            ));
         }
     }
 }

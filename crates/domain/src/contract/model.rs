@@ -454,15 +454,70 @@ pub struct HarmCategory {
     pub harm: String,
     /// Percent of the liability each party bears, by ledger id; they sum to 100.
     pub shares: BTreeMap<String, u32>,
-    /// A cap, in words or amount, e.g. `10,000,000 USD`.
+    /// A cap: an amount, or (as older contracts have it) words, which nothing can compute.
     #[serde(default)]
-    pub cap: Option<String>,
+    pub cap: Option<Cap>,
 }
 
+/// A liability cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Cap {
+    Amount(Amount),
+    Words(String),
+}
+
+/// An amount of money a party's liability is capped at: per incident and over the contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Amount {
+    /// ISO 4217, e.g. `USD`.
+    pub currency: String,
+    /// In whole units of the currency.
+    pub per_incident: u64,
+    pub aggregate: u64,
+}
+
+/// A supplier upstream of a party of the contract (e.g. the vendor's model provider): a fault
+/// in what it supplies is allocated through the party it supplies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Supplier {
+    /// The supplier, by ledger id (a party with the `supplier` or `integrator` role).
+    pub party: String,
+    /// The party of the contract it supplies.
+    pub through: String,
+    /// Its cap toward that party.
+    #[serde(default)]
+    pub cap: Option<Amount>,
+}
+
+/// The components a root cause can be found in.
+pub const COMPONENTS: [&str; 5] = [
+    "model",
+    "integration",
+    "integrator-system",
+    "agency-use",
+    "data",
+];
+
 module_kind! {
-    /// Governance: who bears what share of each kind of harm.
+    /// Governance: who bears what share of each kind of harm, and of a fault in each component.
     Liability {
         categories: Vec<HarmCategory>,
+        /// Who bears a fault found in each component (`model`, `integration`,
+        /// `integrator-system`, `agency-use`, `data`): party → percent, summing to 100.
+        #[serde(default)]
+        components: BTreeMap<String, BTreeMap<String, u32>>,
+        /// Each party's cap, by ledger id.
+        #[serde(default)]
+        caps: BTreeMap<String, Amount>,
+        /// Suppliers upstream of the parties, and whom they supply.
+        #[serde(default)]
+        suppliers: Vec<Supplier>,
+        /// The parties whose finding of an incident's root cause allocates liability.
+        #[serde(default)]
+        findings_by: Vec<String>,
     }
 }
 

@@ -21,11 +21,13 @@ use serde::{Deserialize, Serialize};
 use crate::contract::Severity;
 
 pub mod clocks;
+pub mod liability;
 mod rules;
 
 pub use rules::{HARMS, check_atlas_id};
 pub(crate) use rules::{
     answered_by_rollback, incident_closed, incident_notified, incident_reported, incident_updated,
+    liability_found,
 };
 
 /// A report of one or more incidents in a deployment of a contract. Signed by the reporter:
@@ -147,6 +149,40 @@ pub struct IncidentClosed {
     pub at: String,
 }
 
+/// A finding of an incident's root cause and damages, from which the contract's liability
+/// module allocates who pays what. Signed by a party the module names in `findings_by`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiabilityFound {
+    pub party: String,
+    pub contract: String,
+    pub incident: String,
+    /// The component the fault was in: `model`, `integration`, `integrator-system`,
+    /// `agency-use` or `data`.
+    pub root_cause: String,
+    /// The harm category, as the incident names it.
+    pub harm: String,
+    /// The damages, in whole units of `currency`.
+    pub damages: u64,
+    /// ISO 4217, e.g. `USD`.
+    pub currency: String,
+    pub summary: String,
+    pub at: String,
+}
+
+/// A finding as the ledger keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub entry: u64,
+    pub party: String,
+    pub root_cause: String,
+    pub harm: String,
+    pub damages: u64,
+    pub currency: String,
+    pub summary: String,
+    pub at: i64,
+}
+
 /// An incident as the ledger knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Incident {
@@ -171,6 +207,9 @@ pub struct Incident {
     /// The rollback the incident set off or was answered by.
     pub rollback: Option<RollbackStep>,
     pub closed: Option<Closure>,
+    /// The finding of its root cause, once made.
+    #[serde(default)]
+    pub finding: Option<Finding>,
 }
 
 impl Incident {

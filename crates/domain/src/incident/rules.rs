@@ -323,6 +323,7 @@ pub(crate) fn incident_reported(
                 notices: Vec::new(),
                 rollback: None,
                 closed: None,
+                finding: None,
             },
         };
         opened.push(incident);
@@ -534,6 +535,107 @@ pub(crate) fn incident_closed(
         review: p.review,
         remediation: p.remediation,
         redress: p.redress,
+        at,
+    });
+    changes.push(Change::PutIncident(Box::new(incident)));
+    Ok(changes)
+}
+
+pub(crate) fn liability_found(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    p: super::LiabilityFound,
+) -> Result<Vec<Change>, Rejection> {
+    let mut changes = Vec::new();
+    let at = clock_of(state, &p.at, &mut changes)?;
+    contract_party(state, &p.contract, &p.party)?;
+    require_party_signer(signers, &p.party)?;
+    let terms = super::liability::terms(state, &p.contract).ok_or_else(|| {
+        reject(
+            "liability",
+            format!("contract `{}` has no liability module", p.contract),
+        )
+    })?;
+    if !terms.findings_by.contains(&p.party) {
+        return Err(reject(
+            "liability",
+            format!(
+                "`{}` is not among the parties whose findings the contract's liability module accepts ({})",
+                p.party,
+                terms.findings_by.join(", ")
+            ),
+        ));
+    }
+    let known = state
+        .incident(&incident_key(&p.contract, &p.incident))
+        .ok_or_else(|| {
+            reject(
+                "incident",
+                format!("contract `{}` has no incident `{}`", p.contract, p.incident),
+            )
+        })?;
+    if let Some(earlier) = &known.finding {
+        return Err(reject(
+            "liability-once",
+            format!(
+                "incident `{}` has a finding already, in entry {}",
+                p.incident, earlier.entry
+            ),
+        ));
+    }
+    if !terms.components.contains_key(&p.root_cause) {
+        return Err(reject(
+            "liability",
+            format!(
+                "the contract names nobody for a fault in `{}` (its components: {})",
+                p.root_cause,
+                terms
+                    .components
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    check_links(
+        state,
+        &p.contract,
+        std::slice::from_ref(&p.harm),
+        &[],
+        &[],
+        &[],
+    )?;
+    let currency_ok = p.currency.len() == 3 && p.currency.bytes().all(|b| b.is_ascii_uppercase());
+    if !currency_ok {
+        return Err(reject(
+            "liability",
+            format!(
+                "currency `{}` is not an ISO 4217 code such as `USD`",
+                p.currency
+            ),
+        ));
+    }
+    if let Some(cap) = terms.caps.values().find(|cap| cap.currency != p.currency) {
+        return Err(reject(
+            "liability",
+            format!(
+                "the damages are in {}, the contract's caps in {}",
+                p.currency, cap.currency
+            ),
+        ));
+    }
+    text("summary", &p.summary, true)?;
+    let mut incident = known.clone();
+    incident.finding = Some(super::Finding {
+        entry: entry.index,
+        party: p.party,
+        root_cause: p.root_cause,
+        harm: p.harm,
+        damages: p.damages,
+        currency: p.currency,
+        summary: p.summary,
         at,
     });
     changes.push(Change::PutIncident(Box::new(incident)));

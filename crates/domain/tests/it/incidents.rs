@@ -277,3 +277,195 @@ fn a_regime_starts_no_clock_for_awareness_before_it_applies() {
         }
     );
 }
+
+const ALLOCATION: &str = r#"version = "1.0.0"
+findings_by = ["auditor-y"]
+
+[components]
+model = { frontier-labs = 100 }
+integration = { acme-ai = 100 }
+integrator-system = { integrator-z = 100 }
+agency-use = { agency-x = 100 }
+data = { agency-x = 50, acme-ai = 50 }
+
+[caps]
+acme-ai = { currency = "USD", per_incident = 2000000, aggregate = 3000000 }
+agency-x = { currency = "USD", per_incident = 5000000, aggregate = 5000000 }
+
+[[suppliers]]
+party = "frontier-labs"
+through = "acme-ai"
+cap = { currency = "USD", per_incident = 1000000, aggregate = 1000000 }
+
+[[suppliers]]
+party = "integrator-z"
+through = "agency-x"
+
+[[categories]]"#;
+
+/// A party, what it owes, and what it may recover from whom.
+type Owed = (String, u64, Option<(String, u64)>);
+
+#[test]
+fn a_finding_allocates_shares_and_caps_by_root_cause_through_the_supply_chain() {
+    let mut ledger =
+        Ledger::with_changed_contract("version = \"1.0.0\"\n\n[[categories]]", ALLOCATION);
+    ledger.register("frontier-labs", "supplier", "US", "frontier");
+    ledger.register("integrator-z", "integrator", "US", "integrator");
+    ledger.attest(T0);
+    ledger.register_version("2026.6.1", 50, T0).unwrap();
+    let now = T0 + 100 * DAY;
+    ledger
+        .evidence(
+            "lab-gb",
+            "lab-gb",
+            "2026.6.1",
+            "2026.6.1",
+            0.01,
+            now - DAY,
+            now - 3600,
+        )
+        .unwrap();
+    ledger
+        .approve("agency-x", "agency", "2026.6.1", now)
+        .unwrap();
+    ledger
+        .approve("auditor-y", "auditor", "2026.6.1", now)
+        .unwrap();
+    ledger.activate("2026.6.1", now).unwrap();
+    let find = |ledger: &mut Ledger,
+                id: &str,
+                party: &str,
+                key: &str,
+                root: &str,
+                damages: u64,
+                currency: &str| {
+        ledger.submit(
+            Kind::LiabilityFound,
+            json!({"party": party, "contract": CONTRACT, "incident": id, "root_cause": root,
+                   "harm": "fundamental-rights", "damages": damages, "currency": currency,
+                   "summary": "Audit of the incident.", "at": at(now + 600)}),
+            Vec::new(),
+            &[key],
+        )
+    };
+    let allocation = |ledger: &Ledger, id: &str| {
+        let incident = ledger.state.incident(&format!("{CONTRACT}/{id}")).unwrap();
+        let a = domain::incident::liability::allocate(&ledger.state, incident).unwrap();
+        let parts: Vec<Owed> = a
+            .parts
+            .iter()
+            .map(|p| {
+                (
+                    p.party.clone(),
+                    p.owed,
+                    p.recoverable.as_ref().map(|r| (r.from.clone(), r.amount)),
+                )
+            })
+            .collect();
+        (parts, a.uncovered)
+    };
+    let s = |v: &str| v.to_owned();
+    let cases: [(&str, u64, Vec<Owed>, u64); 5] = [
+        // The model's fault is its supplier's: the vendor bears it toward the contract up to
+        // its per-incident cap, and may recover up to the supplier's cap from it.
+        (
+            "model",
+            3_000_000,
+            vec![(
+                s("acme-ai"),
+                2_000_000,
+                Some((s("frontier-labs"), 1_000_000)),
+            )],
+            1_000_000,
+        ),
+        // The vendor's aggregate cap has 1,000,000 left.
+        (
+            "integration",
+            1_500_000,
+            vec![(s("acme-ai"), 1_000_000, None)],
+            500_000,
+        ),
+        // Shared: the agency's half, and nothing left of the vendor's aggregate.
+        (
+            "data",
+            800_000,
+            vec![(s("acme-ai"), 0, None), (s("agency-x"), 400_000, None)],
+            400_000,
+        ),
+        (
+            "agency-use",
+            1_000_000,
+            vec![(s("agency-x"), 1_000_000, None)],
+            0,
+        ),
+        // The integrator's fault is borne by the agency that engaged it, recoverable in full.
+        (
+            "integrator-system",
+            600_000,
+            vec![(s("agency-x"), 600_000, Some((s("integrator-z"), 600_000)))],
+            0,
+        ),
+    ];
+    for (n, (root, damages, parts, uncovered)) in cases.into_iter().enumerate() {
+        let id = format!("inc-{}", 20 + n);
+        ledger.ok(
+            Kind::IncidentReported,
+            report("agency-x", &id, "serious", now + 60, now + 120),
+            &["agency"],
+        );
+        find(
+            &mut ledger,
+            &id,
+            "auditor-y",
+            "auditor",
+            root,
+            damages,
+            "USD",
+        )
+        .unwrap();
+        assert_eq!(allocation(&ledger, &id), (parts, uncovered), "{root}");
+    }
+    // Only the parties the module names find; once per incident; in the caps' currency.
+    ledger.ok(
+        Kind::IncidentReported,
+        report("agency-x", "inc-30", "serious", now + 60, now + 120),
+        &["agency"],
+    );
+    let refused = find(
+        &mut ledger,
+        "inc-30",
+        "agency-x",
+        "agency",
+        "model",
+        1,
+        "USD",
+    )
+    .unwrap_err();
+    assert!(
+        refused.contains("whose findings the contract's liability module accepts"),
+        "{refused}"
+    );
+    let refused = find(
+        &mut ledger,
+        "inc-30",
+        "auditor-y",
+        "auditor",
+        "model",
+        1,
+        "EUR",
+    )
+    .unwrap_err();
+    assert!(refused.contains("the contract's caps in USD"), "{refused}");
+    let refused = find(
+        &mut ledger,
+        "inc-20",
+        "auditor-y",
+        "auditor",
+        "model",
+        1,
+        "USD",
+    )
+    .unwrap_err();
+    assert!(refused.contains("liability-once"), "{refused}");
+}
