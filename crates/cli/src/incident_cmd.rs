@@ -483,3 +483,150 @@ fn text(view: &IncidentView) -> String {
     }
     out
 }
+
+#[derive(Debug, Subcommand)]
+pub enum LiabilityCommand {
+    /// Record an incident's root cause and damages (a party the contract's liability module
+    /// names in `findings_by`); the contract then allocates who pays what.
+    #[command(after_help = "Example:
+  concordat liability find --server http://127.0.0.1:8700 --key auditor.key \\
+      --contract defense-imagery-analysis --incident inc-2027-014 --root-cause model \\
+      --harm fundamental-rights --damages 1200000 --currency USD \\
+      --summary 'The fault was in the model: a retrained refusal head.'
+
+Root causes: model, integration, integrator-system, agency-use, data.")]
+    Find {
+        #[command(flatten)]
+        submit: Submit,
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        incident: String,
+        #[arg(long)]
+        root_cause: String,
+        #[arg(long)]
+        harm: String,
+        /// In whole units of --currency.
+        #[arg(long)]
+        damages: u64,
+        #[arg(long)]
+        currency: String,
+        #[arg(long)]
+        summary: String,
+    },
+    /// Who pays what for an incident: each party's share, the cap that limits it, what it may
+    /// recover from an upstream supplier, and what no party owes.
+    #[command(after_help = "Examples:
+  concordat liability report --server http://127.0.0.1:8700 --incident inc-2027-014
+  concordat liability report --dir ./concordat --contract defense-imagery-analysis \\
+      --incident inc-2027-014 --format json")]
+    Report {
+        #[command(flatten)]
+        source: Where,
+        #[arg(long)]
+        contract: Option<String>,
+        #[arg(long)]
+        incident: String,
+    },
+}
+
+pub fn liability(command: LiabilityCommand, format: Format) -> Outcome {
+    match command {
+        LiabilityCommand::Find {
+            submit,
+            contract,
+            incident,
+            root_cause,
+            harm,
+            damages,
+            currency,
+            summary,
+        } => act(
+            &submit,
+            |_, party, at| {
+                let what = format!("finding on incident `{incident}` recorded");
+                let predicate = domain::incident::LiabilityFound {
+                    party: party.to_owned(),
+                    contract,
+                    incident,
+                    root_cause,
+                    harm,
+                    damages,
+                    currency,
+                    summary,
+                    at: at.to_owned(),
+                };
+                Ok((Draft::new(&predicate)?, what))
+            },
+            format,
+        ),
+        LiabilityCommand::Report {
+            source,
+            contract,
+            incident,
+        } => {
+            let instance = source.open()?;
+            let views = instance.incidents(contract.as_deref(), None)?;
+            instance.close()?;
+            let found: Vec<&IncidentView> =
+                views.iter().filter(|v| v.incident.id == incident).collect();
+            let view = match found.as_slice() {
+                [] => return Err(anyhow!("no incident `{incident}`").into()),
+                [one] => *one,
+                _ => {
+                    return Err(anyhow!(
+                        "several contracts have an incident `{incident}`: name one with --contract"
+                    )
+                    .into());
+                }
+            };
+            let allocation = view.liability.as_ref().ok_or_else(|| {
+                anyhow!(
+                    "{}",
+                    view.liability_problem.clone().unwrap_or_else(|| format!(
+                        "incident `{incident}` has no finding yet (`concordat liability find`)"
+                    ))
+                )
+            })?;
+            match format {
+                Format::Json => print_json(&serde_json::to_value(allocation)?),
+                Format::Text => print(&allocation_text(allocation)),
+            }
+        }
+    }
+}
+
+fn allocation_text(a: &domain::incident::liability::Allocation) -> String {
+    let money = |amount: u64| format!("{amount} {}", a.currency);
+    let mut out = format!(
+        "{} of {}: the fault was in the {} (finding, entry {}), harm {}: damages {}\n",
+        a.incident,
+        a.contract,
+        a.root_cause,
+        a.finding,
+        a.harm,
+        money(a.damages)
+    );
+    for part in &a.parts {
+        out.push_str(&format!(
+            "  {:<20} {:>3} %  owes {}{}\n",
+            part.party,
+            part.share,
+            money(part.owed),
+            part.capped_by
+                .as_ref()
+                .map(|cap| format!(" (of {}, capped: {cap})", money(part.uncapped)))
+                .unwrap_or_default()
+        ));
+        if let Some(recovery) = &part.recoverable {
+            out.push_str(&format!(
+                "  {:<20}        may recover {} from its supplier {}\n",
+                "",
+                money(recovery.amount),
+                recovery.from
+            ));
+        }
+    }
+    out.push_str(&format!("  beyond the caps: {}\n", money(a.uncovered)));
+    out
+}

@@ -130,6 +130,9 @@ the rule it breaks (exit 1).")]
     /// Report, update, notify and close incidents; see each duty's clock.
     #[command(subcommand)]
     Incident(incident_cmd::IncidentCommand),
+    /// Record an incident's root cause and damages; report who pays what under the contract.
+    #[command(subcommand)]
+    Liability(incident_cmd::LiabilityCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -241,6 +244,7 @@ fn main() -> ExitCode {
         Command::Gateway(command) => gateway_cmd::run(command, format),
         Command::Sla(command) => sla_cmd::run(command, format),
         Command::Incident(command) => incident_cmd::run(command, format),
+        Command::Liability(command) => incident_cmd::liability(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -548,6 +548,52 @@ fn span(seconds: i64) -> String {
     }
 }
 
+/// Who pays what for an incident, once a finding allocates its damages.
+fn liability(state: &domain::State, incident: &domain::incident::Incident) -> String {
+    let Some(finding) = &incident.finding else {
+        return String::new();
+    };
+    let money = |amount: u64| format!("{amount} {}", escape(&finding.currency));
+    let mut html = format!(
+        "<p>Finding by {} in entry {}: the fault was in the <strong>{}</strong>; damages {}. {}</p>\n",
+        escape(&finding.party),
+        entry_link(finding.entry),
+        escape(&finding.root_cause),
+        money(finding.damages),
+        escape(&finding.summary)
+    );
+    match domain::incident::liability::allocate(state, incident) {
+        Ok(allocation) => {
+            html.push_str(&format!("<table><caption>Who pays for {}, under the contract's liability module</caption><thead><tr><th scope=\"col\">Party</th><th scope=\"col\">Share</th><th scope=\"col\">Owes</th><th scope=\"col\">Cap</th><th scope=\"col\">May recover</th></tr></thead><tbody>\n", escape(&incident.id)));
+            for part in &allocation.parts {
+                html.push_str(&format!(
+                    "<tr><td>{}</td><td>{} %</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                    escape(&part.party),
+                    part.share,
+                    money(part.owed),
+                    part.capped_by
+                        .as_deref()
+                        .map_or("not reached".to_owned(), escape),
+                    part.recoverable.as_ref().map_or(String::new(), |r| format!(
+                        "{} from {}",
+                        money(r.amount),
+                        escape(&r.from)
+                    ))
+                ));
+            }
+            html.push_str(&format!(
+                "</tbody></table>\n<p>Beyond the caps: {}.</p>\n",
+                money(allocation.uncovered)
+            ));
+        }
+        Err(why) => html.push_str(&format!(
+            "<p>Not allocated: {}.</p>\n",
+            escape(&why.to_string())
+        )),
+    }
+    html
+}
+
 /// The deployment's incidents, each with its duties' clocks as they stand now.
 fn incidents(state: &domain::State, contract: &str, name: &str) -> String {
     use domain::incident::clocks::{DutyStatus, duties};
@@ -626,6 +672,7 @@ fn incidents(state: &domain::State, contract: &str, name: &str) -> String {
             ));
         }
         html.push_str("</tbody></table>\n");
+        html.push_str(&liability(state, incident));
         if let Some(closed) = &incident.closed {
             html.push_str(&format!(
                 "<p>Closed by {} in entry {}: {} Remediation: {}</p>\n",

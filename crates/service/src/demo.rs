@@ -608,6 +608,18 @@ fn incident(seeder: &Seeder) -> Result<()> {
         at: time::format_instant(day + 6 * 3600),
     };
     seeder.submit(Draft::new(&told)?, &["acme-ai"])?;
+    let finding = domain::incident::LiabilityFound {
+        party: "oversight-office".to_owned(),
+        contract: CONTRACT.to_owned(),
+        incident: INCIDENT.to_owned(),
+        root_cause: "model".to_owned(),
+        harm: "fundamental-rights".to_owned(),
+        damages: 1_200_000,
+        currency: "USD".to_owned(),
+        summary: "The fault was in the model: the retrained refusal head of 2027.2.0 mislabelled low-light imagery.".to_owned(),
+        at: seeder.at(80),
+    };
+    seeder.submit(Draft::new(&finding)?, &["oversight-office"])?;
     Ok(())
 }
 

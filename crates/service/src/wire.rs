@@ -199,6 +199,12 @@ pub struct IncidentView {
     #[serde(flatten)]
     pub incident: domain::incident::Incident,
     pub duties: Vec<domain::incident::clocks::Duty>,
+    /// Who pays what, once a finding allocates the damages.
+    #[serde(default)]
+    pub liability: Option<domain::incident::liability::Allocation>,
+    /// Why a finding's damages cannot be allocated (e.g. the contract says nothing of it).
+    #[serde(default)]
+    pub liability_problem: Option<String>,
     /// The time the duties are reckoned at (unix seconds).
     pub as_of: i64,
 }
@@ -209,9 +215,15 @@ impl IncidentView {
         incident: &domain::incident::Incident,
         at: i64,
     ) -> IncidentView {
+        let allocation = incident
+            .finding
+            .as_ref()
+            .map(|_| domain::incident::liability::allocate(state, incident));
         IncidentView {
             incident: incident.clone(),
             duties: domain::incident::clocks::duties(state, incident, at),
+            liability: allocation.clone().and_then(Result::ok),
+            liability_problem: allocation.and_then(|a| a.err()).map(|e| e.to_string()),
             as_of: at,
         }
     }

@@ -165,6 +165,71 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     )
     .fails(2, "--severity `gravest`: one of minor, serious");
 
+    // The auditor's finding put the fault in the model: the vendor owes the damages, within
+    // its cap; a second finding is refused.
+    let report = concordat(
+        &[
+            "--format",
+            "json",
+            "liability",
+            "report",
+            "--server",
+            &served.url,
+            "--incident",
+            INCIDENT,
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    let allocation: Value = serde_json::from_str(&report.stdout).unwrap();
+    assert_eq!(allocation["root_cause"], "model");
+    assert_eq!(allocation["parts"][0]["party"], "acme-ai");
+    assert_eq!(allocation["parts"][0]["owed"], 1_200_000);
+    assert_eq!(allocation["uncovered"], 0);
+    let text = concordat(
+        &[
+            "liability",
+            "report",
+            "--server",
+            &served.url,
+            "--incident",
+            INCIDENT,
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok()
+    .stdout;
+    assert!(text.contains("owes 1200000 USD"), "{text}");
+    concordat(
+        &[
+            "liability",
+            "find",
+            "--server",
+            &served.url,
+            "--key",
+            &key("oversight-office"),
+            "--contract",
+            CONTRACT,
+            "--incident",
+            INCIDENT,
+            "--root-cause",
+            "data",
+            "--harm",
+            "fundamental-rights",
+            "--damages",
+            "5",
+            "--currency",
+            "USD",
+            "--summary",
+            "again",
+        ],
+        None,
+        tmp.path(),
+    )
+    .fails(1, "liability-once");
+
     // Closed with its review.
     concordat(
         &[
