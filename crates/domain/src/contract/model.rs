@@ -370,6 +370,10 @@ module_kind! {
         approvers: Vec<String>,
         /// How many approvers must sign.
         approvals_required: u32,
+        /// Whether a version's gate asks that every serious (or graver) incident of its line
+        /// under the contract is closed, with its review, first.
+        #[serde(default)]
+        incidents_closed: bool,
     }
 }
 

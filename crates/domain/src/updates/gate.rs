@@ -116,6 +116,9 @@ pub fn evaluate(
     if let Some(hosting) = terms.hosting.filter(|h| h.attestation_required) {
         requirements.push(hosting_requirement(state, contract, hosting));
     }
+    if terms.testing.is_some_and(|t| t.incidents_closed) {
+        requirements.push(incidents_closed(state, contract, line));
+    }
     requirements.push(approvals(&terms, offer));
     Ok(Gate {
         contract: contract.to_owned(),
@@ -125,6 +128,48 @@ pub fn evaluate(
         at: format_instant(now),
         requirements,
     })
+}
+
+/// Every serious (or graver) incident of `line` under `contract` is closed.
+fn incidents_closed(state: &State, contract: &str, line: &str) -> Requirement {
+    let of_line = |model: &Option<String>| {
+        model
+            .as_deref()
+            .and_then(|m| m.split_once('@'))
+            .is_none_or(|(l, _)| l == line)
+    };
+    let grave: Vec<&crate::incident::Incident> = state
+        .incidents(Some(contract))
+        .filter(|i| i.severity.rank() >= crate::contract::Severity::Serious.rank())
+        .filter(|i| of_line(&i.model))
+        .collect();
+    let open: Vec<&str> = grave
+        .iter()
+        .filter(|i| i.closed.is_none())
+        .map(|i| i.id.as_str())
+        .collect();
+    let by: Vec<u64> = grave
+        .iter()
+        .filter_map(|i| i.closed.as_ref().map(|c| c.entry))
+        .collect();
+    if open.is_empty() {
+        let detail = if grave.is_empty() {
+            format!("no serious incident of `{line}` under the contract")
+        } else {
+            format!("every serious incident of `{line}` is closed with its review")
+        };
+        Requirement::new("incidents-closed", true, by, detail)
+    } else {
+        Requirement::new(
+            "incidents-closed",
+            false,
+            by,
+            format!(
+                "the contract asks that serious incidents of `{line}` are closed first; open: {}",
+                open.join(", ")
+            ),
+        )
+    }
 }
 
 fn standing(offer: &Offer) -> Requirement {

@@ -469,3 +469,69 @@ fn a_finding_allocates_shares_and_caps_by_root_cause_through_the_supply_chain() 
     .unwrap_err();
     assert!(refused.contains("liability-once"), "{refused}");
 }
+
+#[test]
+fn the_next_version_waits_for_the_serious_incident_to_be_closed_where_the_contract_asks() {
+    let mut ledger = Ledger::with_changed_contract(
+        "approvals_required = 2",
+        "approvals_required = 2\nincidents_closed = true",
+    );
+    ledger.attest(T0);
+    for version in ["2026.6.1", "2026.7.0"] {
+        ledger.register_version(version, 50, T0).unwrap();
+    }
+    let now = T0 + 100 * DAY;
+    for version in ["2026.6.1", "2026.7.0"] {
+        ledger
+            .evidence(
+                "lab-gb",
+                "lab-gb",
+                version,
+                version,
+                0.01,
+                now - DAY,
+                now - 3600,
+            )
+            .unwrap();
+    }
+    ledger
+        .approve("agency-x", "agency", "2026.6.1", now)
+        .unwrap();
+    ledger
+        .approve("auditor-y", "auditor", "2026.6.1", now)
+        .unwrap();
+    ledger.activate("2026.6.1", now).unwrap();
+    ledger.ok(
+        Kind::IncidentReported,
+        report("agency-x", "inc-40", "serious", now + 60, now + 120),
+        &["agency"],
+    );
+    let refused = ledger
+        .approve("agency-x", "agency", "2026.7.0", now + 180)
+        .unwrap_err();
+    assert!(
+        refused.contains("serious incidents of `frontier-2` are closed first; open: inc-40"),
+        "{refused}"
+    );
+    let closed = ledger.ok(
+        Kind::IncidentClosed,
+        json!({"party": "agency-x", "contract": CONTRACT, "incident": "inc-40",
+               "review": "Reviewed.", "remediation": "Fixed in 2026.7.0.", "at": at(now + 240)}),
+        &["agency"],
+    );
+    ledger
+        .approve("agency-x", "agency", "2026.7.0", now + 300)
+        .unwrap();
+    let gate =
+        domain::updates::evaluate(&ledger.state, CONTRACT, "frontier-2", "2026.7.0", now + 300)
+            .unwrap();
+    let requirement = gate
+        .requirements
+        .iter()
+        .find(|r| r.id == "incidents-closed")
+        .unwrap();
+    assert!(
+        requirement.met && requirement.by == [closed],
+        "{requirement:?}"
+    );
+}
