@@ -1041,6 +1041,7 @@ pub fn deploy(command: DeployCommand, format: Format) -> Outcome {
                 let action = match event.action {
                     updates::DeploymentAction::Activated => "activated",
                     updates::DeploymentAction::RolledBack => "rolled back to",
+                    updates::DeploymentAction::Suspended => "suspended",
                 };
                 out.push_str(&format!(
                     "  entry {}  {}  {action} {}{} by `{}`{}\n",

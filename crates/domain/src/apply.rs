@@ -13,7 +13,7 @@ use crate::kinds::{
 use crate::state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
 };
-use crate::{gateway, incident, updates};
+use crate::{designation, gateway, incident, updates};
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
@@ -191,6 +191,18 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         }
         Kind::LiabilityFound => {
             incident::liability_found(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::DesignationIssued => {
+            designation::designation_issued(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::DesignationAppealed => {
+            designation::designation_appealed(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::DesignationDecided => {
+            designation::designation_decided(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::DesignationLifted => {
+            designation::designation_lifted(state, entry, &signers, predicate(statement)?)
         }
     }
 }

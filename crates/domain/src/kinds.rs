@@ -3,6 +3,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::designation::{
+    DesignationAppealed, DesignationDecided, DesignationIssued, DesignationLifted,
+};
 use crate::gateway::{CredentialIssued, CredentialRevoked, GatewayAuthorized};
 use crate::incident::{
     IncidentClosed, IncidentNotified, IncidentReported, IncidentUpdated, LiabilityFound,
@@ -238,10 +241,14 @@ pub enum Kind {
     IncidentNotified,
     IncidentClosed,
     LiabilityFound,
+    DesignationIssued,
+    DesignationAppealed,
+    DesignationDecided,
+    DesignationLifted,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 27] = [
+    pub const ALL: [Kind; 31] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -269,6 +276,10 @@ impl Kind {
         Kind::IncidentNotified,
         Kind::IncidentClosed,
         Kind::LiabilityFound,
+        Kind::DesignationIssued,
+        Kind::DesignationAppealed,
+        Kind::DesignationDecided,
+        Kind::DesignationLifted,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -301,6 +312,10 @@ impl Kind {
             Kind::IncidentNotified => "incident-notified",
             Kind::IncidentClosed => "incident-closed",
             Kind::LiabilityFound => "liability-found",
+            Kind::DesignationIssued => "designation-issued",
+            Kind::DesignationAppealed => "designation-appealed",
+            Kind::DesignationDecided => "designation-decided",
+            Kind::DesignationLifted => "designation-lifted",
         }
     }
 
@@ -383,6 +398,16 @@ impl Kind {
             Kind::LiabilityFound => {
                 "an incident's root-cause component and damages, from which the contract allocates who pays (signed by a party it names)"
             }
+            Kind::DesignationIssued => {
+                "an authority designates a party or a model line a supply-chain risk, with its grounds, scope and appeal window"
+            }
+            Kind::DesignationAppealed => {
+                "the designated party appeals a designation within its window"
+            }
+            Kind::DesignationDecided => {
+                "the authority decides an appeal: upheld (the designation is lifted) or dismissed"
+            }
+            Kind::DesignationLifted => "the authority lifts a designation",
         }
     }
 
@@ -427,6 +452,10 @@ impl Kind {
             Kind::IncidentNotified => schemars::schema_for!(IncidentNotified),
             Kind::IncidentClosed => schemars::schema_for!(IncidentClosed),
             Kind::LiabilityFound => schemars::schema_for!(LiabilityFound),
+            Kind::DesignationIssued => schemars::schema_for!(DesignationIssued),
+            Kind::DesignationAppealed => schemars::schema_for!(DesignationAppealed),
+            Kind::DesignationDecided => schemars::schema_for!(DesignationDecided),
+            Kind::DesignationLifted => schemars::schema_for!(DesignationLifted),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -780,4 +809,8 @@ predicates! {
     IncidentNotified => IncidentNotified,
     IncidentClosed => IncidentClosed,
     LiabilityFound => LiabilityFound,
+    DesignationIssued => DesignationIssued,
+    DesignationAppealed => DesignationAppealed,
+    DesignationDecided => DesignationDecided,
+    DesignationLifted => DesignationLifted,
 }

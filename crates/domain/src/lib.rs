@@ -11,6 +11,7 @@
 
 mod apply;
 pub mod contract;
+pub mod designation;
 pub mod gateway;
 pub mod ids;
 pub mod incident;

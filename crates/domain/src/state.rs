@@ -8,6 +8,7 @@ use attest::PublicKey;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::Package;
+use crate::designation::Designation;
 use crate::gateway::{Credential, GatewayGrant};
 use crate::incident::Incident;
 use crate::kinds::Role;
@@ -109,6 +110,7 @@ pub enum Change {
     PutCredential(Box<Credential>),
     PutGatewayGrant(Box<GatewayGrant>),
     PutIncident(Box<Incident>),
+    PutDesignation(Box<Designation>),
     /// The ledger's time moves forward to this (unix seconds).
     SetClock(i64),
 }
@@ -134,6 +136,7 @@ pub const CLOCK_SPACE: &str = "clock";
 pub const CREDENTIAL_SPACE: &str = "credential";
 pub const GATEWAY_SPACE: &str = "gateway";
 pub const INCIDENT_SPACE: &str = "incident";
+pub const DESIGNATION_SPACE: &str = "designation";
 
 /// The whole governance state.
 #[derive(Debug, Clone, Default)]
@@ -156,6 +159,8 @@ pub struct State {
     gateway_grants: BTreeMap<String, GatewayGrant>,
     /// Incidents by `contract/id`.
     incidents: BTreeMap<String, Incident>,
+    /// Supply-chain-risk designations by id.
+    designations: BTreeMap<String, Designation>,
     /// The latest `at` accepted (unix seconds).
     clock: i64,
     /// Parsed public keys, by key ID (derived from `keys`).
@@ -351,6 +356,14 @@ impl State {
             .filter(move |i| contract.is_none_or(|c| i.contract == c))
     }
 
+    pub fn designation(&self, id: &str) -> Option<&Designation> {
+        self.designations.get(id)
+    }
+
+    pub fn designations(&self) -> impl Iterator<Item = &Designation> {
+        self.designations.values()
+    }
+
     pub fn clock(&self) -> i64 {
         self.clock
     }
@@ -461,6 +474,10 @@ impl State {
                 Change::PutIncident(incident) => {
                     self.incidents.insert(incident.key(), (**incident).clone());
                 }
+                Change::PutDesignation(designation) => {
+                    self.designations
+                        .insert(designation.id.clone(), (**designation).clone());
+                }
                 Change::SetClock(time) => self.clock = self.clock.max(*time),
             }
         }
@@ -530,6 +547,11 @@ impl State {
                     space: INCIDENT_SPACE,
                     key: incident.key(),
                     value: serde_json::to_vec(incident).unwrap_or_default(),
+                },
+                Change::PutDesignation(designation) => StateRow {
+                    space: DESIGNATION_SPACE,
+                    key: designation.id.clone(),
+                    value: serde_json::to_vec(designation).unwrap_or_default(),
                 },
                 Change::SetClock(time) => StateRow {
                     space: CLOCK_SPACE,
@@ -607,6 +629,12 @@ impl State {
                     .cloned()
                     .map(|i| Change::PutIncident(Box::new(i))),
             )
+            .chain(
+                self.designations
+                    .values()
+                    .cloned()
+                    .map(|d| Change::PutDesignation(Box::new(d))),
+            )
             .chain((self.clock != 0).then_some(Change::SetClock(self.clock)))
             .collect();
         State::rows_of(&changes)
@@ -658,6 +686,9 @@ impl State {
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 INCIDENT_SPACE => changes.push(Change::PutIncident(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                DESIGNATION_SPACE => changes.push(Change::PutDesignation(Box::new(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 CLOCK_SPACE => changes.push(Change::SetClock(

@@ -468,6 +468,7 @@ fn timeline(deployment: &updates::Deployment) -> String {
         let (fill, verb) = match event.action {
             DeploymentAction::Activated => ("#0b4f9c", "activated"),
             DeploymentAction::RolledBack => ("#a1000e", "rolled back to"),
+            DeploymentAction::Suspended => ("#5c5c5c", "suspended"),
         };
         let version = event
             .version
@@ -513,6 +514,7 @@ pub async fn deployment(
     for e in &d.events {
         let what = match e.action {
             DeploymentAction::Activated => format!("activated {}", escape(&e.version)),
+            DeploymentAction::Suspended => format!("suspended {}", escape(&e.version)),
             DeploymentAction::RolledBack => format!(
                 "rolled back from {} to {}",
                 escape(e.previous.as_deref().unwrap_or("?")),

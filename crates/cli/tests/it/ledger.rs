@@ -107,6 +107,10 @@ fn kinds_list_predicate_types_and_schemas() {
             "incident-notified",
             "incident-closed",
             "liability-found",
+            "designation-issued",
+            "designation-appealed",
+            "designation-decided",
+            "designation-lifted",
         ]
     );
     assert_eq!(

@@ -204,7 +204,7 @@ fn a_version_passes_the_gate_is_activated_and_rolled_back() {
 
     // Before evidence the gate lists what is missing, and exits 1.
     let status =
-        gate(&run, "2027.1.0", "2026-11-05T00:00:00Z").fails(1, "2 of 5 requirements unmet");
+        gate(&run, "2027.1.0", "2026-11-05T00:00:00Z").fails(1, "2 of 6 requirements unmet");
     assert!(status.stdout.contains("[UNMET] evaluation:arc-easy/acc: acc ≥ 0.7 on `arc-easy` (US/GB-recognised evidence, at most 90 days old): no evidence for `arc-easy` on vision-analyst@2027.1.0"), "{}", status.stdout);
     assert!(status.stdout.contains("[met] notice: notice given 2026-08-01 for service from 2026-10-15: 75 days; the contract requires 60"), "{}", status.stdout);
     // The whole report, as an approver reads it (`UPDATE_EXPECT=1` rewrites it).
@@ -214,6 +214,7 @@ fn a_version_passes_the_gate_is_activated_and_rolled_back() {
           [met] notice: notice given 2026-08-01 for service from 2026-10-15: 75 days; the contract requires 60
           [UNMET] evaluation:arc-easy/acc: acc ≥ 0.7 on `arc-easy` (US/GB-recognised evidence, at most 90 days old): no evidence for `arc-easy` on vision-analyst@2027.1.0
           [met] hosting-attestation: the contract requires attestation of its government-cloud environment: attested by `acme-ai` at entry 10 (report 30218eb47f84)
+          [met] designations: no supply-chain-risk designation in force reaches it
           [UNMET] approvals: 2 of 2 approvers must approve; 0 approved; awaiting `agency-x`, `auditor-y`
     "#]].assert_eq(&status.stdout);
 

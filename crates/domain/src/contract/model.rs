@@ -416,6 +416,20 @@ pub enum RollbackApproval {
     Approver { party: String },
 }
 
+/// What a supply-chain-risk designation does to a running deployment whose version depends on
+/// what it designates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnDesignation {
+    /// Nothing: the deployment runs on (new approvals are refused all the same).
+    #[default]
+    Continue,
+    /// No version serves until an agency activates one.
+    Suspend,
+    /// Back to the fallback, if it does not depend on what is designated; else suspended.
+    RollBack,
+}
+
 module_kind! {
     /// Governance: when and how fast to roll back, and to what.
     Rollback {
@@ -429,6 +443,9 @@ module_kind! {
         /// Who rolls back on such an incident.
         #[serde(default)]
         approval: RollbackApproval,
+        /// What a supply-chain-risk designation in force does to a running deployment.
+        #[serde(default)]
+        on_designation: OnDesignation,
     }
 }
 

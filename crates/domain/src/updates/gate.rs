@@ -119,6 +119,7 @@ pub fn evaluate(
     if terms.testing.is_some_and(|t| t.incidents_closed) {
         requirements.push(incidents_closed(state, contract, line));
     }
+    requirements.push(designations(state, contract, &key, now));
     requirements.push(approvals(&terms, offer));
     Ok(Gate {
         contract: contract.to_owned(),
@@ -128,6 +129,39 @@ pub fn evaluate(
         at: format_instant(now),
         requirements,
     })
+}
+
+/// No supply-chain-risk designation in force reaches the version (its line, its vendor, or a
+/// supplier upstream of a party).
+fn designations(state: &State, contract: &str, model: &str, now: i64) -> Requirement {
+    let against: Vec<&crate::designation::Designation> =
+        crate::designation::against(state, contract, model, now).collect();
+    if against.is_empty() {
+        return Requirement::new(
+            "designations",
+            true,
+            Vec::new(),
+            "no supply-chain-risk designation in force reaches it",
+        );
+    }
+    Requirement::new(
+        "designations",
+        false,
+        against.iter().map(|d| d.entry).collect(),
+        against
+            .iter()
+            .map(|d| {
+                format!(
+                    "designation `{}` of {} by `{}` (entry {}) is in force",
+                    d.id,
+                    d.names(),
+                    d.authority,
+                    d.entry
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
 /// Every serious (or graver) incident of `line` under `contract` is closed.

@@ -218,6 +218,8 @@ pub struct UsageBatch {
 pub enum DeploymentAction {
     Activated,
     RolledBack,
+    /// No version serves (a designation reached the one that did).
+    Suspended,
 }
 
 /// One step in a deployment's history.
@@ -257,10 +259,11 @@ impl Deployment {
         let mut versions: Vec<&str> = Vec::new();
         let mut current: Option<&str> = None;
         for event in &self.events {
+            let serving = (event.action != DeploymentAction::Suspended).then_some(&*event.version);
             if event.at <= from {
-                current = Some(&event.version);
+                current = serving;
             } else if event.at <= to {
-                versions.push(&event.version);
+                versions.extend(serving);
             }
         }
         versions.extend(current);

@@ -535,3 +535,136 @@ fn the_next_version_waits_for_the_serious_incident_to_be_closed_where_the_contra
         "{requirement:?}"
     );
 }
+
+fn designate(
+    ledger: &mut Ledger,
+    id: &str,
+    subject: Value,
+    scope: &[&str],
+    time: i64,
+) -> Result<u64, String> {
+    ledger.submit(
+        Kind::DesignationIssued,
+        json!({"party": "uk-authority", "designation": id, "subject": subject,
+               "justification": {"grounds": ["compromised-supply-chain"],
+                                 "summary": "Model weights were served from an unvetted mirror."},
+               "scope": scope, "effective_at": at(time), "appeal_days": 30, "at": at(time)}),
+        Vec::new(),
+        &["uk"],
+    )
+}
+
+#[test]
+fn a_designation_suspends_where_the_contract_says_blocks_approvals_and_an_upheld_appeal_lifts_it() {
+    let (mut ledger, since) =
+        in_service("fallback = { rule = \"last-approved\" }\non_designation = \"suspend\"");
+    ledger.register_version("2026.8.0", 0, since).unwrap();
+    let gate = |ledger: &Ledger, time: i64| {
+        let gate =
+            domain::updates::evaluate(&ledger.state, CONTRACT, "frontier-2", "2026.8.0", time)
+                .unwrap();
+        gate.requirements
+            .into_iter()
+            .find(|r| r.id == "designations")
+            .unwrap()
+    };
+    assert!(gate(&ledger, since + 60).met);
+
+    // Out of scope (the contract is a US one), nothing happens.
+    designate(
+        &mut ledger,
+        "scr-1",
+        json!({"kind": "party", "id": "acme-ai"}),
+        &["GB"],
+        since + 60,
+    )
+    .unwrap();
+    assert_eq!(active(&ledger), "frontier-2@2026.7.0");
+    assert!(gate(&ledger, since + 120).met);
+
+    // In scope: the running deployment is suspended on the designation's own entry, and the
+    // next version's approval is refused while it is in force.
+    let issued = designate(
+        &mut ledger,
+        "scr-2",
+        json!({"kind": "party", "id": "acme-ai"}),
+        &["US"],
+        since + 120,
+    )
+    .unwrap();
+    let deployment = ledger
+        .state
+        .deployment(&format!("{CONTRACT}/workbench"))
+        .unwrap();
+    assert_eq!(deployment.active, None);
+    assert_eq!(deployment.events.last().unwrap().entry, issued);
+    let blocked = gate(&ledger, since + 180);
+    assert!(
+        !blocked.met
+            && blocked
+                .detail
+                .contains("designation `scr-2` of party `acme-ai`"),
+        "{blocked:?}"
+    );
+    let refused = ledger
+        .approve("agency-x", "agency", "2026.8.0", since + 180)
+        .unwrap_err();
+    assert!(refused.contains("scr-2"), "{refused}");
+
+    // Only the designated party appeals, within the window; an upheld appeal lifts it.
+    let appeal = |ledger: &mut Ledger, party: &str, key: &str, time: i64| {
+        ledger.submit(
+            Kind::DesignationAppealed,
+            json!({"party": party, "designation": "scr-2", "grounds": "The mirror was ours and vetted.", "at": at(time)}),
+            Vec::new(),
+            &[key],
+        )
+    };
+    let refused = appeal(&mut ledger, "agency-x", "agency", since + 240).unwrap_err();
+    assert!(refused.contains("only the designated party"), "{refused}");
+    appeal(&mut ledger, "acme-ai", "acme", since + 240).unwrap();
+    ledger.ok(
+        Kind::DesignationDecided,
+        json!({"party": "uk-authority", "designation": "scr-2", "upheld": true,
+               "reasons": "The mirror was the vendor's own, under its controls.", "at": at(since + 300)}),
+        &["uk"],
+    );
+    assert!(gate(&ledger, since + 360).met);
+    let lifted = ledger.state.designation("scr-2").unwrap();
+    assert!(lifted.lifted.is_some() && lifted.decision.as_ref().unwrap().upheld);
+    // A deployment suspended stays so until an agency activates a version again.
+    ledger.activate("2026.7.0", since + 420).unwrap();
+    assert_eq!(active(&ledger), "frontier-2@2026.7.0");
+}
+
+#[test]
+fn by_default_a_designation_blocks_approvals_and_lets_the_deployment_run() {
+    let (mut ledger, since) = in_service(PINNED);
+    designate(
+        &mut ledger,
+        "scr-3",
+        json!({"kind": "model-line", "line": "frontier-2"}),
+        &["US"],
+        since + 60,
+    )
+    .unwrap();
+    assert_eq!(active(&ledger), "frontier-2@2026.7.0");
+    let late = designate(
+        &mut ledger,
+        "scr-4",
+        json!({"kind": "party", "id": "nobody"}),
+        &["US"],
+        since + 60,
+    )
+    .unwrap_err();
+    assert!(late.contains("party `nobody` is not registered"), "{late}");
+    let window = ledger
+        .submit(
+            Kind::DesignationAppealed,
+            json!({"party": "acme-ai", "designation": "scr-3", "grounds": "x", "at": at(since + 40 * DAY)}),
+            Vec::new(),
+            &["acme"],
+        )
+        .unwrap_err();
+    assert!(window.contains("designation-appeal-window"), "{window}");
+}

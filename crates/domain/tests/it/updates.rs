@@ -281,6 +281,7 @@ fn the_full_set_of_evidence_approvals_notice_and_attestation_meets_the_gate() {
             "notice",
             "evaluation:cyber-uplift-v3/pass_rate",
             "hosting-attestation",
+            "designations",
             "approvals"
         ]
     );
@@ -295,7 +296,7 @@ fn the_full_set_of_evidence_approvals_notice_and_attestation_meets_the_gate() {
     );
     // The contract is a US one; the evidence was produced for GB: a duplicate test avoided.
     assert_eq!(evaluation.recognised_from.as_deref(), Some("GB"));
-    assert_eq!(gate.requirements[4].by, vec![13, 14]);
+    assert_eq!(gate.requirements[5].by, vec![13, 14]);
     assert_eq!(ledger.status("2026.7.0"), VersionStatus::Approved);
 }
 
