@@ -3,6 +3,7 @@
 //! signed notes, proofs, offline verification).
 
 mod contract_cmd;
+mod designation_cmd;
 mod gateway_cmd;
 mod incident_cmd;
 mod instance;
@@ -133,6 +134,9 @@ the rule it breaks (exit 1).")]
     /// Record an incident's root cause and damages; report who pays what under the contract.
     #[command(subcommand)]
     Liability(incident_cmd::LiabilityCommand),
+    /// Supply-chain-risk designations: issue, appeal, decide, lift, list.
+    #[command(subcommand)]
+    Designation(designation_cmd::DesignationCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -245,6 +249,7 @@ fn main() -> ExitCode {
         Command::Sla(command) => sla_cmd::run(command, format),
         Command::Incident(command) => incident_cmd::run(command, format),
         Command::Liability(command) => incident_cmd::liability(command, format),
+        Command::Designation(command) => designation_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -242,6 +242,12 @@ pub async fn incidents(
     ))
 }
 
+pub async fn designations(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Vec<domain::designation::Designation>>, ApiError> {
+    Ok(Json(instance.local.designations()?))
+}
+
 pub async fn gateway_view(
     State(instance): State<Arc<Instance>>,
     path: PathResult<(String, String)>,

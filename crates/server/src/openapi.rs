@@ -80,6 +80,7 @@ routes! {
     get "/api/deployments/{contract}/{name}" => api::deployment, "api", JSON, [], "A deployment's history.";
     get "/api/contracts/{contract}/deployments/{name}/gateway" => api::gateway_view, "api", JSON, [], "What a gateway enforces for a deployment, as of one log size: the contract's public files, the version in service and its API id, the credentials issued (by hash) and the gateways authorized.";
     get "/api/incidents" => api::incidents, "api", JSON, [("contract", false), ("at", false)], "Incidents and their duties: each notification the contract's escalation steps and its regimes require, and the rollback it promises, as met (by which entry, how early), due (time left) or overdue (by how much) at `at` (default now).";
+    get "/api/designations" => api::designations, "api", JSON, [], "Supply-chain-risk designations: subject, grounds, scope, appeal window, appeal, decision, lifting, and the deployments each suspended or rolled back.";
     get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";
     get "/" => portal::home, "portal", HTML, [], "The portal: this instance and how to verify it.";
     get "/contracts" => portal::contracts, "portal", HTML, [], "Contracts.";
@@ -87,6 +88,7 @@ routes! {
     get "/models" => portal::models, "portal", HTML, [], "Model versions and their standing.";
     get "/models/{key}" => portal::model, "portal", HTML, [], "A model version: its gate under each contract and the evidence behind it.";
     get "/deployments/{contract}/{name}" => portal::deployment, "portal", HTML, [], "A deployment's version timeline.";
+    get "/designations" => portal::designations, "portal", HTML, [], "Supply-chain-risk designations and their histories.";
     get "/parties" => portal::parties, "portal", HTML, [], "Parties.";
     get "/log" => portal::log, "portal", HTML, [("before", false)], "The log, newest entries first.";
     get "/log/{index}" => portal::entry, "portal", HTML, [], "An entry with its inclusion proof.";

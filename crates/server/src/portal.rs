@@ -39,7 +39,7 @@ svg text{font-family:system-ui,sans-serif;font-size:12px}
 
 fn page(instance: &Instance, title: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — Concordat</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<header>\n<p class=\"brand\"><a href=\"/\">Concordat</a> <span>{}</span></p>\n<nav aria-label=\"Main\"><ul><li><a href=\"/contracts\">Contracts</a></li><li><a href=\"/models\">Model versions</a></li><li><a href=\"/parties\">Parties</a></li><li><a href=\"/log\">Log</a></li></ul></nav>\n</header>\n<main id=\"main\">\n{body}</main>\n<footer><p>Everything here is read from a public, signed transparency log; check it yourself with the commands on the <a href=\"/\">front page</a>. Machine-readable: <a href=\"/openapi.json\">API</a>, <a href=\"/checkpoint\">checkpoint</a>.</p></footer>\n</body>\n</html>\n",
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{} — Concordat</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n<header>\n<p class=\"brand\"><a href=\"/\">Concordat</a> <span>{}</span></p>\n<nav aria-label=\"Main\"><ul><li><a href=\"/contracts\">Contracts</a></li><li><a href=\"/models\">Model versions</a></li><li><a href=\"/parties\">Parties</a></li><li><a href=\"/designations\">Designations</a></li><li><a href=\"/log\">Log</a></li></ul></nav>\n</header>\n<main id=\"main\">\n{body}</main>\n<footer><p>Everything here is read from a public, signed transparency log; check it yourself with the commands on the <a href=\"/\">front page</a>. Machine-readable: <a href=\"/openapi.json\">API</a>, <a href=\"/checkpoint\">checkpoint</a>.</p></footer>\n</body>\n</html>\n",
         escape(title),
         escape(instance.local.origin())
     );
@@ -749,6 +749,100 @@ pub async fn parties(State(instance): State<Arc<Instance>>) -> Response {
     }
     body.push_str("</tbody></table>\n");
     page(&instance, "Parties", &body)
+}
+
+/// Supply-chain-risk designations, each with its grounds, scope and history.
+pub async fn designations(State(instance): State<Arc<Instance>>) -> Response {
+    use domain::designation::Subject;
+    let state = instance.state();
+    let now = service::build::now();
+    let mut body = String::from("<h1>Supply-chain-risk designations</h1>\n");
+    let mut any = false;
+    for d in state.designations() {
+        any = true;
+        let subject = match &d.subject {
+            Subject::Party { id } => format!("party <code>{}</code>", escape(id)),
+            Subject::ModelLine { line } => format!("model line <code>{}</code>", escape(line)),
+        };
+        let standing = if d.lifted.is_some() {
+            "lifted"
+        } else if d.in_force(now) {
+            "in force"
+        } else {
+            "not yet in force"
+        };
+        body.push_str(&format!(
+            "<h2 id=\"{}\">{}: {subject} — {standing}</h2>\n<p>By {} in entry {}, for contracts in {}. Grounds: {}. {}</p>\n",
+            escape(&d.id),
+            escape(&d.id),
+            escape(&d.authority),
+            entry_link(d.entry),
+            escape(&d.scope.join(", ")),
+            escape(&d.justification.grounds.join(", ")),
+            escape(&d.justification.summary)
+        ));
+        body.push_str(&format!("<table><caption>History of {}</caption><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Entry</th><th scope=\"col\">What</th></tr></thead><tbody>\n", escape(&d.id)));
+        let mut row = |at: i64, entry: u64, what: String| {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{what}</td></tr>\n",
+                time::format_instant(at),
+                entry_link(entry)
+            ));
+        };
+        row(
+            d.effective_at,
+            d.entry,
+            format!(
+                "in force; appeal open until {}",
+                time::format_instant(d.appeal_until)
+            ),
+        );
+        if let Some(appeal) = &d.appeal {
+            row(
+                appeal.at,
+                appeal.entry,
+                format!(
+                    "appealed by {}: {}",
+                    escape(&appeal.party),
+                    escape(&appeal.text)
+                ),
+            );
+        }
+        if let Some(decision) = &d.decision {
+            let outcome = if decision.upheld {
+                "appeal upheld"
+            } else {
+                "appeal dismissed"
+            };
+            row(
+                decision.at,
+                decision.entry,
+                format!("{outcome}: {}", escape(&decision.reasons)),
+            );
+        }
+        if let Some(lifted) = d
+            .lifted
+            .as_ref()
+            .filter(|_| !d.decision.as_ref().is_some_and(|x| x.upheld))
+        {
+            row(
+                lifted.at,
+                lifted.entry,
+                format!("lifted: {}", escape(&lifted.text)),
+            );
+        }
+        body.push_str("</tbody></table>\n");
+        if !d.affected.is_empty() {
+            body.push_str(&format!(
+                "<p>Deployments it suspended or rolled back: {}.</p>\n",
+                escape(&d.affected.join(", "))
+            ));
+        }
+    }
+    if !any {
+        body.push_str("<p>No designation has been issued.</p>\n");
+    }
+    page(&instance, "Designations", &body)
 }
 
 #[derive(Debug, Deserialize)]

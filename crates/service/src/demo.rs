@@ -42,6 +42,8 @@ pub const GATEWAY_DEPLOYMENT: &str = DEPLOYMENT;
 pub const GATEWAY_PARTY: &str = "workbench-gateway";
 /// The demo's incident.
 pub const INCIDENT: &str = "inc-2027-014";
+/// The demo's supply-chain-risk designation.
+pub const DESIGNATION: &str = "scr-2027-003";
 
 impl Seeded {
     pub fn banner(&self, url: &str, dir: &Path) -> String {
@@ -146,6 +148,7 @@ fn seed_story(dir: &Path, days_ago: i64, capacity: bool) -> Result<Seeded> {
     a_third_version_blocked(&seeder)?;
     record_usage(&seeder, &files)?;
     let api_keys = gateway_and_credentials(&seeder)?;
+    a_designation_under_appeal(&seeder)?;
     let Seeder { instance, .. } = seeder;
     instance.close_ledger()?;
     fn instance_size(dir: &Path) -> Result<u64> {
@@ -274,7 +277,7 @@ fn gateway_and_credentials(seeder: &Seeder) -> Result<Vec<(String, String, Strin
 }
 
 /// The parties besides the operator: id, name, role, jurisdiction.
-const PARTIES: [(&str, &str, Role, &str); 8] = [
+const PARTIES: [(&str, &str, Role, &str); 9] = [
     (
         "defense-agency",
         "Defense Imagery Agency",
@@ -303,6 +306,7 @@ const PARTIES: [(&str, &str, Role, &str); 8] = [
         Role::Overseer,
         "US",
     ),
+    ("northwind-models", "Northwind Models", Role::Supplier, "US"),
 ];
 
 fn register_parties(seeder: &Seeder) -> Result<()> {
@@ -569,6 +573,40 @@ fn two_versions_approved_one_rolled_back(seeder: &Seeder) -> Result<()> {
         seeder.submit(Draft::new(&predicate)?, &["defense-agency"])?;
     }
     incident(seeder)
+}
+
+/// US CAISI designates a model supplier (not in this engagement's chain) a supply-chain risk;
+/// the supplier appeals within the window, and the appeal awaits a decision.
+fn a_designation_under_appeal(seeder: &Seeder) -> Result<()> {
+    use domain::designation::{DesignationAppealed, DesignationIssued, Justification, Subject};
+    let issued = DesignationIssued {
+        party: "us-caisi".to_owned(),
+        designation: DESIGNATION.to_owned(),
+        subject: Subject::Party {
+            id: "northwind-models".to_owned(),
+        },
+        justification: Justification {
+            grounds: vec![
+                "foreign-ownership-control-or-influence".to_owned(),
+                "compromised-supply-chain".to_owned(),
+            ],
+            summary: "Weights distributed through a build system controlled by an entity under sanctions review; the supplier could not show the chain of custody of its 2027 releases.".to_owned(),
+            sealed: None,
+        },
+        scope: vec!["US".to_owned()],
+        effective_at: seeder.at(114),
+        appeal_days: 30,
+        at: seeder.at(114),
+    };
+    seeder.submit(Draft::new(&issued)?, &["us-caisi"])?;
+    let appealed = DesignationAppealed {
+        party: "northwind-models".to_owned(),
+        designation: DESIGNATION.to_owned(),
+        grounds: "The build system was ours throughout; signed provenance for every release is attached to our submission.".to_owned(),
+        at: seeder.at(116),
+    };
+    seeder.submit(Draft::new(&appealed)?, &["northwind-models"])?;
+    Ok(())
 }
 
 /// INC-2027-014: the vendor's monitoring finds captions misidentifying civilian vehicles. Its

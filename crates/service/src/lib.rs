@@ -75,6 +75,8 @@ pub trait Instance: Send + Sync {
     /// The gate of `model` (`LINE@VERSION`) under `contract` at `at` (default now).
     fn gate(&self, contract: &str, model: &str, at: Option<i64>) -> Result<GateView>;
     fn usage(&self, contract: Option<&str>) -> Result<Vec<UsageBatch>>;
+    /// Supply-chain-risk designations, with their histories.
+    fn designations(&self) -> Result<Vec<domain::designation::Designation>>;
     /// The incidents of `contract` (or all) with their duties reckoned at `at` (default now).
     fn incidents(&self, contract: Option<&str>, at: Option<i64>)
     -> Result<Vec<wire::IncidentView>>;

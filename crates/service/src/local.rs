@@ -415,6 +415,10 @@ impl Instance for Local {
         Ok(self.state()?.usage(contract).cloned().collect())
     }
 
+    fn designations(&self) -> Result<Vec<domain::designation::Designation>> {
+        Ok(self.state()?.designations().cloned().collect())
+    }
+
     fn incidents(
         &self,
         contract: Option<&str>,

@@ -298,6 +298,10 @@ impl Instance for Remote {
         self.get(paths::with_query(paths::USAGE, &[("contract", contract)]))
     }
 
+    fn designations(&self) -> Result<Vec<domain::designation::Designation>> {
+        self.get(paths::DESIGNATIONS.to_owned())
+    }
+
     fn incidents(
         &self,
         contract: Option<&str>,

@@ -255,3 +255,122 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     let text = status("text").ok().stdout;
     assert!(text.contains("(closed)"), "{text}");
 }
+
+#[test]
+fn the_demo_designation_is_under_appeal_and_its_decision_is_on_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::demo(tmp.path());
+    let key = |party: &str| {
+        served
+            .dir
+            .join("keys")
+            .join(format!("{party}.key"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let list = concordat(
+        &["designation", "list", "--server", &served.url],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    assert!(
+        list.stdout
+            .contains("scr-2027-003 (in force, under appeal): party northwind-models"),
+        "{}",
+        list.stdout
+    );
+    // Only the authority that issued it decides; a dismissed appeal leaves it in force.
+    concordat(
+        &[
+            "designation",
+            "decide",
+            "--server",
+            &served.url,
+            "--key",
+            &key("uk-aisi"),
+            "--designation",
+            "scr-2027-003",
+            "--reasons",
+            "x",
+        ],
+        None,
+        tmp.path(),
+    )
+    .fails(1, "only `us-caisi`, which issued it, decides its appeal");
+    concordat(
+        &[
+            "designation",
+            "decide",
+            "--server",
+            &served.url,
+            "--key",
+            &key("us-caisi"),
+            "--designation",
+            "scr-2027-003",
+            "--reasons",
+            "The provenance does not cover the 2027.2 builds.",
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    let all: Value = serde_json::from_str(
+        &concordat(
+            &[
+                "--format",
+                "json",
+                "designation",
+                "list",
+                "--server",
+                &served.url,
+            ],
+            None,
+            tmp.path(),
+        )
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(all[0]["decision"]["upheld"], false);
+    assert!(all[0]["lifted"].is_null());
+    let page = ureq::get(&format!("{}/designations", served.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        page.contains("scr-2027-003") && page.contains("appeal dismissed"),
+        "{page}"
+    );
+    // Lifted by its authority.
+    concordat(
+        &[
+            "designation",
+            "lift",
+            "--server",
+            &served.url,
+            "--key",
+            &key("us-caisi"),
+            "--designation",
+            "scr-2027-003",
+            "--reason",
+            "Re-audited.",
+        ],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    let list = concordat(
+        &["designation", "list", "--server", &served.url],
+        None,
+        tmp.path(),
+    )
+    .ok();
+    assert!(
+        list.stdout.contains("scr-2027-003 (lifted)"),
+        "{}",
+        list.stdout
+    );
+}
