@@ -25,29 +25,7 @@ pub enum DesignationCommand {
 
 Grounds: foreign-ownership-control-or-influence, security-vulnerability, compromised-supply-chain,
 sanctions, unreliable-performance, contract-noncompliance. --effective-at defaults to now.")]
-    Issue {
-        #[command(flatten)]
-        submit: Submit,
-        #[arg(long)]
-        designation: String,
-        /// The designated party's ledger id.
-        #[arg(long, required_unless_present = "line", conflicts_with = "line")]
-        party: Option<String>,
-        /// The designated model line.
-        #[arg(long)]
-        line: Option<String>,
-        #[arg(long = "ground", required = true)]
-        grounds: Vec<String>,
-        #[arg(long)]
-        summary: String,
-        /// A jurisdiction whose contracts it covers (ISO 3166 or EU); repeatable.
-        #[arg(long = "scope", required = true)]
-        scope: Vec<String>,
-        #[arg(long)]
-        effective_at: Option<String>,
-        #[arg(long, default_value_t = 30)]
-        appeal_days: u32,
-    },
+    Issue(IssueArgs),
     /// Appeal a designation (the designated party, or the vendor of a designated line).
     #[command(after_help = "Example:
   concordat designation appeal --server http://127.0.0.1:8700 --key northwind.key \\
@@ -94,56 +72,84 @@ sanctions, unreliable-performance, contract-noncompliance. --effective-at defaul
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    submit: Submit,
+    #[arg(long)]
+    designation: String,
+    /// The designated party's ledger id.
+    #[arg(long, required_unless_present = "line", conflicts_with = "line")]
+    party: Option<String>,
+    /// The designated model line.
+    #[arg(long)]
+    line: Option<String>,
+    #[arg(long = "ground", required = true)]
+    grounds: Vec<String>,
+    #[arg(long)]
+    summary: String,
+    /// A jurisdiction whose contracts it covers (ISO 3166 or EU); repeatable.
+    #[arg(long = "scope", required = true)]
+    scope: Vec<String>,
+    #[arg(long)]
+    effective_at: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    appeal_days: u32,
+}
+
+fn issue(args: IssueArgs, format: Format) -> Outcome {
+    let IssueArgs {
+        submit,
+        designation,
+        party,
+        line,
+        grounds,
+        summary,
+        scope,
+        effective_at,
+        appeal_days,
+    } = args;
+    if let Some(bad) = grounds.iter().find(|g| !GROUNDS.contains(&g.as_str())) {
+        return Err(anyhow!("--ground `{bad}`: one of {}", GROUNDS.join(", ")).into());
+    }
+    let subject = match (party, line) {
+        (Some(id), _) => Subject::Party { id },
+        (None, Some(line)) => Subject::ModelLine { line },
+        (None, None) => return Err(anyhow!("--party or --line").into()),
+    };
+    act(
+        &submit,
+        |_, authority, at| {
+            let effective = match &effective_at {
+                Some(text) => time::format_instant(
+                    time::parse_instant("--effective-at", text).map_err(|e| anyhow!(e))?,
+                ),
+                None => at.to_owned(),
+            };
+            let what = format!("designation `{designation}` issued");
+            let predicate = DesignationIssued {
+                party: authority.to_owned(),
+                designation,
+                subject,
+                justification: Justification {
+                    grounds,
+                    summary,
+                    sealed: None,
+                },
+                scope,
+                effective_at: effective,
+                appeal_days,
+                at: at.to_owned(),
+            };
+            Ok((Draft::new(&predicate)?, what))
+        },
+        format,
+    )
+}
+
 pub fn run(command: DesignationCommand, format: Format) -> Outcome {
     match command {
-        DesignationCommand::Issue {
-            submit,
-            designation,
-            party,
-            line,
-            grounds,
-            summary,
-            scope,
-            effective_at,
-            appeal_days,
-        } => {
-            if let Some(bad) = grounds.iter().find(|g| !GROUNDS.contains(&g.as_str())) {
-                return Err(anyhow!("--ground `{bad}`: one of {}", GROUNDS.join(", ")).into());
-            }
-            let subject = match (party, line) {
-                (Some(id), _) => Subject::Party { id },
-                (None, Some(line)) => Subject::ModelLine { line },
-                (None, None) => return Err(anyhow!("--party or --line").into()),
-            };
-            act(
-                &submit,
-                |_, authority, at| {
-                    let effective = match &effective_at {
-                        Some(text) => time::format_instant(
-                            time::parse_instant("--effective-at", text).map_err(|e| anyhow!(e))?,
-                        ),
-                        None => at.to_owned(),
-                    };
-                    let what = format!("designation `{designation}` issued");
-                    let predicate = DesignationIssued {
-                        party: authority.to_owned(),
-                        designation,
-                        subject,
-                        justification: Justification {
-                            grounds,
-                            summary,
-                            sealed: None,
-                        },
-                        scope,
-                        effective_at: effective,
-                        appeal_days,
-                        at: at.to_owned(),
-                    };
-                    Ok((Draft::new(&predicate)?, what))
-                },
-                format,
-            )
-        }
+        DesignationCommand::Issue(args) => issue(args, format),
         DesignationCommand::Appeal {
             submit,
             designation,
