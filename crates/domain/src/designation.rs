@@ -215,6 +215,17 @@ fn authority(state: &State, party: &str) -> Result<(), Rejection> {
     }
 }
 
+/// `party` issued `designation`: only it `does` what is asked.
+fn its_authority(designation: &Designation, party: &str, does: &str) -> Result<(), Rejection> {
+    if designation.authority == party {
+        return Ok(());
+    }
+    Err(reject(
+        "designation",
+        format!("only `{}`, which issued it, {does}", designation.authority),
+    ))
+}
+
 fn known<'s>(state: &'s State, id: &str) -> Result<&'s Designation, Rejection> {
     state
         .designation(id)
@@ -448,15 +459,7 @@ pub(crate) fn designation_decided(
     let at = clock_of(state, &p.at, &mut changes)?;
     require_party_signer(signers, &p.party)?;
     let mut designation = known(state, &p.designation)?.clone();
-    if designation.authority != p.party {
-        return Err(reject(
-            "designation",
-            format!(
-                "only `{}`, which issued it, decides its appeal",
-                designation.authority
-            ),
-        ));
-    }
+    its_authority(&designation, &p.party, "decides its appeal")?;
     if designation.appeal.is_none() || designation.decision.is_some() {
         return Err(reject(
             "designation",
@@ -495,15 +498,7 @@ pub(crate) fn designation_lifted(
     let at = clock_of(state, &p.at, &mut changes)?;
     require_party_signer(signers, &p.party)?;
     let mut designation = known(state, &p.designation)?.clone();
-    if designation.authority != p.party {
-        return Err(reject(
-            "designation",
-            format!(
-                "only `{}`, which issued it, lifts it",
-                designation.authority
-            ),
-        ));
-    }
+    its_authority(&designation, &p.party, "lifts it")?;
     if designation.lifted.is_some() {
         return Err(reject(
             "designation",
