@@ -11,6 +11,7 @@ mod keys;
 mod ledger_cmd;
 mod log_cmd;
 mod note_cmd;
+mod outbox_cmd;
 mod output;
 mod proof_cmd;
 mod restricted;
@@ -137,6 +138,9 @@ the rule it breaks (exit 1).")]
     /// Supply-chain-risk designations: issue, appeal, decide, lift, list.
     #[command(subcommand)]
     Designation(designation_cmd::DesignationCommand),
+    /// Where a party's notifications go, and what the instance delivered (signed webhooks).
+    #[command(subcommand)]
+    Outbox(outbox_cmd::OutboxCommand),
     /// Show ledger entries.
     #[command(subcommand)]
     Entry(ledger_cmd::EntryCommand),
@@ -250,6 +254,7 @@ fn main() -> ExitCode {
         Command::Incident(command) => incident_cmd::run(command, format),
         Command::Liability(command) => incident_cmd::liability(command, format),
         Command::Designation(command) => designation_cmd::run(command, format),
+        Command::Outbox(command) => outbox_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),

@@ -79,6 +79,7 @@ pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outco
             return Err(anyhow!("{error}{hint}").into());
         }
     };
+    let outbox = instance.start_outbox();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,6 +118,7 @@ pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outco
         anyhow::Ok(())
     });
     let _ = std::fs::remove_file(&url_file);
+    drop(outbox);
     if let Ok(instance) = Arc::try_unwrap(instance) {
         instance.close()?;
     }

@@ -204,6 +204,9 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         Kind::DesignationLifted => {
             designation::designation_lifted(state, entry, &signers, predicate(statement)?)
         }
+        Kind::EndpointRegistered => {
+            endpoint_registered(state, entry, &signers, predicate(statement)?)
+        }
     }
 }
 
@@ -385,6 +388,7 @@ fn registration(
         roles,
         jurisdictions: predicate.jurisdictions.clone(),
         registered_at: entry.index,
+        endpoint: None,
     }));
     let mut staged = state.clone();
     for text in &predicate.keys {
@@ -560,6 +564,61 @@ fn restricted_read(
     updates::time::parse_instant("at", &predicate.at).map_err(|e| reject("time", e))?;
     // Recorded in the log; it changes no state.
     Ok(Vec::new())
+}
+
+/// The longest endpoint URL.
+const ENDPOINT_BYTES_MAX: usize = 2048;
+
+/// `https://HOST[:PORT]/PATH`, or plain `http://` to a loopback host (a receiver on the same
+/// machine); no credentials, no fragment.
+fn check_endpoint(url: &str) -> Result<(), Rejection> {
+    let bad = |why: &str| reject("endpoint", format!("`{url}`: {why}"));
+    if url.len() > ENDPOINT_BYTES_MAX || url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(bad("not a plain URL of at most 2048 bytes"));
+    }
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("not an absolute URL"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || url.contains('#') {
+        return Err(bad("a URL names a host, and no credentials or fragment"));
+    }
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    match scheme {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(bad(
+            "notifications go over HTTPS (plain HTTP only to a loopback receiver)",
+        )),
+    }
+}
+
+fn endpoint_registered(
+    state: &State,
+    entry: &Entry<'_>,
+    signers: &[&KeyRecord],
+    p: crate::kinds::EndpointRegistered,
+) -> Result<Vec<Change>, Rejection> {
+    let mut changes = Vec::new();
+    crate::updates::clock_of(state, &p.at, &mut changes)?;
+    let mut party = existing_party(state, &p.party)?.clone();
+    if !signed_by(signers, &p.party) {
+        return Err(reject(
+            "signer-authority",
+            format!("only `{}` names its own endpoint", p.party),
+        ));
+    }
+    check_endpoint(&p.url)?;
+    party.endpoint = Some(crate::state::Endpoint {
+        url: p.url,
+        entry: entry.index,
+    });
+    changes.push(Change::PutParty(party));
+    Ok(changes)
 }
 
 fn party_statement(

@@ -211,6 +211,18 @@ pub struct AddendumDisclosed {
     pub text: String,
 }
 
+/// A party names the HTTPS endpoint the instance delivers its notifications to (the duties it
+/// owes, the designations that concern it), as webhooks signed with the operator's key.
+/// Signed by the party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointRegistered {
+    pub party: String,
+    /// `https://…` (or `http://` to a loopback host).
+    pub url: String,
+    pub at: String,
+}
+
 /// The kinds of entry the ledger accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -245,10 +257,11 @@ pub enum Kind {
     DesignationAppealed,
     DesignationDecided,
     DesignationLifted,
+    EndpointRegistered,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 31] = [
+    pub const ALL: [Kind; 32] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -280,6 +293,7 @@ impl Kind {
         Kind::DesignationAppealed,
         Kind::DesignationDecided,
         Kind::DesignationLifted,
+        Kind::EndpointRegistered,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -316,6 +330,7 @@ impl Kind {
             Kind::DesignationAppealed => "designation-appealed",
             Kind::DesignationDecided => "designation-decided",
             Kind::DesignationLifted => "designation-lifted",
+            Kind::EndpointRegistered => "endpoint-registered",
         }
     }
 
@@ -408,6 +423,9 @@ impl Kind {
                 "the authority decides an appeal: upheld (the designation is lifted) or dismissed"
             }
             Kind::DesignationLifted => "the authority lifts a designation",
+            Kind::EndpointRegistered => {
+                "a party names the HTTPS endpoint its notifications are delivered to (signed by the party)"
+            }
         }
     }
 
@@ -456,6 +474,7 @@ impl Kind {
             Kind::DesignationAppealed => schemars::schema_for!(DesignationAppealed),
             Kind::DesignationDecided => schemars::schema_for!(DesignationDecided),
             Kind::DesignationLifted => schemars::schema_for!(DesignationLifted),
+            Kind::EndpointRegistered => schemars::schema_for!(EndpointRegistered),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -813,4 +832,5 @@ predicates! {
     DesignationAppealed => DesignationAppealed,
     DesignationDecided => DesignationDecided,
     DesignationLifted => DesignationLifted,
+    EndpointRegistered => EndpointRegistered,
 }

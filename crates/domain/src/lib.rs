@@ -25,13 +25,13 @@ pub use apply::{
 };
 pub use kinds::{
     AddendumDisclosed, AddendumSealed, Assurance, ClockMode, ContractAmended, ContractPublished,
-    DeploymentActivated, DeploymentRolledBack, EvidenceRecorded, Harness, HostingAttested,
-    HostingEvidence, InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind, LATENCY_BUCKETS_MS,
-    LEDGER_KIND, ModelRef, ModelVersionRegistered, PREDICATE_TYPE_PREFIX, PartyRegistered,
-    PartyStatement, Predicate, RecognitionPublished, RestrictedRead, Role, SEV_SNP, TokenCounts,
-    UsageRecorded, VersionApproved, VersionRevoked,
+    DeploymentActivated, DeploymentRolledBack, EndpointRegistered, EvidenceRecorded, Harness,
+    HostingAttested, HostingEvidence, InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind,
+    LATENCY_BUCKETS_MS, LEDGER_KIND, ModelRef, ModelVersionRegistered, PREDICATE_TYPE_PREFIX,
+    PartyRegistered, PartyStatement, Predicate, RecognitionPublished, RestrictedRead, Role,
+    SEV_SNP, TokenCounts, UsageRecorded, VersionApproved, VersionRevoked,
 };
 pub use state::{
-    Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
-    StateRow,
+    Change, ContractRecord, ContractVersion, Endpoint, KeyRecord, KeyStatus, Party,
+    RecordedAddendum, State, StateRow,
 };

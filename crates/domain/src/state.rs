@@ -26,6 +26,17 @@ pub struct Party {
     pub jurisdictions: Vec<String>,
     /// The index of the entry that registered it.
     pub registered_at: u64,
+    /// Where the instance delivers the party's notifications (duties, designations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Endpoint>,
+}
+
+/// A party's notification endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub url: String,
+    /// The entry that registered it.
+    pub entry: u64,
 }
 
 /// Where a key stands.

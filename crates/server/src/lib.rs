@@ -96,6 +96,22 @@ fn secure(headers: &mut axum::http::HeaderMap) {
     }
 }
 
+/// The outbox's thread: stopped and joined when dropped.
+#[derive(Debug)]
+pub struct OutboxRunner {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for OutboxRunner {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// An instance being served: the [`service::Local`] that holds its ledger and store readers,
 /// and what the HTTP side adds (metrics, the nonces of signed requests).
 #[derive(Debug)]
@@ -137,6 +153,41 @@ impl Instance {
 
     pub fn dir(&self) -> &Path {
         self.local.layout().dir()
+    }
+
+    /// Starts delivering the instance's notifications (see `service::outbox`) on a thread of
+    /// its own, signed with the operator's key; none when the instance holds no such key.
+    pub fn start_outbox(self: &Arc<Self>) -> Option<OutboxRunner> {
+        let Some(key) = service::Instance::operator_key(&self.local) else {
+            tracing::warn!("no operator key: notifications are not delivered");
+            return None;
+        };
+        let outbox = match service::outbox::Outbox::open(self.dir()) {
+            Ok(outbox) => outbox,
+            Err(error) => {
+                tracing::error!(%error, "the outbox cannot be opened: notifications are not delivered");
+                return None;
+            }
+        };
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (instance, stopping) = (Arc::clone(self), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("outbox".to_owned())
+            .spawn(move || {
+                service::outbox::run(
+                    &instance.local,
+                    &outbox,
+                    &key,
+                    std::time::Duration::from_millis(500),
+                    &stopping,
+                    &|what, error| tracing::warn!(%error, "{what}"),
+                );
+            })
+            .ok()?;
+        Some(OutboxRunner {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Runs `read` with a store reader from the pool.

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod keys;
 pub mod layout;
 mod local;
+pub mod outbox;
 mod remote;
 pub mod sealed;
 pub mod sla;

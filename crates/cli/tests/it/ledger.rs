@@ -111,6 +111,7 @@ fn kinds_list_predicate_types_and_schemas() {
             "designation-appealed",
             "designation-decided",
             "designation-lifted",
+            "endpoint-registered",
         ]
     );
     assert_eq!(
