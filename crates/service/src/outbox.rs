@@ -1,5 +1,8 @@
 //! Notifications as signed webhooks, from a durable outbox.
 //!
+//! A duty is notified once for each standing an entry finds it in (due, met, met late, overdue),
+//! so the same news is never sent twice under two keys.
+//!
 //! A follower reads each new entry of the log and, for an incident or a designation, writes a
 //! notification for every party concerned that has registered an endpoint (`endpoint-
 //! registered`) before that entry: to the party that owes each duty the incident gives rise to,
@@ -250,9 +253,15 @@ pub fn notifications_of(
                         "contract": contract, "incident": incident.incident.id,
                         "summary": incident.incident.summary, "duty": duty,
                     });
+                    // One notification a duty and a standing: an entry that changes nothing
+                    // about a duty (another party's notice, a note) sends nothing again.
+                    let standing = serde_json::to_value(&duty.status)
+                        .ok()
+                        .and_then(|s| s["status"].as_str().map(str::to_owned))
+                        .unwrap_or_default();
                     let key = format!(
-                        "{}-{}-{}-{party}",
-                        view.index, incident.incident.id, duty.id
+                        "{contract}-{}-{}-{party}-{standing}",
+                        incident.incident.id, duty.id
                     );
                     out.push(notification(key, party, url, view.index, body));
                 }
