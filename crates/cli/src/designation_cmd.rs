@@ -24,7 +24,9 @@ pub enum DesignationCommand {
       --summary 'Unverifiable chain of custody of the 2027 releases.' --scope US --appeal-days 30
 
 Grounds: foreign-ownership-control-or-influence, security-vulnerability, compromised-supply-chain,
-sanctions, unreliable-performance, contract-noncompliance. --effective-at defaults to now.")]
+sanctions, unreliable-performance, contract-noncompliance. --effective-at (when the decision
+took effect) defaults to now and may not be later: a designation is logged when it takes effect,
+and its own entry suspends or rolls back what the contracts say.")]
     Issue(IssueArgs),
     /// Appeal a designation (the designated party, or the vendor of a designated line).
     #[command(after_help = "Example:

@@ -66,7 +66,9 @@ pub struct DesignationIssued {
     /// The jurisdictions whose contracts it covers (ISO 3166 or `EU`); a contract is in scope
     /// when it names one of them.
     pub scope: Vec<String>,
-    /// When it takes effect (RFC 3339); at the latest, when it is logged.
+    /// When the authority's decision took effect (RFC 3339), never after the entry: a
+    /// designation is logged when it takes effect, so its effect on running deployments is
+    /// made by its own entry. In the ledger it is in force from the entry.
     pub effective_at: String,
     /// Days from its effect during which it may be appealed.
     pub appeal_days: u32,

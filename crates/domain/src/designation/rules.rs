@@ -122,9 +122,18 @@ pub(crate) fn designation_issued(
             check_jurisdiction(code)?;
         }
     }
-    let effective = parse_instant("effective_at", &p.effective_at)
-        .map_err(|e| reject("time", e))?
-        .max(at);
+    let stated = parse_instant("effective_at", &p.effective_at).map_err(|e| reject("time", e))?;
+    if stated > at {
+        return Err(reject(
+            "designation",
+            format!(
+                "`effective_at` {} is after the entry ({}): log a designation when it takes effect, so that its own entry suspends what it must",
+                format_instant(stated),
+                format_instant(at)
+            ),
+        ));
+    }
+    let effective = at;
     let mut designation = Designation {
         id: p.designation,
         entry: entry.index,
@@ -139,9 +148,7 @@ pub(crate) fn designation_issued(
         lifted: None,
         affected: Vec::new(),
     };
-    if effective <= at {
-        changes.extend(take_effect(state, entry.index, &mut designation, at));
-    }
+    changes.extend(take_effect(state, entry.index, &mut designation, at));
     changes.push(Change::PutDesignation(Box::new(designation)));
     Ok(changes)
 }

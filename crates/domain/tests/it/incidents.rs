@@ -658,6 +658,21 @@ fn by_default_a_designation_blocks_approvals_and_lets_the_deployment_run() {
     )
     .unwrap_err();
     assert!(late.contains("party `nobody` is not registered"), "{late}");
+    // A designation is logged when it takes effect, not before.
+    let early = ledger
+        .submit(
+            Kind::DesignationIssued,
+            json!({"party": "uk-authority", "designation": "scr-5", "subject": {"kind": "party", "id": "acme-ai"},
+                   "justification": {"grounds": ["sanctions"], "summary": "Listed."},
+                   "scope": ["US"], "effective_at": at(since + DAY), "appeal_days": 30, "at": at(since + 120)}),
+            Vec::new(),
+            &["uk"],
+        )
+        .unwrap_err();
+    assert!(
+        early.contains("log a designation when it takes effect"),
+        "{early}"
+    );
     let window = ledger
         .submit(
             Kind::DesignationAppealed,
