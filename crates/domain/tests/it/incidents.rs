@@ -683,3 +683,28 @@ fn by_default_a_designation_blocks_approvals_and_lets_the_deployment_run() {
         .unwrap_err();
     assert!(window.contains("designation-appeal-window"), "{window}");
 }
+
+#[test]
+fn one_report_covers_several_incidents_and_one_rollback_serves_them_all() {
+    let (mut ledger, since) =
+        in_service("fallback = { rule = \"last-approved\" }\ntrigger_severity = \"serious\"");
+    let mut both = report("agency-x", "inc-50", "serious", since + 60, since + 120);
+    both["incidents"] = json!(["inc-50", "inc-51"]);
+    let entry = ledger.ok(Kind::IncidentReported, both, &["agency"]);
+    assert_eq!(active(&ledger), "frontier-2@2026.6.1");
+    for id in ["inc-50", "inc-51"] {
+        let incident = ledger.state.incident(&format!("{CONTRACT}/{id}")).unwrap();
+        assert_eq!(incident.reports[0].entry, entry);
+        assert_eq!(incident.rollback.as_ref().unwrap().entry, entry, "{id}");
+    }
+    let deployment = ledger
+        .state
+        .deployment(&format!("{CONTRACT}/workbench"))
+        .unwrap();
+    let rollbacks = deployment
+        .events
+        .iter()
+        .filter(|e| e.entry == entry)
+        .count();
+    assert_eq!(rollbacks, 1, "one step back for the report");
+}
