@@ -504,7 +504,7 @@ fn check_escalation(
             }
         }
         for regime in &regimes {
-            if let Some(limit) = regime.reporting_deadline_hours(step.severity)
+            if let Some(limit) = crate::incident::clocks::shortest_hours(*regime, step.severity)
                 && step.within_hours > limit
             {
                 found.push(package.diagnostic(

@@ -88,22 +88,6 @@ impl Regime {
             Regime::India => "india",
         }
     }
-
-    /// The longest a report of an incident of `severity` may take under this regime, in hours,
-    /// where the regime sets one. EU AI Act Art. 73: 15 days for a serious incident, 10 days
-    /// for a death, 2 days for a serious and irreversible disruption of critical infrastructure
-    /// or a widespread infringement.
-    pub fn reporting_deadline_hours(self, severity: Severity) -> Option<u32> {
-        match (self, severity) {
-            (Regime::EuAiAct, Severity::Serious) => Some(15 * 24),
-            (Regime::EuAiAct, Severity::Death) => Some(10 * 24),
-            (
-                Regime::EuAiAct,
-                Severity::CriticalInfrastructure | Severity::WidespreadInfringement,
-            ) => Some(2 * 24),
-            _ => None,
-        }
-    }
 }
 
 /// Incident severities, as the regimes' clocks distinguish them.
