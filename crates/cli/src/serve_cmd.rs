@@ -9,7 +9,7 @@ use anyhow::{Context as _, anyhow};
 use crate::output::{Failure, Outcome};
 
 /// How a server listens: its address, TLS, the names it answers for and its bounds.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Listen {
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8700")]
@@ -37,6 +37,10 @@ pub struct Listen {
     /// Connections held at once from one client address.
     #[arg(long, default_value_t = 256)]
     pub max_connections_per_client: usize,
+    /// Deliver notifications to endpoints on loopback, private or link-local addresses too
+    /// (refused by default, so that no party's endpoint reaches inside the operator's network).
+    #[arg(long)]
+    pub webhooks_to_private: bool,
 }
 
 impl Listen {
@@ -79,7 +83,7 @@ pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outco
             return Err(anyhow!("{error}{hint}").into());
         }
     };
-    let outbox = instance.start_outbox();
+    let outbox = instance.start_outbox(how.webhooks_to_private);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -151,6 +155,11 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
         }
     };
     let seeded = service::demo::seed(&dir)?;
+    // The demo runs on this machine: its parties' receivers may be too.
+    let how = &Listen {
+        webhooks_to_private: true,
+        ..how.clone()
+    };
     let api_keys = seeded.api_keys.clone();
     let gateway_dir = dir.clone();
     serve(&dir, how, &|url| {

@@ -157,13 +157,13 @@ impl Instance {
 
     /// Starts delivering the instance's notifications (see `service::outbox`) on a thread of
     /// its own, signed with the operator's key; none when the instance holds no such key.
-    pub fn start_outbox(self: &Arc<Self>) -> Option<OutboxRunner> {
+    pub fn start_outbox(self: &Arc<Self>, to_private: bool) -> Option<OutboxRunner> {
         let Some(key) = service::Instance::operator_key(&self.local) else {
             tracing::warn!("no operator key: notifications are not delivered");
             return None;
         };
         let outbox = match service::outbox::Outbox::open(self.dir()) {
-            Ok(outbox) => outbox,
+            Ok(outbox) => outbox.to_private(to_private),
             Err(error) => {
                 tracing::error!(%error, "the outbox cannot be opened: notifications are not delivered");
                 return None;

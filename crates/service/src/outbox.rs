@@ -57,6 +57,8 @@ pub struct Attempt {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     root: PathBuf,
+    /// Whether endpoints on loopback, private or link-local addresses are delivered to.
+    to_private: bool,
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ServiceError + '_ {
@@ -101,7 +103,18 @@ impl Outbox {
         for dir in [root.join("pending"), root.join("delivered")] {
             std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         }
-        Ok(Outbox { root })
+        Ok(Outbox {
+            root,
+            to_private: false,
+        })
+    }
+
+    /// Delivers to endpoints on loopback, private and link-local addresses too (a receiver on
+    /// the operator's own network, or the demo's).
+    #[must_use]
+    pub fn to_private(mut self, allowed: bool) -> Outbox {
+        self.to_private = allowed;
+        self
     }
 
     fn cursor_file(&self) -> PathBuf {
@@ -304,8 +317,60 @@ pub fn notifications_of(
     Ok(out)
 }
 
+/// Whether `ip` is inside a network rather than on the internet.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(v4.into()))
+        }
+    }
+}
+
+/// Refuses an endpoint that resolves inside a network, unless the operator allows it.
+fn reachable(
+    authority: &str,
+    scheme_port: u16,
+    to_private: bool,
+) -> std::result::Result<(), String> {
+    use std::net::ToSocketAddrs as _;
+    if to_private {
+        return Ok(());
+    }
+    let target = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        && !authority.ends_with(']')
+    {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{scheme_port}")
+    };
+    let addresses: Vec<std::net::SocketAddr> = target
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{authority}`: {e}"))?
+        .collect();
+    if addresses.iter().any(|a| is_private(a.ip())) {
+        return Err(format!(
+            "refused: `{authority}` resolves to a loopback, private or link-local address (the server delivers there only with --webhooks-to-private)"
+        ));
+    }
+    Ok(())
+}
+
 /// Signs and POSTs one notification; the endpoint's status, or why it was not reached.
-fn post(n: &Notification, key: &SignerKey) -> std::result::Result<u16, String> {
+fn post(n: &Notification, key: &SignerKey, to_private: bool) -> std::result::Result<u16, String> {
     use attest::http_signature::{Message, Params, sign};
     use base64::Engine as _;
     let body = serde_json::to_vec(&n.body).map_err(|e| e.to_string())?;
@@ -319,6 +384,12 @@ fn post(n: &Notification, key: &SignerKey) -> std::result::Result<u16, String> {
     let (path, query) = target
         .split_once('?')
         .map_or((target, None), |(p, q)| (p, Some(q)));
+    let default_port = if n.url.starts_with("https://") {
+        443
+    } else {
+        80
+    };
+    reachable(authority, default_port, to_private)?;
     let public = attest::PublicKey::parse(&key.verifier().to_text()).map_err(|e| e.to_string())?;
     let nonce: String = crate::keys::random_bytes()
         .map_err(|e| e.to_string())?
@@ -390,7 +461,7 @@ pub fn follow(instance: &dyn Instance, outbox: &Outbox) -> Result<usize> {
 pub fn deliver(outbox: &Outbox, key: &SignerKey) -> Result<()> {
     let now = crate::build::now();
     for mut n in outbox.pending().into_iter().filter(|n| n.next_at <= now) {
-        let outcome = post(&n, key);
+        let outcome = post(&n, key, outbox.to_private);
         let delivered = matches!(outcome, Ok(200..=299));
         outbox.record(&Attempt {
             at: crate::build::now(),
@@ -432,5 +503,36 @@ pub fn run(
             std::thread::sleep(Duration::from_millis(50));
             slept += Duration::from_millis(50);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_inside_a_network_are_refused_unless_the_operator_allows_them() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "2001:4860:4860::8888", "100.128.0.1"] {
+            assert!(!is_private(public.parse().unwrap()), "{public}");
+        }
+        let refused = reachable("127.0.0.1:8080", 80, false).unwrap_err();
+        assert!(refused.contains("--webhooks-to-private"), "{refused}");
+        assert!(reachable("[::1]", 443, false).is_err());
+        assert!(reachable("127.0.0.1:8080", 80, true).is_ok());
     }
 }

@@ -575,6 +575,7 @@ fn duties_reach_the_partys_endpoint_as_signed_webhooks_none_lost_across_a_restar
             dir.to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
+            "--webhooks-to-private",
         ],
     );
     let delivered = |r: &[Received]| -> std::collections::BTreeSet<String> {
