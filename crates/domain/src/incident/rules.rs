@@ -10,7 +10,9 @@ use crate::contract::{Module, RollbackApproval, Severity};
 use crate::kinds::{DeploymentRolledBack, Role};
 use crate::state::{Change, KeyRecord, State};
 use crate::updates::time::parse_instant;
-use crate::updates::{RollBack, clock_of, deployment_key, require_party_signer, roll_back};
+use crate::updates::{
+    RollBack, clock_of, contract_party, deployment_key, require_party_signer, roll_back,
+};
 
 /// The harm categories every contract knows: the AI Act's Art. 3(49) (a)–(d), and cyber
 /// security (the CERT-In duty's). A contract adds its own in its liability module.
@@ -53,17 +55,6 @@ fn may_report(state: &State, contract: &str, party: &str) -> Result<(), Rejectio
         format!(
             "`{party}` is neither a party of contract `{contract}` nor an authority (a party with the `overseer` role)"
         ),
-    ))
-}
-
-fn contract_party(state: &State, contract: &str, party: &str) -> Result<(), Rejection> {
-    let record = known_contract(state, contract)?;
-    if record.parties.iter().any(|p| p == party) {
-        return Ok(());
-    }
-    Err(reject(
-        "incident-party",
-        format!("`{party}` is not a party of contract `{contract}`"),
     ))
 }
 

@@ -24,7 +24,7 @@ use crate::kinds::{Assurance, Harness};
 pub use gate::{Gate, GateError, Requirement, evaluate};
 pub use report::{ContractReuse, Reuse, recognition_report};
 pub(crate) use rules::{
-    RollBack, clock as clock_of, require_signer as require_party_signer, roll_back,
+    RollBack, clock as clock_of, contract_party, require_signer as require_party_signer, roll_back,
 };
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,

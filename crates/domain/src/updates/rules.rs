@@ -79,7 +79,7 @@ fn terms_of<'s>(state: &'s State, contract: &str) -> Result<Terms<'s>, Rejection
     })
 }
 
-fn contract_party(state: &State, contract: &str, party: &str) -> Result<(), Rejection> {
+pub(crate) fn contract_party(state: &State, contract: &str, party: &str) -> Result<(), Rejection> {
     let record = known_contract(state, contract)?;
     if record.parties.iter().any(|p| p == party) {
         return Ok(());
