@@ -98,10 +98,11 @@ naming who has not signed.")]
         #[arg(long)]
         to: Option<String>,
     },
-    /// Render a contract for people, module by module with clause ids, as Markdown or HTML.
+    /// Render a contract for people, module by module with clause ids, as Markdown, HTML or JSON.
     #[command(after_help = "Examples:
   concordat contract render ./contract --public > contract.md
   concordat contract render ./contract --public --format html > contract.html
+  concordat contract render ./contract --public --format json | jq '.blocks[0]'
   concordat contract render ./contract --reveal annex-c.sealed.toml --format html > cleared.html
 
 The public form shows sealed addenda as title, label and commitment only. --reveal adds the
@@ -698,11 +699,6 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
             public: _,
             reveal,
         } => {
-            if format == Format::Json {
-                return Err(
-                    anyhow!("`contract render` writes `--format md` or `--format html`").into(),
-                );
-            }
             let (package, policies) = load_package(&dir)?;
             let mut revealed = Vec::new();
             for path in &reveal {
@@ -728,6 +724,10 @@ pub fn contract(command: ContractCommand, format: Format, document: DocumentForm
                 revealed.push(sealed);
             }
             let rendered = match document {
+                _ if format == Format::Json => format!(
+                    "{:#}\n",
+                    server::render::json(&package, policies.as_ref(), &revealed)
+                ),
                 DocumentFormat::Markdown => {
                     server::render::markdown(&package, policies.as_ref(), &revealed)
                 }

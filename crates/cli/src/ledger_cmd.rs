@@ -71,6 +71,9 @@ for several keys. The party id defaults to the name in lowercase with dashes.")]
         /// The party's ledger id (default: from the name).
         #[arg(long)]
         id: Option<String>,
+        /// How the public reaches the party: an e-mail address or an https:// URL.
+        #[arg(long)]
+        contact: Option<String>,
         /// Sign with this key instead of the instance's operator key (required with --server).
         #[arg(long)]
         signer_key: Option<PathBuf>,
@@ -251,6 +254,7 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
             keys,
             jurisdictions,
             id,
+            contact,
             signer_key,
         } => {
             let roles = roles
@@ -276,6 +280,7 @@ pub fn party(command: PartyCommand, format: Format) -> Outcome {
                 roles,
                 jurisdictions,
                 keys,
+                contact,
                 instance: None,
             };
             let signer = operator_signer(&to, signer_key.as_deref())?;

@@ -349,6 +349,39 @@ fn new_key(state: &State, text: &str, party: &str, index: u64) -> Result<KeyReco
     })
 }
 
+/// A party's public contact: an e-mail address or an `https://` URL, short and printable.
+fn check_contact(contact: &str) -> Result<(), Rejection> {
+    let bad = |why: &str| {
+        Err(reject(
+            "party-contact",
+            format!("contact `{contact}`: {why}"),
+        ))
+    };
+    if contact.is_empty()
+        || contact.len() > 254
+        || contact.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return bad("must be 1 to 254 printable characters without spaces");
+    }
+    if let Some(rest) = contact.strip_prefix("https://") {
+        if rest.is_empty() || rest.starts_with('/') {
+            return bad("an https:// URL needs a host");
+        }
+        return Ok(());
+    }
+    match contact.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !contact.contains(':') =>
+        {
+            Ok(())
+        }
+        _ => bad("give an e-mail address or an https:// URL"),
+    }
+}
+
 fn registration(
     state: &State,
     entry: &Entry<'_>,
@@ -378,6 +411,9 @@ fn registration(
             check_jurisdiction(code)?;
         }
     }
+    if let Some(contact) = &predicate.contact {
+        check_contact(contact)?;
+    }
     let mut changes = Vec::new();
     let mut roles = predicate.roles.clone();
     roles.sort();
@@ -389,6 +425,7 @@ fn registration(
         jurisdictions: predicate.jurisdictions.clone(),
         registered_at: entry.index,
         endpoint: None,
+        contact: predicate.contact.clone(),
     }));
     let mut staged = state.clone();
     for text in &predicate.keys {

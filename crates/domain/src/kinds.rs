@@ -85,6 +85,9 @@ pub struct PartyRegistered {
     pub jurisdictions: Vec<String>,
     /// Public keys: PEM `PUBLIC KEY` (Ed25519 or ECDSA P-256) or C2SP verifier-key text.
     pub keys: Vec<String>,
+    /// How the public reaches the party: an e-mail address or an `https://` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
     /// Only in a ledger's first entry: the terms the ledger runs on, signed by its operator
     /// and so read from here, never from the database's metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -29,6 +29,9 @@ pub struct Party {
     /// Where the instance delivers the party's notifications (duties, designations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<Endpoint>,
+    /// How the public reaches the party: an e-mail address or an `https://` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
 }
 
 /// A party's notification endpoint.

@@ -16,7 +16,9 @@ pub mod usage;
 
 pub use decide::{Decision, Request, Resource};
 pub use load::{Clause, Effect, PURPOSE_VOCABULARY, Policies, from_files, load};
-pub use prove::{Counterexample, PROHIBITIONS, Prohibition, RequestSpace, prove};
+pub use prove::{
+    Counterexample, PROHIBITIONS, Prohibition, PurposeUse, RequestSpace, prove, purposes,
+};
 pub use symbolic::{SmtSolver, SymbolicCounterexample, prove_symbolically};
 
 /// Concordat's Cedar schema, in Cedar's schema syntax.

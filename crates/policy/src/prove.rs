@@ -121,6 +121,90 @@ impl Counterexample {
     }
 }
 
+/// What a contract lets its users do for one purpose, found by deciding every request of the
+/// space with that purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurposeUse {
+    pub purpose: String,
+    /// A purpose a mandatory prohibition speaks of (surveillance, lethal targeting).
+    pub sensitive: bool,
+    /// The permits that allow some request for it; empty when it is never allowed.
+    pub permitted_by: Vec<String>,
+    /// The forbids that refuse some request for it the permits would allow.
+    pub restricted_by: Vec<String>,
+}
+
+/// Each purpose of `space` and what the policies make of it.
+pub fn purposes(policies: &Policies, space: &RequestSpace) -> Result<Vec<PurposeUse>, PolicyError> {
+    let mut uses = Vec::new();
+    for purpose in &space.purposes {
+        let mut permitted_by = std::collections::BTreeSet::new();
+        let mut restricted_by = std::collections::BTreeSet::new();
+        for request in requests(space, purpose) {
+            let decision = policies.decide(&request)?;
+            if decision.allowed {
+                permitted_by.extend(decision.clauses);
+            } else {
+                restricted_by.extend(decision.clauses);
+            }
+        }
+        uses.push(PurposeUse {
+            purpose: purpose.clone(),
+            sensitive: PROHIBITIONS.iter().any(|p| {
+                (p.applies)(&Request {
+                    purpose: purpose.clone(),
+                    human_in_the_loop: false,
+                    target_domain: "domestic".to_owned(),
+                    ..template(purpose)
+                })
+            }),
+            permitted_by: permitted_by.into_iter().collect(),
+            restricted_by: restricted_by.into_iter().collect(),
+        });
+    }
+    Ok(uses)
+}
+
+fn template(purpose: &str) -> Request {
+    Request {
+        user: "someone".to_owned(),
+        agency: "agency".to_owned(),
+        role: String::new(),
+        clearance: String::new(),
+        resource: Resource::Deployment {
+            id: "deployment".to_owned(),
+        },
+        purpose: purpose.to_owned(),
+        data_classification: String::new(),
+        human_in_the_loop: false,
+        target_domain: String::new(),
+    }
+}
+
+/// Every request of the space for one purpose.
+fn requests<'a>(space: &'a RequestSpace, purpose: &'a str) -> impl Iterator<Item = Request> + 'a {
+    CLASSIFICATIONS.into_iter().flat_map(move |classification| {
+        [false, true]
+            .into_iter()
+            .flat_map(move |human_in_the_loop| {
+                ["domestic", "foreign"]
+                    .into_iter()
+                    .flat_map(move |target_domain| {
+                        space.roles.iter().flat_map(move |role| {
+                            CLASSIFICATIONS.into_iter().map(move |clearance| Request {
+                                role: role.clone(),
+                                clearance: clearance.to_owned(),
+                                data_classification: classification.to_owned(),
+                                human_in_the_loop,
+                                target_domain: target_domain.to_owned(),
+                                ..template(purpose)
+                            })
+                        })
+                    })
+            })
+    })
+}
+
 /// Decides every request of purposes × classifications × human in the loop × target domains ×
 /// roles × clearances, and returns the first counterexample to each prohibition.
 pub fn prove(
@@ -129,45 +213,24 @@ pub fn prove(
 ) -> Result<Vec<Counterexample>, PolicyError> {
     let mut found: Vec<Counterexample> = Vec::new();
     for purpose in &space.purposes {
-        for classification in CLASSIFICATIONS {
-            for human_in_the_loop in [false, true] {
-                for target_domain in ["domestic", "foreign"] {
-                    for role in &space.roles {
-                        for clearance in CLASSIFICATIONS {
-                            let request = Request {
-                                user: "someone".to_owned(),
-                                agency: "agency".to_owned(),
-                                role: role.clone(),
-                                clearance: clearance.to_owned(),
-                                resource: Resource::Deployment {
-                                    id: "deployment".to_owned(),
-                                },
-                                purpose: purpose.clone(),
-                                data_classification: classification.to_owned(),
-                                human_in_the_loop,
-                                target_domain: target_domain.to_owned(),
-                            };
-                            let violated: Vec<&Prohibition> = PROHIBITIONS
-                                .iter()
-                                .filter(|p| (p.applies)(&request))
-                                .filter(|p| !found.iter().any(|c| c.prohibition == p.id))
-                                .collect();
-                            if violated.is_empty() {
-                                continue;
-                            }
-                            let decision = policies.decide(&request)?;
-                            if decision.allowed {
-                                for prohibition in violated {
-                                    found.push(Counterexample {
-                                        prohibition: prohibition.id,
-                                        description: prohibition.description,
-                                        request: request.clone(),
-                                        clauses: decision.clauses.clone(),
-                                    });
-                                }
-                            }
-                        }
-                    }
+        for request in requests(space, purpose) {
+            let violated: Vec<&Prohibition> = PROHIBITIONS
+                .iter()
+                .filter(|p| (p.applies)(&request))
+                .filter(|p| !found.iter().any(|c| c.prohibition == p.id))
+                .collect();
+            if violated.is_empty() {
+                continue;
+            }
+            let decision = policies.decide(&request)?;
+            if decision.allowed {
+                for prohibition in violated {
+                    found.push(Counterexample {
+                        prohibition: prohibition.id,
+                        description: prohibition.description,
+                        request: request.clone(),
+                        clauses: decision.clauses.clone(),
+                    });
                 }
             }
         }

@@ -231,7 +231,7 @@ pub fn router(instance: Arc<Instance>) -> Router {
 pub fn router_with(instance: Arc<Instance>, limits: &Limits) -> Router {
     let deadline = limits.request_timeout;
     openapi::routes()
-        .fallback(error::no_route)
+        .fallback(portal::not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&instance),
             metrics::track,

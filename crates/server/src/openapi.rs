@@ -82,16 +82,19 @@ routes! {
     get "/api/incidents" => api::incidents, "api", JSON, [("contract", false), ("at", false)], "Incidents and their duties: each notification the contract's escalation steps and its regimes require, and the rollback it promises, as met (by which entry, how early), due (time left) or overdue (by how much) at `at` (default now).";
     get "/api/designations" => api::designations, "api", JSON, [], "Supply-chain-risk designations: subject, grounds, scope, appeal window, appeal, decision, lifting, and the deployments each suspended or rolled back.";
     get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";
-    get "/" => portal::home, "portal", HTML, [], "The portal: this instance and how to verify it.";
-    get "/contracts" => portal::contracts, "portal", HTML, [], "Contracts.";
-    get "/contracts/{id}" => portal::contract, "portal", HTML, [], "A contract: modules, clauses, what is forbidden and permitted, addenda, history.";
-    get "/models" => portal::models, "portal", HTML, [], "Model versions and their standing.";
-    get "/models/{key}" => portal::model, "portal", HTML, [], "A model version: its gate under each contract and the evidence behind it.";
-    get "/deployments/{contract}/{name}" => portal::deployment, "portal", HTML, [], "A deployment's version timeline.";
+    get "/" => portal::home, "portal", HTML, [], "The portal: what the register holds now, in sentences, and how to verify it.";
+    get "/contracts" => portal::contracts, "portal", HTML, [("format", false)], "Contracts (`format=csv|json` downloads the listing).";
+    get "/contracts/{id}" => portal::contract, "portal", HTML, [], "A contract in words: who is bound, what it forbids and permits, its terms by module, addenda, versions, deployments, usage, history.";
+    get "/models" => portal::models, "portal", HTML, [("format", false)], "Model versions and their standing (`format=csv|json` downloads the listing).";
+    get "/models/{key}" => portal::model, "portal", HTML, [], "A model version: its gate when approved and today, and the evidence behind it.";
+    get "/deployments/{contract}/{name}" => portal::deployment, "portal", HTML, [], "A deployment: its timeline by date, incidents and their duties, service levels, usage.";
+    get "/deployments/{contract}/{name}/usage" => portal::deployment_usage, "portal", HTML, [("format", false)], "A deployment's usage in words, over time and batch by batch (`format=csv|json` downloads the batches).";
+    get "/usage" => portal::usage, "portal", HTML, [("format", false)], "Usage across the register (`format=csv|json` downloads every batch).";
     get "/designations" => portal::designations, "portal", HTML, [], "Supply-chain-risk designations and their histories.";
-    get "/parties" => portal::parties, "portal", HTML, [], "Parties.";
-    get "/log" => portal::log, "portal", HTML, [("before", false)], "The log, newest entries first.";
-    get "/log/{index}" => portal::entry, "portal", HTML, [], "An entry with its inclusion proof.";
+    get "/parties" => portal::parties, "portal", HTML, [("format", false)], "Parties (`format=csv|json` downloads the listing).";
+    get "/parties/{id}" => portal::party, "portal", HTML, [], "A party: roles, jurisdictions, contact, key fingerprints, contracts, versions, evidence.";
+    get "/log" => portal::log, "portal", HTML, [("before", false), ("kind", false), ("party", false), ("contract", false), ("model", false), ("q", false), ("format", false)], "The log, newest entries first, filtered by kind, party, contract or model and searched by index, id or digest (`format=csv|json` downloads it).";
+    get "/log/{index}" => portal::entry, "portal", HTML, [], "An entry with every name linked and its inclusion proof checked.";
 }
 
 /// The request bodies of the routes that take one: method, path, content type, what it is.

@@ -5,6 +5,8 @@
 use domain::contract::{self, Module, Package, Sealed};
 
 /// A block of the rendered document.
+#[derive(Debug, serde::Serialize)]
+#[serde(tag = "type", content = "content", rename_all = "kebab-case")]
 enum Block {
     Heading(u8, String),
     Paragraph(String),
@@ -210,6 +212,24 @@ pub fn markdown(
         }
     }
     out
+}
+
+/// The document as JSON, for tools: the contract, the edition (`public`, or `cleared` when
+/// sealed text is revealed) and its blocks in order, each `{"type", "content"}` (`heading`:
+/// `[level, text]`, `terms`: `[[term, value], …]`, `paragraph`, `quote`, `code`, `notice`:
+/// text).
+pub fn json(
+    package: &Package,
+    policies: Option<&policy::Policies>,
+    revealed: &[Sealed],
+) -> serde_json::Value {
+    serde_json::json!({
+        "contract": package.contract.id,
+        "version": package.contract.version,
+        "title": package.contract.title,
+        "edition": if revealed.is_empty() { "public" } else { "cleared" },
+        "blocks": document(package, policies, revealed),
+    })
 }
 
 /// Escapes text for HTML element content and attribute values.

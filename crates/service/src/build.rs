@@ -96,6 +96,7 @@ pub fn genesis(
         roles: vec![domain::Role::Operator],
         jurisdictions: Vec::new(),
         keys: vec![operator.verifier().to_text()],
+        contact: None,
         instance: Some(domain::InstanceTerms::ledger(clock.mode())),
     };
     Draft::new(&predicate)?.signed_bytes(&[operator])

@@ -317,6 +317,8 @@ fn register_parties(seeder: &Seeder) -> Result<()> {
             roles: vec![role],
             jurisdictions: vec![jurisdiction.to_owned()],
             keys: vec![seeder.keys[party].verifier().to_text()],
+            // Fictional addresses under the reserved `.example` name.
+            contact: Some(format!("ai-engagements@{party}.example")),
             instance: None,
         };
         seeder.submit(Draft::new(&predicate)?, &["operator"])?;

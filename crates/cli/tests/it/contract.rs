@@ -733,8 +733,24 @@ fn render_shows_clauses_and_keeps_addenda_sealed() {
         "annex-c.sealed.toml",
     ])
     .fails(2, "cannot be used with");
-    run(&["contract", "render", "pkg", "--format", "json"])
-        .fails(2, "writes `--format md` or `--format html`");
+    // Every command writes `--format json`; the document's blocks, in order, for tools.
+    let json: serde_json::Value = serde_json::from_str(
+        &run(&["contract", "render", "pkg", "--format", "json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["edition"], "public");
+    assert_eq!(json["blocks"][0]["type"], "heading");
+    assert_eq!(
+        json["blocks"][0]["content"][1],
+        "Imagery analysis assistant for defense analysts"
+    );
+    assert!(json.to_string().contains("no-domestic-surveillance"));
+    assert!(
+        !json.to_string().contains(canary),
+        "sealed text in a public render"
+    );
     run(&["contract", "check", "pkg", "--format", "html"])
         .fails(2, "are for `concordat contract render`");
 }

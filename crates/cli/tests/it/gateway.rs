@@ -636,7 +636,8 @@ fn service_levels_are_measured_from_the_gateways_usage_and_a_breach_is_logged() 
     .into_string()
     .unwrap();
     assert!(
-        page.contains("Service levels") && page.contains("<strong>breached</strong>"),
+        page.contains("Service levels")
+            && page.contains("<span class=\"badge bad\">breached</span>"),
         "{page}"
     );
 }

@@ -73,8 +73,11 @@ fn the_demo_incident_shows_its_clocks_and_is_notified_and_closed_through_the_cli
     .unwrap()
     .into_string()
     .unwrap();
-    assert!(page.contains("<h2>Incidents</h2>"), "{page}");
-    assert!(page.contains("<strong>overdue</strong> by"), "{page}");
+    assert!(
+        page.contains("<h2 id=\"inc-2027-014\">Incident inc-2027-014</h2>"),
+        "{page}"
+    );
+    assert!(page.contains(">overdue</span> by"), "{page}");
     assert!(page.contains("automatically on the report"), "{page}");
 
     // Told late, the duty is met late and nothing is overdue.
