@@ -1,10 +1,12 @@
-//! Project automation, in Rust rather than shell: `cargo xtask ci | bench | walkthrough`.
+//! Project automation, in Rust rather than shell: `cargo xtask ci | bench | walkthrough |
+//! screenshots`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
+mod screenshots;
 mod tidy;
 
 const HELP: &str = "cargo xtask <task>
@@ -18,6 +20,8 @@ Tasks:
   bench-gateway only the gateway benchmark, beside LiteLLM's proxy (pinned, installed in a venv)
   demo          build and run `concordat demo`: a seeded engagement served on 127.0.0.1:8700
   walkthrough   a short tour of a ledger on the embedded SQLite default
+  screenshots   each portal page type of the demo at 390 and 1280 px, into target/screenshots
+                (Debian's Chromium and the browser tests' pinned Playwright)
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -31,6 +35,7 @@ fn main() -> anyhow::Result<()> {
         "bench-http" => http_bench(&workspace_root()?),
         "bench-gateway" => gateway_bench(&root),
         "walkthrough" => walkthrough(&root),
+        "screenshots" => screenshots::run(&root),
         "demo" => {
             let mut args = vec!["run", "--release", "--locked", "-p", "cli", "--", "demo"];
             let extra: Vec<String> = std::env::args().skip(2).collect();

@@ -175,8 +175,34 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
             }
             Err(error) => eprintln!("the demo's gateway did not start: {error}"),
         });
-        seeded.banner(url, &gateway_dir)
+        seeded.banner(url, &gateway_dir, &program())
     })
+}
+
+/// How the reader's shell runs this binary: `concordat` when that name on PATH is this very
+/// program, else the program's full path (quoted when it needs to be).
+fn program() -> String {
+    let me = std::env::current_exe().and_then(std::fs::canonicalize).ok();
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("concordat"))
+            .find(|candidate| candidate.is_file())
+    });
+    let same = match (&me, on_path.and_then(|p| std::fs::canonicalize(p).ok())) {
+        (Some(me), Some(found)) => *me == found,
+        _ => false,
+    };
+    match me {
+        Some(path) if !same => {
+            let text = path.display().to_string();
+            if text.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                format!("'{}'", text.replace('\'', "'\\''"))
+            } else {
+                text
+            }
+        }
+        _ => "concordat".to_owned(),
+    }
 }
 
 /// The demo's gateway for the workbench, in front of the stand-in model, on the port after the

@@ -46,15 +46,25 @@ pub const INCIDENT: &str = "inc-2027-014";
 pub const DESIGNATION: &str = "scr-2027-003";
 
 impl Seeded {
-    pub fn banner(&self, url: &str, dir: &Path) -> String {
+    /// What the demo prints: the story, and commands to try that run as printed — `program`
+    /// is how the reader's shell finds the `concordat` binary (its name when it is on PATH,
+    /// else its full path).
+    pub fn banner(&self, url: &str, dir: &Path, program: &str) -> String {
         let e = self.example_entry;
-        format!(
-            "\nA demo engagement, {} entries, in {}:\n  the defense agency `defense-agency` buys an imagery-analysis assistant from `acme-ai`;\n  `oversight-office` audits; `uk-test-lab` and `us-test-lab` evaluate; `uk-aisi` and `us-caisi` recognise labs.\n  vision-analyst@2027.1.0 is in service on recognised evidence; 2027.2.0 was rolled back; 2027.3.0 is blocked.\n\nOpen {url}/ in a browser, or try:\n  curl -s {url}/api/gate?contract={CONTRACT}\\&model=vision-analyst@2027.3.0\n  concordat gate status --dir {} --contract {CONTRACT} --model vision-analyst@2027.3.0\n  curl -s {url}/api/entries/{e}/envelope > entry.json\n  curl -s {url}/api/entries/{e}/proof > entry.tlog-proof\n  concordat proof verify --key '{}' --entry entry.json entry.tlog-proof\n\nStop with Ctrl-C.\n",
+        let text = format!(
+            "\nA demo engagement, {} entries, in {}:\n  the defense agency `defense-agency` buys an imagery-analysis assistant from `acme-ai`;\n  `oversight-office` audits; `uk-test-lab` and `us-test-lab` evaluate; `uk-aisi` and `us-caisi` recognise labs.\n  vision-analyst@2027.1.0 is in service on recognised evidence; 2027.2.0 was rolled back; 2027.3.0 is blocked.\n\nOpen {url}/ in a browser, or try:\n  curl -s {url}/api/gate?contract={CONTRACT}\\&model=vision-analyst@2027.3.0\n  concordat gate status --dir {} --contract {CONTRACT} --model vision-analyst@2027.3.0\n  concordat incident status --dir {} --contract {CONTRACT}\n  curl -s {url}/api/entries/{e}/envelope > entry.json\n  curl -s {url}/api/entries/{e}/proof > entry.tlog-proof\n  concordat proof verify --key '{}' --entry entry.json entry.tlog-proof\n",
             self.entries,
             dir.display(),
             dir.display(),
+            dir.display(),
             self.verifier_key
-        )
+        );
+        let mut text = text.replace("\n  concordat ", &format!("\n  {program} "));
+        if program != "concordat" {
+            text.push_str("(`concordat` is not on your PATH; `cargo install --locked --path crates/cli` puts it there.)\n");
+        }
+        text.push_str("\nStop with Ctrl-C.\n");
+        text
     }
 }
 

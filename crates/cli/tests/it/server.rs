@@ -2260,3 +2260,99 @@ fn half_open_connections_do_not_starve_the_server() {
         .unwrap();
     assert!(refused >= 1000, "{refused}");
 }
+
+/// A newcomer copies the demo's commands as printed: each runs, though `concordat` is not on
+/// their PATH (the banner names the binary by its path and says how to install it).
+#[test]
+fn the_demo_prints_commands_that_run_as_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let mut child = Command::new(BINARY)
+        .args([
+            "demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("PATH", "/usr/bin:/bin")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap());
+    while !banner.contains("Stop with Ctrl-C.") {
+        let mut line = String::new();
+        if lines.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        banner.push_str(&line);
+    }
+    let url = banner
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("serving at ")
+        .to_owned();
+    assert!(
+        banner.contains("cargo install --locked --path crates/cli"),
+        "{banner}"
+    );
+    assert!(
+        !banner.contains("\n  concordat "),
+        "a command names a program not on PATH:\n{banner}"
+    );
+    let binary = std::fs::canonicalize(BINARY).unwrap();
+    let commands: Vec<&str> = banner
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(&binary.display().to_string()))
+        .collect();
+    assert!(commands.len() >= 3, "{banner}");
+    // What the printed curl lines fetch, fetched here.
+    let example = commands
+        .iter()
+        .find(|c| c.contains("proof verify"))
+        .map(|_| {
+            banner
+                .split("/api/entries/")
+                .nth(1)
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    std::fs::write(
+        tmp.path().join("entry.json"),
+        get(&format!("{url}/api/entries/{example}/envelope")).body,
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("entry.tlog-proof"),
+        get(&format!("{url}/api/entries/{example}/proof")).body,
+    )
+    .unwrap();
+    for command in commands {
+        let output = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(tmp.path())
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        // The status commands answer by their exit status too: the demo's 2027.3.0 is
+        // blocked and one of its incident's duties is overdue.
+        let expected = if command.contains(" status ") { 1 } else { 0 };
+        assert_eq!(
+            output.status.code(),
+            Some(expected),
+            "{command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.stdout.is_empty(), "{command}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -755,3 +755,41 @@ fn a_self_declared_attestation_does_not_cover_more_than_its_environment_class_ho
         hosting.detail
     );
 }
+
+/// A party's public contact is an e-mail address or an `https://` URL; anything else, or a
+/// text that could smuggle markup or a scheme into a page, is refused by rule `party-contact`.
+#[test]
+fn a_party_registers_a_contact_the_public_can_use() {
+    let mut ledger = Ledger::with_contract("fallback = { rule = \"last-approved\" }");
+    for (party, contact) in [
+        ("one", "ai@agency.example"),
+        ("two", "https://vendor.example/ai"),
+    ] {
+        ledger.ok(
+            Kind::PartyRegistered,
+            json!({"party": party, "name": party, "roles": ["lab"], "keys": [text(party)], "contact": contact}),
+            &["op"],
+        );
+        assert_eq!(
+            ledger.state.party(party).unwrap().contact.as_deref(),
+            Some(contact)
+        );
+    }
+    for (party, contact) in [
+        ("three", "javascript:alert(1)"),
+        ("four", "not an address"),
+        ("five", "http://vendor.example"),
+        ("six", "a@b@c.example"),
+        ("seven", ""),
+    ] {
+        let refused = ledger
+            .submit(
+                Kind::PartyRegistered,
+                json!({"party": party, "name": party, "roles": ["lab"], "keys": [text(party)], "contact": contact}),
+                Vec::new(),
+                &["op"],
+            )
+            .unwrap_err();
+        assert!(refused.contains("party-contact"), "{contact}: {refused}");
+    }
+}

@@ -62,7 +62,10 @@ pub async fn deployment(
             .filter(|i| i.deployment == name)
             .collect();
         body.push_str("<h2>Timeline</h2>\n");
-        body.push_str(&timeline(&state, d, &incidents, now));
+        body.push_str(&format!(
+            "<figure class=\"chart\">{}</figure>\n",
+            timeline(&state, d, &incidents, now)
+        ));
         body.push_str(&steps(&state, d).table());
         for incident in &incidents {
             body.push_str(&incident_section(&state, incident, now));
@@ -705,7 +708,10 @@ pub async fn deployment_usage(
         );
         if !batches.is_empty() {
             body.push_str("<h2>Over time</h2>\n");
-            body.push_str(&trend(&batches));
+            body.push_str(&format!(
+                "<figure class=\"chart\">{}</figure>\n",
+                trend(&batches)
+            ));
             body.push_str("<h2>Batch by batch</h2>\n");
             body.push_str(&listing.table());
             body.push_str(&downloads(

@@ -183,3 +183,20 @@ pub(crate) fn downloads(path: &str, query: &str, what: &str) -> String {
         join("json")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Cell, Listing};
+
+    #[test]
+    fn csv_quotes_what_needs_it_and_never_hands_a_spreadsheet_a_formula() {
+        let mut listing = Listing::new("caption", &["A", "B"]);
+        listing.row(vec![Cell::text("plain"), Cell::text("a, \"quoted\"\nline")]);
+        listing.row(vec![Cell::text("=HYPERLINK(\"x\")"), Cell::text("-1")]);
+        assert_eq!(
+            listing.csv(),
+            "A,B\r\nplain,\"a, \"\"quoted\"\"\nline\"\r\n\"'=HYPERLINK(\"\"x\"\")\",'-1\r\n"
+        );
+        assert_eq!(listing.json()[1]["A"], "=HYPERLINK(\"x\")");
+    }
+}

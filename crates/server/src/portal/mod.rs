@@ -66,6 +66,7 @@ form.filters label{display:flex;flex-direction:column;font-size:.9rem;min-width:
 form.filters select{max-width:100%}
 input,select,button{font:inherit;padding:.2rem .3rem;max-width:100%}
 footer{border-top:1px solid #767676;margin-top:2rem;font-size:.9rem}
+figure.chart{overflow-x:auto;margin:.5rem 0}figure.chart svg{min-width:640px}
 svg{max-width:100%;height:auto}svg text{font-family:system-ui,sans-serif;font-size:12px}
 @media (max-width:40rem){
 table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}

@@ -151,8 +151,11 @@ fn story_sentence(
     }
     for expiry in &story.expired {
         text.push_str(&format!(
-            " The evidence for {} ({}, evaluated {}) passed the contract's {}-day limit on {}: <strong>re-evaluation due by {}</strong>.",
-            escape(&words::requirement_words(&expiry.requirement)),
+            " The evidence on {} ({}, evaluated {}) passed the contract's {}-day limit on {}: <strong>re-evaluation due by {}</strong>.",
+            escape(
+                words::requirement_words(&expiry.requirement)
+                    .trim_start_matches("recognised evidence on ")
+            ),
             entry_link(expiry.evidence, "the evaluation"),
             day(expiry.evaluated),
             expiry.max_days,

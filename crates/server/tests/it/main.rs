@@ -10,5 +10,6 @@
 )]
 
 mod api;
+mod portal;
 mod render;
 mod support;
