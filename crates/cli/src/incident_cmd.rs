@@ -387,32 +387,32 @@ fn status(
     }
 }
 
-/// A span of seconds, for people: `3d 4h`, `5h 10m`, `12m`.
-pub fn span(seconds: i64) -> String {
-    let seconds = seconds.abs();
-    let (days, hours, minutes) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3_600,
-        seconds % 3_600 / 60,
-    );
-    match (days, hours) {
-        (0, 0) => format!("{minutes}m"),
-        (0, _) => format!("{hours}h {minutes}m"),
-        _ => format!("{days}d {hours}h"),
-    }
-}
-
 fn duty_line(duty: &Duty) -> String {
     let (word, detail) = match &duty.status {
         DutyStatus::Met {
             entry, early_by, ..
-        } => ("met", format!("entry {entry}, {} early", span(*early_by))),
+        } => (
+            "met",
+            format!(
+                "entry {entry}, {} early",
+                domain::updates::time::format_span(*early_by)
+            ),
+        ),
         DutyStatus::MetLate { entry, late_by, .. } => (
             "met late",
-            format!("entry {entry}, {} late", span(*late_by)),
+            format!(
+                "entry {entry}, {} late",
+                domain::updates::time::format_span(*late_by)
+            ),
         ),
-        DutyStatus::Due { left } => ("due", format!("{} left", span(*left))),
-        DutyStatus::Overdue { by } => ("OVERDUE", format!("by {}", span(*by))),
+        DutyStatus::Due { left } => (
+            "due",
+            format!("{} left", domain::updates::time::format_span(*left)),
+        ),
+        DutyStatus::Overdue { by } => (
+            "OVERDUE",
+            format!("by {}", domain::updates::time::format_span(*by)),
+        ),
         DutyStatus::NotStarted => ("waiting", "the party is not aware yet".to_owned()),
         DutyStatus::NotApplicable { why } => ("n/a", why.clone()),
     };

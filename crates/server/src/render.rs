@@ -20,7 +20,7 @@ enum Block {
 }
 
 /// The comment lines at the top of a module file: the module in words.
-fn header_comment(text: &str) -> String {
+pub(crate) fn header_comment(text: &str) -> String {
     text.lines()
         .take_while(|line| line.starts_with('#'))
         .map(|line| line.trim_start_matches('#').trim())

@@ -53,6 +53,21 @@ pub fn format_day(seconds: i64) -> String {
         .unwrap_or_else(|_| seconds.to_string())
 }
 
+/// A span of seconds for people, sign dropped: `3 d 4 h`, `5 h 10 min`, `12 min`.
+pub fn format_span(seconds: i64) -> String {
+    let seconds = seconds.unsigned_abs();
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours) {
+        (0, 0) => format!("{minutes} min"),
+        (0, _) => format!("{hours} h {minutes} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
 /// Whole days from `from` to `until` (negative when `until` is earlier).
 pub fn days_between(from: i64, until: i64) -> i64 {
     (until - from).div_euclid(DAY_SECONDS)

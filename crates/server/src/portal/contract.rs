@@ -166,14 +166,11 @@ fn heading(
     now: i64,
 ) -> String {
     let (tone, status) = in_force(&package.contract, now);
-    let purpose: String = package
-        .source(domain::contract::CONTRACT_FILE)
-        .unwrap_or_default()
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .map(|l| l.trim_start_matches('#').trim())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let purpose = crate::render::header_comment(
+        package
+            .source(domain::contract::CONTRACT_FILE)
+            .unwrap_or_default(),
+    );
     let first = record.versions.first();
     format!(
         "<h1>{}</h1>\n<p>{} <span class=\"id\">contract {} · version {}</span> · first published {}{}</p>\n{}",

@@ -294,17 +294,7 @@ pub(crate) fn when(seconds: i64) -> String {
 
 /// A span of seconds in words: `3 d 4 h`, `5 h 10 min`, `12 min`.
 pub(crate) fn span(seconds: i64) -> String {
-    let seconds = seconds.abs();
-    let (days, hours, minutes) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3_600,
-        seconds % 3_600 / 60,
-    );
-    match (days, hours) {
-        (0, 0) => format!("{minutes} min"),
-        (0, _) => format!("{hours} h {minutes} min"),
-        _ => format!("{days} d {hours} h"),
-    }
+    time::format_span(seconds)
 }
 
 /// The first 12 hex digits of a digest, for tables (the full digest is on the entry).

@@ -10,7 +10,7 @@ use domain::contract::{
 };
 
 use super::{and_list, count, party_link};
-use crate::render::{escape, inline};
+use crate::render::{escape, header_comment, inline};
 
 /// A term's name as a label: `max_evidence_age_days` → `Max evidence age (days)`.
 pub(crate) fn label(key: &str) -> String {
@@ -82,15 +82,6 @@ fn fields(text: &str) -> String {
     }
     html.push_str("</dl>\n");
     html
-}
-
-/// The comment lines at the top of a file: the drafters' own words.
-fn header_comment(text: &str) -> String {
-    text.lines()
-        .take_while(|line| line.starts_with('#'))
-        .map(|line| line.trim_start_matches('#').trim())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// What a module kind is for, as a heading.
