@@ -10,10 +10,11 @@ use std::process::{Command, Stdio};
 use anyhow::{Context as _, bail};
 
 /// One page of each type the portal has.
-const PAGES: [&str; 16] = [
+const PAGES: [&str; 17] = [
     "/",
     "/contracts",
     "/contracts/defense-imagery-analysis",
+    "/contracts/defense-imagery-analysis/compliance",
     "/models",
     "/models/vision-analyst@2027.1.0",
     "/models/vision-analyst@2027.3.0",

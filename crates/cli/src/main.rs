@@ -2,6 +2,7 @@
 //! governance, usage, the server and its demo, and the transparency log underneath (keys,
 //! signed notes, proofs, offline verification).
 
+mod compliance_cmd;
 mod contract_cmd;
 mod designation_cmd;
 mod gateway_cmd;
@@ -135,6 +136,9 @@ the rule it breaks (exit 1).")]
     /// Record an incident's root cause and damages; report who pays what under the contract.
     #[command(subcommand)]
     Liability(incident_cmd::LiabilityCommand),
+    /// Compliance across regimes: each requirement met, a gap, or not applicable, per contract.
+    #[command(subcommand)]
+    Compliance(compliance_cmd::ComplianceCommand),
     /// Supply-chain-risk designations: issue, appeal, decide, lift, list.
     #[command(subcommand)]
     Designation(designation_cmd::DesignationCommand),
@@ -218,12 +222,19 @@ fn main() -> ExitCode {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
         FormatArg::Md | FormatArg::Html => {
-            if !matches!(
-                cli.command,
-                Command::Contract(contract_cmd::ContractCommand::Render { .. })
-            ) {
+            let html_report = cli.format == FormatArg::Html
+                && matches!(
+                    cli.command,
+                    Command::Compliance(compliance_cmd::ComplianceCommand::Report { .. })
+                );
+            if !html_report
+                && !matches!(
+                    cli.command,
+                    Command::Contract(contract_cmd::ContractCommand::Render { .. })
+                )
+            {
                 eprintln!(
-                    "error: --format md and --format html are for `concordat contract render`"
+                    "error: --format md and --format html are for `concordat contract render` (and html for `concordat compliance report`)"
                 );
                 return ExitCode::from(2);
             }
@@ -254,6 +265,9 @@ fn main() -> ExitCode {
         Command::Incident(command) => incident_cmd::run(command, format),
         Command::Liability(command) => incident_cmd::liability(command, format),
         Command::Designation(command) => designation_cmd::run(command, format),
+        Command::Compliance(command) => {
+            compliance_cmd::run(command, format, cli.format == FormatArg::Html)
+        }
         Command::Outbox(command) => outbox_cmd::run(command, format),
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),

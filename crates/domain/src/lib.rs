@@ -10,6 +10,7 @@
 //! Each kind plugs in the same way: a predicate type, a schema, a rule.
 
 mod apply;
+pub mod compliance;
 pub mod contract;
 pub mod designation;
 pub mod gateway;

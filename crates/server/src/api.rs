@@ -242,6 +242,42 @@ pub async fn incidents(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct ComplianceQuery {
+    contract: String,
+    /// Regimes or catalogs, comma-separated.
+    regime: Option<String>,
+    at: Option<String>,
+}
+
+pub async fn compliance(
+    State(instance): State<Arc<Instance>>,
+    query: QueryResult<ComplianceQuery>,
+) -> Result<Json<Vec<domain::compliance::Coverage>>, ApiError> {
+    let Query(query) = query?;
+    let at = query
+        .at
+        .as_deref()
+        .map(|at| domain::updates::time::parse_instant("at", at))
+        .transpose()
+        .map_err(|e| ApiError::from(service::ServiceError::BadRequest(e)))?;
+    let regimes: Vec<String> = query
+        .regime
+        .as_deref()
+        .map(|r| {
+            r.split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let instance = Arc::clone(&instance);
+    instance
+        .blocking(move |i| i.local.compliance(&query.contract, &regimes, at))
+        .await
+        .map(Json)
+}
+
 pub async fn designations(
     State(instance): State<Arc<Instance>>,
 ) -> Result<Json<Vec<domain::designation::Designation>>, ApiError> {

@@ -80,11 +80,13 @@ routes! {
     get "/api/deployments/{contract}/{name}" => api::deployment, "api", JSON, [], "A deployment's history.";
     get "/api/contracts/{contract}/deployments/{name}/gateway" => api::gateway_view, "api", JSON, [], "What a gateway enforces for a deployment, as of one log size: the contract's public files, the version in service and its API id, the credentials issued (by hash) and the gateways authorized.";
     get "/api/incidents" => api::incidents, "api", JSON, [("contract", false), ("at", false)], "Incidents and their duties: each notification the contract's escalation steps and its regimes require, and the rollback it promises, as met (by which entry, how early), due (time left) or overdue (by how much) at `at` (default now).";
+    get "/api/compliance" => api::compliance, "api", JSON, [("contract", true), ("regime", false), ("at", false)], "A contract's coverage of each regime or catalog named in `regime` (comma-separated; default the NIST AI RMF and every regime the contract names): per requirement met (by which module or entries, with the crosswalk's relationship), a gap (what is missing) or not applicable (why).";
     get "/api/designations" => api::designations, "api", JSON, [], "Supply-chain-risk designations: subject, grounds, scope, appeal window, appeal, decision, lifting, and the deployments each suspended or rolled back.";
     get "/api/gate" => api::gate, "api", JSON, [("contract", true), ("model", true), ("at", false)], "The gate of a model version under a contract: each requirement met or unmet.";
     get "/" => portal::home, "portal", HTML, [], "The portal: what the register holds now, in sentences, and how to verify it.";
     get "/contracts" => portal::contracts, "portal", HTML, [("format", false)], "Contracts (`format=csv|json` downloads the listing).";
     get "/contracts/{id}" => portal::contract, "portal", HTML, [], "A contract in words: who is bound, what it forbids and permits, its terms by module, addenda, versions, deployments, usage, history.";
+    get "/contracts/{id}/compliance" => portal::compliance, "portal", HTML, [], "A contract's compliance with each regime it names and the NIST AI RMF: each requirement met, a gap or not applicable.";
     get "/models" => portal::models, "portal", HTML, [("format", false)], "Model versions and their standing (`format=csv|json` downloads the listing).";
     get "/models/{key}" => portal::model, "portal", HTML, [], "A model version: its gate when approved and today, and the evidence behind it.";
     get "/deployments/{contract}/{name}" => portal::deployment, "portal", HTML, [], "A deployment: its timeline by date, incidents and their duties, service levels, usage.";

@@ -313,3 +313,87 @@ pub fn html(package: &Package, policies: Option<&policy::Policies>, revealed: &[
         escape(&package.contract.title)
     )
 }
+
+/// Compliance reports as HTML (headings from `h{level}` down): per catalog its counts, then
+/// each requirement with its status in words, what meets it (module files, and entries linked
+/// by `link`) or what is missing, or why it does not apply.
+pub fn compliance_fragment(
+    reports: &[domain::compliance::Coverage],
+    level: u8,
+    link: &dyn Fn(u64) -> String,
+) -> String {
+    use domain::compliance::Status;
+    let mut body = String::new();
+    for r in reports {
+        body.push_str(&format!(
+            "<h{level} id=\"{}\">{} <span class=\"id\">{} {}</span></h{level}>\n<p>{} met, {} gaps, {} not applicable, as of {}. Source: {}. Crosswalk version {}.</p>\n",
+            escape(&r.catalog),
+            escape(&r.title),
+            escape(&r.catalog),
+            escape(&r.catalog_version),
+            r.count(Status::Met),
+            r.count(Status::Gap),
+            r.count(Status::NotApplicable),
+            escape(&r.at),
+            escape(&r.source),
+            escape(&r.crosswalk_version)
+        ));
+        body.push_str(&format!("<table class=\"stack\"><caption>{} requirements for {}</caption><thead><tr><th scope=\"col\">Status</th><th scope=\"col\">Requirement</th><th scope=\"col\">How it stands</th></tr></thead><tbody>\n", escape(&r.title), escape(&r.contract)));
+        for row in &r.rows {
+            let (class, word) = match row.status {
+                Status::Met => ("ok", "met"),
+                Status::Gap => ("bad", "gap"),
+                Status::NotApplicable => ("off", "not applicable"),
+            };
+            let detail = match row.status {
+                Status::Met => row
+                    .met_by
+                    .iter()
+                    .map(|p| {
+                        let shown: Vec<String> = p
+                            .shown
+                            .iter()
+                            .map(|w| match (&w.file, w.entry) {
+                                (Some(file), _) => format!("<code>{}</code>", escape(file)),
+                                (None, Some(entry)) => link(entry),
+                                (None, None) => String::new(),
+                            })
+                            .collect();
+                        format!(
+                            "{} ({}: {}) — {}",
+                            inline(&p.words),
+                            escape(p.relationship.name()),
+                            escape(&p.rationale),
+                            shown.join(", ")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("<br>"),
+                Status::Gap => format!("Missing: {}.", inline(&row.missing.join("; or "))),
+                Status::NotApplicable => format!(
+                    "Does not apply: {}.",
+                    escape(row.why.as_deref().unwrap_or(""))
+                ),
+            };
+            body.push_str(&format!(
+                "<tr><td data-label=\"Status\"><span class=\"badge {class}\">{word}</span></td><td data-label=\"Requirement\"><strong>{}</strong>{} {}</td><td data-label=\"How it stands\">{detail}</td></tr>\n",
+                escape(&row.id),
+                row.title.as_deref().map(|t| format!(" {}:", escape(t))).unwrap_or_default(),
+                escape(&row.text)
+            ));
+        }
+        body.push_str("</tbody></table>\n");
+    }
+    body
+}
+
+/// Compliance reports as a standalone HTML document.
+pub fn compliance_html(reports: &[domain::compliance::Coverage]) -> String {
+    let contract = reports.first().map_or("", |r| r.contract.as_str());
+    let body = compliance_fragment(reports, 2, &|entry| format!("entry {entry}"));
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Compliance of {}</title>\n<style>\nbody {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 0 auto; padding: 1rem; color: #111; background: #fff; line-height: 1.5; overflow-wrap: anywhere; }}\ntable {{ border-collapse: collapse; width: 100%; }}\nth, td {{ border: 1px solid #767676; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }}\ncaption {{ text-align: left; font-weight: 600; }}\n.id {{ font-size: .8rem; color: #444; font-family: monospace; }}\n.badge {{ border: 1px solid; border-radius: .3rem; padding: 0 .35rem; font-weight: 600; }}\n.ok {{ color: #0a5a1f; }} .bad {{ color: #a1000e; }} .off {{ color: #444; }}\n</style>\n</head>\n<body>\n<main>\n<h1>Compliance of {}</h1>\n<p>From the ledger alone: each requirement met (by which module or entries, with the crosswalk's relationship), a gap (what is missing), or not applicable (why).</p>\n{body}</main>\n</body>\n</html>\n",
+        escape(contract),
+        escape(contract)
+    )
+}

@@ -81,6 +81,14 @@ pub trait Instance: Send + Sync {
     /// The incidents of `contract` (or all) with their duties reckoned at `at` (default now).
     fn incidents(&self, contract: Option<&str>, at: Option<i64>)
     -> Result<Vec<wire::IncidentView>>;
+    /// The contract's coverage of each catalog named (regimes or catalogs; by default the NIST
+    /// AI RMF and every regime the contract names), reckoned at `at` (default now).
+    fn compliance(
+        &self,
+        contract: &str,
+        regimes: &[String],
+        at: Option<i64>,
+    ) -> Result<Vec<domain::compliance::Coverage>>;
     /// What a gateway enforces for a deployment: policies, version in service, credentials.
     fn gateway_view(&self, contract: &str, deployment: &str) -> Result<wire::GatewayView>;
     fn entry(&self, index: u64) -> Result<EntryView>;

@@ -419,6 +419,27 @@ impl Instance for Local {
         Ok(self.state()?.designations().cloned().collect())
     }
 
+    fn compliance(
+        &self,
+        contract: &str,
+        regimes: &[String],
+        at: Option<i64>,
+    ) -> Result<Vec<domain::compliance::Coverage>> {
+        let state = self.state()?;
+        let package = state.package(contract).ok_or_else(|| {
+            ServiceError::NotFound(format!("contract `{contract}` is not published"))
+        })?;
+        let at = at_or_now(at);
+        domain::compliance::selection(regimes, &package.contract.regimes)
+            .map_err(ServiceError::BadRequest)?
+            .into_iter()
+            .map(|(catalog, prefix)| {
+                domain::compliance::coverage(&state, contract, catalog, prefix, at)
+                    .map_err(ServiceError::internal)
+            })
+            .collect()
+    }
+
     fn incidents(
         &self,
         contract: Option<&str>,

@@ -302,6 +302,24 @@ impl Instance for Remote {
         self.get(paths::DESIGNATIONS.to_owned())
     }
 
+    fn compliance(
+        &self,
+        contract: &str,
+        regimes: &[String],
+        at: Option<i64>,
+    ) -> Result<Vec<domain::compliance::Coverage>> {
+        let at = at.map(domain::updates::time::format_instant);
+        let regimes = regimes.join(",");
+        self.get(paths::with_query(
+            paths::COMPLIANCE,
+            &[
+                ("contract", Some(contract)),
+                ("regime", (!regimes.is_empty()).then_some(regimes.as_str())),
+                ("at", at.as_deref()),
+            ],
+        ))
+    }
+
     fn incidents(
         &self,
         contract: Option<&str>,

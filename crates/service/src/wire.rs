@@ -306,6 +306,7 @@ pub mod paths {
     pub const DEPLOYMENTS: &str = "/api/deployments";
     pub const GATE: &str = "/api/gate";
     pub const INCIDENTS: &str = "/api/incidents";
+    pub const COMPLIANCE: &str = "/api/compliance";
     pub const DESIGNATIONS: &str = "/api/designations";
     pub const USAGE: &str = "/api/usage";
 

@@ -8,6 +8,7 @@
 )]
 
 mod browser;
+mod compliance;
 mod contract;
 mod crash;
 mod gateway;

@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod compliance;
 mod contract;
 mod incidents;
 mod updates;

@@ -17,6 +17,7 @@ use super::{
 };
 use crate::render::{escape, inline};
 use crate::{ApiError, Instance};
+use service::Instance as _;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListQuery {
@@ -108,6 +109,62 @@ pub async fn contracts(
     answer(&instance, result)
 }
 
+/// A contract's compliance: each regime it names, and the NIST AI RMF, requirement by
+/// requirement.
+pub async fn compliance(
+    State(instance): State<Arc<Instance>>,
+    path: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    let result = (|| {
+        let Path(id) = path?;
+        let state = instance.state();
+        let record = state
+            .contract(&id)
+            .ok_or_else(|| ApiError::not_found(format!("No contract `{id}` is published here.")))?;
+        let reports = instance.local.compliance(&id, &[], None)?;
+        let mut lines: Vec<String> = reports
+            .iter()
+            .map(|r| {
+                use domain::compliance::Status;
+                let gaps = r.count(Status::Gap);
+                format!(
+                    "{} <a href=\"#{}\">{}</a>: {} met, {gaps} {}, {} not applicable.",
+                    if gaps == 0 {
+                        badge(Tone::Ok, "no gap")
+                    } else {
+                        badge(Tone::Bad, "gaps")
+                    },
+                    escape(&r.catalog),
+                    escape(&r.title),
+                    r.count(Status::Met),
+                    if gaps == 1 { "gap" } else { "gaps" },
+                    r.count(Status::NotApplicable)
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "Read from the ledger alone, through Concordat's crosswalk (version {}); a gap says what would close it.",
+            escape(&domain::compliance::crosswalk().map(|c| c.version.clone()).unwrap_or_default())
+        ));
+        let mut body = format!(
+            "<h1>Compliance of {}</h1>\n<p class=\"id\">contract {}</p>\n",
+            escape(&record.title),
+            escape(&id)
+        );
+        body.push_str(&words::summary_block(&lines, ""));
+        body.push_str(&crate::render::compliance_fragment(&reports, 2, &|entry| {
+            entry_link(entry, "")
+        }));
+        Ok(page(
+            &instance,
+            Section::Contracts,
+            &format!("Compliance of {}", record.title),
+            &body,
+        ))
+    })();
+    answer(&instance, result)
+}
+
 /// A contract's page.
 pub async fn contract(
     State(instance): State<Arc<Instance>>,
@@ -142,6 +199,10 @@ pub async fn contract(
             "Nothing has been offered or deployed under this contract yet.",
         ));
         body.push_str(&bound(&state, package));
+        body.push_str(&format!(
+            "<p><a href=\"/contracts/{}/compliance\">Compliance of this contract with each regime it names, requirement by requirement</a></p>\n",
+            escape(&id)
+        ));
         if let Ok(policies) = policy::from_files(&record.files) {
             let digest = record.current().map_or("", |v| v.digest.as_str());
             body.push_str(&terms::restrictions(

@@ -23,7 +23,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use domain::updates::time;
 
-pub use contract::{contract, contracts};
+pub use contract::{compliance, contract, contracts};
 pub use deployment::{deployment, deployment_usage, usage};
 pub use entries::{entry, log};
 pub use home::home;

@@ -36,10 +36,14 @@ fn masked(html: &str) -> String {
     text
 }
 
-const PAGES: [(&str, &str); 16] = [
+const PAGES: [(&str, &str); 17] = [
     ("home", "/"),
     ("contracts", "/contracts"),
     ("contract", "/contracts/defense-imagery-analysis"),
+    (
+        "compliance",
+        "/contracts/defense-imagery-analysis/compliance",
+    ),
     ("models", "/models"),
     ("model-in-service", "/models/vision-analyst@2027.1.0"),
     ("model-blocked", "/models/vision-analyst@2027.3.0"),
