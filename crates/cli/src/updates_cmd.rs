@@ -68,6 +68,20 @@ files do not match what was signed.")]
         #[command(flatten)]
         source: Where,
     },
+    /// A model version as a CycloneDX 1.6 ML-BOM (JSON): its digest, the upstream models and
+    /// datasets its vendor declared, a model card with the recorded evidence, its standing.
+    #[command(after_help = "Examples:
+  concordat model bom --dir ./concordat --model vision-analyst@2027.1.0 > vision-analyst.cdx.json
+  concordat model bom --server http://127.0.0.1:8700 --model vision-analyst@2027.1.0
+
+The same log gives the same bytes: the serial number and timestamp come from the ledger.")]
+    Bom {
+        #[command(flatten)]
+        source: Where,
+        /// `LINE@VERSION`.
+        #[arg(long)]
+        model: String,
+    },
     /// Withdraw a model version from a contract (its vendor or an agency of the contract).
     #[command(after_help = "Example:
   concordat model revoke --dir ./concordat --key vendor.key --contract defense-imagery-analysis \\
@@ -116,6 +130,42 @@ pub struct RegisterArgs {
     /// Hosted: the vendor's fingerprint of the version (`sha256:HEX`, or text that is hashed).
     #[arg(long)]
     fingerprint: Option<String>,
+    /// A model it is built from: `NAME[@VERSION][,digest=sha256:HEX][,supplier=WHO]`; repeatable.
+    #[arg(long = "upstream-model")]
+    upstream_models: Vec<String>,
+    /// A dataset it is built from, in the same form; repeatable.
+    #[arg(long = "upstream-dataset")]
+    upstream_datasets: Vec<String>,
+}
+
+/// `NAME[@VERSION][,digest=sha256:HEX][,supplier=WHO]` as an upstream component.
+fn upstream(kind: domain::UpstreamKind, spec: &str) -> anyhow::Result<domain::Upstream> {
+    let mut parts = spec.split(',');
+    let head = parts.next().unwrap_or_default();
+    let (name, version) = match head.split_once('@') {
+        Some((name, version)) => (name, Some(version.to_owned())),
+        None => (head, None),
+    };
+    let mut component = domain::Upstream {
+        kind,
+        name: name.to_owned(),
+        version,
+        digest: None,
+        supplier: None,
+    };
+    for part in parts {
+        match part.split_once('=') {
+            Some(("digest", digest)) => component.digest = Some(digest.to_owned()),
+            Some(("supplier", supplier)) => component.supplier = Some(supplier.to_owned()),
+            _ => {
+                return Err(anyhow!(
+                    "--upstream-{}: `{part}` is not digest=sha256:HEX or supplier=WHO (in `{spec}`)",
+                    kind.name()
+                ));
+            }
+        }
+    }
+    Ok(component)
 }
 
 #[derive(Debug, Subcommand)]
@@ -472,6 +522,12 @@ pub fn model(command: ModelCommand, format: Format) -> Outcome {
         ModelCommand::Register(args) => register(args, format),
         ModelCommand::Verify { model, bundle, key } => verify_model(&model, &bundle, &key, format),
         ModelCommand::List { source } => list_models(&source, format),
+        ModelCommand::Bom { source, model } => {
+            let instance = source.open()?;
+            let bom = instance.model_bom(&model)?;
+            instance.close()?;
+            print(&format!("{bom:#}\n"))
+        }
         ModelCommand::Revoke {
             submit,
             contract,
@@ -563,6 +619,13 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
     let (line, version) = split_model(&args.model)?;
     let model = updates::model_key(line, version);
     let contracts = args.contracts.join(", ");
+    let mut declared = Vec::new();
+    for spec in &args.upstream_models {
+        declared.push(upstream(domain::UpstreamKind::Model, spec)?);
+    }
+    for spec in &args.upstream_datasets {
+        declared.push(upstream(domain::UpstreamKind::Dataset, spec)?);
+    }
     act(
         &args.submit,
         |_, party, at| {
@@ -577,6 +640,7 @@ fn register(args: RegisterArgs, format: Format) -> Outcome {
                 service_from: args.service_from.clone(),
                 contracts: args.contracts.clone(),
                 at: at.to_owned(),
+                upstream: declared.clone(),
             };
             Ok((
                 Draft::new(&predicate)?,

@@ -512,7 +512,46 @@ pub struct ModelVersionRegistered {
     pub contracts: Vec<String>,
     /// When the notice is given (RFC 3339).
     pub at: String,
+    /// The models and datasets the version is built from, as the vendor declares them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<Upstream>,
 }
+
+/// A model or dataset a version is built from, as its vendor declares it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    pub kind: UpstreamKind,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `sha256:<hex>`, when the vendor knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Who supplies it: a party's ledger id, or a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+}
+
+/// What an upstream component is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpstreamKind {
+    Model,
+    Dataset,
+}
+
+impl UpstreamKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            UpstreamKind::Model => "model",
+            UpstreamKind::Dataset => "dataset",
+        }
+    }
+}
+
+/// The most upstream components one version may declare.
+pub const UPSTREAM_MAX: usize = 64;
 
 /// How independent a piece of evidence is, from least to most.
 #[derive(

@@ -30,7 +30,8 @@ pub use kinds::{
     HostingAttested, HostingEvidence, InstanceTerms, KeyAdded, KeyRevoked, KeyRotated, Kind,
     LATENCY_BUCKETS_MS, LEDGER_KIND, ModelRef, ModelVersionRegistered, PREDICATE_TYPE_PREFIX,
     PartyRegistered, PartyStatement, Predicate, RecognitionPublished, RestrictedRead, Role,
-    SEV_SNP, TokenCounts, UsageRecorded, VersionApproved, VersionRevoked,
+    SEV_SNP, TokenCounts, UPSTREAM_MAX, Upstream, UpstreamKind, UsageRecorded, VersionApproved,
+    VersionRevoked,
 };
 pub use state::{
     Change, ContractRecord, ContractVersion, Endpoint, KeyRecord, KeyStatus, Party,

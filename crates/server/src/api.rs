@@ -133,6 +133,22 @@ pub async fn model(
     Ok(Json(instance.local.model(&key)?))
 }
 
+pub async fn model_bom(
+    State(instance): State<Arc<Instance>>,
+    path: PathResult<String>,
+) -> Result<Response, ApiError> {
+    let Path(key) = path?;
+    let bom = instance.local.model_bom(&key)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.cyclonedx+json; version=1.6",
+        )],
+        format!("{bom:#}\n"),
+    )
+        .into_response())
+}
+
 #[derive(Debug, Deserialize)]
 pub struct EvidenceQuery {
     model: Option<String>,

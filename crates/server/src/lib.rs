@@ -40,6 +40,40 @@ pub use tls::TlsError;
 /// and JSON add a third.
 pub const BODY_BYTES_MAX: usize = 96 * 1024;
 
+/// A body declared over [`BODY_BYTES_MAX`] but at most this long is read and discarded
+/// before the 413, so a client still sending reads the answer instead of a broken pipe (what
+/// a lingering close gives); a longer one is refused at once.
+const DRAIN_BYTES_MAX: usize = 1024 * 1024;
+
+/// Refuses a body declared larger than the route accepts (only usage records may be larger)
+/// with 413, having drained a modest one first.
+async fn refuse_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let large_allowed = request.uri().path().ends_with("/usage-records");
+    match declared.filter(|n| *n > BODY_BYTES_MAX && !large_allowed) {
+        Some(length) => {
+            if length <= DRAIN_BYTES_MAX {
+                let _ = axum::body::to_bytes(request.into_body(), DRAIN_BYTES_MAX).await;
+            }
+            ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("the body: a request body is at most {BODY_BYTES_MAX} bytes, this one declares {length}"),
+            )
+            .into_response()
+        }
+        None => next.run(request).await,
+    }
+}
+
 /// The longest path and query accepted, in bytes.
 pub const PATH_BYTES_MAX: usize = 1024;
 pub const QUERY_BYTES_MAX: usize = 1024;
@@ -237,6 +271,7 @@ pub fn router_with(instance: Arc<Instance>, limits: &Limits) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn(refuse_oversize))
         .layer(axum::middleware::from_fn(bound_uri))
         .layer(axum::middleware::from_fn(
             move |request: axum::extract::Request, next: axum::middleware::Next| async move {

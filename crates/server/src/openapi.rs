@@ -45,6 +45,7 @@ const JSON: &str = "application/json";
 const TEXT: &str = "text/plain";
 const BYTES: &str = "application/octet-stream";
 const HTML: &str = "text/html";
+const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
 
 routes! {
     get "/checkpoint" => c2sp::checkpoint, "c2sp", TEXT, [], "The latest signed checkpoint (C2SP tlog-checkpoint).";
@@ -66,6 +67,7 @@ routes! {
     get "/api/contracts/{id}" => api::contract, "api", JSON, [], "A contract: public files, versions, sealed addenda (as commitments).";
     get "/api/models" => api::models, "api", JSON, [], "Model versions and their standing under each contract.";
     get "/api/models/{key}" => api::model, "api", JSON, [], "A model version (`LINE@VERSION`).";
+    get "/api/models/{key}/bom" => api::model_bom, "api", CYCLONEDX, [], "A model version as a CycloneDX 1.6 ML-BOM: its digest, the upstream models and datasets its vendor declared, a model card whose performance metrics are the recorded evidence, and its standing under each contract.";
     get "/api/evidence" => api::evidence, "api", JSON, [("model", false)], "Evidence, all or about one model version.";
     get "/api/evidence/{index}/sealed" => access::sealed_result, "restricted", JSON, [], "A sealed evaluation result, for the lab that produced it and auditors whose scope includes `evaluation-evidence` (bearer token or signed request). Each read is recorded in the ledger first.";
     get "/api/usage" => usage::batches, "api", JSON, [("contract", false)], "Usage batches: per deployment and period, decisions allowed and denied and by which clauses, and the digest of the records.";

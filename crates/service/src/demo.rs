@@ -445,6 +445,25 @@ fn register(
         service_from: time::format_day(seeder.now + service_in * DAY),
         contracts: vec![CONTRACT.to_owned()],
         at: seeder.at(notice_at),
+        upstream: vec![
+            domain::Upstream {
+                kind: domain::UpstreamKind::Model,
+                name: "northwind-vision-base".to_owned(),
+                version: Some("4.2.0".to_owned()),
+                digest: Some(format!(
+                    "sha256:{}",
+                    digest_of("northwind-vision-base-4.2.0")
+                )),
+                supplier: Some("northwind-models".to_owned()),
+            },
+            domain::Upstream {
+                kind: domain::UpstreamKind::Dataset,
+                name: "overhead-imagery-captions".to_owned(),
+                version: Some("2026.2".to_owned()),
+                digest: None,
+                supplier: Some("acme-ai".to_owned()),
+            },
+        ],
     };
     seeder.submit(Draft::new(&predicate)?, &["acme-ai"])
 }

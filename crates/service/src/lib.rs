@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod admission;
+pub mod bom;
 pub mod build;
 pub mod demo;
 pub mod deposit;
@@ -81,6 +82,8 @@ pub trait Instance: Send + Sync {
     /// The incidents of `contract` (or all) with their duties reckoned at `at` (default now).
     fn incidents(&self, contract: Option<&str>, at: Option<i64>)
     -> Result<Vec<wire::IncidentView>>;
+    /// Model version `key` (`LINE@VERSION`) as a CycloneDX 1.6 ML-BOM.
+    fn model_bom(&self, key: &str) -> Result<serde_json::Value>;
     /// The contract's coverage of each catalog named (regimes or catalogs; by default the NIST
     /// AI RMF and every regime the contract names), reckoned at `at` (default now).
     fn compliance(

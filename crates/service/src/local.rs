@@ -419,6 +419,12 @@ impl Instance for Local {
         Ok(self.state()?.designations().cloned().collect())
     }
 
+    fn model_bom(&self, key: &str) -> Result<serde_json::Value> {
+        crate::bom::model_bom(&*self.state()?, key).ok_or_else(|| {
+            ServiceError::NotFound(format!("model version `{key}` is not registered"))
+        })
+    }
+
     fn compliance(
         &self,
         contract: &str,

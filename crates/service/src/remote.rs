@@ -302,6 +302,10 @@ impl Instance for Remote {
         self.get(paths::DESIGNATIONS.to_owned())
     }
 
+    fn model_bom(&self, key: &str) -> Result<serde_json::Value> {
+        self.get(format!("{}/bom", paths::model(key)))
+    }
+
     fn compliance(
         &self,
         contract: &str,

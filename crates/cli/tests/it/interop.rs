@@ -621,3 +621,65 @@ fn inspect_logs_and_a_model_signing_bundle_from_the_real_tools_meet_the_gate() {
     assert!(report.starts_with("defense-imagery-analysis (US): 2 of 2 evaluation requirements met; 1 by evidence produced for another jurisdiction"), "{report}");
     run(&["replay", "--dir", "ledger"]).ok();
 }
+
+/// A model version's ML-BOM passes cyclonedx-python-lib's strict CycloneDX 1.6 JSON validator
+/// (and a broken one does not), carries the vendor's upstream declarations and the recorded
+/// evidence, and is the same bytes each time it is made from the same log.
+#[test]
+fn a_model_bom_is_valid_cyclonedx_and_reproducible() {
+    let python = venv_python();
+    let tmp = tempfile::tempdir().unwrap();
+    let served = crate::server::Served::demo(tmp.path());
+    let dir = served.dir.to_str().unwrap().to_owned();
+    let bom = |source: &[&str]| {
+        let mut args = vec!["model", "bom", "--model", "vision-analyst@2027.1.0"];
+        args.extend(source);
+        concordat(&args, None, tmp.path()).ok().stdout
+    };
+    let from_dir = bom(&["--dir", &dir]);
+    let from_server = bom(&["--server", &served.url]);
+    assert_eq!(from_dir, from_server, "the same log gives the same bytes");
+    assert_eq!(from_dir, bom(&["--dir", &dir]));
+    std::fs::write(tmp.path().join("bom.json"), &from_dir).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&from_dir).unwrap();
+    let model = &value["metadata"]["component"];
+    assert_eq!(model["type"], "machine-learning-model");
+    assert_eq!(model["supplier"]["name"], "Acme AI");
+    let metrics = model["modelCard"]["quantitativeAnalysis"]["performanceMetrics"]
+        .as_array()
+        .unwrap();
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m["type"] == "f1" && m["value"] == "0.91"),
+        "{metrics:?}"
+    );
+    let components = value["components"].as_array().unwrap();
+    assert!(components.iter().any(
+        |c| c["name"] == "northwind-vision-base" && c["supplier"]["name"] == "Northwind Models"
+    ));
+    assert!(components.iter().any(|c| c["type"] == "data"));
+    // A model card on a component that is not a model is not CycloneDX.
+    let mut broken = value.clone();
+    broken["components"][0]["type"] = "library".into();
+    broken["components"][0]["modelCard"] = serde_json::json!({"bom-ref": "x", "unknown": 1});
+    std::fs::write(tmp.path().join("broken.json"), broken.to_string()).unwrap();
+    let validate = |file: &str| {
+        Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/interop/cyclonedx_validate.py"
+            ))
+            .args(["1.6", file])
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let valid = validate("bom.json");
+    assert!(
+        valid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    assert!(!validate("broken.json").status.success());
+}

@@ -120,6 +120,9 @@ pub struct ModelVersion {
     pub service_from: String,
     pub registered_at: u64,
     pub offers: BTreeMap<String, Offer>,
+    /// The models and datasets it is built from, as its vendor declared them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<crate::kinds::Upstream>,
 }
 
 impl ModelVersion {

@@ -112,6 +112,49 @@ fn offer_of<'m>(model: &'m ModelVersion, contract: &str) -> Result<&'m Offer, Re
     })
 }
 
+/// The upstream components a vendor declares: at most [`crate::UPSTREAM_MAX`], each named in
+/// printable text, with a well-formed digest when it gives one, and none twice.
+fn check_upstream(upstream: &[crate::kinds::Upstream]) -> Result<(), Rejection> {
+    if upstream.len() > crate::kinds::UPSTREAM_MAX {
+        return Err(reject(
+            "model-upstream",
+            format!("at most {} upstream components", crate::kinds::UPSTREAM_MAX),
+        ));
+    }
+    let printable = |text: &str| {
+        !text.trim().is_empty() && text.len() <= 200 && !text.chars().any(char::is_control)
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for u in upstream {
+        let label = format!(
+            "{} `{}{}`",
+            u.kind.name(),
+            u.name,
+            u.version
+                .as_deref()
+                .map(|v| format!("@{v}"))
+                .unwrap_or_default()
+        );
+        let texts = [Some(&u.name), u.version.as_ref(), u.supplier.as_ref()];
+        if !texts.iter().flatten().all(|t| printable(t)) {
+            return Err(reject(
+                "model-upstream",
+                format!("upstream {label}: names are 1 to 200 printable characters"),
+            ));
+        }
+        if let Some(digest) = &u.digest {
+            check_digest("upstream digest", digest)?;
+        }
+        if !seen.insert((u.kind.name(), &u.name, &u.version)) {
+            return Err(reject(
+                "model-upstream",
+                format!("upstream {label} is declared twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 // tidy: long function: the dispatch of every entry kind to its rule, one arm each.
 pub(crate) fn model_version_registered(
     state: &State,
@@ -145,6 +188,7 @@ pub(crate) fn model_version_registered(
         )
     })?;
     check_digest("digest", &p.digest)?;
+    check_upstream(&p.upstream)?;
     if p.form == DeliveryForm::Api && p.api_version.as_deref().is_none_or(|v| v.trim().is_empty()) {
         return Err(reject(
             "api-version",
@@ -189,6 +233,7 @@ pub(crate) fn model_version_registered(
             service_from: p.service_from.clone(),
             registered_at: entry.index,
             offers: Default::default(),
+            upstream: p.upstream.clone(),
         },
     };
     if model.service_from != p.service_from {

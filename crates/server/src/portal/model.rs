@@ -111,6 +111,36 @@ pub async fn model(
             &lines,
             "This version is not offered under any contract.",
         ));
+        if !m.upstream.is_empty() {
+            let parts: Vec<String> = m
+                .upstream
+                .iter()
+                .map(|u| {
+                    format!(
+                        "<li>{} <strong>{}</strong>{}{}</li>",
+                        u.kind.name(),
+                        escape(&u.name),
+                        u.version
+                            .as_deref()
+                            .map(|v| format!(" {}", escape(v)))
+                            .unwrap_or_default(),
+                        u.supplier
+                            .as_deref()
+                            .map(|s| format!(", from {}", party_link(&state, s)))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            body.push_str(&format!(
+                "<h2>Built from</h2>\n<p>As its vendor declared in the notice.</p>\n<ul>\n{}\n</ul>\n",
+                parts.join("\n")
+            ));
+        }
+        body.push_str(&format!(
+            "<p>Download this version as a <a href=\"/api/models/{}/bom\">CycloneDX ML-BOM of {}</a> (JSON).</p>\n",
+            escape(&key),
+            escape(&key)
+        ));
         if !m.release_notes.is_empty() {
             body.push_str(&format!(
                 "<h2>Release notes</h2>\n<blockquote>{}</blockquote>\n",
