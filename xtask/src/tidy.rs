@@ -215,7 +215,15 @@ fn long_functions(shown: &str, text: &str, problems: &mut Vec<String>) {
         ]
         .iter()
         .any(|p| trimmed.starts_with(p));
-        if !is_fn || line.ends_with(';') {
+        if !is_fn {
+            continue;
+        }
+        // A declaration without a body (in a trait), its signature on one line or several.
+        let declaration = lines[start..]
+            .iter()
+            .find(|l| l.contains('{') || l.trim_end().ends_with(';'))
+            .is_some_and(|l| !l.contains('{'));
+        if declaration {
             continue;
         }
         let indent = line.len() - trimmed.len();

@@ -35,6 +35,23 @@ us-omb); without it the report reads the NIST AI RMF and every regime the contra
         #[arg(long)]
         at: Option<String>,
     },
+    /// The contract's compliance as OSCAL 1.2 JSON documents written into a directory: every
+    /// catalog, a component definition, assessment results and a POA&M.
+    #[command(after_help = "Example:
+  concordat compliance export --dir ./concordat --contract defense-imagery-analysis --oscal ./oscal
+
+Writes catalogs/*.json, component-definition.json, assessment-results.json and poam.json. The
+documents are read from the ledger as it stands at its last entry, so the same log gives the
+same bytes; the entries they cite carry their inclusion proofs in back-matter.")]
+    Export {
+        #[command(flatten)]
+        source: Where,
+        #[arg(long)]
+        contract: String,
+        /// The directory to write into (created if missing).
+        #[arg(long)]
+        oscal: std::path::PathBuf,
+    },
     /// The catalogs shipped with this binary: id, version, source, and how many items of
     /// each kind.
     #[command(after_help = "Example:\n  concordat compliance catalogs --format json")]
@@ -75,6 +92,35 @@ pub fn run(command: ComplianceCommand, format: Format, html: bool) -> Outcome {
             } else {
                 Err(verification_failed(anyhow!("gaps in {}", gaps.join(", "))))
             }
+        }
+        ComplianceCommand::Export {
+            source,
+            contract,
+            oscal,
+        } => {
+            let instance = source.open()?;
+            let files = instance.oscal(&contract)?;
+            instance.close()?;
+            let mut written = Vec::new();
+            for (name, document) in &files {
+                let path = oscal.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| anyhow!("cannot create `{}`: {e}", parent.display()))?;
+                }
+                std::fs::write(&path, format!("{document:#}\n"))
+                    .map_err(|e| anyhow!("cannot write `{}`: {e}", path.display()))?;
+                written.push(path.display().to_string());
+            }
+            match format {
+                Format::Json => print_json(&serde_json::json!({ "written": written }))?,
+                Format::Text => print(&format!(
+                    "wrote {} OSCAL documents:\n  {}\n",
+                    written.len(),
+                    written.join("\n  ")
+                ))?,
+            }
+            Ok(())
         }
         ComplianceCommand::Catalogs => {
             let catalogs = domain::compliance::catalogs().map_err(|e| anyhow!(e))?;

@@ -294,6 +294,23 @@ pub async fn compliance(
         .map(Json)
 }
 
+#[derive(Debug, Deserialize)]
+pub struct OscalQuery {
+    contract: String,
+}
+
+pub async fn oscal(
+    State(instance): State<Arc<Instance>>,
+    query: QueryResult<OscalQuery>,
+) -> Result<Json<std::collections::BTreeMap<String, Value>>, ApiError> {
+    let Query(query) = query?;
+    let instance = Arc::clone(&instance);
+    instance
+        .blocking(move |i| i.local.oscal(&query.contract))
+        .await
+        .map(Json)
+}
+
 pub async fn designations(
     State(instance): State<Arc<Instance>>,
 ) -> Result<Json<Vec<domain::designation::Designation>>, ApiError> {

@@ -7,27 +7,7 @@ use domain::UpstreamKind;
 use domain::updates::{ModelVersion, time};
 use serde_json::{Value, json};
 
-use crate::build::sha256_hex;
-
-/// A name-based UUID (version 5 layout) from the SHA-256 of `text`: the same content, the
-/// same serial number.
-fn uuid_of(text: &str) -> String {
-    let hex = sha256_hex(text.as_bytes());
-    let variant = match u8::from_str_radix(&hex[16..17], 16).unwrap_or(0) & 0x3 {
-        0 => '8',
-        1 => '9',
-        2 => 'a',
-        _ => 'b',
-    };
-    format!(
-        "{}-{}-5{}-{variant}{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
-}
+use crate::build::name_uuid as uuid_of;
 
 fn supplier(state: &domain::State, who: &str) -> Value {
     let name = state.party(who).map_or(who, |p| p.name.as_str());

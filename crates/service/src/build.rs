@@ -110,6 +110,26 @@ pub fn now() -> i64 {
 }
 
 /// Lowercase hex SHA-256.
+/// A name-based UUID (version 5 layout) from the SHA-256 of `text`: the same content, the
+/// same id — what exports that must be the same bytes from the same log use.
+pub fn name_uuid(text: &str) -> String {
+    let hex = sha256_hex(text.as_bytes());
+    let variant = match u8::from_str_radix(&hex[16..17], 16).unwrap_or(0) & 0x3 {
+        0 => '8',
+        1 => '9',
+        2 => 'a',
+        _ => 'b',
+    };
+    format!(
+        "{}-{}-5{}-{variant}{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     sha2::Sha256::digest(bytes)

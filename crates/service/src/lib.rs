@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod keys;
 pub mod layout;
 mod local;
+pub mod oscal;
 pub mod outbox;
 mod remote;
 pub mod sealed;
@@ -82,6 +83,12 @@ pub trait Instance: Send + Sync {
     /// The incidents of `contract` (or all) with their duties reckoned at `at` (default now).
     fn incidents(&self, contract: Option<&str>, at: Option<i64>)
     -> Result<Vec<wire::IncidentView>>;
+    /// The contract's compliance as OSCAL documents, by file name, as the ledger stands at its
+    /// last entry: every catalog, the component definition, assessment results and POA&M.
+    fn oscal(
+        &self,
+        contract: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>>;
     /// Model version `key` (`LINE@VERSION`) as a CycloneDX 1.6 ML-BOM.
     fn model_bom(&self, key: &str) -> Result<serde_json::Value>;
     /// The contract's coverage of each catalog named (regimes or catalogs; by default the NIST

@@ -419,6 +419,25 @@ impl Instance for Local {
         Ok(self.state()?.designations().cloned().collect())
     }
 
+    fn oscal(
+        &self,
+        contract: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
+        let state = self.state()?;
+        // The ledger's own clock, not the wall's: the same log gives the same bytes.
+        let at = state.clock();
+        let all: Vec<String> = domain::compliance::catalogs()
+            .map_err(ServiceError::internal)?
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        let reports = self.compliance(contract, &all, Some(at))?;
+        crate::oscal::export(&state, contract, &reports, at, &|entry| {
+            self.proof(entry).ok()
+        })
+        .map_err(ServiceError::internal)
+    }
+
     fn model_bom(&self, key: &str) -> Result<serde_json::Value> {
         crate::bom::model_bom(&*self.state()?, key).ok_or_else(|| {
             ServiceError::NotFound(format!("model version `{key}` is not registered"))

@@ -302,6 +302,16 @@ impl Instance for Remote {
         self.get(paths::DESIGNATIONS.to_owned())
     }
 
+    fn oscal(
+        &self,
+        contract: &str,
+    ) -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
+        self.get(paths::with_query(
+            paths::OSCAL,
+            &[("contract", Some(contract))],
+        ))
+    }
+
     fn model_bom(&self, key: &str) -> Result<serde_json::Value> {
         self.get(format!("{}/bom", paths::model(key)))
     }

@@ -307,6 +307,7 @@ pub mod paths {
     pub const GATE: &str = "/api/gate";
     pub const INCIDENTS: &str = "/api/incidents";
     pub const COMPLIANCE: &str = "/api/compliance";
+    pub const OSCAL: &str = "/api/compliance/oscal";
     pub const DESIGNATIONS: &str = "/api/designations";
     pub const USAGE: &str = "/api/usage";
 

@@ -122,9 +122,13 @@ fn sigkill_under_load_loses_no_acknowledged_entry_and_never_forks() {
     let reader = Reader::open(&workspace.path("ledger")).unwrap();
     for (index, entry) in &acknowledged {
         assert_eq!(
-            &reader.entry(*index).unwrap(),
-            entry,
-            "acknowledged entry {index} lost or changed"
+            String::from_utf8_lossy(&reader.entry(*index).unwrap()),
+            String::from_utf8_lossy(entry),
+            "acknowledged entry {index} lost or changed (kill schedule seed {seed}; every acknowledgement: {:?})",
+            acknowledged
+                .iter()
+                .map(|(i, e)| format!("{i}={}", String::from_utf8_lossy(e)))
+                .collect::<Vec<_>>()
         );
     }
     let latest = reader.latest_checkpoint().unwrap();

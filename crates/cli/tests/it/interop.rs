@@ -13,13 +13,18 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/sslib.p
 
 /// A Python venv with the pinned requirements, created once under the target directory.
 pub fn venv_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop-venv");
+    venv("interop-venv", REQUIREMENTS)
+}
+
+/// The venv `name` under the target directory with `requirements` installed, created once.
+fn venv(name: &str, requirements_text: &str) -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let python = venv.join("bin/python");
     let marker = venv.join("requirements.installed");
     // Tests run in parallel processes: one builds the venv while the others wait.
     let lock = std::fs::File::create(venv.with_extension("lock")).unwrap();
     lock.lock().unwrap();
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(REQUIREMENTS) {
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(requirements_text) {
         return python;
     }
     let status = Command::new("python3")
@@ -29,7 +34,7 @@ pub fn venv_python() -> PathBuf {
         .unwrap();
     assert!(status.success(), "python3 -m venv failed");
     let requirements = venv.join("requirements.txt");
-    std::fs::write(&requirements, REQUIREMENTS).unwrap();
+    std::fs::write(&requirements, requirements_text).unwrap();
     let status = Command::new(&python)
         .args([
             "-m",
@@ -46,7 +51,7 @@ pub fn venv_python() -> PathBuf {
         status.success(),
         "pip install of the interop requirements failed"
     );
-    std::fs::write(&marker, REQUIREMENTS).unwrap();
+    std::fs::write(&marker, requirements_text).unwrap();
     python
 }
 
@@ -682,4 +687,114 @@ fn a_model_bom_is_valid_cyclonedx_and_reproducible() {
         String::from_utf8_lossy(&valid.stderr)
     );
     assert!(!validate("broken.json").status.success());
+}
+
+/// A contract's OSCAL export passes two independent validators (compliance-trestle's models,
+/// which also shows trestle loads it, and the `oscal` package's metaschema validation) — and a
+/// broken document passes neither — and is the same bytes from the directory and the server.
+#[test]
+fn the_oscal_export_passes_two_validators_and_is_reproducible() {
+    let python = venv(
+        "oscal-venv",
+        include_str!("../interop/oscal-requirements.txt"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let served = crate::server::Served::demo(tmp.path());
+    let dir = served.dir.to_str().unwrap().to_owned();
+    let export = |out: &str, source: &[&str]| {
+        let mut args = vec![
+            "compliance",
+            "export",
+            "--contract",
+            "defense-imagery-analysis",
+            "--oscal",
+            out,
+        ];
+        args.extend(source);
+        concordat(&args, None, tmp.path()).ok();
+    };
+    export("a", &["--dir", &dir]);
+    export("b", &["--server", &served.url]);
+    let mut files: Vec<String> = Vec::new();
+    for folder in ["a", "a/catalogs"] {
+        for entry in std::fs::read_dir(tmp.path().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.push(
+                    path.strip_prefix(tmp.path().join("a"))
+                        .unwrap()
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(files.len(), 9, "{files:?}");
+    for file in &files {
+        assert_eq!(
+            std::fs::read(tmp.path().join("a").join(file)).unwrap(),
+            std::fs::read(tmp.path().join("b").join(file)).unwrap(),
+            "{file}: the same log gives the same bytes"
+        );
+    }
+    let results: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("a/assessment-results.json")).unwrap(),
+    )
+    .unwrap();
+    let resources = results["assessment-results"]["back-matter"]["resources"]
+        .as_array()
+        .unwrap();
+    assert!(
+        resources.iter().any(|r| r["base64"]["filename"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(".tlog-proof"))),
+        "cited entries carry their inclusion proofs"
+    );
+    let poam: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("a/poam.json")).unwrap()).unwrap();
+    assert!(
+        !poam["plan-of-action-and-milestones"]["poam-items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // A broken document: a required title gone, a field OSCAL does not have.
+    let mut broken = poam.clone();
+    broken["plan-of-action-and-milestones"]["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("title");
+    broken["plan-of-action-and-milestones"]["bogus"] = 1.into();
+    std::fs::write(tmp.path().join("broken.json"), broken.to_string()).unwrap();
+    // The `oscal` package unpacks its support database into its working directory.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("oscal-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let validate = |paths: Vec<PathBuf>| {
+        Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/interop/oscal_validate.py"
+            ))
+            .args(paths)
+            .current_dir(&cache)
+            .output()
+            .unwrap()
+    };
+    let valid = validate(files.iter().map(|f| tmp.path().join("a").join(f)).collect());
+    let stdout = String::from_utf8_lossy(&valid.stdout);
+    assert!(
+        valid.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    assert_eq!(stdout.matches("valid trestle").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("valid oscal").count(), 9, "{stdout}");
+    let refused = validate(vec![tmp.path().join("broken.json")]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("invalid trestle") && stderr.contains("invalid oscal"),
+        "{stderr}"
+    );
 }
