@@ -14,6 +14,22 @@ use crate::support::{BINARY, ORIGIN, Workspace};
 
 const RUNS: u64 = 5;
 
+/// The lines a killed process wrote whole, each ended by its newline (which is dropped), read
+/// as they arrive.
+fn complete_lines(output: impl std::io::Read) -> impl Iterator<Item = String> {
+    let mut reader = BufReader::new(output);
+    std::iter::from_fn(move || {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(_) if line.ends_with('\n') => {
+                line.pop();
+                Some(line)
+            }
+            _ => None,
+        }
+    })
+}
+
 /// One appender process fed an endless stream of entries, killed after `life`.
 /// Returns the acknowledged (index, entry) pairs and a checkpoint read while it ran.
 fn run_and_kill(workspace: &Workspace, run: u64, life: Duration) -> (Vec<(u64, Vec<u8>)>, String) {
@@ -41,10 +57,9 @@ fn run_and_kill(workspace: &Workspace, run: u64, life: Duration) -> (Vec<(u64, V
     let stdout = child.stdout.take().unwrap();
     let (first, first_acknowledged) = std::sync::mpsc::channel();
     let collector = std::thread::spawn(move || {
-        // The k-th acknowledgement is for the k-th line fed.
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
+        // The k-th acknowledgement is for the k-th line fed. Only whole lines count: a kill in
+        // the middle of a write can leave the last one cut short ("3" of "3512").
+        complete_lines(stdout)
             .enumerate()
             .map(|(k, line)| {
                 if k == 0 {
@@ -222,9 +237,7 @@ fn sigkill_during_submissions_loses_nothing_and_state_matches_the_log() {
         });
         let stdout = child.stdout.take().unwrap();
         let collector = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
+            complete_lines(stdout)
                 .map(|line| {
                     let receipt: serde_json::Value = serde_json::from_str(&line).unwrap();
                     let source = receipt["source"].as_str().unwrap().to_owned();
