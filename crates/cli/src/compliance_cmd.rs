@@ -36,11 +36,14 @@ us-omb); without it the report reads the NIST AI RMF and every regime the contra
         at: Option<String>,
     },
     /// The contract's compliance as OSCAL 1.2 JSON documents written into a directory: every
-    /// catalog, a component definition, assessment results and a POA&M.
+    /// catalog, a component definition, a profile and system security plan, assessment results,
+    /// a POA&M and the crosswalk as a mapping collection.
     #[command(after_help = "Example:
   concordat compliance export --dir ./concordat --contract defense-imagery-analysis --oscal ./oscal
 
-Writes catalogs/*.json, component-definition.json, assessment-results.json and poam.json. The
+Writes catalogs/*.json (each regime's, and concordat-records.json: the facts the crosswalk maps
+from), component-definition.json, profile.json, system-security-plan.json (sealed addenda only
+as their commitment and label), assessment-results.json, poam.json and mapping-collection.json. The
 documents are read from the ledger as it stands at its last entry, so the same log gives the
 same bytes; the entries they cite carry their inclusion proofs in back-matter.")]
     Export {

@@ -84,7 +84,8 @@ pub trait Instance: Send + Sync {
     fn incidents(&self, contract: Option<&str>, at: Option<i64>)
     -> Result<Vec<wire::IncidentView>>;
     /// The contract's compliance as OSCAL documents, by file name, as the ledger stands at its
-    /// last entry: every catalog, the component definition, assessment results and POA&M.
+    /// last entry: every catalog, the component definition, profile, system security plan,
+    /// assessment results, POA&M and the crosswalk as a mapping collection.
     fn oscal(
         &self,
         contract: &str,

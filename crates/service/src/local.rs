@@ -432,7 +432,8 @@ impl Instance for Local {
             .map(|c| c.id.clone())
             .collect();
         let reports = self.compliance(contract, &all, Some(at))?;
-        crate::oscal::export(&state, contract, &reports, at, &|entry| {
+        let selected = self.compliance(contract, &[], Some(at))?;
+        crate::oscal::export(&state, contract, &reports, &selected, at, &|entry| {
             self.proof(entry).ok()
         })
         .map_err(ServiceError::internal)

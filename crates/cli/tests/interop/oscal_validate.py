@@ -15,19 +15,28 @@ import oscal
 from trestle.oscal.assessment_results import AssessmentResults
 from trestle.oscal.catalog import Catalog
 from trestle.oscal.component import ComponentDefinition
+from trestle.oscal.mapping import MappingCollection
 from trestle.oscal.poam import PlanOfActionAndMilestones
+from trestle.oscal.profile import Profile
+from trestle.oscal.ssp import SystemSecurityPlan
 
 TRESTLE = {
     "catalog": Catalog,
     "component-definition": ComponentDefinition,
     "assessment-results": AssessmentResults,
     "plan-of-action-and-milestones": PlanOfActionAndMilestones,
+    "profile": Profile,
+    "system-security-plan": SystemSecurityPlan,
+    "mapping-collection": MappingCollection,
 }
 OSCAL = {
     "catalog": oscal.Catalog,
     "component-definition": oscal.ComponentDefinition,
     "assessment-results": oscal.AssessmentResults,
     "plan-of-action-and-milestones": oscal.POAM,
+    "profile": oscal.Profile,
+    "system-security-plan": oscal.SSP,
+    "mapping-collection": oscal.Mapping,
 }
 
 

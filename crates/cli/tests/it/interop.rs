@@ -730,7 +730,10 @@ fn the_oscal_export_passes_two_validators_and_is_reproducible() {
         }
     }
     files.sort();
-    assert_eq!(files.len(), 9, "{files:?}");
+    // Seven catalogs (six regimes' and Concordat's records), the component definition, the
+    // profile, the system security plan, the assessment results, the POA&M and the mapping
+    // collection.
+    assert_eq!(files.len(), 13, "{files:?}");
     for file in &files {
         assert_eq!(
             std::fs::read(tmp.path().join("a").join(file)).unwrap(),
@@ -758,6 +761,53 @@ fn the_oscal_export_passes_two_validators_and_is_reproducible() {
             .as_array()
             .unwrap()
             .is_empty()
+    );
+    let plan: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("a/system-security-plan.json")).unwrap(),
+    )
+    .unwrap();
+    let plan = &plan["system-security-plan"];
+    let sealed: Vec<&serde_json::Value> = plan["back-matter"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["title"].as_str().unwrap().starts_with("Sealed addendum"))
+        .collect();
+    assert!(
+        !sealed.is_empty(),
+        "the demo's sealed addendum is in the plan"
+    );
+    for resource in sealed {
+        let props: Vec<&str> = resource["props"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(props, ["classification", "commitment"]);
+        assert!(resource.get("rlinks").is_none() && resource.get("base64").is_none());
+    }
+    assert!(
+        plan["control-implementation"]["implemented-requirements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["by-components"][0]["implementation-status"]["state"] == "implemented")
+    );
+    let mapping: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("a/mapping-collection.json")).unwrap(),
+    )
+    .unwrap();
+    let maps: usize = mapping["mapping-collection"]["mappings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["maps"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        maps,
+        domain::compliance::crosswalk().unwrap().maps.len(),
+        "every map of the crosswalk is in the mapping collection"
     );
     // A broken document: a required title gone, a field OSCAL does not have.
     let mut broken = poam.clone();
@@ -788,8 +838,16 @@ fn the_oscal_export_passes_two_validators_and_is_reproducible() {
         "{stdout}{}",
         String::from_utf8_lossy(&valid.stderr)
     );
-    assert_eq!(stdout.matches("valid trestle").count(), 9, "{stdout}");
-    assert_eq!(stdout.matches("valid oscal").count(), 9, "{stdout}");
+    assert_eq!(
+        stdout.matches("valid trestle").count(),
+        files.len(),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("valid oscal").count(),
+        files.len(),
+        "{stdout}"
+    );
     let refused = validate(vec![tmp.path().join("broken.json")]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());

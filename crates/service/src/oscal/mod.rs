@@ -2,8 +2,13 @@
 //! the same bytes: each catalog as an OSCAL catalog, a component definition with one component
 //! per capability module (the requirements its facts meet), assessment results (the evidence
 //! and gate of each model version offered under the contract, and a finding per requirement),
-//! and a plan of action and milestones (the gaps). Every entry they cite is a back-matter
+//! a plan of action and milestones (the gaps), a profile and system security plan for the
+//! regimes the contract must meet ([`plan`]), and the crosswalk as a mapping collection over
+//! a catalog of Concordat's own records ([`mapping`]). Every entry they cite is a back-matter
 //! resource with its envelope's address and its inclusion proof.
+
+mod mapping;
+mod plan;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +42,7 @@ pub fn token(id: &str) -> String {
     }
 }
 
-fn metadata(title: &str, version: &str, at: i64) -> Value {
+pub(crate) fn metadata(title: &str, version: &str, at: i64) -> Value {
     json!({
         "title": title,
         "last-modified": time::format_instant(at),
@@ -142,7 +147,7 @@ fn entry_uuid(entry: u64) -> String {
     name_uuid(&format!("entry:{entry}"))
 }
 
-fn links(shown: &[domain::compliance::Where], cited: &mut BTreeSet<u64>) -> Vec<Value> {
+pub(crate) fn links(shown: &[domain::compliance::Where], cited: &mut BTreeSet<u64>) -> Vec<Value> {
     shown
         .iter()
         .filter_map(|w| w.entry)
@@ -348,11 +353,13 @@ fn poam(contract: &str, reports: &[Coverage], at: i64) -> Value {
 }
 
 /// Every document, by file name, for `contract` as the ledger stands at `at`. `reports` are
-/// its coverage of each catalog; `proof` gives an entry's tlog-proof.
+/// its coverage of each catalog; `selected` of the regimes it must meet; `proof` gives an
+/// entry's tlog-proof.
 pub fn export(
     state: &domain::State,
     contract: &str,
     reports: &[Coverage],
+    selected: &[Coverage],
     at: i64,
     proof: &dyn Fn(u64) -> Option<String>,
 ) -> Result<BTreeMap<String, Value>, String> {
@@ -360,6 +367,22 @@ pub fn export(
     for c in domain::compliance::catalogs()? {
         files.insert(format!("catalogs/{}.json", c.id), catalog(c, at));
     }
+    let crosswalk = domain::compliance::crosswalk()?;
+    files.insert(
+        format!("catalogs/{}.json", mapping::RECORDS),
+        mapping::records_catalog(crosswalk, at),
+    );
+    files.insert(
+        "mapping-collection.json".to_owned(),
+        mapping::mapping_collection(crosswalk, at),
+    );
+    let version = state
+        .package(contract)
+        .map_or("0", |p| p.contract.version.as_str());
+    files.insert(
+        "profile.json".to_owned(),
+        plan::profile(contract, version, selected, at),
+    );
     let mut cited = BTreeSet::new();
     let mut documents = vec![
         (
@@ -372,15 +395,66 @@ pub fn export(
         ),
         ("poam.json", poam(contract, reports, at)),
     ];
-    let back_matter = json!({"resources": resources(&cited, proof)});
+    if let Some(ssp) = plan::system_security_plan(state, contract, selected, at, &mut cited) {
+        documents.push(("system-security-plan.json", ssp));
+    }
+    let cited_resources = resources(&cited, proof);
     for (name, document) in &mut documents {
         if let Some(root) = document.as_object_mut().and_then(|o| o.values_mut().next())
             && !cited.is_empty()
             && *name != "poam.json"
         {
-            root["back-matter"] = back_matter.clone();
+            // The plan's own resources (its sealed addenda) come first.
+            let mut all: Vec<Value> = root["back-matter"]["resources"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            all.extend(cited_resources.iter().cloned());
+            root["back-matter"] = json!({"resources": all});
         }
         files.insert((*name).to_owned(), document.clone());
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_ids_become_tokens() {
+        assert_eq!(token("GOVERN 1.1"), "govern-1.1");
+        assert_eq!(token("Art. 9"), "art-9");
+        assert_eq!(
+            token("m-25-21/use-case-inventory"),
+            "m-25-21-use-case-inventory"
+        );
+        assert_eq!(
+            token("module:updates.deprecation_days"),
+            "module-updates.deprecation_days"
+        );
+        assert_eq!(token("2.1"), "_2.1");
+    }
+
+    /// A profile imports several catalogs into one plan: their control ids must not collide,
+    /// nor may two records of Concordat's.
+    #[test]
+    fn control_ids_are_unique_across_catalogs() {
+        let mut seen = BTreeMap::new();
+        for c in domain::compliance::catalogs().unwrap() {
+            for item in &c.items {
+                if let Some(other) = seen.insert(token(&item.id), &c.id) {
+                    panic!("`{}` of {} collides with an id of {other}", item.id, c.id);
+                }
+            }
+        }
+        let records = mapping::records_catalog(domain::compliance::crosswalk().unwrap(), 0);
+        let mut ids = BTreeSet::new();
+        for group in records["catalog"]["groups"].as_array().unwrap() {
+            for control in group["controls"].as_array().unwrap() {
+                assert!(ids.insert(control["id"].as_str().unwrap().to_owned()));
+            }
+        }
+        assert!(ids.len() > 20, "{ids:?}");
+    }
 }
