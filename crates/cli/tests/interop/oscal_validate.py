@@ -1,4 +1,5 @@
-"""Validates OSCAL JSON documents with two independent validators.
+"""Validates OSCAL JSON documents with two independent validators (the tests run a third,
+oscal-validate, which needs a newer Python, from its own venv).
 
     python oscal_validate.py FILE [FILE ...]
 

@@ -18,6 +18,48 @@ pub fn venv_python() -> PathBuf {
 
 /// The venv `name` under the target directory with `requirements` installed, created once.
 fn venv(name: &str, requirements_text: &str) -> PathBuf {
+    venv_of(Path::new("python3"), name, requirements_text)
+}
+
+/// A Python of at least 3.12 (what `oscal-validate` needs): on PATH, or one pyenv installed.
+fn python_3_12() -> PathBuf {
+    for name in ["python3.13", "python3.12"] {
+        if Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return PathBuf::from(name);
+        }
+    }
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".pyenv")))
+        .unwrap_or_default();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(root.join("versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|v| {
+            let name = v.file_name().to_string_lossy().into_owned();
+            let minor = name
+                .strip_prefix("3.")
+                .and_then(|r| r.split('.').next()?.parse::<u32>().ok());
+            minor.is_some_and(|m| m >= 12)
+        })
+        .map(|v| v.path().join("bin/python3"))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!(
+            "oscal-validate needs Python 3.12 or later: none on PATH (python3.12, python3.13) nor under {}/versions",
+            root.display()
+        )
+    })
+}
+
+fn venv_of(interpreter: &Path, name: &str, requirements_text: &str) -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let python = venv.join("bin/python");
     let marker = venv.join("requirements.installed");
@@ -27,7 +69,7 @@ fn venv(name: &str, requirements_text: &str) -> PathBuf {
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(requirements_text) {
         return python;
     }
-    let status = Command::new("python3")
+    let status = Command::new(interpreter)
         .args(["-m", "venv", "--clear"])
         .arg(&venv)
         .status()
@@ -689,11 +731,12 @@ fn a_model_bom_is_valid_cyclonedx_and_reproducible() {
     assert!(!validate("broken.json").status.success());
 }
 
-/// A contract's OSCAL export passes two independent validators (compliance-trestle's models,
-/// which also shows trestle loads it, and the `oscal` package's metaschema validation) — and a
-/// broken document passes neither — and is the same bytes from the directory and the server.
+/// A contract's OSCAL export passes three independent validators (compliance-trestle's models,
+/// which also shows trestle loads it, the `oscal` package's metaschema validation, and
+/// `oscal-validate`'s constraints and reference resolution) — and a broken document passes
+/// none — and is the same bytes from the directory and the server.
 #[test]
-fn the_oscal_export_passes_two_validators_and_is_reproducible() {
+fn the_oscal_export_passes_three_validators_and_is_reproducible() {
     let python = venv(
         "oscal-venv",
         include_str!("../interop/oscal-requirements.txt"),
@@ -785,7 +828,14 @@ fn the_oscal_export_passes_two_validators_and_is_reproducible() {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         assert_eq!(props, ["classification", "commitment"]);
-        assert!(resource.get("rlinks").is_none() && resource.get("base64").is_none());
+        assert!(
+            resource.get("base64").is_none(),
+            "no content of a sealed addendum"
+        );
+        assert_eq!(
+            resource["rlinks"][0]["href"],
+            "/contracts/defense-imagery-analysis"
+        );
     }
     assert!(
         plan["control-implementation"]["implemented-requirements"]
@@ -848,6 +898,45 @@ fn the_oscal_export_passes_two_validators_and_is_reproducible() {
         files.len(),
         "{stdout}"
     );
+    // A third, NIST's constraint layer with references resolved among the documents. It
+    // checks OSCAL 1.2.3, one patch newer than the 1.2.1 trestle accepts; that difference is
+    // the only warning allowed.
+    let checker = venv_of(
+        &python_3_12(),
+        "oscal-validate-venv",
+        include_str!("../interop/oscal-validate-requirements.txt"),
+    );
+    let check = |file: &Path| -> serde_json::Value {
+        let output = Command::new(&checker)
+            .args(["-m", "oscal_validate", "--format", "json", "--resolve"])
+            .arg(tmp.path().join("a"))
+            .arg("--resolve")
+            .arg(tmp.path().join("a/catalogs"))
+            .arg(file)
+            .current_dir(&cache)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "oscal-validate {}: {e}: {}",
+                file.display(),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    };
+    for file in &files {
+        let report = check(&tmp.path().join("a").join(file));
+        assert_eq!(report["summary"]["ERROR"], 0, "{file}: {report}");
+        let warnings: Vec<&serde_json::Value> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "WARNING" && f["code"] != "OSCAL_VERSION_DIFFERS")
+            .collect();
+        assert!(warnings.is_empty(), "{file}: {warnings:#?}");
+    }
+    let report = check(&tmp.path().join("broken.json"));
+    assert!(report["summary"]["ERROR"].as_u64().unwrap() > 0, "{report}");
     let refused = validate(vec![tmp.path().join("broken.json")]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success());

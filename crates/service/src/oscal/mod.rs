@@ -51,6 +51,23 @@ pub(crate) fn metadata(title: &str, version: &str, at: i64) -> Value {
     })
 }
 
+/// Where a catalog comes from, as a back-matter resource linking to its publication.
+fn source(c: &Catalog) -> Value {
+    let mut resource = json!({
+        "uuid": name_uuid(&format!("source:{}", c.id)),
+        "title": "Source",
+        "citation": {"text": c.source},
+    });
+    if let Some(url) = c
+        .source
+        .split([' ', ','])
+        .find(|w| w.starts_with("https://"))
+    {
+        resource["rlinks"] = json!([{"href": url}]);
+    }
+    resource
+}
+
 /// A catalog as an OSCAL catalog: groups for its functions (or kinds), controls for its
 /// categories and requirements, each requirement's text as its statement.
 pub fn catalog(c: &Catalog, at: i64) -> Value {
@@ -102,7 +119,7 @@ pub fn catalog(c: &Catalog, at: i64) -> Value {
     let mut body = json!({
         "uuid": name_uuid(&format!("catalog:{}:{}", c.id, c.version)),
         "metadata": metadata(&c.title, &c.version, at),
-        "back-matter": {"resources": [{"uuid": name_uuid(&format!("source:{}", c.id)), "title": "Source", "citation": {"text": c.source}}]},
+        "back-matter": {"resources": [source(c)]},
     });
     let standalone: Vec<Value> = c
         .items

@@ -247,6 +247,8 @@ pub fn system_security_plan(
             "uuid": name_uuid(&format!("addendum:{contract}:{}", addendum.commitment)),
             "title": format!("Sealed addendum {} ({})", addendum.id, addendum.classification),
             "description": "Sealed: only its commitment and classification label are public; cleared parties open it with the salt and text.",
+            // The public package, which shows the commitment the ledger holds.
+            "rlinks": [{"href": format!("/contracts/{contract}"), "media-type": "text/html"}],
             "props": [
                 {"name": "classification", "ns": NS, "value": addendum.classification},
                 {"name": "commitment", "ns": NS, "value": addendum.commitment},
