@@ -53,6 +53,13 @@ pub struct Item {
     /// Where in the source it is, when the id does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The item of another catalog it sits under, `CATALOG/ID`: a NIST AI 600-1 action under
+    /// its AI RMF subcategory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under: Option<String>,
+    /// The risks of this catalog it addresses, by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
 }
 
 /// The kinds of item an engagement answers for; the others group them.
@@ -173,7 +180,8 @@ pub fn catalogs() -> Result<&'static [Catalog], String> {
                 check(&catalog).map_err(|e| format!("catalogs/{file}: {e}"))?;
                 Ok(catalog)
             })
-            .collect()
+            .collect::<Result<Vec<Catalog>, String>>()
+            .and_then(|all| check_across(&all).map(|()| all))
     })
     .as_deref()
     .map_err(Clone::clone)
@@ -194,9 +202,41 @@ fn check(catalog: &Catalog) -> Result<(), String> {
                 item.id
             ));
         }
+        for risk in &item.addresses {
+            if !catalog
+                .items
+                .iter()
+                .any(|i| &i.id == risk && i.kind == "risk")
+            {
+                return Err(format!(
+                    "item `{}` addresses `{risk}`, which is no risk of this catalog",
+                    item.id
+                ));
+            }
+        }
         if let Some(day) = &item.applies_from {
             crate::updates::time::parse_day("applies_from", day)
                 .map_err(|e| format!("item `{}`: {e}", item.id))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every item that sits under another catalog's item names one that exists.
+fn check_across(all: &[Catalog]) -> Result<(), String> {
+    for catalog in all {
+        for item in &catalog.items {
+            let Some(under) = &item.under else { continue };
+            let known = under.split_once('/').is_some_and(|(other, id)| {
+                all.iter()
+                    .any(|c| c.id == other && c.id != catalog.id && c.item(id).is_some())
+            });
+            if !known {
+                return Err(format!(
+                    "catalogs/{}.toml: item `{}` is under `{under}`, which names no item of another catalog",
+                    catalog.id, item.id
+                ));
+            }
         }
     }
     Ok(())

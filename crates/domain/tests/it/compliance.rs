@@ -57,7 +57,41 @@ fn each_catalog_carries_its_version_source_and_counts() {
         );
     }
     assert!(rmf.item("GOVERN 1.1").is_some() && rmf.item("MANAGE 4.3").is_some());
-    assert_eq!(catalog("nist-ai-600-1").unwrap().count("risk"), 12);
+    let genai = catalog("nist-ai-600-1").unwrap();
+    assert_eq!((genai.count("risk"), genai.count("action")), (12, 212));
+    for (function, actions) in [("GV", 58), ("MP", 39), ("MS", 72), ("MG", 43)] {
+        let under = genai
+            .items
+            .iter()
+            .filter(|i| i.parent.as_deref() == Some(function))
+            .count();
+        assert_eq!(under, actions, "{function}");
+    }
+    // Each action sits under one AI RMF subcategory (49 of the 72 have actions) and
+    // addresses at least one of the twelve risks.
+    let subcategories: std::collections::BTreeSet<&str> = genai
+        .items
+        .iter()
+        .filter(|i| i.kind == "action")
+        .map(|i| {
+            assert!(!i.addresses.is_empty(), "{}", i.id);
+            let under = i
+                .under
+                .as_deref()
+                .unwrap()
+                .strip_prefix("nist-ai-rmf/")
+                .unwrap();
+            assert_eq!(rmf.item(under).unwrap().kind, "subcategory", "{}", i.id);
+            under
+        })
+        .collect();
+    assert_eq!(subcategories.len(), 49);
+    let action = genai.item("GV-1.3-002").unwrap();
+    assert_eq!(action.under.as_deref(), Some("nist-ai-rmf/GOVERN 1.3"));
+    assert_eq!(
+        action.addresses,
+        ["CBRN", "confabulation", "dangerous-violent-hateful-content"]
+    );
     let act = catalog("eu-ai-act").unwrap();
     let articles: Vec<&str> = act.requirements().map(|i| i.id.as_str()).collect();
     assert_eq!(

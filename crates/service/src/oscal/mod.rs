@@ -18,6 +18,9 @@ use serde_json::{Value, json};
 
 use crate::build::name_uuid;
 
+/// The namespace of Concordat's own OSCAL properties.
+pub(crate) const NS: &str = "https://concordat.dev/ns/oscal";
+
 /// The OSCAL version the documents are written to.
 pub const OSCAL_VERSION: &str = "1.2.1";
 
@@ -72,11 +75,23 @@ fn source(c: &Catalog) -> Value {
 /// categories and requirements, each requirement's text as its statement.
 pub fn catalog(c: &Catalog, at: i64) -> Value {
     let control = |item: &domain::compliance::Item, children: Vec<Value>| {
+        // Its label, where it sits in another catalog, and the risks it addresses.
+        let mut props = vec![json!({"name": "label", "value": item.id})];
+        props.extend(
+            item.under
+                .iter()
+                .map(|u| json!({"name": "under", "ns": NS, "value": u})),
+        );
+        props.extend(
+            item.addresses
+                .iter()
+                .map(|r| json!({"name": "addresses", "ns": NS, "value": r})),
+        );
         let mut control = json!({
             "id": token(&item.id),
             "class": item.kind,
             "title": item.title.clone().unwrap_or_else(|| item.id.clone()),
-            "props": [{"name": "label", "value": item.id}],
+            "props": props,
             "parts": [{"id": format!("{}_smt", token(&item.id)), "name": "statement", "prose": item.text}],
         });
         if !children.is_empty() {
@@ -206,7 +221,7 @@ fn component_definition(
                         "uuid": name_uuid(&format!("ir:{contract}:{}:{}:{}", module.header.id, report.catalog, row.id)),
                         "control-id": token(&row.id),
                         "description": format!("{} ({}): {}", proof.words.replace('`', ""), proof.relationship.name(), proof.rationale),
-                        "props": [{"name": "relationship", "ns": "https://concordat.dev/ns/oscal", "value": proof.relationship.name()}],
+                        "props": [{"name": "relationship", "ns": NS, "value": proof.relationship.name()}],
                     });
                     let found = links(&proof.shown, cited);
                     if !found.is_empty() {
@@ -358,7 +373,7 @@ fn poam(contract: &str, reports: &[Coverage], at: i64) -> Value {
                 "uuid": name_uuid(&format!("poam:{contract}:{}:{}", r.catalog, row.id)),
                 "title": format!("{} {}: {}", r.catalog, row.id, row.title.clone().unwrap_or_else(|| row.text.clone())),
                 "description": format!("To close it: {}.", row.missing.join("; or ").replace('`', "")),
-                "props": [{"name": "catalog", "ns": "https://concordat.dev/ns/oscal", "value": r.catalog}],
+                "props": [{"name": "catalog", "ns": NS, "value": r.catalog}],
             })
         })
         .collect();

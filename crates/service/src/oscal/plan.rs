@@ -10,10 +10,8 @@ use domain::compliance::{Coverage, Fact, Status};
 use domain::updates::time;
 use serde_json::{Value, json};
 
-use super::{links, metadata, token};
+use super::{NS, links, metadata, token};
 use crate::build::name_uuid;
-
-const NS: &str = "https://concordat.dev/ns/oscal";
 
 /// The requirements the contract must meet — each catalog of `reports`, only the items the
 /// report covers — as an OSCAL profile.
