@@ -22,7 +22,8 @@ pub enum ComplianceCommand {
 --regime names a regime a contract may name (eu-ai-act, us-omb-m-25-21, us-omb-m-25-22, uk,
 india) or a catalog (nist-ai-rmf, nist-ai-600-1, eu-ai-act, uk-aisi, india-ai-governance,
 us-omb); without it the report reads the NIST AI RMF and every regime the contract names.
---at reckons dates (what applies yet) at another time.")]
+--at reckons dates (what applies yet, what evidence has expired) at another time; the same log
+and the same --at give the same bytes.")]
     Report {
         #[command(flatten)]
         source: Where,

@@ -99,6 +99,11 @@ fn each_template_covers_each_regime_as_reviewed() {
         // Every template has gaps somewhere (what only the world outside the ledger can show).
         let report = run(&args);
         assert_eq!(report.code, 1, "{}", report.stderr);
+        assert_eq!(
+            run(&args).stdout,
+            report.stdout,
+            "the same log and the same --at give the same bytes"
+        );
         assert!(
             report.stderr.contains("gaps in nist-ai-rmf"),
             "{}",
