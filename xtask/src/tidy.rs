@@ -10,6 +10,8 @@ use anyhow::{Context as _, bail};
 /// Each workspace crate and the workspace crates it may depend on (normal dependencies).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("tlog", &[]),
+    // Test support only: a throwaway PostgreSQL cluster (a dev-dependency of the others).
+    ("pgcluster", &[]),
     ("attest", &["tlog"]),
     ("domain", &["attest", "tlog"]),
     ("policy", &["domain", "attest", "tlog"]),
@@ -39,6 +41,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 /// Foreign dependencies only one crate may import (tests and benches aside).
 const OWNERS: &[(&str, &str)] = &[
     ("rusqlite", "store"),
+    ("postgres", "store"),
     ("cedar-policy", "policy"),
     ("cedar-policy-symcc", "policy"),
     ("axum", "server"),

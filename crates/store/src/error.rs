@@ -18,6 +18,16 @@ pub enum StoreError {
     },
     #[error("database: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    #[error(
+        "this node no longer sequences the log (its epoch {epoch}; the sequencer is now `{holder}` at epoch {current}): its write is refused"
+    )]
+    Fenced {
+        epoch: i64,
+        current: i64,
+        holder: String,
+    },
     #[error("the log database is damaged: {0}; run `concordat log verify` for details")]
     Corrupt(String),
     #[error("entry is {len} bytes; entries are at most {max} bytes", max = crate::ENTRY_BYTES_MAX)]

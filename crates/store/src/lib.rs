@@ -10,14 +10,17 @@
 //!   reads never block the writer.
 //! - [`verify`] recomputes everything from the entries and reports the first difference.
 //!
-//! SQLite (WAL mode, `synchronous=FULL`) is the embedded default; the log tables and the
-//! [`StateTx`] interface are plain enough for a PostgreSQL backend to follow.
+//! SQLite (WAL mode, `synchronous=FULL`) is the embedded default. [`pg`] holds what the log
+//! on PostgreSQL stands on so far: its schema as versioned migrations and the choice of one
+//! sequencer among several nodes with a fencing token; the writer and readers do not use it
+//! yet.
 
 mod appender;
 mod batch;
 mod error;
 mod lock;
 mod nodes;
+pub mod pg;
 mod published;
 mod reader;
 mod schema;

@@ -7,6 +7,7 @@
     reason = "tests fail loudly"
 )]
 
+mod pg;
 mod story;
 mod support;
 mod tamper;
