@@ -152,6 +152,10 @@ pub async fn compliance(
             escape(&id)
         );
         body.push_str(&words::summary_block(&lines, ""));
+        body.push_str(&format!(
+            "<p>For assessors' tools: <a href=\"/api/compliance/oscal?contract={id}\">this contract's compliance as OSCAL 1.2 documents</a> (catalogs, component definition, system security plan, assessment results, POA&amp;M, mapping collection; JSON, citing entries with their inclusion proofs) and <a href=\"/api/compliance?contract={id}\">this report as JSON</a>.</p>\n",
+            id = escape(&id)
+        ));
         body.push_str(&crate::render::compliance_fragment(&reports, 2, &|entry| {
             entry_link(entry, "")
         }));
