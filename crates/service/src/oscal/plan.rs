@@ -34,6 +34,29 @@ pub fn profile(contract: &str, version: &str, reports: &[Coverage], at: i64) -> 
     }})
 }
 
+/// `text` with its first letter in capitals.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// The parties by name, their ids in brackets: "Acme AI (acme-ai), … and Office (office)".
+fn names(state: &domain::State, parties: &[String]) -> String {
+    let named: Vec<String> = parties
+        .iter()
+        .map(|id| match state.party(id) {
+            Some(party) => format!("{} ({id})", party.name),
+            None => id.clone(),
+        })
+        .collect();
+    match named.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => named.join(""),
+    }
+}
+
 fn party_uuid(id: &str) -> String {
     name_uuid(&format!("party:{id}"))
 }
@@ -81,7 +104,7 @@ fn parties(state: &domain::State, contract: &domain::ContractRecord, at: i64) ->
     document["roles"] = json!(
         names
             .iter()
-            .map(|r| json!({"id": r, "title": r}))
+            .map(|r| json!({"id": r, "title": capitalized(r)}))
             .collect::<Vec<_>>()
     );
     document["parties"] = json!(parties);
@@ -171,7 +194,7 @@ fn implemented_requirements(
                         let mut entry = json!({
                             "component-uuid": component,
                             "uuid": name_uuid(&format!("by:{contract}:{}:{}:{}", report.catalog, row.id, proof.source)),
-                            "description": format!("{} ({}): {}", proof.words.replace('`', ""), proof.relationship.name(), proof.rationale.replace('`', "")),
+                            "description": format!("{} ({}): {}", capitalized(&proof.words.replace('`', "")), proof.relationship.name(), proof.rationale.replace('`', "")),
                             "implementation-status": {"state": "implemented"},
                         });
                         let found = links(&proof.shown, cited);
@@ -264,7 +287,7 @@ pub fn system_security_plan(
         "system-name-short": contract,
         "description": format!(
             "An engagement between {} under contract {contract} (version {}), in force from {}{}, in the jurisdictions {}.",
-            package.contract.parties.join(", "),
+            names(state, &package.contract.parties),
             package.contract.version,
             package.contract.effective_from,
             package.contract.effective_until.as_deref().map(|u| format!(" until {u}")).unwrap_or_default(),
