@@ -120,10 +120,12 @@ pub async fn serve(
         // Over a bound the connection is closed at once: a descriptor is held for no one.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             instance.metrics.refused_connection();
+            tracing::debug!(%peer, limit = limits.max_connections, "refused: the server holds as many connections as it may");
             continue;
         };
         let Some(slot) = clients.enter(peer.ip(), limits.max_connections_per_client) else {
             instance.metrics.refused_connection();
+            tracing::debug!(%peer, limit = limits.max_connections_per_client, "refused: the server holds as many connections from this client as it may");
             continue;
         };
         let connection = Connection {
