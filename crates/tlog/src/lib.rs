@@ -12,6 +12,7 @@
 //! - [`cosignature`]: C2SP `tlog-cosignature` v1 (Ed25519, timestamped).
 //! - [`tile`]: C2SP `tlog-tiles` coordinates, paths, tile contents and entry bundles.
 //! - [`proof_file`]: C2SP `tlog-proof` files.
+//! - [`witness`]: C2SP `tlog-witness` `add-checkpoint`, the witness's side.
 
 pub mod checkpoint;
 pub mod cosignature;
@@ -21,6 +22,7 @@ pub mod proof;
 pub mod proof_file;
 pub mod tile;
 pub mod tree;
+pub mod witness;
 
 pub use checkpoint::Checkpoint;
 pub use hash::{Hash, leaf_hash, node_hash};

@@ -14,3 +14,4 @@ mod proof_files;
 mod proofs;
 mod support;
 mod tiles;
+mod witness;
