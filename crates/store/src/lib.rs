@@ -25,6 +25,7 @@ mod published;
 mod reader;
 mod schema;
 mod verify;
+pub mod witness;
 mod writer;
 
 pub use appender::{Appended, Appender, Ticket};

@@ -11,3 +11,4 @@ mod pg;
 mod story;
 mod support;
 mod tamper;
+mod witness;
