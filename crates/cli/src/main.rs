@@ -22,6 +22,7 @@ mod sla_cmd;
 mod token_cmd;
 mod updates_cmd;
 mod usage_cmd;
+mod witness_cmd;
 
 use std::process::ExitCode;
 
@@ -198,6 +199,10 @@ Prints the URL and commands to try, including offline verification of an entry."
     /// Create, append to, prove from and verify a transparency log.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
+    /// A C2SP tlog-witness: cosign logs' checkpoints, keep what was cosigned, and keep the
+    /// evidence of a log that shows two histories.
+    #[command(subcommand)]
+    Witness(witness_cmd::WitnessCommand),
     /// Verify C2SP tlog-proof files offline.
     #[command(subcommand)]
     Proof(proof_cmd::ProofCommand),
@@ -285,6 +290,7 @@ fn main() -> ExitCode {
         Command::Key(command) => keys::run(command, format),
         Command::Note(command) => note_cmd::run(command, format),
         Command::Log(command) => log_cmd::run(command, format),
+        Command::Witness(command) => witness_cmd::run(command, format),
         Command::Proof(command) => proof_cmd::run(command, format),
     };
     match result {

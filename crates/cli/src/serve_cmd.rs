@@ -8,9 +8,9 @@ use anyhow::{Context as _, anyhow};
 
 use crate::output::{Failure, Outcome};
 
-/// How a server listens: its address, TLS, the names it answers for and its bounds.
+/// Where and how a server listens: its address, TLS and its bounds.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Listen {
+pub struct Bind {
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8700")]
     pub listen: String,
@@ -20,10 +20,6 @@ pub struct Listen {
     /// The certificate's private key (PEM).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// A name (`host` or `host:port`) clients reach this server by, beyond those its listen
-    /// address and certificate give; repeatable. Signed requests for other names are refused.
-    #[arg(long = "authority")]
-    pub authorities: Vec<String>,
     /// Seconds a client may take to send a request's head (also how long a kept-alive
     /// connection may sit idle).
     #[arg(long, default_value_t = 10)]
@@ -37,14 +33,10 @@ pub struct Listen {
     /// Connections held at once from one client address.
     #[arg(long, default_value_t = 256)]
     pub max_connections_per_client: usize,
-    /// Deliver notifications to endpoints on loopback, private or link-local addresses too
-    /// (refused by default, so that no party's endpoint reaches inside the operator's network).
-    #[arg(long)]
-    pub webhooks_to_private: bool,
 }
 
-impl Listen {
-    fn limits(&self) -> server::Limits {
+impl Bind {
+    pub fn limits(&self) -> server::Limits {
         server::Limits {
             header_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
             request_timeout: std::time::Duration::from_secs(self.request_timeout.max(1)),
@@ -53,20 +45,40 @@ impl Listen {
             ..server::Limits::default()
         }
     }
+
+    /// The TLS configuration, when --tls-cert and --tls-key are given.
+    pub fn tls(&self) -> anyhow::Result<Option<server::TlsConfig>> {
+        self.tls_cert
+            .as_deref()
+            .zip(self.tls_key.as_deref())
+            .map(|(cert, key)| server::tls_config(cert, key))
+            .transpose()
+            .map_err(|e| anyhow!("{e}"))
+    }
+}
+
+/// How an instance's server listens: where, and the names it answers for.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Listen {
+    #[command(flatten)]
+    pub bind: Bind,
+    /// A name (`host` or `host:port`) clients reach this server by, beyond those its listen
+    /// address and certificate give; repeatable. Signed requests for other names are refused.
+    #[arg(long = "authority")]
+    pub authorities: Vec<String>,
+    /// Deliver notifications to endpoints on loopback, private or link-local addresses too
+    /// (refused by default, so that no party's endpoint reaches inside the operator's network).
+    #[arg(long)]
+    pub webhooks_to_private: bool,
 }
 
 /// Serves the instance in `dir` as `how` says until interrupted. `banner` is printed (to
 /// standard output) once the socket is bound, after the URL line.
 pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outcome {
-    let listen = how.listen.as_str();
-    let tls = how
-        .tls_cert
-        .as_deref()
-        .zip(how.tls_key.as_deref())
-        .map(|(cert, key)| server::tls_config(cert, key))
-        .transpose()
-        .map_err(|e| anyhow!("{e}"))?;
+    let listen = how.bind.listen.as_str();
+    let tls = how.bind.tls()?;
     let certificate_names = how
+        .bind
         .tls_cert
         .as_deref()
         .map(server::certificate_names)
@@ -114,7 +126,7 @@ pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outco
             listener,
             tls,
             Arc::clone(&instance),
-            how.limits(),
+            how.bind.limits(),
             gateway::interrupted(),
         )
         .await

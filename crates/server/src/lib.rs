@@ -23,6 +23,7 @@ mod portal;
 pub mod render;
 mod tls;
 mod usage;
+pub mod witness;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -32,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 
 pub use access::SIGNATURE_WINDOW_SECONDS;
 pub use error::ApiError;
-pub use net::{Authorities, Limits, certificate_names, serve};
+pub use net::{Authorities, Limits, certificate_names, serve, serve_router};
 pub use openapi::ROUTES;
 pub use tls::TlsError;
 
@@ -298,6 +299,9 @@ pub fn router_with(instance: Arc<Instance>, limits: &Limits) -> Router {
 }
 
 /// The TLS configuration from a PEM certificate chain and private key.
-pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, tls::TlsError> {
+/// A server's TLS configuration.
+pub type TlsConfig = Arc<rustls::ServerConfig>;
+
+pub fn tls_config(cert: &Path, key: &Path) -> Result<TlsConfig, tls::TlsError> {
     tls::config(cert, key)
 }

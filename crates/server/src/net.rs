@@ -99,6 +99,21 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = crate::router_with(Arc::clone(&instance), &limits);
+    let refused = move || instance.metrics.refused_connection();
+    serve_router(listener, tls, router, limits, refused, shutdown).await
+}
+
+/// Serves `router` on `listener` within `limits` as [`serve`] does; `refused` is called for
+/// each connection closed at once because the server holds as many as it may.
+// tidy: long function: the accept loop and its bounds, then the drain on shutdown.
+pub async fn serve_router(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: axum::Router,
+    limits: Limits,
+    refused: impl Fn() + Send + Sync + 'static,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let acceptor = tls.map(TlsAcceptor::from);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let clients = Arc::new(PerClient::default());
@@ -119,12 +134,12 @@ pub async fn serve(
         };
         // Over a bound the connection is closed at once: a descriptor is held for no one.
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            instance.metrics.refused_connection();
+            refused();
             tracing::debug!(%peer, limit = limits.max_connections, "refused: the server holds as many connections as it may");
             continue;
         };
         let Some(slot) = clients.enter(peer.ip(), limits.max_connections_per_client) else {
-            instance.metrics.refused_connection();
+            refused();
             tracing::debug!(%peer, limit = limits.max_connections_per_client, "refused: the server holds as many connections from this client as it may");
             continue;
         };

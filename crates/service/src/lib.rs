@@ -27,6 +27,7 @@ pub mod snp;
 pub mod templates;
 pub mod usage;
 pub mod wire;
+pub mod witness;
 
 use std::path::Path;
 

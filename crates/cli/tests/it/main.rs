@@ -21,3 +21,4 @@ mod notes;
 mod server;
 mod support;
 mod updates;
+mod witness;

@@ -1,0 +1,228 @@
+//! `concordat witness`: a C2SP tlog-witness over HTTP for a real log — cosignatures that
+//! verify with the witness's key, each refusal the spec gives, a split view kept and served as
+//! evidence, and racing clients that cannot roll the log back.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use tlog::Note;
+use tlog::note::VerifierKey;
+
+use crate::support::{BINARY, ORIGIN, Workspace};
+
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(workspace: &Workspace) -> Served {
+    let mut child = Command::new(BINARY)
+        .args([
+            "witness",
+            "serve",
+            "--dir",
+            "witness",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(workspace.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first.trim().strip_prefix("serving at ").unwrap().to_owned();
+    Served { child, url }
+}
+
+/// POSTs an add-checkpoint body: (status, content type, body).
+fn add(url: &str, body: &str) -> (u16, String, String) {
+    let response = match ureq::post(&format!("{url}/add-checkpoint")).send_string(body) {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+        Err(error) => panic!("{error}"),
+    };
+    (
+        response.status(),
+        response.content_type().to_owned(),
+        response.into_string().unwrap(),
+    )
+}
+
+fn append(workspace: &Workspace, entries: usize) -> String {
+    let input: String = (0..entries).map(|i| format!("entry {i}\n")).collect();
+    workspace
+        .run_with_input(&["log", "append", "--dir", "ledger"], input.as_bytes())
+        .ok();
+    workspace
+        .run(&["log", "checkpoint", "--dir", "ledger"])
+        .ok()
+        .stdout
+}
+
+fn proof(workspace: &Workspace, old: u64, new: u64) -> String {
+    workspace
+        .run(&[
+            "log",
+            "consistency",
+            "--dir",
+            "ledger",
+            "--old",
+            &old.to_string(),
+            "--new",
+            &new.to_string(),
+        ])
+        .ok()
+        .stdout
+}
+
+#[test]
+fn a_witness_cosigns_a_real_log_and_answers_as_the_spec_says() {
+    let workspace = Workspace::new();
+    let witness_key = workspace
+        .run(&[
+            "witness",
+            "init",
+            "--dir",
+            "witness",
+            "--name",
+            "witness.test.example/w1",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    let witness = VerifierKey::parse(&witness_key).unwrap();
+    workspace
+        .run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            "witness",
+            "--origin",
+            ORIGIN,
+            "--key",
+            &workspace.verifier_key,
+        ])
+        .ok();
+    let served = serve(&workspace);
+
+    // First contact: old 0, no proof. The answer is a cosignature line that verifies over
+    // the checkpoint with the witness's key.
+    let at_5 = append(&workspace, 5);
+    let (status, _, lines) = add(&served.url, &format!("old 0\n\n{at_5}"));
+    assert_eq!(status, 200, "{lines}");
+    assert!(lines.starts_with("— witness.test.example/w1 "), "{lines}");
+    let cosigned = Note::parse(format!("{at_5}{lines}").as_bytes()).unwrap();
+    let verified = cosigned.verify(std::slice::from_ref(&witness)).unwrap();
+    assert!(verified[0].timestamp.is_some());
+
+    // Onwards, with the consistency proof the log gives.
+    let at_12 = append(&workspace, 7);
+    let (status, _, body) = add(
+        &served.url,
+        &format!("old 5\n{}\n{at_12}", proof(&workspace, 5, 12)),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // 409 with the size held, for a client that is behind.
+    let (status, content_type, body) = add(
+        &served.url,
+        &format!("old 5\n{}\n{at_12}", proof(&workspace, 5, 12)),
+    );
+    assert_eq!(
+        (status, content_type.as_str(), body.as_str()),
+        (409, "text/x.tlog.size", "12\n")
+    );
+    // 400: not a request.
+    assert_eq!(add(&served.url, "hello").0, 400);
+    // 404: a log the witness does not know.
+    let other = Workspace::new();
+    let theirs = other
+        .run(&["log", "checkpoint", "--dir", "ledger"])
+        .ok()
+        .stdout;
+    let renamed = theirs.replacen(ORIGIN, "other.test.example/log", 1);
+    assert_eq!(add(&served.url, &format!("old 0\n\n{renamed}")).0, 404);
+    // 403: the right origin, signed by another key.
+    assert_eq!(add(&served.url, &format!("old 12\n\n{theirs}")).0, 403);
+    // 422: a proof that does not verify.
+    let at_20 = append(&workspace, 8);
+    let bad = proof(&workspace, 12, 20).replacen('A', "B", 1);
+    let (status, _, body) = add(&served.url, &format!("old 12\n{bad}\n{at_20}"));
+    assert_eq!(status, 422, "{body}");
+
+    // The latest cosigned is served; the bad proof is kept as evidence, beside what it
+    // contradicts.
+    let latest = ureq::get(&format!("{}/checkpoint?origin={ORIGIN}", served.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert_eq!(latest, at_12);
+    let evidence: serde_json::Value = ureq::get(&format!("{}/evidence", served.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(evidence.as_array().unwrap().len(), 1, "{evidence}");
+    assert_eq!(evidence[0]["contradicts"], at_12);
+    assert!(evidence[0]["request"].as_str().unwrap().ends_with(&at_20));
+    drop(served);
+    let kept = workspace
+        .run(&[
+            "witness", "evidence", "--dir", "witness", "--format", "json",
+        ])
+        .ok()
+        .stdout;
+    assert!(kept.contains("does not verify"), "{kept}");
+
+    // Racing clients, each moving the log from the size it last saw: the witness's sizes form
+    // one chain and never go back.
+    let served = serve(&workspace);
+    let checkpoints: Vec<(u64, String)> = (21..=30)
+        .map(|size| (size, append(&workspace, 1)))
+        .collect();
+    let proofs: Vec<String> = checkpoints
+        .iter()
+        .map(|(size, _)| proof(&workspace, 12, *size))
+        .collect();
+    let url = served.url.clone();
+    let accepted: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = checkpoints
+            .iter()
+            .zip(&proofs)
+            .map(|((size, note), proof)| {
+                let url = url.clone();
+                scope.spawn(move || {
+                    let (status, _, _) = add(&url, &format!("old 12\n{proof}\n{note}"));
+                    (status == 200).then_some(*size)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(
+        accepted.len(),
+        1,
+        "only one request from size 12 is cosigned: {accepted:?}"
+    );
+    let latest = ureq::get(&format!("{}/checkpoint?origin={ORIGIN}", served.url))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(latest.contains(&format!("\n{}\n", accepted[0])), "{latest}");
+}
