@@ -115,6 +115,7 @@ fn ci() -> anyhow::Result<()> {
 fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "tlog", "--bench", "hashing"])?;
     cargo(&["bench", "--locked", "-p", "store", "--bench", "log"])?;
+    cargo(&["bench", "--locked", "-p", "store", "--bench", "witness"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "gate"])?;
     cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])?;
