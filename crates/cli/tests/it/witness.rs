@@ -1,8 +1,10 @@
 //! `concordat witness`: a C2SP tlog-witness over HTTP for a real log — cosignatures that
 //! verify with the witness's key, each refusal the spec gives, a split view kept and served as
-//! evidence, and racing clients that cannot roll the log back.
+//! evidence, racing clients that cannot roll the log back, and Go's note package verifying
+//! what the witness cosigned.
 
 use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use tlog::Note;
@@ -225,4 +227,116 @@ fn a_witness_cosigns_a_real_log_and_answers_as_the_spec_says() {
         .into_string()
         .unwrap();
     assert!(latest.contains(&format!("\n{}\n", accepted[0])), "{latest}");
+}
+
+/// Debian's Go and its golang.org/x/mod (pinned), installed when missing.
+fn go() -> PathBuf {
+    let lock =
+        std::fs::File::create(Path::new(env!("CARGO_TARGET_TMPDIR")).join("go.lock")).unwrap();
+    lock.lock().unwrap();
+    let note = Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go");
+    let go = Path::new("/usr/bin/go");
+    if !(go.exists() && note.exists()) {
+        let apt = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let quiet = ["install", "-y", "-qq", "--no-install-recommends"];
+        assert!(
+            apt(&["update", "-qq"])
+                && (apt(&[
+                    &quiet[..],
+                    &["golang-go=2:1.19~1", "golang-golang-x-mod-dev=0.7.0-1"]
+                ]
+                .concat())
+                    || apt(&[&quiet[..], &["golang-go", "golang-golang-x-mod-dev"]].concat())),
+            "apt-get could not install Debian's golang-go and golang-golang-x-mod-dev (run as root)"
+        );
+    }
+    go.to_owned()
+}
+
+/// Go's note package opens the checkpoint cosigned by the witness, with the log's key and the
+/// witness's; a changed checkpoint or a missing cosignature does not open.
+#[test]
+fn go_verifies_a_checkpoint_the_witness_cosigned() {
+    let go = go();
+    let workspace = Workspace::new();
+    let witness_key = workspace
+        .run(&[
+            "witness",
+            "init",
+            "--dir",
+            "witness",
+            "--name",
+            "witness.test.example/w1",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    workspace
+        .run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            "witness",
+            "--origin",
+            ORIGIN,
+            "--key",
+            &workspace.verifier_key,
+        ])
+        .ok();
+    let served = serve(&workspace);
+    let checkpoint = append(&workspace, 3);
+    let (status, _, lines) = add(&served.url, &format!("old 0\n\n{checkpoint}"));
+    assert_eq!(status, 200, "{lines}");
+    let verify = |note: &str, keys: &[&str]| {
+        std::fs::write(workspace.path("cosigned.note"), note).unwrap();
+        Command::new(&go)
+            .arg("run")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/interop/go/verify_note.go"
+            ))
+            .arg(workspace.path("cosigned.note"))
+            .args(keys)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", "/usr/share/gocode")
+            .env(
+                "GOCACHE",
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache"),
+            )
+            .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+            .output()
+            .unwrap()
+    };
+    let cosigned = format!("{checkpoint}{lines}");
+    let opened = verify(&cosigned, &[&workspace.verifier_key, &witness_key]);
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&opened.stdout),
+        format!("{ORIGIN}\nwitness.test.example/w1\n")
+    );
+    // The size changed under both signatures.
+    let changed = cosigned.replacen("\n3\n", "\n4\n", 1);
+    assert_eq!(
+        verify(&changed, &[&workspace.verifier_key, &witness_key])
+            .status
+            .code(),
+        Some(1)
+    );
+    // Signed by the log alone: the witness's key finds no cosignature.
+    let alone = verify(&checkpoint, &[&workspace.verifier_key, &witness_key]);
+    assert_eq!(alone.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&alone.stderr).contains("not signed by witness.test.example/w1")
+    );
 }
