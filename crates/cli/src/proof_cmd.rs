@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, anyhow};
 use clap::Subcommand;
 use serde_json::json;
+use tlog::policy::Policy;
 use tlog::proof_file::{ProofFile, ProofFileError};
 
 use crate::keys::parse_verifier;
@@ -17,12 +18,21 @@ pub enum ProofCommand {
   concordat proof verify --key 'log.example.gov/ai+1a2b3c4d+AZ...' --entry entry.txt entry.tlog-proof
   concordat log prove --dir ./ledger --index 7 | concordat proof verify --key log.vkey --entry entry.txt -
 
+  concordat proof verify --witness-policy coalition.policy --entry entry.txt entry.tlog-proof
+
 Succeeds when the proof's checkpoint is signed by one of the keys and the entry's RFC 6962 leaf
-hash is at the proof's index in the tree that checkpoint commits to.")]
+hash is at the proof's index in the tree that checkpoint commits to. With --witness-policy (a
+C2SP tlog-policy file: `log`, `witness`, `group` and `quorum` lines), the checkpoint must also be
+signed by a log the policy lists and cosigned by witnesses that meet its quorum.")]
     Verify {
-        /// The log's verifier key (text or a file holding it); repeat for witness keys.
-        #[arg(long = "key", required = true)]
+        /// The log's verifier key (text or a file holding it); repeat for witness keys. Not
+        /// needed with --witness-policy, whose logs are accepted.
+        #[arg(long = "key", required_unless_present = "witness_policy")]
         keys: Vec<String>,
+        /// A C2SP tlog-policy file: the logs accepted and the witnesses' quorum the
+        /// checkpoint must meet.
+        #[arg(long)]
+        witness_policy: Option<PathBuf>,
         /// The entry, byte for byte as it was appended.
         #[arg(long)]
         entry: PathBuf,
@@ -32,11 +42,26 @@ hash is at the proof's index in the tree that checkpoint commits to.")]
 }
 
 pub fn run(command: ProofCommand, format: Format) -> Outcome {
-    let ProofCommand::Verify { keys, entry, proof } = command;
-    let keys = keys
+    let ProofCommand::Verify {
+        keys,
+        witness_policy,
+        entry,
+        proof,
+    } = command;
+    let mut keys = keys
         .iter()
         .map(|k| parse_verifier(k))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let policy = witness_policy
+        .map(|path| {
+            let text = std::fs::read(&path)
+                .with_context(|| format!("cannot read `{}`", path.display()))?;
+            Policy::parse(&text).with_context(|| format!("`{}`", path.display()))
+        })
+        .transpose()?;
+    if let Some(policy) = &policy {
+        keys.extend(policy.logs().iter().cloned());
+    }
     let entry_bytes =
         std::fs::read(&entry).with_context(|| format!("cannot read `{}`", entry.display()))?;
     let proof_bytes = read_input(Some(&proof))?;
@@ -44,6 +69,17 @@ pub fn run(command: ProofCommand, format: Format) -> Outcome {
     let text = String::from_utf8(proof_bytes)
         .map_err(|_| anyhow!("{proof_name}: a proof file is UTF-8 text"))?;
     let file = ProofFile::parse(&text).with_context(|| proof_name.clone())?;
+    let cosigned_by = match policy.map(|p| p.verify(file.checkpoint.as_bytes())) {
+        None => None,
+        Some(Ok(accepted)) => Some(accepted.cosigned_by),
+        Some(Err(unmet)) => {
+            let reason = format!("the checkpoint does not meet the witness policy: {unmet}");
+            if format == Format::Json {
+                print_json(&json!({ "verified": false, "reason": reason }))?;
+            }
+            return Err(verification_failed(anyhow!("{proof_name}: {reason}")));
+        }
+    };
     let proven = match file.verify(&entry_bytes, &keys) {
         Ok(proven) => proven,
         Err(error @ ProofFileError::Malformed { .. }) => {
@@ -63,13 +99,22 @@ pub fn run(command: ProofCommand, format: Format) -> Outcome {
         .collect();
     match format {
         Format::Text => print(&format!(
-            "verified: `{}` is entry {} of {} (tree size {}, root {}), checkpoint signed by {}\n",
+            "verified: `{}` is entry {} of {} (tree size {}, root {}), checkpoint signed by {}{}\n",
             entry.display(),
             proven.index,
             proven.checkpoint.origin,
             proven.checkpoint.size,
             proven.checkpoint.root.to_base64(),
-            signers.join(", ")
+            signers.join(", "),
+            match &cosigned_by {
+                None => String::new(),
+                Some(names) if names.is_empty() =>
+                    "; the witness policy needs no cosignature".to_owned(),
+                Some(names) => format!(
+                    "; cosigned by {} as the witness policy requires",
+                    names.join(", ")
+                ),
+            }
         )),
         Format::Json => print_json(&json!({
             "verified": true,
@@ -78,6 +123,7 @@ pub fn run(command: ProofCommand, format: Format) -> Outcome {
             "size": proven.checkpoint.size,
             "root": proven.checkpoint.root.to_base64(),
             "signed_by": signers,
+            "witness_policy_met_by": cosigned_by,
         })),
     }
 }

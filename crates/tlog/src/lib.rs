@@ -13,11 +13,13 @@
 //! - [`tile`]: C2SP `tlog-tiles` coordinates, paths, tile contents and entry bundles.
 //! - [`proof_file`]: C2SP `tlog-proof` files.
 //! - [`witness`]: C2SP `tlog-witness` `add-checkpoint`, the witness's side.
+//! - [`policy`]: C2SP `tlog-policy`: the logs, witnesses and quorum a verifier requires.
 
 pub mod checkpoint;
 pub mod cosignature;
 pub mod hash;
 pub mod note;
+pub mod policy;
 pub mod proof;
 pub mod proof_file;
 pub mod tile;

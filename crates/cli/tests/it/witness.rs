@@ -340,3 +340,90 @@ fn go_verifies_a_checkpoint_the_witness_cosigned() {
         String::from_utf8_lossy(&alone.stderr).contains("not signed by witness.test.example/w1")
     );
 }
+
+/// `proof verify --witness-policy` (a C2SP tlog-policy file) refuses a proof whose checkpoint
+/// lacks the quorum's cosignatures, and accepts it once the witness's lines are added.
+#[test]
+fn proof_verify_holds_a_checkpoint_to_the_witness_policy() {
+    let workspace = Workspace::new();
+    let witness_key = workspace
+        .run(&[
+            "witness",
+            "init",
+            "--dir",
+            "witness",
+            "--name",
+            "witness.test.example/w1",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    workspace
+        .run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            "witness",
+            "--origin",
+            ORIGIN,
+            "--key",
+            &workspace.verifier_key,
+        ])
+        .ok();
+    let served = serve(&workspace);
+    let checkpoint = append(&workspace, 4);
+    workspace.write("entry.txt", b"entry 2");
+    let proof = workspace
+        .run(&["log", "prove", "--dir", "ledger", "--index", "2"])
+        .ok()
+        .stdout;
+    assert!(
+        proof.ends_with(&checkpoint),
+        "the proof ends with its checkpoint"
+    );
+    workspace.write("bare.tlog-proof", proof.as_bytes());
+    let (status, _, lines) = add(&served.url, &format!("old 0\n\n{checkpoint}"));
+    assert_eq!(status, 200);
+    workspace.write("cosigned.tlog-proof", format!("{proof}{lines}").as_bytes());
+    workspace.write(
+        "quorum.policy",
+        format!(
+            "# our log, cosigned by our witness\nlog {}\nwitness ours {witness_key}\nquorum ours\n",
+            workspace.verifier_key
+        )
+        .as_bytes(),
+    );
+    workspace.write(
+        "none.policy",
+        format!("log {}\nquorum none\n", workspace.verifier_key).as_bytes(),
+    );
+    let verify = |policy: &str, proof: &str| {
+        workspace.run(&[
+            "proof",
+            "verify",
+            "--witness-policy",
+            policy,
+            "--entry",
+            "entry.txt",
+            proof,
+        ])
+    };
+    verify("quorum.policy", "bare.tlog-proof").fails(1, "does not meet the witness policy");
+    let met = verify("quorum.policy", "cosigned.tlog-proof").ok().stdout;
+    assert!(
+        met.contains("cosigned by ours as the witness policy requires"),
+        "{met}"
+    );
+    verify("none.policy", "bare.tlog-proof").ok();
+    // A policy that names another log refuses ours.
+    let other = Workspace::new();
+    workspace.write(
+        "other.policy",
+        format!("log {}\nquorum none\n", other.verifier_key).as_bytes(),
+    );
+    verify("other.policy", "cosigned.tlog-proof").fails(1, "not signed by a log of the policy");
+    // A malformed policy names its line.
+    workspace.write("bad.policy", b"quorum nobody\n");
+    verify("bad.policy", "cosigned.tlog-proof").fails(2, "policy line 1");
+}

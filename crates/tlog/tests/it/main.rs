@@ -10,6 +10,7 @@
 mod checkpoints;
 mod known_answers;
 mod notes;
+mod policy;
 mod proof_files;
 mod proofs;
 mod support;
