@@ -65,7 +65,12 @@ fn bin_dir() -> Result<PathBuf, Error> {
         return Ok(bin);
     }
     let apt = |args: &[&str]| {
+        // One apt-get at a time across the tests (each also waits for dpkg's lock).
+        let shared = std::fs::File::create(std::env::temp_dir().join("concordat-apt.lock"));
+        let _held = shared.as_ref().map(|f| f.lock());
         Command::new("apt-get")
+            // Other tests may be installing at the same time: wait for dpkg's lock.
+            .args(["-o", "DPkg::Lock::Timeout=600"])
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
