@@ -99,6 +99,7 @@ The proof is against the latest checkpoint, or the one signed at --size.")]
   concordat log verify --dir ./ledger
   concordat log verify --dir ./ledger --key 'log.example.gov/ai+1a2b3c4d+AZ...' --format json
   concordat log verify --server https://ledger.example.gov --key log.vkey --since seen.checkpoint
+  concordat log verify --dir ./ledger --witness https://witness.example/w1
 
 Exit status 1 names the first entry, tile hash or checkpoint that does not match, or the
 checkpoint seen before that the log no longer extends (rolled back or forked). The largest
@@ -114,6 +115,10 @@ else ~/.local/state/concordat), as Go's checksum database client does.")]
         /// `/checkpoint` gives it): the log must extend it.
         #[arg(long)]
         since: Option<PathBuf>,
+        /// A witness (its URL) to ask for evidence against the log; repeatable. Two
+        /// checkpoints the log signed for one size with different roots refuse the log.
+        #[arg(long = "witness")]
+        witnesses: Vec<String>,
     },
 }
 
@@ -137,7 +142,12 @@ pub fn run(command: LogCommand, format: Format) -> Outcome {
         LogCommand::Checkpoint { dir } => checkpoint(&dir, format),
         LogCommand::Prove { dir, index, size } => prove(&dir, index, size),
         LogCommand::Consistency { dir, old, new } => consistency(&dir, old, new, format),
-        LogCommand::Verify { at, key, since } => {
+        LogCommand::Verify {
+            at,
+            key,
+            since,
+            witnesses,
+        } => {
             let since = since
                 .map(|path| {
                     std::fs::read_to_string(&path)
@@ -146,8 +156,10 @@ pub fn run(command: LogCommand, format: Format) -> Outcome {
                 })
                 .transpose()?;
             match (&at.dir, &at.server) {
-                (Some(dir), _) => verify(dir, key.as_deref(), since.as_ref(), format),
-                (None, Some(url)) => verify_server(url, key.as_deref(), since.as_ref(), format),
+                (Some(dir), _) => verify(dir, key.as_deref(), since.as_ref(), &witnesses, format),
+                (None, Some(url)) => {
+                    verify_server(url, key.as_deref(), since.as_ref(), &witnesses, format)
+                }
                 (None, None) => Err(anyhow!("give --dir or --server").into()),
             }
         }
@@ -380,7 +392,13 @@ fn growth(
 
 /// `log verify --server`: the latest checkpoint's signature, and that the log grew from the
 /// checkpoints seen before, by consistency proofs the server gives.
-fn verify_server(url: &str, key: Option<&str>, since: Option<&Since>, format: Format) -> Outcome {
+fn verify_server(
+    url: &str,
+    key: Option<&str>,
+    since: Option<&Since>,
+    witnesses: &[String],
+    format: Format,
+) -> Outcome {
     let instance = service::open(None, Some(url))?;
     let info = instance.info()?;
     let (key, whose) = match key {
@@ -405,7 +423,52 @@ fn verify_server(url: &str, key: Option<&str>, since: Option<&Since>, format: Fo
         latest.checkpoint.size
     )];
     checks.extend(growth(&info.origin, &key, &latest, since, &prove)?);
+    checks.extend(no_split_view(&info.origin, &key, witnesses, format)?);
     report_checks(&info.origin, &latest, &checks, format)
+}
+
+/// Asks each witness for its evidence against the log: two checkpoints the log signed for one
+/// size with different roots refuse it. A check line for each witness asked.
+fn no_split_view(
+    origin: &str,
+    key: &tlog::VerifierKey,
+    witnesses: &[String],
+    format: Format,
+) -> Result<Vec<String>, crate::output::Failure> {
+    let mut checks = Vec::new();
+    for url in witnesses {
+        let kept = service::witness::fetch_evidence(url)?;
+        let mut unproven = 0;
+        for evidence in kept.iter().filter(|e| e.origin == origin) {
+            let request = tlog::witness::AddCheckpoint::parse(evidence.request.as_bytes())
+                .map_err(|e| anyhow!("{url}: evidence that is not a request: {e}"))?;
+            let keys = std::slice::from_ref(key);
+            match tlog::witness::split_view(
+                &request.checkpoint,
+                evidence.contradicts.as_bytes(),
+                keys,
+            ) {
+                Some(size) => {
+                    let problem = format!(
+                        "witness {url} holds two checkpoints this log signed for size {size} with different roots: the log showed two histories"
+                    );
+                    if format == Format::Json {
+                        print_json(&json!({ "verified": false, "problem": problem }))?;
+                    }
+                    return Err(verification_failed(anyhow!("{origin}: {problem}")));
+                }
+                None => unproven += 1,
+            }
+        }
+        checks.push(if unproven == 0 {
+            format!("witness {url} holds no evidence against the log")
+        } else {
+            format!(
+                "witness {url} holds {unproven} report(s) of a proof that did not verify, none proving two histories"
+            )
+        });
+    }
+    Ok(checks)
 }
 
 /// The checks that ran, a line each.
@@ -440,7 +503,13 @@ fn report_checks(
     }
 }
 
-fn verify(dir: &Path, key: Option<&str>, since: Option<&Since>, format: Format) -> Outcome {
+fn verify(
+    dir: &Path,
+    key: Option<&str>,
+    since: Option<&Since>,
+    witnesses: &[String],
+    format: Format,
+) -> Outcome {
     let pinned = key.map(parse_verifier).transpose()?;
     let bar = progress_bar("verifying");
     let result = store::verify(dir, pinned.as_ref(), &mut |progress| {
@@ -506,6 +575,7 @@ fn verify(dir: &Path, key: Option<&str>, since: Option<&Since>, format: Format) 
         Ok(reader.consistency_proof(old, new)?)
     };
     checks.extend(growth(&report.origin, &key, &latest, since, &prove)?);
+    checks.extend(no_split_view(&report.origin, &key, witnesses, format)?);
     match format {
         Format::Text => print(&format!(
             "verified log `{}`: {} entries, {} checkpoints, {} tiles; root {}\n{}",

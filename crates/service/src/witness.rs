@@ -206,3 +206,31 @@ impl Witness {
         Ok(self.state.latest(origin)?)
     }
 }
+
+/// One piece of evidence as a witness serves it at `/evidence`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedEvidence {
+    pub origin: String,
+    pub reason: String,
+    /// The add-checkpoint request the log's checkpoint came in.
+    pub request: String,
+    /// The cosigned checkpoint it contradicts.
+    pub contradicts: String,
+}
+
+/// The evidence the witness at `url` (its monitoring prefix) serves.
+pub fn fetch_evidence(url: &str) -> Result<Vec<ServedEvidence>> {
+    let url = format!("{}/evidence", url.trim_end_matches('/'));
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(30))
+        .build();
+    match agent.get(&url).call() {
+        Ok(response) => response.into_json().map_err(|e| {
+            ServiceError::Unreachable(format!("{url}: not a witness's evidence: {e}"))
+        }),
+        Err(ureq::Error::Status(status, _)) => Err(ServiceError::Unreachable(format!(
+            "{url}: the witness answered {status}"
+        ))),
+        Err(error) => Err(ServiceError::Unreachable(format!("{url}: {error}"))),
+    }
+}

@@ -233,3 +233,16 @@ pub fn cosignatures(
     }
     Ok(body)
 }
+
+/// Whether two checkpoint notes prove that a log showed two histories: both signed by one of
+/// `log_keys`, of one origin and one size, with different roots. Returns that size. Anyone can
+/// check this offline; a proof that merely failed to verify proves nothing by itself.
+pub fn split_view(first: &[u8], second: &[u8], log_keys: &[VerifierKey]) -> Option<u64> {
+    let open = |bytes: &[u8]| -> Option<Checkpoint> {
+        let note = Note::parse(bytes).ok()?;
+        note.verify(log_keys).ok()?;
+        Checkpoint::parse(note.text()).ok()
+    };
+    let (a, b) = (open(first)?, open(second)?);
+    (a.origin == b.origin && a.size == b.size && a.root != b.root).then_some(a.size)
+}

@@ -432,3 +432,86 @@ fn proof_verify_holds_a_checkpoint_to_the_witness_policy() {
     workspace.write("bad.policy", b"quorum nobody\n");
     verify("bad.policy", "cosigned.tlog-proof").fails(2, "policy line 1");
 }
+
+/// The log signs two trees of one size (a fork kept with the same key): the witness cosigns
+/// the first, keeps the second beside it as proof and serves both, and a client that asks the
+/// witness refuses the log — whichever branch it was shown.
+#[test]
+fn a_split_view_is_kept_served_and_refused_by_clients() {
+    let workspace = Workspace::new();
+    workspace
+        .run(&[
+            "witness",
+            "init",
+            "--dir",
+            "witness",
+            "--name",
+            "witness.test.example/w1",
+        ])
+        .ok();
+    workspace
+        .run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            "witness",
+            "--origin",
+            ORIGIN,
+            "--key",
+            &workspace.verifier_key,
+        ])
+        .ok();
+    let served = serve(&workspace);
+    // Before any misbehaviour, asking the witness passes.
+    let honest = append(&workspace, 3);
+    let clean = workspace
+        .run(&["log", "verify", "--dir", "ledger", "--witness", &served.url])
+        .ok()
+        .stdout;
+    assert!(
+        clean.contains("holds no evidence against the log"),
+        "{clean}"
+    );
+    // The fork: the same key and origin, other entries.
+    workspace
+        .run(&[
+            "log", "init", "--dir", "fork", "--origin", ORIGIN, "--key", "log.key",
+        ])
+        .ok();
+    workspace
+        .run_with_input(&["log", "append", "--dir", "fork"], b"x\ny\nz\n")
+        .ok();
+    let forked = workspace
+        .run(&["log", "checkpoint", "--dir", "fork"])
+        .ok()
+        .stdout;
+    assert_ne!(honest, forked);
+    assert_eq!(add(&served.url, &format!("old 0\n\n{honest}")).0, 200);
+    let (status, _, body) = add(&served.url, &format!("old 3\n\n{forked}"));
+    assert_eq!(status, 409, "{body}");
+    // Whichever branch a client is shown — the fork by a client that never saw the other
+    // (its own state directory, so its memory of checkpoints does not catch it first).
+    workspace
+        .run(&["log", "verify", "--dir", "ledger", "--witness", &served.url])
+        .fails(1, "showed two histories");
+    let newcomer = tempfile::tempdir().unwrap();
+    let fork = workspace.path("fork");
+    crate::support::concordat(
+        &[
+            "log",
+            "verify",
+            "--dir",
+            fork.to_str().unwrap(),
+            "--witness",
+            &served.url,
+        ],
+        None,
+        newcomer.path(),
+    )
+    .fails(1, "showed two histories");
+    let kept = workspace
+        .run(&["witness", "evidence", "--dir", "witness"])
+        .ok()
+        .stdout;
+    assert!(kept.contains("another root"), "{kept}");
+}

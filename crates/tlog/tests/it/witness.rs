@@ -3,7 +3,9 @@
 
 use tlog::note::{KeyType, Note, SignerKey, VerifierKey};
 use tlog::proof::consistency_proof;
-use tlog::witness::{AddCheckpoint, Cosigned, PROOF_LINES_MAX, Refusal, cosignatures, judge};
+use tlog::witness::{
+    AddCheckpoint, Cosigned, PROOF_LINES_MAX, Refusal, cosignatures, judge, split_view,
+};
 use tlog::{Checkpoint, Hash};
 
 use crate::support::MemoryTree;
@@ -260,4 +262,18 @@ fn the_response_is_cosignature_lines_that_verify_over_the_checkpoint() {
     assert_eq!(checkpoint.size, 3);
     // A log key cannot cosign.
     assert!(cosignatures(&[log.key], note.text(), 1).is_err());
+}
+
+#[test]
+fn two_signed_roots_of_one_size_prove_a_split_view() {
+    let log = Log::new(6);
+    let keys = [log.key.verifier()];
+    let honest = log.checkpoint(4);
+    let forked = log.signed(4, Hash([9; 32]), &log.key);
+    assert_eq!(split_view(&honest, &forked, &keys), Some(4));
+    // The same tree twice, two sizes, or a note the log did not sign: no proof.
+    assert_eq!(split_view(&honest, &log.checkpoint(4), &keys), None);
+    assert_eq!(split_view(&honest, &log.checkpoint(5), &keys), None);
+    let stranger = log.signed(4, Hash([9; 32]), &key(ORIGIN, 8, KeyType::Ed25519));
+    assert_eq!(split_view(&honest, &stranger, &keys), None);
 }
