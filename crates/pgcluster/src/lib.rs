@@ -64,28 +64,40 @@ fn bin_dir() -> Result<PathBuf, Error> {
     if let Ok(bin) = installed() {
         return Ok(bin);
     }
+    debian_install(&[PACKAGE], &["postgresql-15"]).map_err(|e| {
+        Error(format!(
+            "no PostgreSQL server under /usr/lib/postgresql: {e} (run as root, or set CONCORDAT_PG_BIN)"
+        ))
+    })?;
+    installed()
+}
+
+/// Installs Debian packages for a test: `pinned` (`name=version`), or `current` (the same
+/// names, unpinned) once the mirror no longer carries those versions. One `apt-get` runs at a
+/// time across the test processes, each also waiting for dpkg's lock.
+pub fn debian_install(pinned: &[&str], current: &[&str]) -> Result<(), Error> {
     let apt = |args: &[&str]| {
-        // One apt-get at a time across the tests (each also waits for dpkg's lock).
         let shared = std::fs::File::create(std::env::temp_dir().join("concordat-apt.lock"));
         let _held = shared.as_ref().map(|f| f.lock());
         Command::new("apt-get")
-            // Other tests may be installing at the same time: wait for dpkg's lock.
             .args(["-o", "DPkg::Lock::Timeout=600"])
             .args(args)
             .env("DEBIAN_FRONTEND", "noninteractive")
             .status()
             .is_ok_and(|s| s.success())
     };
-    let quiet = ["install", "-y", "-qq", "--no-install-recommends"];
-    if !(apt(&["update", "-qq"])
-        && (apt(&[&quiet[..], &[PACKAGE]].concat())
-            || apt(&[&quiet[..], &["postgresql-15"]].concat())))
-    {
-        return Err(Error(format!(
-            "no PostgreSQL server under /usr/lib/postgresql and apt-get could not install {PACKAGE} (run as root, or set CONCORDAT_PG_BIN)"
-        )));
+    if !apt(&["update", "-qq"]) {
+        return Err(Error("apt-get update failed".to_owned()));
     }
-    installed()
+    let quiet = ["install", "-y", "-qq", "--no-install-recommends"];
+    if apt(&[&quiet[..], pinned].concat()) || apt(&[&quiet[..], current].concat()) {
+        Ok(())
+    } else {
+        Err(Error(format!(
+            "apt-get could not install {}",
+            pinned.join(" ")
+        )))
+    }
 }
 
 /// The newest server installed under `/usr/lib/postgresql`.

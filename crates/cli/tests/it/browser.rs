@@ -28,35 +28,9 @@ fn chromium() -> PathBuf {
     if let Some(path) = found("chromium") {
         return path;
     }
-    let apt = |args: &[&str]| {
-        // One apt-get at a time across the tests (each also waits for dpkg's lock).
-        let shared = std::fs::File::create(std::env::temp_dir().join("concordat-apt.lock"));
-        let _held = shared.as_ref().map(|f| f.lock());
-        Command::new("apt-get")
-            // Other tests may be installing at the same time: wait for dpkg's lock.
-            .args(["-o", "DPkg::Lock::Timeout=600"])
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    assert!(
-        apt(&["update", "-qq"]),
-        "apt-get update failed: the browser test installs Debian's chromium (run as root)"
-    );
-    if !apt(&["install", "-y", "-qq", "--no-install-recommends", CHROMIUM]) {
-        eprintln!("{CHROMIUM} is no longer on the mirror; installing the current chromium");
-        assert!(
-            apt(&[
-                "install",
-                "-y",
-                "-qq",
-                "--no-install-recommends",
-                "chromium"
-            ]),
-            "apt-get install chromium failed"
-        );
-    }
+    pgcluster::debian_install(&[CHROMIUM], &["chromium"]).unwrap_or_else(|e| {
+        panic!("the browser test installs Debian's chromium (run as root): {e}")
+    });
     found("chromium").expect("chromium is installed")
 }
 

@@ -3,48 +3,60 @@
 //! evidence, racing clients that cannot roll the log back, and Go's note package verifying
 //! what the witness cosigned.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use tlog::Note;
 use tlog::note::VerifierKey;
 
-use crate::support::{BINARY, ORIGIN, Workspace};
+use crate::server::Served;
+use crate::support::{ORIGIN, Workspace};
 
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// Serves the workspace's witness (in `witness/`), as `serve` serves an instance.
 fn serve(workspace: &Workspace) -> Served {
-    let mut child = Command::new(BINARY)
-        .args([
+    let dir = workspace.path("witness");
+    Served::start(
+        workspace.dir.path(),
+        dir.clone(),
+        &[
             "witness",
             "serve",
             "--dir",
-            "witness",
+            dir.to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
+        ],
+    )
+}
+
+/// A witness of the workspace's log in `witness/`; its verifier key.
+fn witness_of(workspace: &Workspace) -> String {
+    let key = workspace
+        .run(&[
+            "witness",
+            "init",
+            "--dir",
+            "witness",
+            "--name",
+            "witness.test.example/w1",
         ])
-        .current_dir(workspace.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first.trim().strip_prefix("serving at ").unwrap().to_owned();
-    Served { child, url }
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    workspace
+        .run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            "witness",
+            "--origin",
+            ORIGIN,
+            "--key",
+            &workspace.verifier_key,
+        ])
+        .ok();
+    key
 }
 
 /// POSTs an add-checkpoint body: (status, content type, body).
@@ -90,32 +102,8 @@ fn proof(workspace: &Workspace, old: u64, new: u64) -> String {
 #[test]
 fn a_witness_cosigns_a_real_log_and_answers_as_the_spec_says() {
     let workspace = Workspace::new();
-    let witness_key = workspace
-        .run(&[
-            "witness",
-            "init",
-            "--dir",
-            "witness",
-            "--name",
-            "witness.test.example/w1",
-        ])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
+    let witness_key = witness_of(&workspace);
     let witness = VerifierKey::parse(&witness_key).unwrap();
-    workspace
-        .run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            "witness",
-            "--origin",
-            ORIGIN,
-            "--key",
-            &workspace.verifier_key,
-        ])
-        .ok();
     let served = serve(&workspace);
 
     // First contact: old 0, no proof. The answer is a cosignature line that verifies over
@@ -237,29 +225,11 @@ fn go() -> PathBuf {
     let note = Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/note/note.go");
     let go = Path::new("/usr/bin/go");
     if !(go.exists() && note.exists()) {
-        let apt = |args: &[&str]| {
-            // One apt-get at a time across the tests (each also waits for dpkg's lock).
-            let shared = std::fs::File::create(std::env::temp_dir().join("concordat-apt.lock"));
-            let _held = shared.as_ref().map(|f| f.lock());
-            Command::new("apt-get")
-                // Other tests may be installing at the same time: wait for dpkg's lock.
-                .args(["-o", "DPkg::Lock::Timeout=600"])
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        let quiet = ["install", "-y", "-qq", "--no-install-recommends"];
-        assert!(
-            apt(&["update", "-qq"])
-                && (apt(&[
-                    &quiet[..],
-                    &["golang-go=2:1.19~1", "golang-golang-x-mod-dev=0.7.0-1"]
-                ]
-                .concat())
-                    || apt(&[&quiet[..], &["golang-go", "golang-golang-x-mod-dev"]].concat())),
-            "apt-get could not install Debian's golang-go and golang-golang-x-mod-dev (run as root)"
-        );
+        pgcluster::debian_install(
+            &["golang-go=2:1.19~1", "golang-golang-x-mod-dev=0.7.0-1"],
+            &["golang-go", "golang-golang-x-mod-dev"],
+        )
+        .unwrap_or_else(|e| panic!("the Go interop test installs Debian's Go (run as root): {e}"));
     }
     go.to_owned()
 }
@@ -270,31 +240,7 @@ fn go() -> PathBuf {
 fn go_verifies_a_checkpoint_the_witness_cosigned() {
     let go = go();
     let workspace = Workspace::new();
-    let witness_key = workspace
-        .run(&[
-            "witness",
-            "init",
-            "--dir",
-            "witness",
-            "--name",
-            "witness.test.example/w1",
-        ])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    workspace
-        .run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            "witness",
-            "--origin",
-            ORIGIN,
-            "--key",
-            &workspace.verifier_key,
-        ])
-        .ok();
+    let witness_key = witness_of(&workspace);
     let served = serve(&workspace);
     let checkpoint = append(&workspace, 3);
     let (status, _, lines) = add(&served.url, &format!("old 0\n\n{checkpoint}"));
@@ -351,31 +297,7 @@ fn go_verifies_a_checkpoint_the_witness_cosigned() {
 #[test]
 fn proof_verify_holds_a_checkpoint_to_the_witness_policy() {
     let workspace = Workspace::new();
-    let witness_key = workspace
-        .run(&[
-            "witness",
-            "init",
-            "--dir",
-            "witness",
-            "--name",
-            "witness.test.example/w1",
-        ])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    workspace
-        .run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            "witness",
-            "--origin",
-            ORIGIN,
-            "--key",
-            &workspace.verifier_key,
-        ])
-        .ok();
+    let witness_key = witness_of(&workspace);
     let served = serve(&workspace);
     let checkpoint = append(&workspace, 4);
     workspace.write("entry.txt", b"entry 2");
@@ -439,28 +361,7 @@ fn proof_verify_holds_a_checkpoint_to_the_witness_policy() {
 #[test]
 fn a_split_view_is_kept_served_and_refused_by_clients() {
     let workspace = Workspace::new();
-    workspace
-        .run(&[
-            "witness",
-            "init",
-            "--dir",
-            "witness",
-            "--name",
-            "witness.test.example/w1",
-        ])
-        .ok();
-    workspace
-        .run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            "witness",
-            "--origin",
-            ORIGIN,
-            "--key",
-            &workspace.verifier_key,
-        ])
-        .ok();
+    witness_of(&workspace);
     let served = serve(&workspace);
     // Before any misbehaviour, asking the witness passes.
     let honest = append(&workspace, 3);
