@@ -1,6 +1,6 @@
 //! The write path: verify → apply → append with the state it changes → checkpoint → receipt.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -194,30 +194,39 @@ impl Ledger {
     }
 }
 
-impl LedgerWriter {
-    /// Refuses a statement already logged, or accepted earlier in this batch (`batch`, the
-    /// digests accepted so far).
-    fn check_new(&self, batch: &HashSet<[u8; 32]>, digest: &[u8; 32]) -> Result<(), SubmitError> {
-        let logged = if batch.contains(digest) {
-            Some(None)
-        } else {
-            self.writer.logged_at(digest)?.map(Some)
-        };
-        match logged {
-            None => Ok(()),
-            Some(at) => Err(SubmitError::Rejected(domain::Rejection {
-                rule: "logged-once",
-                message: format!(
-                    "this statement is already {}: an entry is logged once, and a signed envelope cannot be submitted again (to say the same thing anew, sign a new statement)",
-                    at.map_or_else(
-                        || "in this batch".to_owned(),
-                        |index| format!("logged as entry {index}")
-                    )
-                ),
-            })),
+/// Refuses a statement already logged, or accepted earlier in this batch (`batch`, the digests
+/// accepted so far). `known` holds what the log was found to hold of the batch's digests at once.
+fn check_new(
+    writer: &mut Writer,
+    known: &Result<HashMap<[u8; 32], u64>, String>,
+    batch: &HashSet<[u8; 32]>,
+    digest: &[u8; 32],
+) -> Result<(), SubmitError> {
+    let logged = if batch.contains(digest) {
+        Some(None)
+    } else {
+        match known {
+            Ok(known) if known.contains_key(digest) => Some(known.get(digest).copied()),
+            Err(error) => return Err(SubmitError::Failed(error.clone())),
+            Ok(_) => writer.logged_at(digest)?.map(Some),
         }
+    };
+    match logged {
+        None => Ok(()),
+        Some(at) => Err(SubmitError::Rejected(domain::Rejection {
+            rule: "logged-once",
+            message: format!(
+                "this statement is already {}: an entry is logged once, and a signed envelope cannot be submitted again (to say the same thing anew, sign a new statement)",
+                at.map_or_else(
+                    || "in this batch".to_owned(),
+                    |index| format!("logged as entry {index}")
+                )
+            ),
+        })),
     }
+}
 
+impl LedgerWriter {
     /// Verifies the batch's signatures (in parallel, strictly, against the committed keys),
     /// applies each submission in order against a working copy of the state, then appends the
     /// accepted ones and their state changes in one transaction.
@@ -246,6 +255,14 @@ impl LedgerWriter {
             .map(|(position, s)| ((position as u64, s.envelope), s.reply))
             .unzip();
         let prepared = prepare_parallel(&self.keys, envelopes, self.threads, Check::Strict);
+        let ready: Vec<[u8; 32]> = prepared
+            .iter()
+            .filter_map(|item| match item {
+                Prepared::Ready { digest, .. } => Some(*digest),
+                Prepared::Sequential { .. } => None,
+            })
+            .collect();
+        let known = self.writer.logged_among(&ready).map_err(|e| e.to_string());
         let mut accepted: Vec<(Vec<u8>, oneshot::Sender<Reply>)> =
             Vec::with_capacity(replies.len());
         let mut digests: Vec<[u8; 32]> = Vec::with_capacity(replies.len());
@@ -265,8 +282,7 @@ impl LedgerWriter {
                         statement: &statement,
                         signers: &signers,
                     };
-                    let outcome = self
-                        .check_new(&in_batch, &digest)
+                    let outcome = check_new(&mut self.writer, &known, &in_batch, &digest)
                         .and_then(|()| admit(&working, &entry))
                         .map(|changes| (changes, digest));
                     (bytes, outcome)
@@ -278,7 +294,7 @@ impl LedgerWriter {
                             statement: &verified.statement,
                             signers: &verified.signers,
                         };
-                        self.check_new(&in_batch, &verified.digest)
+                        check_new(&mut self.writer, &known, &in_batch, &verified.digest)
                             .and_then(|()| admit(&working, &entry))
                             .map(|changes| (changes, verified.digest))
                     });

@@ -9,6 +9,16 @@ pub enum StoreError {
     NotALog(PathBuf),
     #[error("`{}` already holds a log", .0.display())]
     AlreadyExists(PathBuf),
+    #[error(
+        "the database {0} holds no Concordat log; create one with `concordat init --database URL`"
+    )]
+    NoLogInDatabase(String),
+    #[error("the database {0} already holds a log")]
+    DatabaseHoldsLog(String),
+    #[error(
+        "another node (`{holder}`) sequences the log in {database}; send entries to it, or stop it first"
+    )]
+    Led { database: String, holder: String },
     #[error("log directory `{}` is being written by another process ({holder}); stop it first, or send entries to it instead", .dir.display())]
     Locked { dir: PathBuf, holder: String },
     #[error("{context}: {source}")]

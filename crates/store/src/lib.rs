@@ -10,12 +10,13 @@
 //!   reads never block the writer.
 //! - [`verify`] recomputes everything from the entries and reports the first difference.
 //!
-//! SQLite (WAL mode, `synchronous=FULL`) is the embedded default. [`pg`] holds what the log
-//! on PostgreSQL stands on so far: its schema as versioned migrations and the choice of one
-//! sequencer among several nodes with a fencing token; the writer and readers do not use it
-//! yet.
+//! A log lives in a [`Database`]: SQLite (WAL mode, `synchronous=FULL`), the embedded default,
+//! or PostgreSQL ([`pg`]: the schema as versioned migrations, and one sequencer among several
+//! nodes with a fencing token that every append checks). Both sit behind one interface
+//! (`backend`), so everything above it is written once.
 
 mod appender;
+mod backend;
 mod batch;
 mod error;
 mod lock;
@@ -29,13 +30,14 @@ pub mod witness;
 mod writer;
 
 pub use appender::{Appended, Appender, Ticket};
+pub use backend::Database;
 pub use batch::{Batcher, GroupCommit};
 pub use error::StoreError;
 pub use nodes::CACHED_TILES_DEFAULT;
 pub use published::PUBLISHED_FILE;
 pub use reader::Reader;
-pub use schema::{LogInfo, init, init_with_meta};
-pub use verify::{Problem, VerifyFailure, VerifyProgress, VerifyReport, verify};
+pub use schema::{LogInfo, init, init_at, init_with_meta};
+pub use verify::{Problem, VerifyFailure, VerifyProgress, VerifyReport, verify, verify_at};
 pub use writer::{BatchCommit, StateTx, Writer};
 
 /// The database file inside a log directory.

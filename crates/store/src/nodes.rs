@@ -3,13 +3,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension as _};
 use tlog::hash::HASH_BYTES;
 use tlog::tile::{TileHashes, encode_index, locate, stored_hashes, stored_position};
 use tlog::{Hash, NodeId, NodeSource};
 
 use crate::StoreError;
-use crate::schema::{from_sql_u64, to_sql_u64};
+use crate::backend::Rows;
 
 /// Tiles a reader keeps in memory by default: each is at most 510 hashes (16 KiB), so 8,192
 /// tiles (at most 128 MiB, filled only by a long-running reader) hold every level-0 tile of a
@@ -52,7 +51,7 @@ impl TileCache {
         }
     }
 
-    fn node(&mut self, conn: &Connection, node: NodeId) -> Result<Hash, StoreError> {
+    fn node(&mut self, rows: &mut dyn Rows, node: NodeId) -> Result<Hash, StoreError> {
         let location = locate(node);
         let key = (location.tile_level, location.tile_index);
         if let Some(hash) = self
@@ -71,7 +70,7 @@ impl TileCache {
                 node.index
             ))
         };
-        let tile = read_raw_tile(conn, location.tile_level, location.tile_index)?
+        let tile = read_raw_tile(rows, location.tile_level, location.tile_index)?
             .ok_or_else(|| damaged("is missing; it holds"))?;
         let hash = tile
             .get(location.sublevel, location.position)
@@ -92,8 +91,12 @@ impl TileCache {
     }
 }
 
-fn read_raw_tile(conn: &Connection, level: u8, index: u64) -> Result<Option<RawTile>, StoreError> {
-    let Some((width, bytes)) = read_tile_row(conn, level, index)? else {
+fn read_raw_tile(
+    rows: &mut dyn Rows,
+    level: u8,
+    index: u64,
+) -> Result<Option<RawTile>, StoreError> {
+    let Some((width, bytes)) = rows.tile(level, index)? else {
         return Ok(None);
     };
     let expected = stored_hashes(width) * HASH_BYTES;
@@ -108,11 +111,11 @@ fn read_raw_tile(conn: &Connection, level: u8, index: u64) -> Result<Option<RawT
 }
 
 pub(crate) fn read_tile(
-    conn: &Connection,
+    rows: &mut dyn Rows,
     level: u8,
     index: u64,
 ) -> Result<Option<TileHashes>, StoreError> {
-    let Some((width, bytes)) = read_tile_row(conn, level, index)? else {
+    let Some((width, bytes)) = rows.tile(level, index)? else {
         return Ok(None);
     };
     TileHashes::from_stored(level, index, width, &bytes)
@@ -120,37 +123,18 @@ pub(crate) fn read_tile(
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn read_tile_row(
-    conn: &Connection,
-    level: u8,
-    index: u64,
-) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
-    let row: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT width, hashes FROM tiles WHERE level = ?1 AND idx = ?2")?
-        .query_row([i64::from(level), to_sql_u64(index)?], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .optional()?;
-    let Some((width, bytes)) = row else {
-        return Ok(None);
-    };
-    let width = u16::try_from(from_sql_u64(width)?)
-        .ok()
-        .filter(|w| (1..=tlog::tile::TILE_WIDTH).contains(w))
-        .ok_or_else(|| StoreError::Corrupt(format!("tile width {width} is out of range")))?;
-    Ok(Some((width, bytes)))
-}
-
-/// A connection and a tile cache, seen as a node source.
-pub(crate) struct SqlNodes<'a> {
-    pub(crate) conn: &'a Connection,
+/// Stored rows and a tile cache, seen as a node source.
+pub(crate) struct Nodes<'a, R: Rows> {
+    pub(crate) rows: &'a RefCell<R>,
     pub(crate) cache: &'a RefCell<TileCache>,
 }
 
-impl NodeSource for SqlNodes<'_> {
+impl<R: Rows> NodeSource for Nodes<'_, R> {
     type Error = StoreError;
 
     fn node(&self, node: NodeId) -> Result<Hash, StoreError> {
-        self.cache.borrow_mut().node(self.conn, node)
+        self.cache
+            .borrow_mut()
+            .node(&mut *self.rows.borrow_mut(), node)
     }
 }

@@ -1,29 +1,36 @@
 //! The read side: checkpoints, entries, proofs, tiles and entry bundles from stored hashes, on a
-//! read-only connection of its own (WAL readers never block the writer).
+//! connection of its own (readers never block the writer).
 
 use std::cell::RefCell;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension as _};
 use tlog::Hash;
 use tlog::proof::{ProveError, consistency_proof, inclusion_proof, root_at};
 use tlog::proof_file::ProofFile;
 use tlog::tile::{TileId, encode_bundle, width_at};
 
-use crate::nodes::{SqlNodes, TileCache, read_tile};
-use crate::schema::{
-    LogInfo, checkpoint_from_row, from_sql_u64, latest_checkpoint, open_reader_connection,
-    read_info, to_sql_u64,
-};
+use crate::backend::{Conn, Database, Rows};
+use crate::nodes::{Nodes, TileCache, read_tile};
+use crate::schema::{LogInfo, read_info};
 use crate::{StoreError, StoredCheckpoint};
 
 /// A reader of one log. Cheap to open; keep one per thread.
-#[derive(Debug)]
 pub struct Reader {
-    conn: Connection,
+    conn: RefCell<Box<dyn Conn>>,
     info: LogInfo,
     cache: RefCell<TileCache>,
 }
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("origin", &self.info.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Entries a reader fetches at a time when it goes through many.
+const ENTRY_PAGE: usize = 4096;
 
 fn prove_error(error: ProveError<StoreError>) -> StoreError {
     match error {
@@ -39,51 +46,46 @@ impl Reader {
 
     /// Opens a reader that keeps up to `cached_tiles` tiles (16 KiB each at most) in memory.
     pub fn open_with_cache(dir: &Path, cached_tiles: usize) -> Result<Reader, StoreError> {
-        let conn = open_reader_connection(dir)?;
-        let info = read_info(&conn, dir)?;
+        Reader::open_at(&Database::Sqlite(dir.to_owned()), cached_tiles)
+    }
+
+    /// Opens a reader of the log in `database`, keeping up to `cached_tiles` tiles in memory.
+    pub fn open_at(database: &Database, cached_tiles: usize) -> Result<Reader, StoreError> {
+        let mut conn = database.read()?;
+        let info = read_info(&mut *conn, database.dir())?;
         Ok(Reader {
-            conn,
+            conn: RefCell::new(conn),
             info,
             cache: RefCell::new(TileCache::with_capacity(cached_tiles)),
         })
+    }
+
+    fn rows(&self) -> std::cell::RefMut<'_, Box<dyn Conn>> {
+        self.conn.borrow_mut()
     }
 
     pub fn info(&self) -> &LogInfo {
         &self.info
     }
 
-    fn nodes(&self) -> SqlNodes<'_> {
-        SqlNodes {
-            conn: &self.conn,
+    fn nodes(&self) -> Nodes<'_, Box<dyn Conn>> {
+        Nodes {
+            rows: &self.conn,
             cache: &self.cache,
         }
     }
 
     /// The latest signed checkpoint.
     pub fn latest_checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
-        latest_checkpoint(&self.conn)
+        self.rows().latest_checkpoint()
     }
 
     /// The checkpoint signed at exactly `size`, or an error naming the signed sizes around it.
     pub fn checkpoint_at(&self, size: u64) -> Result<StoredCheckpoint, StoreError> {
-        let found = self
-            .conn
-            .prepare_cached("SELECT size, root, note FROM checkpoints WHERE size = ?1")?
-            .query_row([to_sql_u64(size)?], checkpoint_from_row)
-            .optional()?;
-        if let Some(checkpoint) = found {
-            return checkpoint;
+        if let Some(checkpoint) = self.rows().checkpoint_at(size)? {
+            return Ok(checkpoint);
         }
-        let below: Option<i64> = self.conn.query_row(
-            "SELECT MAX(size) FROM checkpoints WHERE size < ?1",
-            [to_sql_u64(size)?],
-            |row| row.get(0),
-        )?;
-        let above: Option<i64> = self.conn.query_row(
-            "SELECT MIN(size) FROM checkpoints WHERE size > ?1",
-            [to_sql_u64(size)?],
-            |row| row.get(0),
-        )?;
+        let (below, above) = self.rows().checkpoints_around(size)?;
         let nearby: Vec<String> = [below, above]
             .into_iter()
             .flatten()
@@ -101,10 +103,7 @@ impl Reader {
 
     /// The number of signed checkpoints.
     pub fn checkpoint_count(&self) -> Result<u64, StoreError> {
-        let count: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM checkpoints", [], |row| row.get(0))?;
-        from_sql_u64(count)
+        self.rows().checkpoint_count()
     }
 
     /// The entry at `index`, if the latest checkpoint covers it.
@@ -113,10 +112,8 @@ impl Reader {
         if index >= size {
             return Err(StoreError::NoSuchEntry { index, size });
         }
-        self.conn
-            .prepare_cached("SELECT data FROM entries WHERE idx = ?1")?
-            .query_row([to_sql_u64(index)?], |row| row.get(0))
-            .optional()?
+        self.rows()
+            .entry(index)?
             .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is missing")))
     }
 
@@ -186,7 +183,7 @@ impl Reader {
     /// checkpoint's size or the current one.
     pub fn tile(&self, tile: TileId) -> Result<Vec<u8>, StoreError> {
         self.check_tile(tile)?;
-        let stored = read_tile(&self.conn, tile.level, tile.index)?
+        let stored = read_tile(&mut **self.rows(), tile.level, tile.index)?
             .ok_or_else(|| StoreError::Corrupt(format!("{} is missing", tile.path())))?;
         let bytes = stored.tile_bytes();
         bytes
@@ -199,20 +196,13 @@ impl Reader {
     pub fn entry_bundle(&self, tile: TileId) -> Result<Vec<u8>, StoreError> {
         self.check_tile(TileId { level: 0, ..tile })?;
         let start = tile.first_node();
-        let mut statement = self.conn.prepare_cached(
-            "SELECT idx, data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
-        )?;
-        let rows = statement.query_map(
-            [
-                to_sql_u64(start)?,
-                to_sql_u64(start + u64::from(tile.width))?,
-            ],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?)),
-        )?;
-        let mut entries = Vec::with_capacity(usize::from(tile.width));
-        for (expected, row) in (start..).zip(rows) {
-            let (index, data) = row?;
-            if from_sql_u64(index)? != expected {
+        let width = usize::from(tile.width);
+        let rows = self
+            .rows()
+            .entries(start, Some(start + u64::from(tile.width)), width)?;
+        let mut entries = Vec::with_capacity(width);
+        for (expected, (index, data)) in (start..).zip(rows) {
+            if index != expected {
                 return Err(StoreError::Corrupt(format!("entry {expected} is missing")));
             }
             entries.push(data);
@@ -256,67 +246,59 @@ impl Reader {
         start: u64,
         mut visit: impl FnMut(u64, &[u8]) -> Result<(), E>,
     ) -> Result<u64, E> {
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(StoreError::from)?;
-        let size = latest_checkpoint(&tx)?.size;
-        let mut statement = tx
-            .prepare("SELECT idx, data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
-            .map_err(StoreError::from)?;
-        let mut rows = statement
-            .query([to_sql_u64(start)?, to_sql_u64(size)?])
-            .map_err(StoreError::from)?;
-        let mut expected = start;
-        while let Some(row) = rows.next().map_err(StoreError::from)? {
-            let index = from_sql_u64(row.get(0).map_err(StoreError::from)?)?;
-            if index != expected {
+        let mut conn = self.rows();
+        conn.snapshot()?;
+        let result = (|| -> Result<u64, E> {
+            let size = conn.latest_checkpoint()?.size;
+            let mut expected = start;
+            while expected < size {
+                let page = conn.entries(expected, Some(size), ENTRY_PAGE)?;
+                if page.is_empty() {
+                    break;
+                }
+                for (index, data) in page {
+                    if index != expected {
+                        return Err(
+                            StoreError::Corrupt(format!("entry {expected} is missing")).into()
+                        );
+                    }
+                    visit(index, &data)?;
+                    expected += 1;
+                }
+            }
+            if expected < size {
                 return Err(StoreError::Corrupt(format!("entry {expected} is missing")).into());
             }
-            let data = row.get_ref(1).map_err(StoreError::from)?;
-            let bytes = data.as_blob().map_err(|_| {
-                StoreError::Corrupt(format!("entry {index} is not stored as bytes"))
-            })?;
-            visit(index, bytes)?;
-            expected += 1;
-        }
-        if expected < size {
-            return Err(StoreError::Corrupt(format!("entry {expected} is missing")).into());
-        }
+            Ok(size)
+        })();
+        let ended = conn.end_snapshot();
+        let size = result?;
+        ended?;
         Ok(size)
     }
 
     /// Every stored state row, as (space, key, value), ordered.
     pub fn state_rows(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
-        let mut statement = self
-            .conn
-            .prepare("SELECT space, key, value FROM state ORDER BY space, key")?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.rows().state_rows()
+    }
+
+    /// One state row.
+    pub fn state_get(&self, space: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.rows().state_get(space, key)
     }
 
     /// Every recorded entry digest with its index (see `Writer::append_batch_digested`);
     /// empty for a log made before digests were recorded.
     pub fn digests(&self) -> Result<Vec<([u8; 32], u64)>, StoreError> {
-        let exists: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'digests')",
-            [],
-            |row| row.get(0),
-        )?;
-        if !exists {
-            return Ok(Vec::new());
-        }
-        let mut statement = self.conn.prepare("SELECT digest, idx FROM digests")?;
-        let rows = statement.query_map([], |row| {
-            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
-        })?;
-        rows.map(|row| {
-            let (digest, index) = row?;
-            let digest = <[u8; 32]>::try_from(digest.as_slice()).map_err(|_| {
-                StoreError::Corrupt(format!("the digest of entry {index} is not 32 bytes"))
-            })?;
-            Ok((digest, from_sql_u64(index)?))
-        })
-        .collect()
+        self.rows()
+            .digests()?
+            .into_iter()
+            .map(|(digest, index)| {
+                let digest = <[u8; 32]>::try_from(digest.as_slice()).map_err(|_| {
+                    StoreError::Corrupt(format!("the digest of entry {index} is not 32 bytes"))
+                })?;
+                Ok((digest, index))
+            })
+            .collect()
     }
 }

@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::Connection;
 use tlog::checkpoint::Checkpoint;
 use tlog::note::{Note, VerifierKey};
 use tlog::tile::{TileHashes, TileId, encode_index, locate};
 use tlog::{Hash, NodeId, TreeState, leaf_hash};
 
 use crate::StoreError;
+use crate::backend::{Database, Rows};
 use crate::nodes::read_tile;
-use crate::schema::{from_sql_u64, open_reader_connection, read_info};
+use crate::schema::read_info;
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +50,12 @@ fn problem(message: impl Into<String>) -> VerifyFailure {
 }
 
 /// A database error while reading the log is itself evidence of damage.
-fn unreadable(error: rusqlite::Error) -> VerifyFailure {
+fn unreadable(error: StoreError) -> VerifyFailure {
     problem(format!("the log database cannot be read: {error}"))
 }
+
+/// Entries read at a time.
+const PAGE: usize = 4096;
 
 /// Verifies the log in `dir`. Checkpoints must verify with `pinned_key` when given (a key the
 /// caller trusts), else with the key the log names.
@@ -61,8 +64,18 @@ pub fn verify(
     pinned_key: Option<&VerifierKey>,
     progress: &mut dyn FnMut(VerifyProgress),
 ) -> Result<VerifyReport, VerifyFailure> {
-    let conn = open_reader_connection(dir)?;
-    let info = read_info(&conn, dir)?;
+    verify_at(&Database::Sqlite(dir.to_owned()), pinned_key, progress)
+}
+
+/// Verifies the log in `database`, as [`verify`].
+pub fn verify_at(
+    database: &Database,
+    pinned_key: Option<&VerifierKey>,
+    progress: &mut dyn FnMut(VerifyProgress),
+) -> Result<VerifyReport, VerifyFailure> {
+    let dir = database.dir();
+    let mut conn = database.read()?;
+    let info = read_info(&mut *conn, dir)?;
     if let Some(pinned) = pinned_key
         && *pinned != info.verifier_key
     {
@@ -73,16 +86,17 @@ pub fn verify(
     }
     let key = pinned_key.unwrap_or(&info.verifier_key).clone();
     // One read transaction: a consistent snapshot even while a writer appends.
-    conn.execute_batch("BEGIN").map_err(unreadable)?;
-    let result = Verification::new(&conn, info.origin.clone(), key)?
-        .run(progress)
+    conn.snapshot().map_err(unreadable)?;
+    let result = Verification::new(&mut *conn, info.origin.clone(), key)
+        .and_then(|verification| verification.run(progress))
         .and_then(|report| {
             // The database on its own may be a smaller, consistent log: the published copy
             // says whether it is the one the log last showed.
-            let latest = crate::schema::latest_checkpoint(&conn).map_err(VerifyFailure::Store)?;
+            let latest = conn.latest_checkpoint().map_err(VerifyFailure::Store)?;
             let cache = std::cell::RefCell::new(crate::nodes::TileCache::default());
-            let nodes = crate::nodes::SqlNodes {
-                conn: &conn,
+            let rows = std::cell::RefCell::new(&mut conn);
+            let nodes = crate::nodes::Nodes {
+                rows: &rows,
                 cache: &cache,
             };
             let root_at = |size| tlog::proof::root_at(&nodes, size);
@@ -94,12 +108,12 @@ pub fn verify(
                 Err(error) => Err(VerifyFailure::Store(error)),
             }
         });
-    let _ = conn.execute_batch("COMMIT");
+    let _ = conn.end_snapshot();
     result
 }
 
 struct Verification<'c> {
-    conn: &'c Connection,
+    rows: &'c mut dyn Rows,
     origin: String,
     key: VerifierKey,
     tree: TreeState,
@@ -111,29 +125,15 @@ struct Verification<'c> {
 }
 
 impl<'c> Verification<'c> {
-    fn new(conn: &'c Connection, origin: String, key: VerifierKey) -> Result<Self, VerifyFailure> {
-        let mut statement = conn
-            .prepare("SELECT size, previous_size, root, note FROM checkpoints ORDER BY size")
-            .map_err(unreadable)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, Option<i64>>(1)?,
-                    row.get::<_, Vec<u8>>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            })
-            .map_err(unreadable)?;
+    fn new(
+        rows: &'c mut dyn Rows,
+        origin: String,
+        key: VerifierKey,
+    ) -> Result<Self, VerifyFailure> {
+        let stored = rows.checkpoint_rows().map_err(unreadable)?;
         let mut checkpoints = Vec::new();
         let mut previous: Option<u64> = None;
-        for row in rows {
-            let (size, previous_size, root, note) = row.map_err(unreadable)?;
-            let size = from_sql_u64(size).map_err(|e| problem(e.to_string()))?;
-            let previous_size = previous_size
-                .map(from_sql_u64)
-                .transpose()
-                .map_err(|e| problem(e.to_string()))?;
+        for (size, previous_size, root, note) in stored {
             if previous_size != previous {
                 let describe =
                     |s: Option<u64>| s.map_or("none".to_owned(), |s| format!("size {s}"));
@@ -152,7 +152,7 @@ impl<'c> Verification<'c> {
             return Err(problem("the log has no signed checkpoint"));
         }
         Ok(Verification {
-            conn,
+            rows,
             origin,
             key,
             tree: TreeState::new(),
@@ -169,37 +169,35 @@ impl<'c> Verification<'c> {
     ) -> Result<VerifyReport, VerifyFailure> {
         let latest = self.checkpoints.last().map(|c| c.0).unwrap_or(0);
         self.check_checkpoints_at_current_size()?;
-        let mut statement = self
-            .conn
-            .prepare("SELECT idx, data FROM entries ORDER BY idx")
-            .map_err(unreadable)?;
-        let mut rows = statement.query([]).map_err(unreadable)?;
-        while let Some(row) = rows.next().map_err(unreadable)? {
-            let index = from_sql_u64(row.get(0).map_err(unreadable)?)
-                .map_err(|e| problem(e.to_string()))?;
-            let expected = self.tree.size();
-            if index != expected {
-                return Err(problem(format!(
-                    "entry {expected} is missing: the stored entries go from {} to {index}",
-                    expected.saturating_sub(1)
-                )));
+        loop {
+            let page = self
+                .rows
+                .entries(self.tree.size(), None, PAGE)
+                .map_err(unreadable)?;
+            if page.is_empty() {
+                break;
             }
-            if index >= latest {
-                return Err(problem(format!(
-                    "entry {index} is stored but no signed checkpoint covers it (the latest is at size {latest})"
-                )));
-            }
-            let data = row.get_ref(1).map_err(unreadable)?;
-            let data = data
-                .as_blob()
-                .map_err(|_| problem(format!("entry {index} is not stored as bytes")))?;
-            self.append(leaf_hash(data))?;
-            self.check_checkpoints_at_current_size()?;
-            if index % 4096 == 0 {
-                progress(VerifyProgress {
-                    done: index,
-                    total: latest,
-                });
+            for (index, data) in page {
+                let expected = self.tree.size();
+                if index != expected {
+                    return Err(problem(format!(
+                        "entry {expected} is missing: the stored entries go from {} to {index}",
+                        expected.saturating_sub(1)
+                    )));
+                }
+                if index >= latest {
+                    return Err(problem(format!(
+                        "entry {index} is stored but no signed checkpoint covers it (the latest is at size {latest})"
+                    )));
+                }
+                self.append(leaf_hash(&data))?;
+                self.check_checkpoints_at_current_size()?;
+                if index % 4096 == 0 {
+                    progress(VerifyProgress {
+                        done: index,
+                        total: latest,
+                    });
+                }
             }
         }
         let size = self.tree.size();
@@ -246,7 +244,7 @@ impl<'c> Verification<'c> {
             .get(&location.tile_level)
             .map(|(index, _)| *index);
         if current != Some(location.tile_index) {
-            let tile = read_tile(self.conn, location.tile_level, location.tile_index)
+            let tile = read_tile(self.rows, location.tile_level, location.tile_index)
                 .map_err(|e| problem(format!("{path}: {e}")))?
                 .ok_or_else(|| problem(format!("{path} is missing from the stored tiles")))?;
             self.compared_tiles += 1;
@@ -311,23 +309,9 @@ impl<'c> Verification<'c> {
 
     /// Every node was compared while streaming; what is left is stored tiles holding more than
     /// the entries call for, or tiles that should not exist at all.
-    fn check_tile_widths(&self) -> Result<(), VerifyFailure> {
+    fn check_tile_widths(&mut self) -> Result<(), VerifyFailure> {
         let size = self.tree.size();
-        let mut statement = self
-            .conn
-            .prepare("SELECT level, idx, width FROM tiles")
-            .map_err(unreadable)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(unreadable)?;
-        for row in rows {
-            let (level, index, width) = row.map_err(unreadable)?;
+        for (level, index, width) in self.rows.tile_widths().map_err(unreadable)? {
             let (Ok(level), Ok(index), Ok(width)) = (
                 u8::try_from(level),
                 u64::try_from(index),

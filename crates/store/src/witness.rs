@@ -17,8 +17,8 @@ use tlog::witness::{AddCheckpoint, Cosigned, Refusal, judge};
 use tlog::{Checkpoint, Hash};
 
 use crate::StoreError;
+use crate::backend::{from_sql_u64, to_sql_u64};
 use crate::batch::{Batcher, GroupCommit};
-use crate::schema::{from_sql_u64, to_sql_u64};
 
 /// The database file inside a witness's directory.
 pub const WITNESS_DATABASE: &str = "witness.db";

@@ -6,19 +6,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
 use tlog::note::SignerKey;
 use tlog::proof::{consistency_proof, root_at, verify_consistency};
 use tlog::tile::{TileHashes, locate, partial_tiles};
 use tlog::tree::frontier_nodes;
 use tlog::{NodeSource, TreeState, leaf_hash};
 
+use crate::backend::{Conn, Database, Rows, TileRow, Tx};
 use crate::lock::WriterLock;
-use crate::nodes::{SqlNodes, TileCache, read_tile};
-use crate::schema::{
-    DIGEST_INDEX, LogInfo, from_sql_u64, insert_checkpoint, latest_checkpoint,
-    open_writer_connection, read_info, sign_checkpoint, to_sql_u64,
-};
+use crate::nodes::{Nodes, TileCache, read_tile};
+use crate::pg::Sequencer;
+use crate::schema::{LogInfo, read_info, sign_checkpoint};
 use crate::{ENTRY_BYTES_MAX, StoreError, StoredCheckpoint};
 
 /// Writes a caller makes in the same transaction as an append: the state projected from the
@@ -29,31 +27,38 @@ pub trait StateTx {
     fn delete(&mut self, space: &str, key: &str) -> Result<(), StoreError>;
 }
 
-struct SqlState<'a> {
-    tx: &'a Transaction<'a>,
+/// The state writes of one append's transaction.
+struct TxState<'a, 'c> {
+    tx: &'a mut (dyn Tx + 'c),
 }
 
-impl StateTx for SqlState<'_> {
+impl StateTx for TxState<'_, '_> {
     fn get(&mut self, space: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached("SELECT value FROM state WHERE space = ?1 AND key = ?2")?
-            .query_row(params![space, key], |row| row.get(0))
-            .optional()?)
+        self.tx.state_get(space, key)
     }
 
     fn put(&mut self, space: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("INSERT OR REPLACE INTO state (space, key, value) VALUES (?1, ?2, ?3)")?
-            .execute(params![space, key, value])?;
-        Ok(())
+        self.tx.state_put(space, key, value)
     }
 
     fn delete(&mut self, space: &str, key: &str) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("DELETE FROM state WHERE space = ?1 AND key = ?2")?
-            .execute(params![space, key])?;
-        Ok(())
+        self.tx.state_delete(space, key)
+    }
+}
+
+/// What keeps other writers out while a writer lives: the log directory's lock file
+/// (SQLite), or the lead of the sequencer, whose epoch fences every append (PostgreSQL).
+enum Exclusion {
+    Lock(#[allow(dead_code, reason = "held for its Drop")] WriterLock),
+    Lead(Box<Sequencer>),
+}
+
+impl Exclusion {
+    fn fence(&self) -> Option<i64> {
+        match self {
+            Exclusion::Lock(_) => None,
+            Exclusion::Lead(lead) => Some(lead.epoch()),
+        }
     }
 }
 
@@ -68,7 +73,7 @@ pub struct BatchCommit {
 
 /// The only writer of a log directory while it lives.
 pub struct Writer {
-    conn: Connection,
+    conn: Box<dyn Conn>,
     info: LogInfo,
     signer: SignerKey,
     tree: TreeState,
@@ -78,7 +83,7 @@ pub struct Writer {
     /// The latest checkpoint is committed but its copy (see `published`) could not be written:
     /// written again before the next append, which fails if it still cannot be.
     unpublished: bool,
-    _lock: WriterLock,
+    exclusion: Exclusion,
 }
 
 impl std::fmt::Debug for Writer {
@@ -94,33 +99,75 @@ impl Writer {
     /// Opens the log in `dir` for writing, taking its lock, and resumes the tree from the
     /// stored right edge after checking it against the latest checkpoint.
     pub fn open(dir: &Path, signer: SignerKey) -> Result<Writer, StoreError> {
-        if !crate::schema::database_path(dir).exists() {
-            return Err(StoreError::NotALog(dir.to_owned()));
+        Writer::open_at(&Database::Sqlite(dir.to_owned()), signer)
+    }
+
+    /// Opens the log in `database` for writing: a SQLite log's lock is taken; on PostgreSQL
+    /// this process takes the lead of the sequencer, or is refused while another node holds it.
+    pub fn open_at(database: &Database, signer: SignerKey) -> Result<Writer, StoreError> {
+        match database {
+            Database::Sqlite(dir) => {
+                if !crate::backend::sqlite::database_path(dir).exists() {
+                    return Err(StoreError::NotALog(dir.to_owned()));
+                }
+                let lock = WriterLock::acquire(dir)?;
+                let conn = crate::backend::sqlite::SqliteConn::writer(dir)?;
+                Writer::resume(Box::new(conn), dir, signer, Exclusion::Lock(lock))
+            }
+            Database::Postgres { url, .. } => {
+                let node = format!("writer {}", std::process::id());
+                match Sequencer::try_lead(url, &node)? {
+                    Some(lead) => Writer::open_leading(database, signer, lead),
+                    None => Err(StoreError::Led {
+                        database: database.describe(),
+                        holder: crate::pg::sequencer_holder(url)?,
+                    }),
+                }
+            }
         }
-        let lock = WriterLock::acquire(dir)?;
-        let conn = open_writer_connection(dir)?;
-        let info = read_info(&conn, dir)?;
-        conn.execute_batch(DIGEST_INDEX)?;
+    }
+
+    /// Opens the log on PostgreSQL for writing under `lead`: every append is refused once
+    /// another node has taken the lead since.
+    pub fn open_leading(
+        database: &Database,
+        signer: SignerKey,
+        lead: Sequencer,
+    ) -> Result<Writer, StoreError> {
+        let Database::Postgres { url, dir } = database else {
+            return Err(StoreError::Invalid(
+                "only a log on PostgreSQL is written under a sequencer's lead".to_owned(),
+            ));
+        };
+        let conn = crate::pg::backend::PgConn::open_writer(url, lead.node())?;
+        Writer::resume(Box::new(conn), dir, signer, Exclusion::Lead(Box::new(lead)))
+    }
+
+    fn resume(
+        mut conn: Box<dyn Conn>,
+        dir: &Path,
+        signer: SignerKey,
+        exclusion: Exclusion,
+    ) -> Result<Writer, StoreError> {
+        let info = read_info(&mut *conn, dir)?;
         if signer.verifier() != info.verifier_key {
             return Err(StoreError::WrongKey {
                 got: signer.verifier().to_text(),
                 expected: info.verifier_key.to_text(),
             });
         }
-        let checkpoint = latest_checkpoint(&conn)?;
-        let stored_entries: i64 =
-            conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |row| {
-                row.get(0)
-            })?;
-        if to_sql_u64(checkpoint.size)? != stored_entries {
+        let checkpoint = conn.latest_checkpoint()?;
+        let stored_entries = conn.entry_end()?;
+        if checkpoint.size != stored_entries {
             return Err(StoreError::Corrupt(format!(
                 "the latest checkpoint covers {} entries but {stored_entries} are stored",
                 checkpoint.size
             )));
         }
         let cache = RefCell::new(TileCache::default());
-        let nodes = SqlNodes {
-            conn: &conn,
+        let conn = RefCell::new(conn);
+        let nodes = Nodes {
+            rows: &conn,
             cache: &cache,
         };
         let frontier = frontier_nodes(checkpoint.size)
@@ -138,9 +185,10 @@ impl Writer {
         crate::published::check(dir, &info.origin, &info.verifier_key, &checkpoint, |size| {
             root_at(&nodes, size)
         })?;
+        let mut conn = conn.into_inner();
         let mut open_tiles = BTreeMap::new();
         for tile in partial_tiles(checkpoint.size) {
-            let stored = read_tile(&conn, tile.level, tile.index)?
+            let stored = read_tile(&mut *conn, tile.level, tile.index)?
                 .filter(|stored| stored.width() == tile.width)
                 .ok_or_else(|| StoreError::Corrupt(format!("{} is missing", tile.path())))?;
             open_tiles.insert((tile.level, tile.index), stored);
@@ -153,8 +201,17 @@ impl Writer {
             open_tiles,
             checkpoint: Arc::new(checkpoint),
             unpublished: true,
-            _lock: lock,
+            exclusion,
         })
+    }
+
+    /// Whether this writer still leads: false once a log on PostgreSQL lost its sequencer's
+    /// session (its next append would be refused). Always true for a SQLite log.
+    pub fn leads(&mut self) -> bool {
+        match &mut self.exclusion {
+            Exclusion::Lock(_) => true,
+            Exclusion::Lead(lead) => lead.holds(),
+        }
     }
 
     pub fn info(&self) -> &LogInfo {
@@ -186,34 +243,31 @@ impl Writer {
     }
 
     /// The index of the entry recorded under `digest` (see [`Writer::append_batch_digested`]).
-    pub fn logged_at(&self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT idx FROM digests WHERE digest = ?1")?
-            .query_row([digest.as_slice()], |row| row.get::<_, i64>(0))
-            .optional()?
-            .map(from_sql_u64)
-            .transpose()
+    pub fn logged_at(&mut self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        self.conn.logged_at(digest)
+    }
+
+    /// Which of `digests` are recorded, and for which entries: one question for a batch.
+    pub fn logged_among(
+        &mut self,
+        digests: &[[u8; 32]],
+    ) -> Result<std::collections::HashMap<[u8; 32], u64>, StoreError> {
+        self.conn.logged_among(digests)
     }
 
     /// Records digests of entries already logged (index, digest), keeping the first entry's
     /// where two share one: for a log written before digests were recorded.
     pub fn record_digests(&mut self, digests: &[(u64, [u8; 32])]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut insert =
-                tx.prepare_cached("INSERT OR IGNORE INTO digests (digest, idx) VALUES (?1, ?2)")?;
-            for (index, digest) in digests {
-                if *index >= self.tree.size() {
-                    return Err(StoreError::NoSuchEntry {
-                        index: *index,
-                        size: self.tree.size(),
-                    });
-                }
-                insert.execute(params![digest.as_slice(), to_sql_u64(*index)?])?;
-            }
+        if let Some((index, _)) = digests.iter().find(|(index, _)| *index >= self.tree.size()) {
+            return Err(StoreError::NoSuchEntry {
+                index: *index,
+                size: self.tree.size(),
+            });
         }
-        tx.commit()?;
-        Ok(())
+        let fence = self.exclusion.fence();
+        let mut tx = self.conn.begin(fence)?;
+        tx.record_digests(digests)?;
+        tx.commit()
     }
 
     /// Appends `entries` and runs `project` in the same transaction; commits durably and
@@ -267,62 +321,44 @@ impl Writer {
         // Work on copies so that a failed batch leaves the writer as it was.
         let mut tree = self.tree.clone();
         let mut touched: BTreeMap<(u8, u64), TileHashes> = BTreeMap::new();
-        let tx = self.conn.transaction()?;
-        {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO entries (idx, data) VALUES (?1, ?2)")?;
-            let mut placement_error = None;
-            for entry in entries {
-                let entry = entry.as_ref();
-                insert.execute(params![to_sql_u64(tree.size())?, entry])?;
-                tree.append_leaf_hash(leaf_hash(entry), |node, hash| {
-                    let location = locate(node);
-                    let key = (location.tile_level, location.tile_index);
-                    let tile = touched.entry(key).or_insert_with(|| {
-                        self.open_tiles
-                            .get(&key)
-                            .cloned()
-                            .unwrap_or_else(|| TileHashes::new(key.0, key.1))
-                    });
-                    if let Err(e) = tile.push(location.sublevel, location.position, hash) {
-                        placement_error.get_or_insert(e);
-                    }
+        let mut placement_error = None;
+        for entry in entries {
+            tree.append_leaf_hash(leaf_hash(entry.as_ref()), |node, hash| {
+                let location = locate(node);
+                let key = (location.tile_level, location.tile_index);
+                let tile = touched.entry(key).or_insert_with(|| {
+                    self.open_tiles
+                        .get(&key)
+                        .cloned()
+                        .unwrap_or_else(|| TileHashes::new(key.0, key.1))
                 });
-            }
-            if let Some(e) = placement_error {
-                return Err(StoreError::Invariant(e.to_string()));
-            }
-            let mut record =
-                tx.prepare_cached("INSERT INTO digests (digest, idx) VALUES (?1, ?2)")?;
-            for (index, digest) in (first_index..).zip(digests) {
-                record
-                    .execute(params![digest.as_slice(), to_sql_u64(index)?])
-                    .map_err(|e| match e.sqlite_error_code() {
-                        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                            StoreError::Invalid(format!(
-                                "entry {index}: its digest is already recorded for another entry"
-                            ))
-                        }
-                        _ => StoreError::Database(e),
-                    })?;
-            }
-            let mut upsert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO tiles (level, idx, width, hashes) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for ((level, index), tile) in &touched {
-                upsert.execute(params![
-                    i64::from(*level),
-                    to_sql_u64(*index)?,
-                    i64::from(tile.width()),
-                    tile.to_stored()
-                ])?;
-            }
+                if let Err(e) = tile.push(location.sublevel, location.position, hash) {
+                    placement_error.get_or_insert(e);
+                }
+            });
         }
-        project(&mut SqlState { tx: &tx })?;
+        if let Some(e) = placement_error {
+            return Err(StoreError::Invariant(e.to_string()));
+        }
+        let tiles: Vec<TileRow> = touched
+            .iter()
+            .map(|((level, index), tile)| (*level, *index, tile.width(), tile.to_stored()))
+            .collect();
+        let fence = self.exclusion.fence();
+        let mut tx = self.conn.begin(fence)?;
+        let slices: Vec<&[u8]> = entries.iter().map(AsRef::as_ref).collect();
+        tx.insert_entries(first_index, &slices)?;
+        if !digests.is_empty() {
+            tx.insert_digests(first_index, digests)?;
+        }
+        tx.put_tiles(&tiles)?;
+        project(&mut TxState { tx: &mut *tx })?;
         let root = tree.root();
+        let tx = RefCell::new(tx);
         check_stored_tree(&tx, &self.checkpoint, tree.size(), &root)?;
+        let mut tx = tx.into_inner();
         let checkpoint = sign_checkpoint(&self.info.origin, tree.size(), root, &self.signer)?;
-        insert_checkpoint(&tx, &checkpoint, Some(self.checkpoint.size))?;
+        tx.insert_checkpoint(&checkpoint, Some(self.checkpoint.size))?;
         tx.commit()?;
 
         self.tree = tree;
@@ -346,15 +382,15 @@ impl Writer {
 
 /// Reads the new tree back from what the transaction stored: its root must be the one about to
 /// be signed, and it must extend the previous checkpoint. Otherwise nothing is signed.
-fn check_stored_tree(
-    tx: &Transaction<'_>,
+fn check_stored_tree<R: Rows>(
+    tx: &RefCell<R>,
     previous: &StoredCheckpoint,
     size: u64,
     root: &tlog::Hash,
 ) -> Result<(), StoreError> {
     let cache = RefCell::new(TileCache::default());
-    let nodes = SqlNodes {
-        conn: tx,
+    let nodes = Nodes {
+        rows: tx,
         cache: &cache,
     };
     let stored_root = root_at(&nodes, size)?;

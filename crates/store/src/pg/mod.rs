@@ -4,6 +4,7 @@
 //! each new leader as the fencing token that every append checks in its own transaction, so
 //! that a deposed leader's late write is refused rather than forking the log.
 
+pub(crate) mod backend;
 mod migrations;
 mod sequencer;
 
@@ -31,6 +32,14 @@ pub fn connect(url: &str, node: &str) -> Result<postgres::Client, StoreError> {
     config
         .connect(postgres::NoTls)
         .map_err(|e| StoreError::Postgres(format!("cannot connect to {}: {e}", redact(url))))
+}
+
+/// The node that leads the sequencer of the log in `url`, as it named itself.
+pub(crate) fn sequencer_holder(url: &str) -> Result<String, StoreError> {
+    let mut client = connect(url, "observer")?;
+    Ok(client
+        .query_opt("SELECT holder FROM sequencer", &[])?
+        .map_or_else(String::new, |row| row.get(0)))
 }
 
 /// `url` without its password, for messages.

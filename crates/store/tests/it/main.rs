@@ -1,4 +1,5 @@
-//! Integration tests for `store`: a real SQLite database in a temporary directory.
+//! Integration tests for `store`: real SQLite databases in temporary directories, and real
+//! PostgreSQL clusters the tests start themselves.
 
 #![allow(
     clippy::unwrap_used,

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use store::{Appender, GroupCommit, Reader, StoreError, Writer, init};
+use store::{Appender, Database, GroupCommit, Reader, StoreError, Writer, init_at};
 use tlog::checkpoint::Checkpoint;
 use tlog::note::{KeyType, Note, SignerKey};
 use tlog::proof::{verify_consistency, verify_inclusion};
 use tlog::tile::{TileId, decode_bundle, partial_tiles};
 use tlog::{Hash, leaf_hash};
 
-use crate::support::{ORIGIN, TestLog};
+use crate::support::{Backend, ORIGIN, TestLog, on_both};
 
 fn open_checkpoint(note: &str, key: &SignerKey) -> Checkpoint {
     Checkpoint::open(note.as_bytes(), ORIGIN, &[key.verifier()])
@@ -17,10 +17,9 @@ fn open_checkpoint(note: &str, key: &SignerKey) -> Checkpoint {
         .0
 }
 
-#[test]
-fn appended_entries_are_proved_against_signed_checkpoints() {
-    let (log, entries) = TestLog::with_entries(1000, 77);
-    let reader = Reader::open(&log.path()).unwrap();
+fn appended_entries_are_proved_against_signed_checkpoints(backend: Backend) {
+    let (log, entries) = TestLog::with_entries_on(backend, 1000, 77);
+    let reader = log.reader();
     let latest = reader.latest_checkpoint().unwrap();
     let checkpoint = open_checkpoint(&latest.note, &log.key);
     assert_eq!(checkpoint.size, 1000);
@@ -81,10 +80,9 @@ fn appended_entries_are_proved_against_signed_checkpoints() {
 
 /// The tiles a client would fetch reproduce the checkpoint's root, and entry bundles hash to
 /// the level-0 tiles.
-#[test]
-fn tiles_and_bundles_reproduce_the_root() {
-    let (log, entries) = TestLog::with_entries(70_000, 5000);
-    let reader = Reader::open(&log.path()).unwrap();
+fn tiles_and_bundles_reproduce_the_root(backend: Backend) {
+    let (log, entries) = TestLog::with_entries_on(backend, 70_000, 5000);
+    let reader = log.reader();
     let size = 70_000;
     let root = reader.latest_checkpoint().unwrap().root;
 
@@ -144,9 +142,8 @@ fn tiles_and_bundles_reproduce_the_root() {
     assert!(reader.tile(TileId::new(1, 1, 256).unwrap()).is_err());
 }
 
-#[test]
-fn group_commit_acknowledges_every_entry_once_durable() {
-    let log = TestLog::new();
+fn group_commit_acknowledges_every_entry_once_durable(backend: Backend) {
+    let log = TestLog::on(backend);
     let appender = Arc::new(
         Appender::start(
             log.writer(),
@@ -184,7 +181,7 @@ fn group_commit_acknowledges_every_entry_once_durable() {
     assert_eq!(writer.size(), 2000);
     drop(writer);
 
-    let reader = Reader::open(&log.path()).unwrap();
+    let reader = log.reader();
     let mut indices: Vec<u64> = acknowledged.iter().map(|(_, a)| a.index).collect();
     indices.sort_unstable();
     assert_eq!(indices, (0..2000).collect::<Vec<_>>());
@@ -197,9 +194,8 @@ fn group_commit_acknowledges_every_entry_once_durable() {
     assert!(reader.checkpoint_count().unwrap() > 1);
 }
 
-#[test]
-fn entries_too_large_for_a_bundle_are_refused() {
-    let log = TestLog::new();
+fn entries_too_large_for_a_bundle_are_refused(backend: Backend) {
+    let log = TestLog::on(backend);
     let appender = Appender::start(log.writer(), GroupCommit::default()).unwrap();
     let error = appender.append(vec![0; 65_536]).unwrap_err();
     assert_eq!(
@@ -209,9 +205,8 @@ fn entries_too_large_for_a_bundle_are_refused() {
     assert_eq!(appender.append(vec![0; 65_535]).unwrap().index, 0);
 }
 
-#[test]
-fn state_writes_share_the_append_transaction() {
-    let log = TestLog::new();
+fn state_writes_share_the_append_transaction(backend: Backend) {
+    let log = TestLog::on(backend);
     let mut writer = log.writer();
     writer
         .append_batch(&[b"one".as_slice()], |state| {
@@ -236,33 +231,34 @@ fn state_writes_share_the_append_transaction() {
         .unwrap();
     assert_eq!(commit.first_index, 1);
     drop(writer);
-    let reader = Reader::open(&log.path()).unwrap();
+    let reader = log.reader();
     assert_eq!(reader.entry(1).unwrap(), b"three");
-    store::verify(&log.path(), None, &mut |_| {}).unwrap();
+    log.verify().unwrap();
 }
 
-#[test]
-fn a_second_writer_is_told_who_holds_the_log() {
-    let log = TestLog::new();
-    let _first = log.writer();
-    let error = Writer::open(&log.path(), log.key.clone()).unwrap_err();
+fn a_second_writer_is_told_who_holds_the_log(backend: Backend) {
+    let log = TestLog::on(backend);
+    let first = log.writer();
+    let error = Writer::open_at(&log.database, log.key.clone()).unwrap_err();
     let message = error.to_string();
-    assert!(matches!(error, StoreError::Locked { .. }));
+    match backend {
+        Backend::Sqlite => assert!(matches!(error, StoreError::Locked { .. })),
+        Backend::Postgres => assert!(matches!(error, StoreError::Led { .. })),
+    }
     assert!(
-        message.contains(&format!("pid {}", std::process::id())),
+        message.contains(&format!("{}", std::process::id())),
         "{message}"
     );
     // Readers are not writers: they open freely.
-    Reader::open(&log.path()).unwrap();
+    log.reader();
+    // Once the first writer is gone, another takes over.
+    drop(first);
+    log.writer();
 }
 
-#[test]
-fn a_writer_resumes_where_the_last_one_stopped() {
-    let (log, mut entries) = TestLog::with_entries(300, 100);
-    let before = Reader::open(&log.path())
-        .unwrap()
-        .latest_checkpoint()
-        .unwrap();
+fn a_writer_resumes_where_the_last_one_stopped(backend: Backend) {
+    let (log, mut entries) = TestLog::with_entries_on(backend, 300, 100);
+    let before = log.reader().latest_checkpoint().unwrap();
     let mut writer = log.writer();
     let more: Vec<Vec<u8>> = (300..600)
         .map(|i| format!("entry {i}").into_bytes())
@@ -271,40 +267,58 @@ fn a_writer_resumes_where_the_last_one_stopped() {
     assert_eq!(commit.first_index, 300);
     entries.extend(more);
     drop(writer);
-    let reader = Reader::open(&log.path()).unwrap();
+    let reader = log.reader();
     let after = open_checkpoint(&reader.latest_checkpoint().unwrap().note, &log.key);
     let proof = reader.consistency_proof(300, 600).unwrap();
     verify_consistency(300, 600, &proof, &before.root, &after.root).unwrap();
-    let report = store::verify(&log.path(), Some(&log.key.verifier()), &mut |_| {}).unwrap();
+    let report = store::verify_at(&log.database, Some(&log.key.verifier()), &mut |_| {}).unwrap();
     assert_eq!(report.size, 600);
 }
 
-#[test]
-fn the_log_refuses_the_wrong_key_and_a_second_init() {
-    let log = TestLog::new();
+fn the_log_refuses_the_wrong_key_and_a_second_init(backend: Backend) {
+    let log = TestLog::on(backend);
     let other = SignerKey::from_seed(ORIGIN, KeyType::Ed25519, [1; 32]).unwrap();
     assert!(matches!(
-        Writer::open(&log.path(), other.clone()),
+        Writer::open_at(&log.database, other.clone()),
         Err(StoreError::WrongKey { .. })
     ));
-    assert!(matches!(
-        init(&log.path(), ORIGIN, &other, None),
-        Err(StoreError::AlreadyExists(_))
-    ));
+    let again = init_at(&log.database, ORIGIN, &other, None, &[]).unwrap_err();
+    match backend {
+        Backend::Sqlite => assert!(matches!(again, StoreError::AlreadyExists(_)), "{again}"),
+        Backend::Postgres => assert!(matches!(again, StoreError::DatabaseHoldsLog(_)), "{again}"),
+    }
     let empty = tempfile::tempdir().unwrap();
-    assert!(matches!(
-        Reader::open(empty.path()),
-        Err(StoreError::NotALog(_))
-    ));
-    let error = init(empty.path(), "", &other, None)
+    let nothing = match &log.cluster {
+        None => Database::Sqlite(empty.path().to_owned()),
+        Some(cluster) => {
+            Database::select(empty.path(), Some(&cluster.database("empty").unwrap())).unwrap()
+        }
+    };
+    let error = Reader::open_at(&nothing, 8).unwrap_err();
+    match backend {
+        Backend::Sqlite => assert!(matches!(error, StoreError::NotALog(_)), "{error}"),
+        Backend::Postgres => assert!(matches!(error, StoreError::NoLogInDatabase(_)), "{error}"),
+    }
+    let error = init_at(&nothing, "", &other, None, &[])
         .unwrap_err()
         .to_string();
     assert!(error.contains("origin ``"), "{error}");
     // The empty log has a signed checkpoint of size 0.
-    let reader = Reader::open(&log.path()).unwrap();
+    let reader = log.reader();
     let note = reader.latest_checkpoint().unwrap().note;
     Note::parse(note.as_bytes())
         .unwrap()
         .verify(&[log.key.verifier()])
         .unwrap();
 }
+
+on_both!(
+    appended_entries_are_proved_against_signed_checkpoints,
+    tiles_and_bundles_reproduce_the_root,
+    group_commit_acknowledges_every_entry_once_durable,
+    entries_too_large_for_a_bundle_are_refused,
+    state_writes_share_the_append_transaction,
+    a_second_writer_is_told_who_holds_the_log,
+    a_writer_resumes_where_the_last_one_stopped,
+    the_log_refuses_the_wrong_key_and_a_second_init,
+);

@@ -1,111 +1,102 @@
 //! Tamper evidence: every changed, deleted or reordered entry, stored hash or checkpoint is
-//! reported by `verify`, and the report says where.
+//! reported by `verify`, and the report says where — on SQLite and on PostgreSQL alike.
 
-use rusqlite::{Connection, params};
-
-use crate::support::TestLog;
+use crate::support::{Backend, Snapshot, Tables, TestLog, Value, on_both};
 
 fn verify_error(log: &TestLog) -> String {
-    match store::verify(&log.path(), None, &mut |_| {}) {
+    match log.verify() {
         Ok(report) => panic!("tampered log verified: {report:?}"),
         Err(error) => error.to_string(),
     }
 }
 
-fn database(log: &TestLog) -> Connection {
-    Connection::open(log.path().join(store::DATABASE_FILE)).unwrap()
-}
-
-/// Runs `tamper` inside a transaction, checks `verify` reports it, then undoes it.
-fn check(log: &TestLog, tamper: impl FnOnce(&Connection), expected: &str) {
-    let mut db = database(log);
-    let tx = db.transaction().unwrap();
-    tamper(&tx);
-    tx.commit().unwrap();
+/// Runs `tamper` on the log's tables, checks `verify` reports it, then restores `clean`.
+fn check(
+    log: &TestLog,
+    tables: &mut Tables,
+    clean: &Snapshot,
+    tamper: impl FnOnce(&mut Tables),
+    expected: &str,
+) {
+    tamper(tables);
     let error = verify_error(log);
     assert!(error.contains(expected), "`{error}` lacks `{expected}`");
+    tables.restore(clean);
 }
 
-fn snapshot(log: &TestLog) -> Vec<u8> {
-    std::fs::read(log.path().join(store::DATABASE_FILE)).unwrap()
+/// As [`check`], for a change to the tile table alone.
+fn check_tiles(
+    log: &TestLog,
+    tables: &mut Tables,
+    clean: &Snapshot,
+    tamper: impl FnOnce(&mut Tables),
+    expected: &str,
+) {
+    tamper(tables);
+    let error = verify_error(log);
+    assert!(error.contains(expected), "`{error}` lacks `{expected}`");
+    tables.restore_only(clean, &["tiles"]);
 }
 
-fn restore(log: &TestLog, bytes: &[u8]) {
-    let db = database(log);
-    db.pragma_update(None, "wal_checkpoint", "TRUNCATE")
-        .unwrap();
-    drop(db);
-    std::fs::write(log.path().join(store::DATABASE_FILE), bytes).unwrap();
+fn tampered_log(backend: Backend) -> (TestLog, Tables, Snapshot) {
+    let (log, _) = TestLog::with_entries_on(backend, 300, 40);
+    log.verify().unwrap();
+    let mut tables = log.tables();
+    let clean = tables.snapshot();
+    (log, tables, clean)
 }
 
-fn tampered_log() -> TestLog {
-    let (log, _) = TestLog::with_entries(300, 40);
-    // Fold the WAL into the database file so that snapshots are whole.
-    database(&log)
-        .pragma_update(None, "wal_checkpoint", "TRUNCATE")
-        .unwrap();
-    store::verify(&log.path(), None, &mut |_| {}).unwrap();
-    log
-}
-
-#[test]
-fn every_changed_entry_byte_is_reported_with_its_index() {
-    let log = tampered_log();
-    let clean = snapshot(&log);
+fn every_changed_entry_byte_is_reported_with_its_index(backend: Backend) {
+    let (log, mut tables, clean) = tampered_log(backend);
     for index in 0..300i64 {
-        let data: Vec<u8> = database(&log)
-            .query_row("SELECT data FROM entries WHERE idx = ?1", [index], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let data = tables
+            .query(
+                "SELECT data FROM entries WHERE idx = $1",
+                &[Value::Int(index)],
+            )
+            .remove(0)
+            .remove(0)
+            .bytes();
         let position = (index as usize * 7) % data.len();
         let mut changed = data.clone();
         changed[position] ^= 0x01;
         check(
             &log,
+            &mut tables,
+            &clean,
             |db| {
                 db.execute(
-                    "UPDATE entries SET data = ?1 WHERE idx = ?2",
-                    params![changed, index],
-                )
-                .unwrap();
+                    "UPDATE entries SET data = $1 WHERE idx = $2",
+                    &[Value::Bytes(changed), Value::Int(index)],
+                );
             },
             &format!("entry {index}: its leaf hash"),
         );
-        restore(&log, &clean);
     }
 }
 
-#[test]
-fn every_changed_stored_hash_is_reported() {
-    let log = tampered_log();
-    let clean = snapshot(&log);
-    let tiles: Vec<(i64, i64, Vec<u8>)> = {
-        let db = database(&log);
-        let mut statement = db.prepare("SELECT level, idx, hashes FROM tiles").unwrap();
-        statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+fn every_changed_stored_hash_is_reported(backend: Backend) {
+    let (log, mut tables, clean) = tampered_log(backend);
+    let tiles = tables.query("SELECT level, idx, hashes FROM tiles", &[]);
     let mut checked = 0;
-    for (level, index, hashes) in tiles {
+    for row in tiles {
+        let [level, index, hashes] = <[Value; 3]>::try_from(row).unwrap();
+        let (level, index, hashes) = (level.int(), index.int(), hashes.bytes());
         for hash in 0..hashes.len() / 32 {
             let mut changed = hashes.clone();
             changed[hash * 32 + hash % 32] ^= 0x80;
-            check(
+            check_tiles(
                 &log,
+                &mut tables,
+                &clean,
                 |db| {
                     db.execute(
-                        "UPDATE tiles SET hashes = ?1 WHERE level = ?2 AND idx = ?3",
-                        params![changed, level, index],
-                    )
-                    .unwrap();
+                        "UPDATE tiles SET hashes = $1 WHERE level = $2 AND idx = $3",
+                        &[Value::Bytes(changed), Value::Int(level), Value::Int(index)],
+                    );
                 },
                 &format!("tile/{level}/"),
             );
-            restore(&log, &clean);
             checked += 1;
         }
     }
@@ -113,10 +104,8 @@ fn every_changed_stored_hash_is_reported() {
     assert_eq!(checked, 510 + 85 + 1);
 }
 
-#[test]
-fn deleted_entries_tiles_and_checkpoints_are_reported() {
-    let log = tampered_log();
-    let clean = snapshot(&log);
+fn deleted_entries_tiles_and_checkpoints_are_reported(backend: Backend) {
+    let (log, mut tables, clean) = tampered_log(backend);
     let cases: [(&str, &str); 9] = [
         ("DELETE FROM entries WHERE idx = 0", "entry 0 is missing"),
         (
@@ -152,84 +141,93 @@ fn deleted_entries_tiles_and_checkpoints_are_reported() {
     for (statement, expected) in cases {
         check(
             &log,
-            |db| {
-                db.execute(statement, []).unwrap();
-            },
+            &mut tables,
+            &clean,
+            |db| db.execute(statement, &[]),
             expected,
         );
-        restore(&log, &clean);
     }
 }
 
-#[test]
-fn reordered_entries_and_checkpoints_are_reported() {
-    let log = tampered_log();
-    let clean = snapshot(&log);
+fn reordered_entries_and_checkpoints_are_reported(backend: Backend) {
+    let (log, mut tables, clean) = tampered_log(backend);
     for (a, b) in [(0i64, 1i64), (17, 18), (100, 200), (298, 299)] {
         check(
             &log,
+            &mut tables,
+            &clean,
             |db| {
-                db.execute("UPDATE entries SET idx = -1 WHERE idx = ?1", [a])
-                    .unwrap();
-                db.execute("UPDATE entries SET idx = ?1 WHERE idx = ?2", [a, b])
-                    .unwrap();
-                db.execute("UPDATE entries SET idx = ?1 WHERE idx = -1", [b])
-                    .unwrap();
+                let aside = Value::Int(1_000_000);
+                db.execute(
+                    "UPDATE entries SET idx = $1 WHERE idx = $2",
+                    &[aside.clone(), Value::Int(a)],
+                );
+                db.execute(
+                    "UPDATE entries SET idx = $1 WHERE idx = $2",
+                    &[Value::Int(a), Value::Int(b)],
+                );
+                db.execute(
+                    "UPDATE entries SET idx = $1 WHERE idx = $2",
+                    &[Value::Int(b), aside],
+                );
             },
             &format!("entry {a}: its leaf hash"),
         );
-        restore(&log, &clean);
     }
     // Two checkpoint notes swapped: each still verifies, but not at its row's size.
     check(
         &log,
+        &mut tables,
+        &clean,
         |db| {
-            db.execute_batch(
-                "UPDATE checkpoints SET note = (SELECT note FROM checkpoints WHERE size = 80) WHERE size = 40;",
-            )
-            .unwrap();
+            db.execute(
+                "UPDATE checkpoints SET note = (SELECT note FROM checkpoints WHERE size = 80) WHERE size = 40",
+                &[],
+            );
         },
         "checkpoint at size 40: the signed note says size 80",
     );
-    restore(&log, &clean);
 }
 
-#[test]
-fn changed_checkpoints_are_reported() {
-    let log = tampered_log();
-    let clean = snapshot(&log);
-    let note: String = database(&log)
-        .query_row("SELECT note FROM checkpoints WHERE size = 160", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+fn changed_checkpoints_are_reported(backend: Backend) {
+    let (log, mut tables, clean) = tampered_log(backend);
+    let note = tables
+        .query("SELECT note FROM checkpoints WHERE size = 160", &[])
+        .remove(0)
+        .remove(0)
+        .text();
     for position in 0..note.len() {
         let mut bytes = note.clone().into_bytes();
         bytes[position] ^= 0x01;
         let Ok(changed) = String::from_utf8(bytes) else {
             continue;
         };
+        if changed.contains('\0') {
+            // PostgreSQL text holds no NUL; SQLite's case covers it.
+            continue;
+        }
         check(
             &log,
+            &mut tables,
+            &clean,
             |db| {
                 db.execute(
-                    "UPDATE checkpoints SET note = ?1 WHERE size = 160",
-                    [changed],
-                )
-                .unwrap();
+                    "UPDATE checkpoints SET note = $1 WHERE size = 160",
+                    &[Value::Text(changed)],
+                );
             },
             "checkpoint at size 160",
         );
-        restore(&log, &clean);
     }
     check(
         &log,
+        &mut tables,
+        &clean,
         |db| {
             db.execute(
-                "UPDATE checkpoints SET root = zeroblob(32) WHERE size = 200",
-                [],
-            )
-            .unwrap();
+                "UPDATE checkpoints SET root = $1 WHERE size = 200",
+                &[Value::Bytes(vec![0; 32])],
+            );
         },
         "checkpoint at size 200: it commits to root",
     );
@@ -238,17 +236,15 @@ fn changed_checkpoints_are_reported() {
 /// A database restored from an older copy (or that lost its last commits) is a smaller,
 /// consistent log; the checkpoint the log published says otherwise. A database that grew
 /// another way from the older copy (a fork) is caught the same way.
-#[test]
-fn a_rolled_back_or_forked_database_is_refused_and_reported() {
-    let log = tampered_log();
-    let older = snapshot(&log);
+fn a_rolled_back_or_forked_database_is_refused_and_reported(backend: Backend) {
+    let (log, mut tables, older) = tampered_log(backend);
     let mut writer = log.writer();
     writer
         .append_batch(&[b"later 1".to_vec(), b"later 2".to_vec()], |_| Ok(()))
         .unwrap();
     drop(writer);
     let published = std::fs::read(log.path().join(store::PUBLISHED_FILE)).unwrap();
-    restore(&log, &older);
+    tables.restore(&older);
 
     let error = log_writer_error(&log);
     assert!(
@@ -266,7 +262,7 @@ fn a_rolled_back_or_forked_database_is_refused_and_reported() {
         .append_batch(&[b"other 1".to_vec(), b"other 2".to_vec()], |_| Ok(()))
         .unwrap();
     drop(writer);
-    store::verify(&log.path(), None, &mut |_| {}).unwrap();
+    log.verify().unwrap();
     // Shown the checkpoint it published before, the database is a fork.
     std::fs::write(log.path().join(store::PUBLISHED_FILE), &published).unwrap();
     let error = log_writer_error(&log);
@@ -278,8 +274,17 @@ fn a_rolled_back_or_forked_database_is_refused_and_reported() {
 }
 
 fn log_writer_error(log: &TestLog) -> String {
-    match store::Writer::open(&log.path(), log.key.clone()) {
+    match store::Writer::open_at(&log.database, log.key.clone()) {
         Ok(_) => panic!("the writer opened"),
         Err(error) => error.to_string(),
     }
 }
+
+on_both!(
+    every_changed_entry_byte_is_reported_with_its_index,
+    every_changed_stored_hash_is_reported,
+    deleted_entries_tiles_and_checkpoints_are_reported,
+    reordered_entries_and_checkpoints_are_reported,
+    changed_checkpoints_are_reported,
+    a_rolled_back_or_forked_database_is_refused_and_reported,
+);
