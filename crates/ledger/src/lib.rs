@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 use tlog::note::SignerKey;
 
 pub use error::{LedgerError, SubmitError};
-pub use replay::{ReplayProgress, ReplayReport, replay};
+pub use replay::{ReplayProgress, ReplayReport, replay, replay_at};
 pub use terms::{Clock, SIMULATED_CLOCK_META};
-pub use write::{Admission, ApplyOnly, Ledger, Pending, Receipt, init, load_state};
+pub use write::{Admission, ApplyOnly, Ledger, Pending, Receipt, init, init_at, load_state};
 
 /// The metadata a ledger's log carries, telling it apart from a bare log.
 pub const LEDGER_META: (&str, &str) = ("instance", "concordat-ledger");

@@ -64,7 +64,15 @@ pub fn replay(
     dir: &Path,
     progress: &mut dyn FnMut(ReplayProgress),
 ) -> Result<ReplayReport, LedgerError> {
-    let reader = Reader::open(dir)?;
+    replay_at(&store::Database::Sqlite(dir.to_owned()), progress)
+}
+
+/// As [`replay`], for the ledger in `database`.
+pub fn replay_at(
+    database: &store::Database,
+    progress: &mut dyn FnMut(ReplayProgress),
+) -> Result<ReplayReport, LedgerError> {
+    let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
     check_is_ledger(&reader)?;
     let stored: BTreeMap<(String, String), Vec<u8>> = reader
         .state_rows()?

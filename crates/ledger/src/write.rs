@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use domain::{Change, Entry, State, apply};
-use store::{Batcher, GroupCommit, Reader, StoreError, StoredCheckpoint, Writer};
+use store::{Batcher, Database, GroupCommit, Reader, StoreError, StoredCheckpoint, Writer};
 use tlog::Hash;
 use tlog::note::SignerKey;
 
@@ -136,12 +136,53 @@ impl Ledger {
         config: GroupCommit,
         admission: Box<dyn Admission>,
     ) -> Result<Ledger, LedgerError> {
-        let reader = Reader::open(dir)?;
+        Ledger::open_at(
+            &Database::Sqlite(dir.to_owned()),
+            log_key,
+            config,
+            admission,
+        )
+    }
+
+    /// Opens the ledger in `database` for writing, with the instance's own rules on the
+    /// write path. On PostgreSQL this process takes the sequencer's lead, or is refused while
+    /// another node holds it.
+    pub fn open_at(
+        database: &Database,
+        log_key: SignerKey,
+        config: GroupCommit,
+        admission: Box<dyn Admission>,
+    ) -> Result<Ledger, LedgerError> {
+        let writer = Writer::open_at(database, log_key)?;
+        Ledger::start(database, writer, config, admission)
+    }
+
+    /// Opens the ledger on PostgreSQL for writing under a sequencer's `lead` this node holds:
+    /// its appends are refused once another node has taken the lead since.
+    pub fn open_leading(
+        database: &Database,
+        log_key: SignerKey,
+        config: GroupCommit,
+        admission: Box<dyn Admission>,
+        lead: store::pg::Sequencer,
+    ) -> Result<Ledger, LedgerError> {
+        let writer = Writer::open_leading(database, log_key, lead)?;
+        Ledger::start(database, writer, config, admission)
+    }
+
+    /// Starts the writer thread over `writer`. The state is read after the writer holds the
+    /// log, so nothing appends between the state and the writer's first batch.
+    fn start(
+        database: &Database,
+        mut writer: Writer,
+        config: GroupCommit,
+        admission: Box<dyn Admission>,
+    ) -> Result<Ledger, LedgerError> {
+        let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
         let state = Arc::new(load_state(&reader)?);
-        let size = reader.latest_checkpoint()?.size;
+        let size = writer.size();
         let published = Arc::new(RwLock::new((Arc::clone(&state), size)));
         let clock = Clock::of(&reader)?;
-        let mut writer = Writer::open(dir, log_key)?;
         record_missing_digests(&reader, &mut writer)?;
         let handle = LedgerWriterHandle(LedgerWriter {
             clock,
@@ -406,6 +447,25 @@ pub fn init(
     genesis: Vec<u8>,
     clock: Clock,
 ) -> Result<Receipt, LedgerError> {
+    init_at(
+        &Database::Sqlite(dir.to_owned()),
+        origin,
+        log_key,
+        log_key_path,
+        genesis,
+        clock,
+    )
+}
+
+/// As [`init`], in `database`.
+pub fn init_at(
+    database: &Database,
+    origin: &str,
+    log_key: &SignerKey,
+    log_key_path: Option<&Path>,
+    genesis: Vec<u8>,
+    clock: Clock,
+) -> Result<Receipt, LedgerError> {
     let stated = attest::Envelope::parse(&genesis)
         .ok()
         .and_then(|envelope| attest::Statement::parse(&envelope.payload).ok())
@@ -424,8 +484,13 @@ pub fn init(
     if clock == Clock::Simulated {
         meta.push(SIMULATED_CLOCK_META);
     }
-    store::init_with_meta(dir, origin, log_key, log_key_path, &meta)?;
-    let ledger = Ledger::open(dir, log_key.clone(), GroupCommit::default())?;
+    store::init_at(database, origin, log_key, log_key_path, &meta)?;
+    let ledger = Ledger::open_at(
+        database,
+        log_key.clone(),
+        GroupCommit::default(),
+        Box::new(ApplyOnly),
+    )?;
     let receipt = ledger.submit_and_wait(genesis);
     ledger.close()?;
     receipt.map_err(LedgerError::from)

@@ -15,6 +15,35 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// The database a test of the store or the ledger runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default, in a temporary directory.
+    Sqlite,
+    /// A throwaway [`Cluster`].
+    Postgres,
+}
+
+/// Runs each named test — a function of a [`Backend`] — once on each database, as
+/// `NAME::sqlite` and `NAME::postgres`, so one suite tells the same story on both.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name($crate::Backend::Sqlite);
+                }
+                #[test]
+                fn postgres() {
+                    super::$name($crate::Backend::Postgres);
+                }
+            }
+        )*
+    };
+}
+
 /// The role the cluster is created with; it trusts connections from the loopback.
 pub const USER: &str = "concordat";
 

@@ -1,4 +1,5 @@
-//! Integration tests of the ledger's write path and replay, on a real SQLite database.
+//! Integration tests of the ledger's write path and replay, each on a real SQLite database and
+//! on a real PostgreSQL cluster the test starts.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,13 +8,12 @@
     reason = "tests fail loudly"
 )]
 
-use std::path::PathBuf;
-
 use attest::PublicKey;
 use domain::Kind;
 use ledger::{Ledger, Receipt, SubmitError, sign_statement, statement};
+use pgcluster::{Backend, on_both};
 use serde_json::{Value, json};
-use store::GroupCommit;
+use store::{Database, GroupCommit};
 use tlog::checkpoint::Checkpoint;
 use tlog::leaf_hash;
 use tlog::note::{KeyType, SignerKey};
@@ -39,14 +39,33 @@ fn envelope(kind: Kind, predicate: Value, signers: &[&SignerKey]) -> Vec<u8> {
 }
 
 struct TestLedger {
-    dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
+    database: Database,
+    _cluster: Option<pgcluster::Cluster>,
     log_key: SignerKey,
     operator: SignerKey,
 }
 
+/// Where a test's ledger lives: a temporary directory, and on PostgreSQL a cluster of its own.
+fn place(backend: Backend) -> (tempfile::TempDir, Database, Option<pgcluster::Cluster>) {
+    let dir = tempfile::tempdir().unwrap();
+    match backend {
+        Backend::Sqlite => {
+            let database = Database::Sqlite(dir.path().to_owned());
+            (dir, database, None)
+        }
+        Backend::Postgres => {
+            let cluster = pgcluster::Cluster::start().unwrap();
+            let url = cluster.database("ledger").unwrap();
+            let database = Database::select(dir.path(), Some(&url)).unwrap();
+            (dir, database, Some(cluster))
+        }
+    }
+}
+
 impl TestLedger {
-    fn new() -> TestLedger {
-        let dir = tempfile::tempdir().unwrap();
+    fn on(backend: Backend) -> TestLedger {
+        let (dir, database, cluster) = place(backend);
         let log_key = SignerKey::from_seed(ORIGIN, KeyType::Ed25519, [200; 32]).unwrap();
         let operator = key(1);
         let genesis = envelope(
@@ -54,8 +73,8 @@ impl TestLedger {
             json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()], "instance": {"kind": "concordat-ledger", "clock": "system"}}),
             &[&operator],
         );
-        let receipt = ledger::init(
-            dir.path(),
+        let receipt = ledger::init_at(
+            &database,
             ORIGIN,
             &log_key,
             None,
@@ -65,23 +84,41 @@ impl TestLedger {
         .unwrap();
         assert_eq!(receipt.index, 0);
         TestLedger {
-            dir,
+            _dir: dir,
+            database,
+            _cluster: cluster,
             log_key,
             operator,
         }
     }
 
-    fn path(&self) -> PathBuf {
-        self.dir.path().to_owned()
-    }
-
     fn open(&self) -> Ledger {
-        Ledger::open(
-            self.dir.path(),
+        Ledger::open_at(
+            &self.database,
             self.log_key.clone(),
             GroupCommit::default(),
+            Box::new(ledger::ApplyOnly),
         )
         .unwrap()
+    }
+
+    fn replay(&self) -> ledger::ReplayReport {
+        ledger::replay_at(&self.database, &mut |_| {}).unwrap()
+    }
+
+    /// Runs a statement on the ledger's tables behind its back: `sqlite` or `postgres`, the
+    /// same change in each one's SQL.
+    fn tamper(&self, sqlite: &str, postgres: &str) {
+        match &self.database {
+            Database::Sqlite(dir) => {
+                let db = rusqlite::Connection::open(dir.join(store::DATABASE_FILE)).unwrap();
+                db.execute_batch(sqlite).unwrap();
+            }
+            Database::Postgres { url, .. } => {
+                let mut client = store::pg::connect(url, "tamper").unwrap();
+                client.batch_execute(postgres).unwrap();
+            }
+        }
     }
 
     fn register(&self, ledger: &Ledger, party: &str, role: &str, key: &SignerKey) -> Receipt {
@@ -103,9 +140,8 @@ fn say(party: &str, text: &str, signers: &[&SignerKey]) -> Vec<u8> {
     )
 }
 
-#[test]
-fn receipts_prove_inclusion_under_a_signed_checkpoint() {
-    let test = TestLedger::new();
+fn receipts_prove_inclusion_under_a_signed_checkpoint(backend: Backend) {
+    let test = TestLedger::on(backend);
     let ledger = test.open();
     let vendor = key(2);
     test.register(&ledger, "acme-ai", "vendor", &vendor);
@@ -133,9 +169,8 @@ fn receipts_prove_inclusion_under_a_signed_checkpoint() {
     ledger.close().unwrap();
 }
 
-#[test]
-fn rejected_entries_are_not_logged_and_say_why() {
-    let test = TestLedger::new();
+fn rejected_entries_are_not_logged_and_say_why(backend: Backend) {
+    let test = TestLedger::on(backend);
     let ledger = test.open();
     let vendor = key(2);
     let stranger = key(3);
@@ -215,10 +250,10 @@ fn rejected_entries_are_not_logged_and_say_why() {
     ledger.close().unwrap();
 
     // Only the accepted entries are in the log, in order.
-    let reader = store::Reader::open(&test.path()).unwrap();
+    let reader = store::Reader::open_at(&test.database, 64).unwrap();
     assert_eq!(reader.latest_checkpoint().unwrap().size, both.index + 1);
     assert_eq!(before.index, 2);
-    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    let report = test.replay();
     assert!(report.is_clean(), "{:?}", report.differences);
 }
 
@@ -246,9 +281,8 @@ fn base64_encode(bytes: &[u8]) -> String {
     out
 }
 
-#[test]
-fn replay_equals_the_stored_state_and_finds_a_hand_edited_row() {
-    let test = TestLedger::new();
+fn replay_equals_the_stored_state_and_finds_a_hand_edited_row(backend: Backend) {
+    let test = TestLedger::on(backend);
     let ledger = test.open();
     let mut keys: Vec<(String, SignerKey)> = Vec::new();
     let mut seed = 10u8;
@@ -299,7 +333,7 @@ fn replay_equals_the_stored_state_and_finds_a_hand_edited_row() {
         .unwrap();
     ledger.close().unwrap();
 
-    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    let report = test.replay();
     assert!(report.is_clean(), "{:?}", report.differences);
     assert!(report.entries > 2500);
     assert_eq!(report.parties, 41);
@@ -312,18 +346,13 @@ fn replay_equals_the_stored_state_and_finds_a_hand_edited_row() {
     assert!(error.to_string().contains("rule `rotated-key`"), "{error}");
     ledger.close().unwrap();
 
-    let db = rusqlite::Connection::open(test.path().join(store::DATABASE_FILE)).unwrap();
-    db.execute(
-        "UPDATE state SET value = CAST(replace(CAST(value AS TEXT), 'party-3', 'party-X') AS BLOB) WHERE space = 'party' AND key = 'party-3'",
-        [],
-    )
-    .unwrap();
-    db.execute(
-        "DELETE FROM state WHERE space = 'party' AND key = 'party-4'",
-        [],
-    )
-    .unwrap();
-    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    test.tamper(
+        "UPDATE state SET value = CAST(replace(CAST(value AS TEXT), 'party-3', 'party-X') AS BLOB) WHERE space = 'party' AND key = 'party-3';
+         DELETE FROM state WHERE space = 'party' AND key = 'party-4';",
+        "UPDATE state SET value = convert_to(replace(convert_from(value, 'UTF8'), 'party-3', 'party-X'), 'UTF8') WHERE space = 'party' AND key = 'party-3';
+         DELETE FROM state WHERE space = 'party' AND key = 'party-4';",
+    );
+    let report = test.replay();
     assert_eq!(report.differences.len(), 2, "{:?}", report.differences);
     assert!(
         report.differences[0].starts_with("state party/party-3 differs: stored "),
@@ -337,12 +366,17 @@ fn replay_equals_the_stored_state_and_finds_a_hand_edited_row() {
     );
 }
 
-#[test]
-fn a_bare_log_is_not_a_ledger() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_bare_log_is_not_a_ledger(backend: Backend) {
+    let (_dir, database, _cluster) = place(backend);
     let log_key = SignerKey::from_seed(ORIGIN, KeyType::Ed25519, [9; 32]).unwrap();
-    store::init(dir.path(), ORIGIN, &log_key, None).unwrap();
-    let error = Ledger::open(dir.path(), log_key, GroupCommit::default()).unwrap_err();
+    store::init_at(&database, ORIGIN, &log_key, None, &[]).unwrap();
+    let error = Ledger::open_at(
+        &database,
+        log_key,
+        GroupCommit::default(),
+        Box::new(ledger::ApplyOnly),
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()
@@ -353,9 +387,8 @@ fn a_bare_log_is_not_a_ledger() {
 
 /// A signature whose key ID names no registered key (as other DSSE tools label keys their own
 /// way) is found among the keys of the parties the entry names, and only there.
-#[test]
-fn foreign_key_ids_are_resolved_through_the_named_parties() {
-    let test = TestLedger::new();
+fn foreign_key_ids_are_resolved_through_the_named_parties(backend: Backend) {
+    let test = TestLedger::on(backend);
     let ledger = test.open();
     let vendor = key(2);
     test.register(&ledger, "acme-ai", "vendor", &vendor);
@@ -380,19 +413,14 @@ fn foreign_key_ids_are_resolved_through_the_named_parties() {
         "{error}"
     );
     ledger.close().unwrap();
-    assert!(
-        ledger::replay(&test.path(), &mut |_| {})
-            .unwrap()
-            .is_clean()
-    );
+    assert!(test.replay().is_clean());
 }
 
 /// A replayed envelope — the same bytes, or the same statement under other signatures — is
 /// refused: in the same batch, after a restart, on a log written before statement digests were
 /// recorded; and replay names a repeated statement that reached the log some other way.
-#[test]
-fn a_statement_is_logged_once() {
-    let test = TestLedger::new();
+fn a_statement_is_logged_once(backend: Backend) {
+    let test = TestLedger::on(backend);
     let ledger = test.open();
     let vendor = key(2);
     let agency = key(3);
@@ -434,31 +462,27 @@ fn a_statement_is_logged_once() {
     ledger.close().unwrap();
 
     // A log from before digests were recorded gets them when opened for writing.
-    let db = rusqlite::Connection::open(test.path().join(store::DATABASE_FILE)).unwrap();
-    db.execute("DROP TABLE digests", []).unwrap();
-    drop(db);
-    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    // (PostgreSQL's schema has always had the table: no digest recorded is the same story.)
+    test.tamper("DROP TABLE digests", "DELETE FROM digests");
+    let report = test.replay();
     assert!(report.is_clean(), "{:?}", report.differences);
     let ledger = test.open();
     refused(ledger.submit_and_wait(twice.clone()).unwrap_err());
     ledger.close().unwrap();
-    assert!(
-        ledger::replay(&test.path(), &mut |_| {})
-            .unwrap()
-            .is_clean()
-    );
+    assert!(test.replay().is_clean());
 
     // A missing digest row, and a repeated entry written past the ledger, are both found.
-    let db = rusqlite::Connection::open(test.path().join(store::DATABASE_FILE)).unwrap();
-    db.execute("DELETE FROM digests WHERE idx = 1", []).unwrap();
-    drop(db);
-    let mut writer = store::Writer::open(&test.path(), test.log_key.clone()).unwrap();
+    test.tamper(
+        "DELETE FROM digests WHERE idx = 1",
+        "DELETE FROM digests WHERE idx = 1",
+    );
+    let mut writer = store::Writer::open_at(&test.database, test.log_key.clone()).unwrap();
     let repeated = writer.size();
     writer
         .append_batch(std::slice::from_ref(&entry), |_| Ok(()))
         .unwrap();
     drop(writer);
-    let report = ledger::replay(&test.path(), &mut |_| {}).unwrap();
+    let report = test.replay();
     assert_eq!(
         report.differences,
         [
@@ -474,9 +498,8 @@ fn a_statement_is_logged_once() {
 
 /// A valid signature by a registered key of another party than the entry speaks for is refused
 /// with who signed it and for whom the entry speaks, not as an altered envelope.
-#[test]
-fn a_signature_by_another_party_says_who_signed_and_for_whom() {
-    let test = TestLedger::new();
+fn a_signature_by_another_party_says_who_signed_and_for_whom(backend: Backend) {
+    let test = TestLedger::on(backend);
     let ledger = test.open();
     let vendor = key(2);
     let agency = key(3);
@@ -498,3 +521,13 @@ fn a_signature_by_another_party_says_who_signed_and_for_whom() {
     }
     ledger.close().unwrap();
 }
+
+on_both!(
+    receipts_prove_inclusion_under_a_signed_checkpoint,
+    rejected_entries_are_not_logged_and_say_why,
+    replay_equals_the_stored_state_and_finds_a_hand_edited_row,
+    a_bare_log_is_not_a_ledger,
+    foreign_key_ids_are_resolved_through_the_named_parties,
+    a_statement_is_logged_once,
+    a_signature_by_another_party_says_who_signed_and_for_whom,
+);

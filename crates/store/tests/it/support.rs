@@ -8,32 +8,7 @@ use tlog::note::{KeyType, SignerKey};
 
 pub const ORIGIN: &str = "test.concordat.example/log";
 
-/// The database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Runs each named test, a function of a [`Backend`], once on each database: as
-/// `NAME::sqlite` and `NAME::postgres`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn sqlite() {
-                    super::$name($crate::support::Backend::Sqlite);
-                }
-                #[test]
-                fn postgres() {
-                    super::$name($crate::support::Backend::Postgres);
-                }
-            }
-        )*
-    };
-}
-pub(crate) use on_both;
+pub use pgcluster::{Backend, on_both};
 
 pub struct TestLog {
     pub dir: tempfile::TempDir,
