@@ -6,7 +6,9 @@
 //! - `replay`: rebuilding the state from the whole log.
 //!
 //! Run with `cargo bench -p ledger --bench write_path` (or `cargo xtask bench`). Set
-//! `CONCORDAT_BENCH_ENTRIES` to change the number of entries (default 1,000,000).
+//! `CONCORDAT_BENCH_ENTRIES` to change the number of entries (default 1,000,000), and
+//! `CONCORDAT_BENCH_DATABASE=postgres` to run on a throwaway PostgreSQL cluster (fsync and
+//! synchronous commit on) instead of SQLite; the database is part of what is measured.
 
 #![allow(
     clippy::unwrap_used,
@@ -21,7 +23,7 @@ use attest::PublicKey;
 use domain::Kind;
 use ledger::{Ledger, sign_statement, statement};
 use serde_json::json;
-use store::GroupCommit;
+use store::{Database, GroupCommit};
 use tlog::note::{KeyType, SignerKey};
 
 const PARTIES: usize = 100;
@@ -47,6 +49,15 @@ fn main() {
     let verify_rate = bench_verification();
 
     let dir = tempfile::tempdir().unwrap();
+    let postgres = std::env::var("CONCORDAT_BENCH_DATABASE").is_ok_and(|v| v == "postgres");
+    let cluster = postgres.then(|| pgcluster::Cluster::start().unwrap());
+    let database = match &cluster {
+        None => Database::Sqlite(dir.path().to_owned()),
+        Some(cluster) => {
+            Database::select(dir.path(), Some(&cluster.database("bench").unwrap())).unwrap()
+        }
+    };
+    let name = if postgres { "postgres" } else { "sqlite" };
     let log_key = SignerKey::from_seed("bench.example/ledger", KeyType::Ed25519, [1; 32]).unwrap();
     let operator = key(0);
     let genesis = envelope(
@@ -54,8 +65,8 @@ fn main() {
         json!({"party": "operator", "name": "Operator", "roles": ["operator"], "keys": [operator.verifier().to_text()], "instance": {"kind": "concordat-ledger", "clock": "system"}}),
         &operator,
     );
-    ledger::init(
-        dir.path(),
+    ledger::init_at(
+        &database,
         "bench.example/ledger",
         &log_key,
         None,
@@ -63,7 +74,13 @@ fn main() {
         ledger::Clock::System,
     )
     .unwrap();
-    let ledger = Ledger::open(dir.path(), log_key.clone(), GroupCommit::default()).unwrap();
+    let ledger = Ledger::open_at(
+        &database,
+        log_key.clone(),
+        GroupCommit::default(),
+        Box::new(ledger::ApplyOnly),
+    )
+    .unwrap();
     let parties: Vec<SignerKey> = (1..=PARTIES as u64).map(key).collect();
     for (i, party_key) in parties.iter().enumerate() {
         ledger
@@ -94,18 +111,18 @@ fn main() {
     ledger.close().unwrap();
     let rate = entries as f64 / elapsed.as_secs_f64();
     println!(
-        "{{\"bench\":\"write_path\",\"entries\":{entries},\"mean_entry_bytes\":{},\"seconds\":{:.2},\"entries_per_second\":{rate:.0},\"ratio_to_one_core_verification\":{:.2}}}",
+        "{{\"bench\":\"write_path\",\"database\":\"{name}\",\"entries\":{entries},\"mean_entry_bytes\":{},\"seconds\":{:.2},\"entries_per_second\":{rate:.0},\"ratio_to_one_core_verification\":{:.2}}}",
         bytes / entries,
         elapsed.as_secs_f64(),
         rate / verify_rate
     );
 
     let started = Instant::now();
-    let report = ledger::replay(dir.path(), &mut |_| {}).unwrap();
+    let report = ledger::replay_at(&database, &mut |_| {}).unwrap();
     let elapsed = started.elapsed();
     assert!(report.is_clean(), "{:?}", report.differences);
     println!(
-        "{{\"bench\":\"replay\",\"entries\":{},\"seconds\":{:.2},\"entries_per_second\":{:.0}}}",
+        "{{\"bench\":\"replay\",\"database\":\"{name}\",\"entries\":{},\"seconds\":{:.2},\"entries_per_second\":{:.0}}}",
         report.entries,
         elapsed.as_secs_f64(),
         report.entries as f64 / elapsed.as_secs_f64()

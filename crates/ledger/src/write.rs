@@ -235,22 +235,29 @@ impl Ledger {
     }
 }
 
+/// What the log holds of a batch's digests, asked once for the whole batch.
+struct Known {
+    asked: HashSet<[u8; 32]>,
+    logged: Result<HashMap<[u8; 32], u64>, String>,
+}
+
 /// Refuses a statement already logged, or accepted earlier in this batch (`batch`, the digests
-/// accepted so far). `known` holds what the log was found to hold of the batch's digests at once.
+/// accepted so far). A digest `known` did not ask about is looked up on its own.
 fn check_new(
     writer: &mut Writer,
-    known: &Result<HashMap<[u8; 32], u64>, String>,
+    known: &Known,
     batch: &HashSet<[u8; 32]>,
     digest: &[u8; 32],
 ) -> Result<(), SubmitError> {
     let logged = if batch.contains(digest) {
         Some(None)
-    } else {
-        match known {
-            Ok(known) if known.contains_key(digest) => Some(known.get(digest).copied()),
+    } else if known.asked.contains(digest) {
+        match &known.logged {
+            Ok(logged) => logged.get(digest).map(|index| Some(*index)),
             Err(error) => return Err(SubmitError::Failed(error.clone())),
-            Ok(_) => writer.logged_at(digest)?.map(Some),
         }
+    } else {
+        writer.logged_at(digest)?.map(Some)
     };
     match logged {
         None => Ok(()),
@@ -303,7 +310,10 @@ impl LedgerWriter {
                 Prepared::Sequential { .. } => None,
             })
             .collect();
-        let known = self.writer.logged_among(&ready).map_err(|e| e.to_string());
+        let known = Known {
+            logged: self.writer.logged_among(&ready).map_err(|e| e.to_string()),
+            asked: ready.into_iter().collect(),
+        };
         let mut accepted: Vec<(Vec<u8>, oneshot::Sender<Reply>)> =
             Vec::with_capacity(replies.len());
         let mut digests: Vec<[u8; 32]> = Vec::with_capacity(replies.len());

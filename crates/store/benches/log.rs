@@ -4,7 +4,9 @@
 //! - `inclusion_proof` and `consistency_proof`: proofs from stored hashes on one core.
 //!
 //! Run with `cargo bench -p store --bench log` (or `cargo xtask bench`). Set
-//! `CONCORDAT_BENCH_ENTRIES` to change the log size (default 1,000,000).
+//! `CONCORDAT_BENCH_ENTRIES` to change the log size (default 1,000,000), and
+//! `CONCORDAT_BENCH_DATABASE=postgres` to run on a throwaway PostgreSQL cluster (fsync and
+//! synchronous commit on, as shipped) instead of SQLite.
 
 #![allow(
     clippy::unwrap_used,
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use store::{Appender, GroupCommit, Reader, Writer, init};
+use store::{Appender, Database, GroupCommit, Reader, Writer, init_at};
 use tlog::note::{KeyType, SignerKey};
 
 const ENTRY_BYTES: usize = 256;
@@ -34,11 +36,30 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().unwrap();
+    let postgres = std::env::var("CONCORDAT_BENCH_DATABASE").is_ok_and(|v| v == "postgres");
+    let cluster = postgres.then(|| pgcluster::Cluster::start().unwrap());
+    let database = match &cluster {
+        None => Database::Sqlite(dir.path().to_owned()),
+        Some(cluster) => {
+            Database::select(dir.path(), Some(&cluster.database("bench").unwrap())).unwrap()
+        }
+    };
     let key = SignerKey::from_seed("bench.example/log", KeyType::Ed25519, [7; 32]).unwrap();
-    init(dir.path(), "bench.example/log", &key, None).unwrap();
-    bench_append(dir.path(), &key, entries);
-    bench_paced_append(dir.path(), &key, PACED_ENTRIES_PER_SECOND, PACED_SECONDS);
-    bench_proofs(dir.path());
+    init_at(&database, "bench.example/log", &key, None, &[]).unwrap();
+    bench_append(&database, &key, entries);
+    bench_paced_append(&database, &key, PACED_ENTRIES_PER_SECOND, PACED_SECONDS);
+    bench_proofs(&database);
+}
+
+fn backend(database: &Database) -> String {
+    format!(
+        "\"{}\"",
+        if database.is_postgres() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    )
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -46,10 +67,10 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-fn bench_append(dir: &std::path::Path, key: &SignerKey, entries: u64) {
+fn bench_append(database: &Database, key: &SignerKey, entries: u64) {
     let config = GroupCommit::default();
     let appender =
-        Arc::new(Appender::start(Writer::open(dir, key.clone()).unwrap(), config).unwrap());
+        Arc::new(Appender::start(Writer::open_at(database, key.clone()).unwrap(), config).unwrap());
     let per_producer = entries / PRODUCERS as u64;
     let started = Instant::now();
     let producers: Vec<_> = (0..PRODUCERS)
@@ -86,12 +107,16 @@ fn bench_append(dir: &std::path::Path, key: &SignerKey, entries: u64) {
     let elapsed = started.elapsed();
     let appender = Arc::into_inner(appender).unwrap();
     let writer = appender.close().unwrap();
-    let checkpoints = Reader::open(dir).unwrap().checkpoint_count().unwrap();
+    let checkpoints = Reader::open_at(database, 64)
+        .unwrap()
+        .checkpoint_count()
+        .unwrap();
     latencies.sort_unstable();
     println!(
         "{}",
         serde_json_like(&[
             ("bench", "\"append\"".into()),
+            ("database", backend(database)),
             ("entries", writer.size().to_string()),
             ("entry_bytes", ENTRY_BYTES.to_string()),
             ("producers", PRODUCERS.to_string()),
@@ -123,9 +148,9 @@ fn bench_append(dir: &std::path::Path, key: &SignerKey, entries: u64) {
 
 /// Offers a steady `rate` of entries a second (in 1 ms ticks, open loop: submissions do not wait
 /// for acknowledgements) and measures the time from submission to a signed checkpoint.
-fn bench_paced_append(dir: &std::path::Path, key: &SignerKey, rate: u64, seconds: u64) {
+fn bench_paced_append(database: &Database, key: &SignerKey, rate: u64, seconds: u64) {
     let appender = Appender::start(
-        Writer::open(dir, key.clone()).unwrap(),
+        Writer::open_at(database, key.clone()).unwrap(),
         GroupCommit::default(),
     )
     .unwrap();
@@ -163,6 +188,7 @@ fn bench_paced_append(dir: &std::path::Path, key: &SignerKey, rate: u64, seconds
         "{}",
         serde_json_like(&[
             ("bench", "\"append_paced\"".into()),
+            ("database", backend(database)),
             ("offered_entries_per_second", rate.to_string()),
             ("entries", latencies.len().to_string()),
             (
@@ -185,8 +211,8 @@ fn bench_paced_append(dir: &std::path::Path, key: &SignerKey, rate: u64, seconds
     );
 }
 
-fn bench_proofs(dir: &std::path::Path) {
-    let reader = Reader::open(dir).unwrap();
+fn bench_proofs(database: &Database) {
+    let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT).unwrap();
     let size = reader.latest_checkpoint().unwrap().size;
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {

@@ -113,16 +113,8 @@ pub(crate) trait Rows {
     /// Every recorded entry digest with its index.
     fn digests(&mut self) -> Result<Vec<(Vec<u8>, u64)>, StoreError>;
     fn logged_at(&mut self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError>;
-    /// Which of `digests` are recorded, with their entries.
-    fn logged_among(&mut self, digests: &[[u8; 32]]) -> Result<HashMap<[u8; 32], u64>, StoreError> {
-        let mut found = HashMap::new();
-        for digest in digests {
-            if let Some(index) = self.logged_at(digest)? {
-                found.insert(*digest, index);
-            }
-        }
-        Ok(found)
-    }
+    /// Which of `digests` are recorded, with their entries: one question for a batch.
+    fn logged_among(&mut self, digests: &[[u8; 32]]) -> Result<HashMap<[u8; 32], u64>, StoreError>;
 }
 
 /// Rows through a pointer: a boxed connection or transaction, or a borrowed one.
@@ -185,6 +177,12 @@ macro_rules! forward_rows {
             }
             fn logged_at(&mut self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError> {
                 (**self).logged_at(digest)
+            }
+            fn logged_among(
+                &mut self,
+                digests: &[[u8; 32]],
+            ) -> Result<HashMap<[u8; 32], u64>, StoreError> {
+                (**self).logged_among(digests)
             }
         }
     };

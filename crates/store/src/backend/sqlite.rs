@@ -233,6 +233,13 @@ macro_rules! sqlite_rows {
                     .map(from_sql_u64)
                     .transpose()
             }
+            fn logged_among(
+                &mut self,
+                digests: &[[u8; 32]],
+            ) -> Result<std::collections::HashMap<[u8; 32], u64>, StoreError> {
+                let $this = self;
+                logged_among($conn, digests)
+            }
         }
     };
 }
@@ -360,6 +367,24 @@ fn tile(conn: &Connection, level: u8, index: u64) -> Result<Option<(u16, Vec<u8>
         .optional()?;
     row.map(|(width, bytes)| Ok((tile_width(width)?, bytes)))
         .transpose()
+}
+
+/// An embedded database answers one lookup at a time as fast as it would a batch.
+fn logged_among(
+    conn: &Connection,
+    digests: &[[u8; 32]],
+) -> Result<std::collections::HashMap<[u8; 32], u64>, StoreError> {
+    let mut lookup = conn.prepare_cached("SELECT idx FROM digests WHERE digest = ?1")?;
+    let mut found = std::collections::HashMap::new();
+    for digest in digests {
+        if let Some(index) = lookup
+            .query_row([digest.as_slice()], |row| row.get::<_, i64>(0))
+            .optional()?
+        {
+            found.insert(*digest, from_sql_u64(index)?);
+        }
+    }
+    Ok(found)
 }
 
 fn digests(conn: &Connection) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
