@@ -245,7 +245,7 @@ fn upstream_key(args: &ServeArgs) -> anyhow::Result<Option<String>> {
 fn serve(args: ServeArgs) -> Outcome {
     let upstream_key = upstream_key(&args)?;
     let key = read_signer(&args.key)?;
-    let instance: Arc<dyn Instance> = Arc::from(service::open(None, Some(&args.server))?);
+    let instance: Arc<dyn Instance> = Arc::from(service::open(None, Some(&args.server), None)?);
     let party = party_of(&*instance, &key, &args.key)?;
     let workers = args
         .workers

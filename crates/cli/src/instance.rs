@@ -11,6 +11,28 @@ use tlog::note::SignerKey;
 
 use crate::output::Failure;
 
+/// Where a log is stored when not in its directory's `log.db`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DatabaseUrl {
+    /// Keep the log in PostgreSQL instead of DIR/log.db, e.g.
+    /// postgres://concordat@db.example:5432/ledger?sslmode=require (the password from
+    /// PGPASSWORD, or in the URL). DIR still holds the instance's keys and files.
+    #[arg(
+        long = "database",
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+}
+
+impl DatabaseUrl {
+    /// The log of the instance in `dir`.
+    pub fn at(&self, dir: &Path) -> anyhow::Result<store::Database> {
+        Ok(store::Database::select(dir, self.url.as_deref())?)
+    }
+}
+
 /// An instance: its directory, written and read directly, or a running server that holds it.
 #[derive(Debug, Args)]
 pub struct Where {
@@ -20,12 +42,18 @@ pub struct Where {
     /// A running server (`concordat serve`) instead, e.g. http://127.0.0.1:8700.
     #[arg(long)]
     pub server: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseUrl,
 }
 
 impl Where {
     /// The instance, local or remote.
     pub fn open(&self) -> Result<Box<dyn Instance>, Failure> {
-        Ok(service::open(self.dir.as_deref(), self.server.as_deref())?)
+        Ok(service::open(
+            self.dir.as_deref(),
+            self.server.as_deref(),
+            self.database.url.as_deref(),
+        )?)
     }
 }
 

@@ -22,14 +22,20 @@ use crate::output::{
 
 /// `concordat init`.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:
+#[command(after_help = "Examples:
   concordat init --dir ./concordat --origin ledger.example.gov/ai
+  concordat init --dir ./node-a --origin ledger.example.gov/ai \\
+      --database postgres://concordat@db.example:5432/ledger
 
 Creates the store, the log and two keys in DIR/keys: log.key signs checkpoints, operator.key
-signs as the operator party, which entry 0 registers.")]
+signs as the operator party, which entry 0 registers. With --database (or DATABASE_URL) the log
+is kept in PostgreSQL, its schema created or brought up to date; every node that serves it
+needs the same two keys in its own DIR/keys.")]
 pub struct InitArgs {
     #[arg(long)]
     dir: PathBuf,
+    #[command(flatten)]
+    database: crate::instance::DatabaseUrl,
     /// The log's origin, conventionally its URL without scheme.
     #[arg(long)]
     origin: String,
@@ -171,7 +177,12 @@ pub fn init(args: InitArgs, format: Format) -> Outcome {
     } else {
         ledger::Clock::System
     };
-    let created = service::create(dir, &args.origin, &args.operator_name, clock)?;
+    let created = service::create_at(
+        &args.database.at(dir)?,
+        &args.origin,
+        &args.operator_name,
+        clock,
+    )?;
     let operator_path = std::path::absolute(created.layout.operator_key())?;
     let operator_keyid = service::keys::keyid_of(&created.operator)?;
     let (log_key, operator) = (&created.log_key, &created.operator);
@@ -728,9 +739,9 @@ pub fn entry(command: EntryCommand, format: Format) -> Outcome {
 }
 
 /// Replays the ledger with a progress bar on a terminal; returns the report.
-pub fn run_replay(dir: &Path) -> Result<ledger::ReplayReport, Failure> {
+pub fn run_replay(database: &store::Database) -> Result<ledger::ReplayReport, Failure> {
     let bar = progress_bar("replaying");
-    let report = ledger::replay(dir, &mut |progress| {
+    let report = ledger::replay_at(database, &mut |progress| {
         advance(bar.as_ref(), progress.done, progress.total);
     });
     if let Some(bar) = &bar {
@@ -739,8 +750,8 @@ pub fn run_replay(dir: &Path) -> Result<ledger::ReplayReport, Failure> {
     Ok(report?)
 }
 
-pub fn replay(dir: &Path, format: Format) -> Outcome {
-    let report = run_replay(dir)?;
+pub fn replay(database: &store::Database, format: Format) -> Outcome {
+    let report = run_replay(database)?;
     if format == Format::Json {
         print_json(&json!({
             "entries": report.entries,
@@ -752,8 +763,8 @@ pub fn replay(dir: &Path, format: Format) -> Outcome {
     }
     if !report.is_clean() {
         return Err(verification_failed(anyhow!(
-            "replay of `{}` differs from the stored state:\n  {}",
-            dir.display(),
+            "replay of {} differs from the stored state:\n  {}",
+            database.describe(),
             report.differences.join("\n  ")
         )));
     }

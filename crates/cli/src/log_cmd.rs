@@ -9,7 +9,7 @@ use clap::Subcommand;
 use serde_json::json;
 use store::{Appender, GroupCommit, Reader, Ticket, VerifyFailure, Writer};
 
-use crate::instance::read_signer;
+use crate::instance::{DatabaseUrl, read_signer};
 
 use crate::keys::parse_verifier;
 use crate::output::{
@@ -27,6 +27,8 @@ The log remembers where the key file is; `log append` signs with it.")]
     Init {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseUrl,
         /// The checkpoint origin line, conventionally the log's URL without scheme.
         #[arg(long)]
         origin: String,
@@ -45,6 +47,8 @@ One process writes a log at a time.")]
     Append {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseUrl,
         /// The signer key file, if not the one recorded by `log init`.
         #[arg(long)]
         key: Option<PathBuf>,
@@ -63,6 +67,8 @@ One process writes a log at a time.")]
     Checkpoint {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseUrl,
     },
     /// Print a C2SP tlog-proof that an entry is in the log.
     #[command(after_help = "Examples:
@@ -73,6 +79,8 @@ The proof is against the latest checkpoint, or the one signed at --size.")]
     Prove {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseUrl,
         #[arg(long)]
         index: u64,
         /// A tree size the log signed a checkpoint at (the latest when absent).
@@ -85,6 +93,8 @@ The proof is against the latest checkpoint, or the one signed at --size.")]
     Consistency {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseUrl,
         #[arg(long)]
         old: u64,
         /// The newer size (the latest checkpoint's when absent).
@@ -124,9 +134,15 @@ else ~/.local/state/concordat), as Go's checksum database client does.")]
 
 pub fn run(command: LogCommand, format: Format) -> Outcome {
     match command {
-        LogCommand::Init { dir, origin, key } => init(&dir, &origin, &key, format),
+        LogCommand::Init {
+            dir,
+            database,
+            origin,
+            key,
+        } => init(&database.at(&dir)?, &origin, &key, format),
         LogCommand::Append {
             dir,
+            database,
             key,
             batch_entries_max,
             batch_wait_ms,
@@ -137,11 +153,21 @@ pub fn run(command: LogCommand, format: Format) -> Outcome {
                 batch_wait_ms,
                 ..GroupCommit::default()
             };
-            append(&dir, key.as_deref(), config, &files, format)
+            append(&database.at(&dir)?, key.as_deref(), config, &files, format)
         }
-        LogCommand::Checkpoint { dir } => checkpoint(&dir, format),
-        LogCommand::Prove { dir, index, size } => prove(&dir, index, size),
-        LogCommand::Consistency { dir, old, new } => consistency(&dir, old, new, format),
+        LogCommand::Checkpoint { dir, database } => checkpoint(&database.at(&dir)?, format),
+        LogCommand::Prove {
+            dir,
+            database,
+            index,
+            size,
+        } => prove(&database.at(&dir)?, index, size),
+        LogCommand::Consistency {
+            dir,
+            database,
+            old,
+            new,
+        } => consistency(&database.at(&dir)?, old, new, format),
         LogCommand::Verify {
             at,
             key,
@@ -156,7 +182,13 @@ pub fn run(command: LogCommand, format: Format) -> Outcome {
                 })
                 .transpose()?;
             match (&at.dir, &at.server) {
-                (Some(dir), _) => verify(dir, key.as_deref(), since.as_ref(), &witnesses, format),
+                (Some(dir), _) => verify(
+                    &at.database.at(dir)?,
+                    key.as_deref(),
+                    since.as_ref(),
+                    &witnesses,
+                    format,
+                ),
                 (None, Some(url)) => {
                     verify_server(url, key.as_deref(), since.as_ref(), &witnesses, format)
                 }
@@ -166,19 +198,20 @@ pub fn run(command: LogCommand, format: Format) -> Outcome {
     }
 }
 
-fn init(dir: &Path, origin: &str, key_path: &Path, format: Format) -> Outcome {
+fn init(database: &store::Database, origin: &str, key_path: &Path, format: Format) -> Outcome {
     let key = read_signer(key_path)?;
     let absolute = std::path::absolute(key_path)
         .with_context(|| format!("cannot resolve `{}`", key_path.display()))?;
-    let info = store::init(dir, origin, &key, Some(&absolute))?;
+    let info = store::init_at(database, origin, &key, Some(&absolute), &[])?;
     match format {
         Format::Text => print(&format!(
             "created log `{origin}` in {}\nverifier key: {}\n",
-            dir.display(),
+            database.describe(),
             info.verifier_key
         )),
         Format::Json => print_json(&json!({
-            "dir": dir,
+            "dir": database.dir(),
+            "database": database.describe(),
             "origin": origin,
             "verifier_key": info.verifier_key.to_text(),
             "signer_key_file": absolute,
@@ -186,29 +219,29 @@ fn init(dir: &Path, origin: &str, key_path: &Path, format: Format) -> Outcome {
     }
 }
 
-fn open_writer(dir: &Path, key: Option<&Path>) -> Result<Writer, Failure> {
-    let info = Reader::open(dir)?.info().clone();
+fn open_writer(database: &store::Database, key: Option<&Path>) -> Result<Writer, Failure> {
+    let info = Reader::open_at(database, 64)?.info().clone();
     let key_path = match key {
         Some(path) => path.to_owned(),
         None => info.signer_key_path.clone().ok_or_else(|| {
             anyhow!(
-                "the log in `{}` does not record its signer key; pass --key",
-                dir.display()
+                "the log in {} does not record its signer key; pass --key",
+                database.describe()
             )
         })?,
     };
     let signer = read_signer(&key_path)?;
-    Ok(Writer::open(dir, signer)?)
+    Ok(Writer::open_at(database, signer)?)
 }
 
 fn append(
-    dir: &Path,
+    database: &store::Database,
     key: Option<&Path>,
     config: GroupCommit,
     files: &[PathBuf],
     format: Format,
 ) -> Outcome {
-    let writer = open_writer(dir, key)?;
+    let writer = open_writer(database, key)?;
     let appender = Appender::start(writer, config)?;
     // Acknowledgements are printed in order by a thread of their own while entries are still
     // being read and submitted, so a stream of entries is committed in batches.
@@ -295,8 +328,8 @@ fn print_acknowledgements(receiver: &mpsc::Receiver<Ticket>, format: Format) -> 
     write(String::new(), true)
 }
 
-fn checkpoint(dir: &Path, format: Format) -> Outcome {
-    let reader = Reader::open(dir)?;
+fn checkpoint(database: &store::Database, format: Format) -> Outcome {
+    let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
     let latest = reader.latest_checkpoint()?;
     match format {
         Format::Text => print(&latest.note),
@@ -309,14 +342,14 @@ fn checkpoint(dir: &Path, format: Format) -> Outcome {
     }
 }
 
-fn prove(dir: &Path, index: u64, size: Option<u64>) -> Outcome {
-    let reader = Reader::open(dir)?;
+fn prove(database: &store::Database, index: u64, size: Option<u64>) -> Outcome {
+    let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
     let file = reader.proof_file(index, size)?;
     print(&file.to_text())
 }
 
-fn consistency(dir: &Path, old: u64, new: Option<u64>, format: Format) -> Outcome {
-    let reader = Reader::open(dir)?;
+fn consistency(database: &store::Database, old: u64, new: Option<u64>, format: Format) -> Outcome {
+    let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
     let new = match new {
         Some(new) => new,
         None => reader.latest_checkpoint()?.size,
@@ -399,7 +432,7 @@ fn verify_server(
     witnesses: &[String],
     format: Format,
 ) -> Outcome {
-    let instance = service::open(None, Some(url))?;
+    let instance = service::open(None, Some(url), None)?;
     let info = instance.info()?;
     let (key, whose) = match key {
         Some(key) => (parse_verifier(key)?, "the key given by --key"),
@@ -503,8 +536,34 @@ fn report_checks(
     }
 }
 
+/// A ledger's entries are signed statements: every signature checked and replaying them gives
+/// the stored state. The checks made, or the difference found.
+fn ledger_checks(database: &store::Database, format: Format) -> Result<Vec<String>, Failure> {
+    let replay = crate::ledger_cmd::run_replay(database)?;
+    if !replay.is_clean() {
+        let problem = format!(
+            "replay differs from the stored state: {}",
+            replay.differences.join("; ")
+        );
+        if format == Format::Json {
+            print_json(&json!({ "verified": false, "problem": problem }))?;
+        }
+        return Err(verification_failed(anyhow!(
+            "{}: {problem}",
+            database.describe()
+        )));
+    }
+    Ok(vec![
+        "every entry's signatures, by keys registered before it".to_owned(),
+        "every entry's rules, replayed in order; the state replay gives is the stored state"
+            .to_owned(),
+        "each statement logged once".to_owned(),
+        "the ledger's terms (entry 0) and the metadata agree".to_owned(),
+    ])
+}
+
 fn verify(
-    dir: &Path,
+    database: &store::Database,
     key: Option<&str>,
     since: Option<&Since>,
     witnesses: &[String],
@@ -512,7 +571,7 @@ fn verify(
 ) -> Outcome {
     let pinned = key.map(parse_verifier).transpose()?;
     let bar = progress_bar("verifying");
-    let result = store::verify(dir, pinned.as_ref(), &mut |progress| {
+    let result = store::verify_at(database, pinned.as_ref(), &mut |progress| {
         advance(bar.as_ref(), progress.done, progress.total);
     });
     if let Some(bar) = &bar {
@@ -524,14 +583,17 @@ fn verify(
             if format == Format::Json {
                 print_json(&json!({ "verified": false, "problem": problem.to_string() }))?;
             }
-            return Err(verification_failed(anyhow!("{}: {problem}", dir.display())));
+            return Err(verification_failed(anyhow!(
+                "{}: {problem}",
+                database.describe()
+            )));
         }
         Err(VerifyFailure::Store(error)) => return Err(error.into()),
     };
     // A ledger's entries are signed statements: check every signature and that replaying
     // them gives the stored state. Whether the log holds a ledger is read from its first entry
     // as well as its metadata, so deleting the metadata cannot skip these checks.
-    let reader = Reader::open(dir)?;
+    let reader = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
     let is_ledger = ledger::terms::is_ledger(&reader)?;
     let mut checks = vec![
         "every entry hashed into the tree, and every stored tile hash recomputed".to_owned(),
@@ -546,30 +608,16 @@ fn verify(
         ),
     ];
     if is_ledger {
-        let replay = crate::ledger_cmd::run_replay(dir)?;
-        if !replay.is_clean() {
-            let problem = format!(
-                "replay differs from the stored state: {}",
-                replay.differences.join("; ")
-            );
-            if format == Format::Json {
-                print_json(&json!({ "verified": false, "problem": problem }))?;
-            }
-            return Err(verification_failed(anyhow!("{}: {problem}", dir.display())));
-        }
-        checks.extend([
-            "every entry's signatures, by keys registered before it".to_owned(),
-            "every entry's rules, replayed in order; the state replay gives is the stored state"
-                .to_owned(),
-            "each statement logged once".to_owned(),
-            "the ledger's terms (entry 0) and the metadata agree".to_owned(),
-        ]);
+        checks.extend(ledger_checks(database, format)?);
     }
     // The checkpoint just verified, not one a writer signed since.
     let key = pinned.unwrap_or_else(|| reader.info().verifier_key.clone());
     let latest = reader.checkpoint_at(report.size)?;
     let latest = crate::seen::Seen::open(&latest.note, &report.origin, &key).map_err(|e| {
-        verification_failed(anyhow!("{}: the latest checkpoint: {e}", dir.display()))
+        verification_failed(anyhow!(
+            "{}: the latest checkpoint: {e}",
+            database.describe()
+        ))
     })?;
     let prove = |old: u64, new: u64| -> anyhow::Result<Vec<tlog::Hash>> {
         Ok(reader.consistency_proof(old, new)?)

@@ -89,6 +89,8 @@ the rule it breaks (exit 1).")]
         /// A running server (`concordat serve`) to send the entries to, e.g. http://127.0.0.1:8700.
         #[arg(long)]
         server: Option<String>,
+        #[command(flatten)]
+        database: instance::DatabaseUrl,
         /// Envelope files; `-` reads one envelope a line from standard input.
         #[arg(required = true)]
         envelopes: Vec<std::path::PathBuf>,
@@ -154,6 +156,8 @@ the rule it breaks (exit 1).")]
     Replay {
         #[arg(long)]
         dir: std::path::PathBuf,
+        #[command(flatten)]
+        database: instance::DatabaseUrl,
     },
     /// Serve an instance over HTTP(S): the JSON API, the C2SP endpoints and the public portal.
     #[command(after_help = "Examples:
@@ -171,6 +175,8 @@ takes longer than --header-timeout seconds. CONCORDAT_LOG=debug logs more.")]
     Serve {
         #[arg(long)]
         dir: std::path::PathBuf,
+        #[command(flatten)]
+        database: instance::DatabaseUrl,
         #[command(flatten)]
         how: serve_cmd::Listen,
     },
@@ -217,6 +223,7 @@ enum FormatArg {
     Html,
 }
 
+// tidy: long function: one arm per subcommand, each handing its arguments to its module.
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let document_format = match cli.format {
@@ -255,8 +262,17 @@ fn main() -> ExitCode {
         Command::Submit {
             dir,
             server,
+            database,
             envelopes,
-        } => ledger_cmd::submit(&instance::Where { dir, server }, &envelopes, format),
+        } => ledger_cmd::submit(
+            &instance::Where {
+                dir,
+                server,
+                database,
+            },
+            &envelopes,
+            format,
+        ),
         Command::Entry(command) => ledger_cmd::entry(command, format),
         Command::Model(command) => updates_cmd::model(command, format),
         Command::Evidence(command) => updates_cmd::evidence(command, format),
@@ -277,10 +293,16 @@ fn main() -> ExitCode {
         Command::Contract(command) => contract_cmd::contract(command, format, document_format),
         Command::Addendum(command) => contract_cmd::addendum(command, format),
         Command::Policy(command) => contract_cmd::policy_command(command, format),
-        Command::Replay { dir } => ledger_cmd::replay(&dir, format),
-        Command::Serve { dir, how } => {
+        Command::Replay { dir, database } => database
+            .at(&dir)
+            .map_err(Failure::from)
+            .and_then(|database| ledger_cmd::replay(&database, format)),
+        Command::Serve { dir, database, how } => {
             serve_cmd::init_logging();
-            serve_cmd::serve(&dir, &how, &|_| String::new())
+            database
+                .at(&dir)
+                .map_err(Failure::from)
+                .and_then(|database| serve_cmd::serve(&database, &how, &|_| String::new()))
         }
         Command::Demo { dir, how } => {
             serve_cmd::init_logging();

@@ -72,9 +72,10 @@ pub struct Listen {
     pub webhooks_to_private: bool,
 }
 
-/// Serves the instance in `dir` as `how` says until interrupted. `banner` is printed (to
-/// standard output) once the socket is bound, after the URL line.
-pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outcome {
+/// Serves the instance `database` names as `how` says until interrupted. `banner` is printed
+/// (to standard output) once the socket is bound, after the URL line.
+pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outcome {
+    let dir = database.dir();
     let listen = how.bind.listen.as_str();
     let tls = how.bind.tls()?;
     let certificate_names = how
@@ -85,7 +86,7 @@ pub fn serve(dir: &Path, how: &Listen, banner: &dyn Fn(&str) -> String) -> Outco
         .unwrap_or_default();
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let layout = service::Layout::new(dir);
-    let instance = match server::Instance::open(dir, readers) {
+    let instance = match server::Instance::open_at(database, readers) {
         Ok(instance) => Arc::new(instance),
         Err(error) => {
             let hint = layout
@@ -174,7 +175,7 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
     };
     let api_keys = seeded.api_keys.clone();
     let gateway_dir = dir.clone();
-    serve(&dir, how, &|url| {
+    serve(&store::Database::Sqlite(dir.clone()), how, &|url| {
         // The gateway reads its rules from the server, which answers once this returns.
         let (served, dir, api_keys) = (url.to_owned(), gateway_dir.clone(), api_keys.clone());
         std::thread::spawn(move || match demo_gateway(&served, &dir) {
@@ -232,7 +233,7 @@ fn demo_gateway(
     let key = service::keys::read_signer(&dir.join("keys/workbench-gateway.key"))?;
     let config = |port: u16| -> anyhow::Result<gateway::Config> {
         Ok(gateway::Config {
-            instance: std::sync::Arc::from(service::open(None, Some(url))?),
+            instance: std::sync::Arc::from(service::open(None, Some(url), None)?),
             contract: service::demo::GATEWAY_CONTRACT.to_owned(),
             deployment: service::demo::GATEWAY_DEPLOYMENT.to_owned(),
             listen: std::net::SocketAddr::new(server.ip(), port),

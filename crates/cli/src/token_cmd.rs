@@ -22,6 +22,8 @@ pub enum TokenCommand {
     Issue {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: crate::instance::DatabaseUrl,
         #[arg(long)]
         party: String,
         #[arg(long, default_value = "")]
@@ -48,8 +50,13 @@ fn now() -> String {
 
 pub fn run(command: TokenCommand, format: Format) -> Outcome {
     match command {
-        TokenCommand::Issue { dir, party, label } => {
-            service::Local::open(&dir)?
+        TokenCommand::Issue {
+            dir,
+            database,
+            party,
+            label,
+        } => {
+            service::Local::open_at(&database.at(&dir)?)?
                 .party(&party)
                 .map_err(|_| anyhow!("party `{party}` is not registered in `{}`", dir.display()))?;
             let (record, token) =

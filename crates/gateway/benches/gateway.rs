@@ -186,7 +186,7 @@ fn serve_ledger(dir: &Path) -> String {
 
 fn start_gateway(ledger: &str, dir: &Path, upstream: &str) -> gateway::Running {
     let instance: Arc<dyn service::Instance> =
-        Arc::from(service::open(None, Some(ledger)).unwrap());
+        Arc::from(service::open(None, Some(ledger), None).unwrap());
     let keys = dir.join("keys");
     let config = gateway::Config {
         instance,
@@ -520,7 +520,7 @@ fn main() {
     });
     drop(litellm);
     gateway.stop();
-    let usage = service::open(None, Some(&ledger))
+    let usage = service::open(None, Some(&ledger), None)
         .unwrap()
         .usage(Some(service::demo::GATEWAY_CONTRACT))
         .unwrap();

@@ -44,6 +44,45 @@ macro_rules! on_both {
     };
 }
 
+/// A certificate authority and a server certificate it signed for 127.0.0.1 and localhost, as
+/// PEM files in `dir`: `ca.pem`, `cert.pem`, `key.pem` (for TLS tests of servers and clients).
+pub fn test_certificates(dir: &Path) -> Result<(), Error> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let failed = |e: rcgen::Error| Error(format!("cannot make test certificates: {e}"));
+    let ca_key = KeyPair::generate().map_err(failed)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Concordat test CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::CrlSign,
+    ];
+    let ca_cert = ca.self_signed(&ca_key).map_err(failed)?;
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().map_err(failed)?;
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .map_err(failed)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    let cert = leaf.signed_by(&key, &issuer).map_err(failed)?;
+    for (name, text) in [
+        ("ca.pem", ca_cert.pem()),
+        ("cert.pem", cert.pem()),
+        ("key.pem", key.serialize_pem()),
+    ] {
+        std::fs::write(dir.join(name), text)
+            .map_err(|e| error(format!("cannot write {name}"), e))?;
+    }
+    Ok(())
+}
+
 /// The role the cluster is created with; it trusts connections from the loopback.
 pub const USER: &str = "concordat";
 
@@ -366,6 +405,36 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Serves TLS from now on, with `cert_pem` (the chain, leaf first) and `key_pem`; restarts
+    /// the server. Plain connections are still accepted (as `sslmode=prefer` expects).
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) -> Result<(), Error> {
+        let data = self.dir.path().join("data");
+        let write = |name: &str, text: &str, mode: u32| -> Result<(), Error> {
+            use std::os::unix::fs::PermissionsExt as _;
+            let path = data.join(name);
+            std::fs::write(&path, text)
+                .and_then(|()| {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                })
+                .map_err(|e| error(format!("cannot write {}", path.display()), e))?;
+            if let Some(user) = &self.run_as {
+                let (uid, gid) = ids_of(user)?;
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .map_err(|e| error(format!("cannot give {} to {user}", path.display()), e))?;
+            }
+            Ok(())
+        };
+        write("server.crt", cert_pem, 0o644)?;
+        write("server.key", key_pem, 0o600)?;
+        let conf = data.join("postgresql.conf");
+        let mut settings = std::fs::read_to_string(&conf)
+            .map_err(|e| error(format!("cannot read {}", conf.display()), e))?;
+        settings.push_str("\nssl = on\n");
+        std::fs::write(&conf, settings)
+            .map_err(|e| error(format!("cannot write {}", conf.display()), e))?;
+        self.restart()
     }
 
     /// The cluster's directory (data, log, socket).

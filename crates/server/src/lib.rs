@@ -164,7 +164,15 @@ impl Instance {
     /// Opens the instance in `dir` for serving: takes its writer lock and opens `readers` store
     /// readers.
     pub fn open(dir: &Path, readers: usize) -> Result<Instance, service::ServiceError> {
-        let local = service::Local::serve(dir, readers)?;
+        Instance::open_at(&store::Database::Sqlite(dir.to_owned()), readers)
+    }
+
+    /// Opens the instance `database` names for serving, as [`Instance::open`].
+    pub fn open_at(
+        database: &store::Database,
+        readers: usize,
+    ) -> Result<Instance, service::ServiceError> {
+        let local = service::Local::serve_at(database, readers)?;
         let nonces = access::Nonces::open(&local.layout().nonces(), service::build::now())
             .map_err(|e| {
                 service::ServiceError::Unavailable(format!(

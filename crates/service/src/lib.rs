@@ -40,7 +40,7 @@ pub use access::{Caller, Credential};
 pub use build::Draft;
 pub use error::{Result, ServiceError};
 pub use layout::Layout;
-pub use local::{Local, create};
+pub use local::{Local, create, create_at};
 pub use remote::Remote;
 use wire::{
     AddendumText, ContractSummary, DepositReply, EntryView, GateView, InstanceInfo, PartyView,
@@ -162,10 +162,16 @@ pub trait Instance: Send + Sync {
 }
 
 /// The instance in `dir`, or the one served at `server`.
-pub fn open(dir: Option<&Path>, server: Option<&str>) -> Result<Box<dyn Instance>> {
+pub fn open(
+    dir: Option<&Path>,
+    server: Option<&str>,
+    database: Option<&str>,
+) -> Result<Box<dyn Instance>> {
     match (server, dir) {
         (Some(url), _) => Ok(Box::new(Remote::new(url)?)),
-        (None, Some(dir)) => Ok(Box::new(Local::open(dir)?)),
+        (None, Some(dir)) => Ok(Box::new(Local::open_at(&store::Database::select(
+            dir, database,
+        )?)?)),
         (None, None) => Err(ServiceError::BadRequest(
             "give --dir or --server".to_owned(),
         )),

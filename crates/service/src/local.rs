@@ -15,7 +15,7 @@ use domain::updates::{
 };
 use domain::{ContractRecord, KeyRecord, Kind, Party, State};
 use ledger::{Clock, Ledger};
-use store::{GroupCommit, Reader};
+use store::{Database, GroupCommit, Reader};
 use tlog::note::{KeyType, SignerKey};
 
 use crate::access::{self, Caller, Credential};
@@ -35,6 +35,7 @@ const PIPELINE_DEPTH_MAX: usize = 4096;
 #[derive(Debug)]
 pub struct Local {
     layout: Layout,
+    database: Database,
     name: String,
     origin: String,
     verifier_key: String,
@@ -52,33 +53,51 @@ impl Local {
     /// The instance in `dir`, for one command: the state is loaded when first asked for and
     /// the ledger opened at the first write.
     pub fn open(dir: &Path) -> Result<Local> {
-        Local::with_readers(dir, 1)
+        Local::open_at(&Database::Sqlite(dir.to_owned()))
+    }
+
+    /// The instance whose directory and log `database` names, for one command.
+    pub fn open_at(database: &Database) -> Result<Local> {
+        Local::with_readers(database, 1)
     }
 
     /// The instance in `dir`, for a server: the ledger is opened now (taking the writer lock)
     /// and `readers` store readers serve reads.
     pub fn serve(dir: &Path, readers: usize) -> Result<Local> {
-        let local = Local::with_readers(dir, readers)?;
+        Local::serve_at(&Database::Sqlite(dir.to_owned()), readers)
+    }
+
+    /// As [`Local::serve`], for the instance `database` names.
+    pub fn serve_at(database: &Database, readers: usize) -> Result<Local> {
+        let local = Local::with_readers(database, readers)?;
         local.ledger()?;
         Ok(local)
     }
 
-    fn with_readers(dir: &Path, readers: usize) -> Result<Local> {
-        let first = Reader::open(dir)?;
+    fn with_readers(database: &Database, readers: usize) -> Result<Local> {
+        let dir = database.dir();
+        let first = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
         let origin = first.info().origin.clone();
         let verifier_key = first.info().verifier_key.to_text();
         let clock = Clock::of(&first)?;
         let mut pool = vec![Mutex::new(first)];
         for _ in 1..readers.max(1) {
-            pool.push(Mutex::new(Reader::open(dir)?));
+            pool.push(Mutex::new(Reader::open_at(
+                database,
+                store::CACHED_TILES_DEFAULT,
+            )?));
         }
         let layout = Layout::new(dir);
         let operator = std::fs::read_to_string(layout.operator_key())
             .ok()
             .and_then(|text| SignerKey::parse(&text).ok());
         Ok(Local {
-            name: format!("`{}`", dir.display()),
+            name: match database {
+                Database::Sqlite(dir) => format!("`{}`", dir.display()),
+                Database::Postgres { .. } => database.describe(),
+            },
             layout,
+            database: database.clone(),
             origin,
             verifier_key,
             clock,
@@ -92,6 +111,11 @@ impl Local {
 
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// Where the instance's log is stored.
+    pub fn database(&self) -> &Database {
+        &self.database
     }
 
     pub fn origin(&self) -> &str {
@@ -156,7 +180,7 @@ impl Local {
         let log_key =
             read_signer(&key_path).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
         let rules = Box::new(crate::admission::Rules::new(self.layout.clone()));
-        let ledger = Ledger::open_with(self.layout.dir(), log_key, GroupCommit::default(), rules)
+        let ledger = Ledger::open_at(&self.database, log_key, GroupCommit::default(), rules)
             .map_err(|error| match self.layout.serving_url() {
                 Some(url) => ServiceError::Unavailable(format!(
                     "{error}\n  a server holds it: run the command with `--server {url}` instead of `--dir` (envelopes: `concordat submit --server {url} ENVELOPE`)"
@@ -641,7 +665,29 @@ pub struct Created {
 /// (0600), and entry 0, which registers the operator party. A simulated clock lets entries
 /// carry any time that moves forward (rehearsals, demos); the log records it.
 pub fn create(dir: &Path, origin: &str, operator_name: &str, clock: Clock) -> Result<Created> {
-    if dir.join(store::DATABASE_FILE).exists() {
+    create_at(
+        &Database::Sqlite(dir.to_owned()),
+        origin,
+        operator_name,
+        clock,
+    )
+}
+
+/// As [`create`], with the log in `database` (the keys in its directory).
+pub fn create_at(
+    database: &Database,
+    origin: &str,
+    operator_name: &str,
+    clock: Clock,
+) -> Result<Created> {
+    let dir = database.dir();
+    if database.is_postgres() && Reader::open_at(database, 1).is_ok() {
+        return Err(ServiceError::BadRequest(format!(
+            "{} already holds a log",
+            database.describe()
+        )));
+    }
+    if !database.is_postgres() && dir.join(store::DATABASE_FILE).exists() {
         return Err(ServiceError::BadRequest(format!(
             "`{}` already holds a log",
             dir.display()
@@ -660,7 +706,14 @@ pub fn create(dir: &Path, origin: &str, operator_name: &str, clock: Clock) -> Re
     write_key_file(&log_key_path, &log_key, false).map_err(bad)?;
     write_key_file(&layout.operator_key(), &operator, false).map_err(bad)?;
     let genesis = crate::build::genesis(operator_name, &operator, clock)?;
-    let receipt = ledger::init(dir, origin, &log_key, Some(&log_key_path), genesis, clock)?;
+    let receipt = ledger::init_at(
+        database,
+        origin,
+        &log_key,
+        Some(&log_key_path),
+        genesis,
+        clock,
+    )?;
     Ok(Created {
         layout,
         log_key,

@@ -133,7 +133,14 @@ impl<'c> Verification<'c> {
         let stored = rows.checkpoint_rows().map_err(unreadable)?;
         let mut checkpoints = Vec::new();
         let mut previous: Option<u64> = None;
-        for (size, previous_size, root, note) in stored {
+        for crate::backend::CheckpointRow {
+            size,
+            previous_size,
+            root,
+            note,
+            ..
+        } in stored
+        {
             if previous_size != previous {
                 let describe =
                     |s: Option<u64>| s.map_or("none".to_owned(), |s| format!("size {s}"));

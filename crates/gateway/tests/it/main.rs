@@ -79,7 +79,7 @@ impl Ledger {
     }
 
     fn remote(&self) -> Arc<dyn Instance> {
-        Arc::from(service::open(None, Some(&self.url)).unwrap())
+        Arc::from(service::open(None, Some(&self.url), None).unwrap())
     }
 
     /// Signs a predicate as `party` and logs it.

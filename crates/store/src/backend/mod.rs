@@ -75,8 +75,17 @@ impl Database {
     }
 }
 
-/// A stored checkpoint row as `verify` reads it: size, the size it follows, root, note.
-pub(crate) type CheckpointRow = (u64, Option<u64>, Vec<u8>, String);
+/// A stored checkpoint row, as `verify` reads it and `migrate` copies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CheckpointRow {
+    pub(crate) size: u64,
+    /// The size of the checkpoint signed before it.
+    pub(crate) previous_size: Option<u64>,
+    pub(crate) root: Vec<u8>,
+    pub(crate) note: String,
+    /// When it was signed, in milliseconds since the epoch.
+    pub(crate) signed_ms: i64,
+}
 
 /// A stored tile row: level, index, width, the hashes (see `TileHashes::to_stored`).
 pub(crate) type TileRow = (u8, u64, u16, Vec<u8>);
@@ -220,6 +229,8 @@ pub(crate) trait Tx: Rows {
         checkpoint: &StoredCheckpoint,
         previous_size: Option<u64>,
     ) -> Result<(), StoreError>;
+    /// Inserts a checkpoint row as another database stored it.
+    fn copy_checkpoint(&mut self, row: &CheckpointRow) -> Result<(), StoreError>;
     fn state_put(&mut self, space: &str, key: &str, value: &[u8]) -> Result<(), StoreError>;
     fn state_delete(&mut self, space: &str, key: &str) -> Result<(), StoreError>;
     /// Makes everything durable, or nothing.

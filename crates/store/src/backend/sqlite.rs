@@ -303,24 +303,27 @@ fn checkpoints_around(
 }
 
 fn checkpoint_rows(conn: &Connection) -> Result<Vec<CheckpointRow>, StoreError> {
-    let mut statement =
-        conn.prepare("SELECT size, previous_size, root, note FROM checkpoints ORDER BY size")?;
+    let mut statement = conn.prepare(
+        "SELECT size, previous_size, root, note, signed_ms FROM checkpoints ORDER BY size",
+    )?;
     let rows = statement.query_map([], |row| {
         Ok((
             row.get::<_, i64>(0)?,
             row.get::<_, Option<i64>>(1)?,
             row.get::<_, Vec<u8>>(2)?,
             row.get::<_, String>(3)?,
+            row.get::<_, i64>(4)?,
         ))
     })?;
     rows.map(|row| {
-        let (size, previous, root, note) = row?;
-        Ok((
-            from_sql_u64(size)?,
-            previous.map(from_sql_u64).transpose()?,
+        let (size, previous, root, note, signed_ms) = row?;
+        Ok(CheckpointRow {
+            size: from_sql_u64(size)?,
+            previous_size: previous.map(from_sql_u64).transpose()?,
             root,
             note,
-        ))
+            signed_ms,
+        })
     })
     .collect()
 }
@@ -490,6 +493,21 @@ impl Tx for SqliteTx<'_> {
                 checkpoint.root.0.as_slice(),
                 checkpoint.note,
                 now_ms()
+            ])?;
+        Ok(())
+    }
+
+    fn copy_checkpoint(&mut self, row: &CheckpointRow) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO checkpoints (size, previous_size, root, note, signed_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                to_sql_u64(row.size)?,
+                row.previous_size.map(to_sql_u64).transpose()?,
+                row.root,
+                row.note,
+                row.signed_ms
             ])?;
         Ok(())
     }

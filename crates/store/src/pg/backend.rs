@@ -154,18 +154,19 @@ impl<C: GenericClient> Pg<'_, C> {
 
     fn checkpoint_rows(&mut self) -> Result<Vec<CheckpointRow>, StoreError> {
         self.query(
-            "SELECT size, previous_size, root, note FROM checkpoints ORDER BY size",
+            "SELECT size, previous_size, root, note, signed_ms FROM checkpoints ORDER BY size",
             &[],
         )?
         .into_iter()
         .map(|row| {
             let previous: Option<i64> = row.get(1);
-            Ok((
-                from_sql_u64(row.get(0))?,
-                previous.map(from_sql_u64).transpose()?,
-                row.get(2),
-                row.get(3),
-            ))
+            Ok(CheckpointRow {
+                size: from_sql_u64(row.get(0))?,
+                previous_size: previous.map(from_sql_u64).transpose()?,
+                root: row.get(2),
+                note: row.get(3),
+                signed_ms: row.get(4),
+            })
         })
         .collect()
     }
@@ -554,6 +555,22 @@ impl Tx for PgTx<'_> {
                 &checkpoint.root.0.as_slice(),
                 &checkpoint.note,
                 &now_ms(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn copy_checkpoint(&mut self, row: &CheckpointRow) -> Result<(), StoreError> {
+        let previous = row.previous_size.map(to_sql_u64).transpose()?;
+        self.pg().execute(
+            "INSERT INTO checkpoints (size, previous_size, root, note, signed_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &to_sql_u64(row.size)?,
+                &previous,
+                &row.root,
+                &row.note,
+                &row.signed_ms,
             ],
         )?;
         Ok(())

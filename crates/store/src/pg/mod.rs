@@ -7,6 +7,7 @@
 pub(crate) mod backend;
 mod migrations;
 mod sequencer;
+mod tls;
 
 use std::time::Duration;
 
@@ -18,10 +19,22 @@ use crate::StoreError;
 /// Connects to `url` (`postgres://USER@HOST:PORT/DB`, with the parameters libpq takes),
 /// naming the node to the server and keeping the connection alive so that a vanished peer
 /// is noticed within seconds.
+///
+/// The password is the URL's, else `PGPASSWORD`'s. TLS is used when the server offers it
+/// (`sslmode=prefer`, the default) and required with `sslmode=require`; either way the server's
+/// certificate must verify for its host name against the system's trust store, or against the
+/// PEM file `sslrootcert=PATH` (or `PGSSLROOTCERT`) names: an encrypted connection to a server
+/// that cannot prove who it is is refused, never used.
 pub fn connect(url: &str, node: &str) -> Result<postgres::Client, StoreError> {
-    let mut config: postgres::Config = url.parse().map_err(|e| {
+    let (url_without_root, root) = split_root_certificate(url);
+    let mut config: postgres::Config = url_without_root.parse().map_err(|e| {
         StoreError::Invalid(format!("`{}` is not a PostgreSQL URL: {e}", redact(url)))
     })?;
+    if config.get_password().is_none()
+        && let Ok(password) = std::env::var("PGPASSWORD")
+    {
+        config.password(password);
+    }
     config
         .application_name(&format!("concordat {node}"))
         .connect_timeout(Duration::from_secs(10))
@@ -29,9 +42,58 @@ pub fn connect(url: &str, node: &str) -> Result<postgres::Client, StoreError> {
         .keepalives_idle(Duration::from_secs(5))
         .keepalives_interval(Duration::from_secs(1))
         .keepalives_retries(3);
-    config
-        .connect(postgres::NoTls)
-        .map_err(|e| StoreError::Postgres(format!("cannot connect to {}: {e}", redact(url))))
+    let root = root.or_else(|| std::env::var("PGSSLROOTCERT").ok());
+    let tls = tls::connector(root.as_deref())?;
+    config.connect(tls).map_err(|e| {
+        let said = with_causes(&e);
+        let hint = if said.contains("certificate") {
+            "; name the CA that signed the server's certificate with sslrootcert=PATH in the URL \
+             (or PGSSLROOTCERT), or connect without TLS with sslmode=disable"
+        } else {
+            ""
+        };
+        StoreError::Postgres(format!("cannot connect to {}: {said}{hint}", redact(url)))
+    })
+}
+
+/// An error with what caused it, as one line (`error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer`).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
+/// `url` without its `sslrootcert=PATH` parameter (which the client library does not take),
+/// and that path.
+fn split_root_certificate(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
+    let mut root = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("sslrootcert=") {
+            Some(path) => {
+                root = Some(path.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if kept.is_empty() {
+        (base.to_owned(), root)
+    } else {
+        (format!("{base}?{}", kept.join("&")), root)
+    }
 }
 
 /// The node that leads the sequencer of the log in `url`, as it named itself.
@@ -73,6 +135,30 @@ mod tests {
         assert_eq!(
             super::redact("postgres://app@db.example/ledger"),
             "postgres://app@db.example/ledger"
+        );
+    }
+
+    #[test]
+    fn the_root_certificate_is_taken_out_of_the_url() {
+        assert_eq!(
+            super::split_root_certificate(
+                "postgres://app@db/ledger?sslmode=require&sslrootcert=/etc/ca.pem"
+            ),
+            (
+                "postgres://app@db/ledger?sslmode=require".to_owned(),
+                Some("/etc/ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            super::split_root_certificate("postgres://app@db/ledger?sslrootcert=ca.pem"),
+            (
+                "postgres://app@db/ledger".to_owned(),
+                Some("ca.pem".to_owned())
+            )
+        );
+        assert_eq!(
+            super::split_root_certificate("postgres://app@db/ledger"),
+            ("postgres://app@db/ledger".to_owned(), None)
         );
     }
 }

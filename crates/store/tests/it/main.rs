@@ -8,6 +8,7 @@
     reason = "tests fail loudly"
 )]
 
+mod migrate;
 mod pg;
 mod story;
 mod support;

@@ -175,3 +175,57 @@ fn a_new_leader_waits_for_the_old_leaders_append_in_flight() {
         Err(StoreError::Fenced { .. })
     ));
 }
+
+/// TLS to the database: with `sslmode=require` the connection is encrypted and the server's
+/// certificate must chain to the CA named by `sslrootcert`; a server that cannot prove who it
+/// is, or no TLS at all, is refused rather than used.
+#[test]
+fn tls_to_the_database_is_required_and_verified() {
+    let refusal = |url: &str| match connect(url, "t") {
+        Ok(_) => panic!("connected to {url}"),
+        Err(error) => error.to_string(),
+    };
+    let cluster = pgcluster::Cluster::start().unwrap();
+    let url = cluster.database("ledger").unwrap();
+    // Without TLS on the server, sslmode=require refuses to go on in the clear.
+    let refused = refusal(&format!("{url}?sslmode=require"));
+    assert!(refused.contains("cannot connect"), "{refused}");
+
+    let certificates = tempfile::tempdir().unwrap();
+    pgcluster::test_certificates(certificates.path()).unwrap();
+    let read = |name: &str| std::fs::read_to_string(certificates.path().join(name)).unwrap();
+    cluster
+        .enable_tls(&read("cert.pem"), &read("key.pem"))
+        .unwrap();
+    let ca = certificates.path().join("ca.pem");
+    let verified = format!("{url}?sslmode=require&sslrootcert={}", ca.display());
+    let mut client = connect(&verified, "t").unwrap();
+    let encrypted: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(encrypted);
+    // The log works over it.
+    migrate(&mut client).unwrap();
+
+    // A certificate the client cannot verify: the system's trust store does not know the
+    // test CA, and another CA did not sign it.
+    let error = refusal(&format!("{url}?sslmode=require"));
+    assert!(error.contains("certificate"), "{error}");
+    let other = tempfile::tempdir().unwrap();
+    pgcluster::test_certificates(other.path()).unwrap();
+    let error = refusal(&format!(
+        "{url}?sslmode=require&sslrootcert={}",
+        other.path().join("ca.pem").display()
+    ));
+    assert!(error.contains("certificate"), "{error}");
+    // Nor is a missing CA file quietly ignored.
+    let error = refusal(&format!("{url}?sslrootcert=/nonexistent/ca.pem"));
+    assert!(
+        error.contains("sslrootcert `/nonexistent/ca.pem`"),
+        "{error}"
+    );
+}
