@@ -23,13 +23,13 @@ pub struct DatabaseUrl {
         value_name = "URL",
         hide_env_values = true
     )]
-    pub url: Option<String>,
+    pub database_url: Option<String>,
 }
 
 impl DatabaseUrl {
     /// The log of the instance in `dir`.
     pub fn at(&self, dir: &Path) -> anyhow::Result<store::Database> {
-        Ok(store::Database::select(dir, self.url.as_deref())?)
+        Ok(store::Database::select(dir, self.database_url.as_deref())?)
     }
 }
 
@@ -52,7 +52,7 @@ impl Where {
         Ok(service::open(
             self.dir.as_deref(),
             self.server.as_deref(),
-            self.database.url.as_deref(),
+            self.database.database_url.as_deref(),
         )?)
     }
 }

@@ -11,6 +11,7 @@ mod instance;
 mod keys;
 mod ledger_cmd;
 mod log_cmd;
+mod migrate_cmd;
 mod note_cmd;
 mod outbox_cmd;
 mod output;
@@ -209,6 +210,8 @@ Prints the URL and commands to try, including offline verification of an entry."
     /// evidence of a log that shows two histories.
     #[command(subcommand)]
     Witness(witness_cmd::WitnessCommand),
+    /// Move an instance's log into PostgreSQL, verified checkpoint for checkpoint.
+    Migrate(migrate_cmd::MigrateArgs),
     /// Verify C2SP tlog-proof files offline.
     #[command(subcommand)]
     Proof(proof_cmd::ProofCommand),
@@ -313,6 +316,7 @@ fn main() -> ExitCode {
         Command::Note(command) => note_cmd::run(command, format),
         Command::Log(command) => log_cmd::run(command, format),
         Command::Witness(command) => witness_cmd::run(command, format),
+        Command::Migrate(args) => migrate_cmd::run(&args, format),
         Command::Proof(command) => proof_cmd::run(command, format),
     };
     match result {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// What went wrong reading or writing a log.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("`{}` holds no log (no {} inside); create one with `concordat log init`", .0.display(), crate::DATABASE_FILE)]
+    #[error("`{}` holds no log (no {} inside); create one with `concordat log init`, or give --database URL (or DATABASE_URL) if its log is in PostgreSQL", .0.display(), crate::DATABASE_FILE)]
     NotALog(PathBuf),
     #[error("`{}` already holds a log", .0.display())]
     AlreadyExists(PathBuf),

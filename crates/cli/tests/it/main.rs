@@ -18,6 +18,7 @@ mod interop;
 mod ledger;
 mod log;
 mod notes;
+mod postgres;
 mod server;
 mod support;
 mod updates;

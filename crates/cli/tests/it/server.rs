@@ -36,6 +36,7 @@ impl Served {
         let mut child = Command::new(BINARY)
             .args(args)
             .env("CONCORDAT_LOG", "debug")
+            .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

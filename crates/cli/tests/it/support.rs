@@ -35,6 +35,8 @@ pub fn concordat(args: &[&str], stdin: Option<&[u8]>, dir: &Path) -> Run {
         .current_dir(dir)
         // Checkpoints `log verify` remembers stay with the test that made them.
         .env("CONCORDAT_STATE_DIR", dir.join(".concordat-state"))
+        // A database the developer's shell names is not the test's.
+        .env_remove("DATABASE_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -15,6 +15,23 @@ use crate::backend::{
 };
 use crate::{StoreError, StoredCheckpoint};
 
+/// Runs `call`, which blocks on the client's own runtime, where that is allowed: an async
+/// server's handler reads the store on a runtime worker, which must first hand its other tasks
+/// on (a worker of a current-thread runtime cannot, so the call goes to a thread of its own).
+fn outside_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Err(_) => call(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(call),
+        Ok(_) => std::thread::scope(|scope| {
+            scope
+                .spawn(call)
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+    }
+}
+
 /// Statements prepared once a connection.
 #[derive(Default)]
 struct Statements(HashMap<&'static str, Statement>);
@@ -278,31 +295,31 @@ macro_rules! pg_rows {
     ($type:ty; $($state:tt)*) => {
         impl Rows for $type {
             fn meta(&mut self) -> Result<Vec<(String, String)>, StoreError> {
-                self.pg().meta()
+                outside_runtime(|| self.pg().meta())
             }
             fn latest_checkpoint(&mut self) -> Result<StoredCheckpoint, StoreError> {
-                self.pg().latest_checkpoint()
+                outside_runtime(|| self.pg().latest_checkpoint())
             }
             fn checkpoint_at(&mut self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
-                self.pg().checkpoint_at(size)
+                outside_runtime(|| self.pg().checkpoint_at(size))
             }
             fn checkpoints_around(
                 &mut self,
                 size: u64,
             ) -> Result<(Option<u64>, Option<u64>), StoreError> {
-                self.pg().checkpoints_around(size)
+                outside_runtime(|| self.pg().checkpoints_around(size))
             }
             fn checkpoint_count(&mut self) -> Result<u64, StoreError> {
-                self.pg().count("SELECT COUNT(*) FROM checkpoints")
+                outside_runtime(|| self.pg().count("SELECT COUNT(*) FROM checkpoints"))
             }
             fn checkpoint_rows(&mut self) -> Result<Vec<CheckpointRow>, StoreError> {
-                self.pg().checkpoint_rows()
+                outside_runtime(|| self.pg().checkpoint_rows())
             }
             fn entry_end(&mut self) -> Result<u64, StoreError> {
-                self.pg().count("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")
+                outside_runtime(|| self.pg().count("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries"))
             }
             fn entry(&mut self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-                self.pg().entry(index)
+                outside_runtime(|| self.pg().entry(index))
             }
             fn entries(
                 &mut self,
@@ -310,29 +327,29 @@ macro_rules! pg_rows {
                 end: Option<u64>,
                 limit: usize,
             ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-                self.pg().entries(start, end, limit)
+                outside_runtime(|| self.pg().entries(start, end, limit))
             }
             fn tile(
                 &mut self,
                 level: u8,
                 index: u64,
             ) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
-                self.pg().tile(level, index)
+                outside_runtime(|| self.pg().tile(level, index))
             }
             fn tile_widths(&mut self) -> Result<Vec<(i64, i64, i64)>, StoreError> {
-                self.pg().tile_widths()
+                outside_runtime(|| self.pg().tile_widths())
             }
             fn digests(&mut self) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
-                self.pg().digests()
+                outside_runtime(|| self.pg().digests())
             }
             fn logged_at(&mut self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError> {
-                self.pg().logged_at(digest)
+                outside_runtime(|| self.pg().logged_at(digest))
             }
             fn logged_among(
                 &mut self,
                 digests: &[[u8; 32]],
             ) -> Result<HashMap<[u8; 32], u64>, StoreError> {
-                self.pg().logged_among(digests)
+                outside_runtime(|| self.pg().logged_among(digests))
             }
             $($state)*
         }
@@ -351,10 +368,10 @@ impl PgConn {
 pg_rows! {
     PgConn;
     fn state_get(&mut self, space: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.pg().state_get(space, key)
+        outside_runtime(|| self.pg().state_get(space, key))
     }
     fn state_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
-        self.pg().state_rows()
+        outside_runtime(|| self.pg().state_rows())
     }
 }
 
@@ -373,13 +390,15 @@ impl Conn for PgConn {
     }
 
     fn snapshot(&mut self) -> Result<(), StoreError> {
-        self.client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        outside_runtime(|| {
+            self.client
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        })?;
         Ok(())
     }
 
     fn end_snapshot(&mut self) -> Result<(), StoreError> {
-        self.client.batch_execute("COMMIT")?;
+        outside_runtime(|| self.client.batch_execute("COMMIT"))?;
         Ok(())
     }
 }
