@@ -70,6 +70,10 @@ pub struct Listen {
     /// (refused by default, so that no party's endpoint reaches inside the operator's network).
     #[arg(long)]
     pub webhooks_to_private: bool,
+    /// With --database, the URL the other nodes reach this one at, to forward writes while it
+    /// leads (default: the URL it listens at).
+    #[arg(long, value_name = "URL")]
+    pub advertise: Option<String>,
 }
 
 /// Serves the instance `database` names as `how` says until interrupted. `banner` is printed
@@ -96,7 +100,15 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
             return Err(anyhow!("{error}{hint}").into());
         }
     };
-    let outbox = instance.start_outbox(how.webhooks_to_private);
+    let outbox = if database.is_postgres() {
+        tracing::warn!(
+            "notifications are not delivered by nodes on PostgreSQL yet: serve the instance from one process to deliver them"
+        );
+        None
+    } else {
+        instance.start_outbox(how.webhooks_to_private)
+    };
+    let mut node = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -115,6 +127,7 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
         ));
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{address}");
+        node = instance.start_node(how.advertise.as_deref().unwrap_or(&url));
         std::fs::write(&url_file, format!("{url}\n"))
             .with_context(|| format!("cannot write `{}`", url_file.display()))?;
         let mut stdout = std::io::stdout().lock();
@@ -135,6 +148,7 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
         anyhow::Ok(())
     });
     let _ = std::fs::remove_file(&url_file);
+    drop(node);
     drop(outbox);
     if let Ok(instance) = Arc::try_unwrap(instance) {
         instance.close()?;

@@ -157,16 +157,17 @@ impl Ledger {
         Ledger::start(database, writer, config, admission)
     }
 
-    /// Opens the ledger on PostgreSQL for writing under a sequencer's `lead` this node holds:
-    /// its appends are refused once another node has taken the lead since.
-    pub fn open_leading(
+    /// Opens the ledger on PostgreSQL for writing under the lead of epoch `epoch`, which this
+    /// node holds and watches: its appends are refused once another node has taken the lead.
+    pub fn open_fenced(
         database: &Database,
         log_key: SignerKey,
         config: GroupCommit,
         admission: Box<dyn Admission>,
-        lead: store::pg::Sequencer,
+        epoch: i64,
+        node: &str,
     ) -> Result<Ledger, LedgerError> {
-        let writer = Writer::open_leading(database, log_key, lead)?;
+        let writer = Writer::open_fenced(database, log_key, epoch, node)?;
         Ledger::start(database, writer, config, admission)
     }
 

@@ -167,12 +167,18 @@ impl Instance {
         Instance::open_at(&store::Database::Sqlite(dir.to_owned()), readers)
     }
 
-    /// Opens the instance `database` names for serving, as [`Instance::open`].
+    /// Opens the instance `database` names for serving, as [`Instance::open`]. A log on
+    /// PostgreSQL is served as one of several nodes: it reads now, and writes once
+    /// [`Instance::start_node`] has taken the lead (forwarding writes to the leader until then).
     pub fn open_at(
         database: &store::Database,
         readers: usize,
     ) -> Result<Instance, service::ServiceError> {
-        let local = service::Local::serve_at(database, readers)?;
+        let local = if database.is_postgres() {
+            service::Local::serve_node(database, readers)?
+        } else {
+            service::Local::serve_at(database, readers)?
+        };
         let nonces = access::Nonces::open(&local.layout().nonces(), service::build::now())
             .map_err(|e| {
                 service::ServiceError::Unavailable(format!(
@@ -196,6 +202,43 @@ impl Instance {
 
     pub fn dir(&self) -> &Path {
         self.local.layout().dir()
+    }
+
+    /// On PostgreSQL, starts this node's watch (see `service::node`) as `url`, the address the
+    /// other nodes forward writes to: it takes the lead when no node holds it. None for a log
+    /// in SQLite, which this process alone writes.
+    pub fn start_node(self: &Arc<Self>, url: &str) -> Option<OutboxRunner> {
+        if !self.local.database().is_postgres() {
+            return None;
+        }
+        self.local.name_node(url);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (instance, stopping) = (Arc::clone(self), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("node".to_owned())
+            .spawn(move || {
+                service::node::run(
+                    &instance.local,
+                    std::time::Duration::from_millis(250),
+                    &stopping,
+                    &|event| match event {
+                        service::node::Event::Leading { epoch } => {
+                            tracing::info!(epoch, "this node leads: it sequences the log");
+                        }
+                        service::node::Event::SteppedDown => {
+                            tracing::warn!(
+                                "this node lost its session with the database: it no longer writes"
+                            );
+                        }
+                        service::node::Event::Trouble(error) => tracing::warn!(%error, "node"),
+                    },
+                );
+            })
+            .ok()?;
+        Some(OutboxRunner {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Starts delivering the instance's notifications (see `service::outbox`) on a thread of

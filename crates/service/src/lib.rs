@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod keys;
 pub mod layout;
 mod local;
+pub mod node;
 pub mod oscal;
 pub mod outbox;
 mod remote;

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use attest::{Envelope, Statement};
 use domain::updates::{
@@ -34,18 +34,25 @@ const PIPELINE_DEPTH_MAX: usize = 4096;
 /// An instance directory.
 #[derive(Debug)]
 pub struct Local {
-    layout: Layout,
-    database: Database,
+    pub(crate) layout: Layout,
+    pub(crate) database: Database,
     name: String,
     origin: String,
     verifier_key: String,
     clock: Clock,
     readers: Vec<Mutex<Reader>>,
     next_reader: AtomicUsize,
-    /// Opened for the first write (or at once, for a server): it holds the writer lock.
-    ledger: OnceLock<Ledger>,
-    /// The state as loaded, before any write.
-    loaded: OnceLock<Arc<State>>,
+    /// Opened for the first write (or at once, for a server): it holds the writer lock. On
+    /// one of several nodes, present while this node sequences the log.
+    pub(crate) ledger: RwLock<Option<Arc<Ledger>>>,
+    /// The state as loaded from the store, and the log size it is the state of: before any
+    /// write, or on a node that follows another's writes.
+    loaded: RwLock<Option<(Arc<State>, u64)>>,
+    /// This process's name among the nodes serving one database (its URL), when it is one of
+    /// them (named once it listens).
+    pub(crate) node: Option<std::sync::OnceLock<String>>,
+    /// The node that leads, as this node's watch last saw it.
+    pub(crate) leader: RwLock<Option<String>>,
     operator: Option<SignerKey>,
 }
 
@@ -74,7 +81,7 @@ impl Local {
         Ok(local)
     }
 
-    fn with_readers(database: &Database, readers: usize) -> Result<Local> {
+    pub(crate) fn with_readers(database: &Database, readers: usize) -> Result<Local> {
         let dir = database.dir();
         let first = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
         let origin = first.info().origin.clone();
@@ -103,8 +110,10 @@ impl Local {
             clock,
             readers: pool,
             next_reader: AtomicUsize::new(0),
-            ledger: OnceLock::new(),
-            loaded: OnceLock::new(),
+            ledger: RwLock::new(None),
+            loaded: RwLock::new(None),
+            node: None,
+            leader: RwLock::new(None),
             operator,
         })
     }
@@ -147,38 +156,79 @@ impl Local {
         read(&reader)
     }
 
+    /// The ledger, if open.
+    pub(crate) fn open_ledger(&self) -> Option<Arc<Ledger>> {
+        self.ledger
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The state as last loaded from the store, loading it when there is none.
+    fn loaded(&self) -> Result<(Arc<State>, u64)> {
+        if let Some(loaded) = self
+            .loaded
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+        {
+            return Ok(loaded);
+        }
+        self.reload()
+    }
+
+    /// Loads the state from the store again, with the size it is the state of.
+    pub(crate) fn reload(&self) -> Result<(Arc<State>, u64)> {
+        let (state, size) = self.read(|reader| -> Result<(State, u64)> {
+            let size = reader.latest_checkpoint()?.size;
+            Ok((ledger::load_state(reader)?, size))
+        })?;
+        let loaded = (Arc::new(state), size);
+        *self
+            .loaded
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(loaded.clone());
+        Ok(loaded)
+    }
+
     /// The state: the ledger's latest once it is open, else as loaded from the store.
     pub fn state(&self) -> Result<Arc<State>> {
-        if let Some(ledger) = self.ledger.get() {
-            return Ok(ledger.state());
+        match self.open_ledger() {
+            Some(ledger) => Ok(ledger.state()),
+            None => Ok(self.loaded()?.0),
         }
-        if let Some(state) = self.loaded.get() {
-            return Ok(Arc::clone(state));
-        }
-        let state = Arc::new(self.read(ledger::load_state)?);
-        Ok(Arc::clone(self.loaded.get_or_init(|| state)))
     }
 
-    /// The ledger's latest state, once the ledger is open (always, for [`Local::serve`]).
+    /// The state with the size of the log it is the state of.
+    fn state_at(&self) -> Result<(Arc<State>, u64)> {
+        match self.open_ledger() {
+            Some(ledger) => Ok(ledger.state_at()),
+            None => self.loaded(),
+        }
+    }
+
+    /// The state a server answers from: the ledger's latest (always open, for
+    /// [`Local::serve`]), or on a node that follows another, the state as last followed.
     pub fn published(&self) -> Option<Arc<State>> {
-        self.ledger.get().map(Ledger::state)
+        match self.open_ledger() {
+            Some(ledger) => Some(ledger.state()),
+            None if self.node.is_some() => self.loaded().ok().map(|(state, _)| state),
+            None => None,
+        }
     }
 
-    /// The ledger, opened with the log key the store records.
-    fn ledger(&self) -> Result<&Ledger> {
-        if let Some(ledger) = self.ledger.get() {
+    /// The ledger, opened with the log key the store records. A node that does not
+    /// sequence the log has none: its writes go to the node that does.
+    fn ledger(&self) -> Result<Arc<Ledger>> {
+        if let Some(ledger) = self.open_ledger() {
             return Ok(ledger);
         }
-        let key_path = self
-            .read(|r| r.info().signer_key_path.clone())
-            .ok_or_else(|| {
-                ServiceError::Unavailable(format!(
-                    "the ledger in {} does not record its log key",
-                    self.name
-                ))
-            })?;
-        let log_key =
-            read_signer(&key_path).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        if self.node.is_some() {
+            return Err(ServiceError::Unavailable(
+                "this node does not sequence the log".to_owned(),
+            ));
+        }
+        let log_key = self.log_key()?;
         let rules = Box::new(crate::admission::Rules::new(self.layout.clone()));
         let ledger = Ledger::open_at(&self.database, log_key, GroupCommit::default(), rules)
             .map_err(|error| match self.layout.serving_url() {
@@ -187,7 +237,34 @@ impl Local {
                 )),
                 None => error.into(),
             })?;
-        Ok(self.ledger.get_or_init(|| ledger))
+        Ok(self.install(ledger))
+    }
+
+    /// Keeps `ledger` as the instance's, unless another was installed first.
+    pub(crate) fn install(&self, ledger: Ledger) -> Arc<Ledger> {
+        let mut slot = self
+            .ledger
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(slot.get_or_insert_with(|| Arc::new(ledger)))
+    }
+
+    /// The log's signer key: the instance directory's own (`keys/log.key`, where every node
+    /// of a log on PostgreSQL keeps it), else where the store records it.
+    pub(crate) fn log_key(&self) -> Result<SignerKey> {
+        let own = self.layout.log_key();
+        let key_path = if own.exists() {
+            own
+        } else {
+            self.read(|r| r.info().signer_key_path.clone())
+                .ok_or_else(|| {
+                    ServiceError::Unavailable(format!(
+                        "the ledger in {} does not record its log key",
+                        self.name
+                    ))
+                })?
+        };
+        read_signer(&key_path).map_err(|e| ServiceError::Unavailable(e.to_string()))
     }
 
     /// Who a credential speaks for, here.
@@ -297,9 +374,14 @@ impl Local {
 
     /// Commits what is queued and releases the writer lock.
     pub fn close_ledger(self) -> Result<()> {
-        match self.ledger.into_inner() {
-            Some(ledger) => Ok(ledger.close()?),
-            None => Ok(()),
+        let ledger = self
+            .ledger
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match ledger.map(Arc::try_unwrap) {
+            Some(Ok(ledger)) => Ok(ledger.close()?),
+            // Still in use elsewhere: its batcher commits what is queued when the last goes.
+            Some(Err(_)) | None => Ok(()),
         }
     }
 }
@@ -504,10 +586,7 @@ impl Instance for Local {
     }
 
     fn gateway_view(&self, contract: &str, deployment: &str) -> Result<crate::wire::GatewayView> {
-        let (state, size) = match self.ledger.get() {
-            Some(ledger) => ledger.state_at(),
-            None => (self.state()?, self.read(|r| r.latest_checkpoint())?.size),
-        };
+        let (state, size) = self.state_at()?;
         crate::gateway::view(&state, size, contract, deployment)
     }
 
@@ -564,7 +643,17 @@ impl Instance for Local {
     }
 
     fn submit(&self, envelope: Vec<u8>) -> Result<SubmitReply> {
-        let receipt = self.ledger()?.submit_and_wait(envelope)?;
+        let ledger = if self.is_node() {
+            match self.route()? {
+                crate::node::Route::Here(ledger) => ledger,
+                crate::node::Route::To(leader) => {
+                    return Local::forward(&leader, |node| node.submit(envelope));
+                }
+            }
+        } else {
+            self.ledger()?
+        };
+        let receipt = ledger.submit_and_wait(envelope)?;
         Ok(SubmitReply::from(&receipt))
     }
 
@@ -573,7 +662,16 @@ impl Instance for Local {
         envelopes: &mut dyn Iterator<Item = Result<Vec<u8>>>,
         reply: &mut dyn FnMut(Result<SubmitReply>) -> Result<()>,
     ) -> Result<()> {
-        let ledger = self.ledger()?;
+        let ledger = if self.is_node() {
+            match self.route()? {
+                crate::node::Route::Here(ledger) => ledger,
+                crate::node::Route::To(leader) => {
+                    return Local::forward(&leader, |node| node.submit_each(envelopes, reply));
+                }
+            }
+        } else {
+            self.ledger()?
+        };
         let mut in_flight = VecDeque::new();
         let answer = |pending: ledger::Pending| {
             pending

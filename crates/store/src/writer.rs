@@ -47,10 +47,12 @@ impl StateTx for TxState<'_, '_> {
 }
 
 /// What keeps other writers out while a writer lives: the log directory's lock file
-/// (SQLite), or the lead of the sequencer, whose epoch fences every append (PostgreSQL).
+/// (SQLite), or the lead of the sequencer, whose epoch fences every append (PostgreSQL) —
+/// held by the writer, or by its caller, who watches it.
 enum Exclusion {
     Lock(#[allow(dead_code, reason = "held for its Drop")] WriterLock),
     Lead(Box<Sequencer>),
+    Fence(i64),
 }
 
 impl Exclusion {
@@ -58,6 +60,7 @@ impl Exclusion {
         match self {
             Exclusion::Lock(_) => None,
             Exclusion::Lead(lead) => Some(lead.epoch()),
+            Exclusion::Fence(epoch) => Some(*epoch),
         }
     }
 }
@@ -134,13 +137,23 @@ impl Writer {
         signer: SignerKey,
         lead: Sequencer,
     ) -> Result<Writer, StoreError> {
-        let Database::Postgres { url, dir } = database else {
-            return Err(StoreError::Invalid(
-                "only a log on PostgreSQL is written under a sequencer's lead".to_owned(),
-            ));
-        };
+        let (url, dir) = postgres_of(database)?;
         let conn = crate::pg::backend::PgConn::open_writer(url, lead.node())?;
         Writer::resume(Box::new(conn), dir, signer, Exclusion::Lead(Box::new(lead)))
+    }
+
+    /// Opens the log on PostgreSQL for writing under the lead of epoch `epoch`, which the
+    /// caller holds (and watches, see [`Sequencer::holds`]): every append is refused once
+    /// another node has taken the lead since.
+    pub fn open_fenced(
+        database: &Database,
+        signer: SignerKey,
+        epoch: i64,
+        node: &str,
+    ) -> Result<Writer, StoreError> {
+        let (url, dir) = postgres_of(database)?;
+        let conn = crate::pg::backend::PgConn::open_writer(url, node)?;
+        Writer::resume(Box::new(conn), dir, signer, Exclusion::Fence(epoch))
     }
 
     fn resume(
@@ -209,7 +222,7 @@ impl Writer {
     /// session (its next append would be refused). Always true for a SQLite log.
     pub fn leads(&mut self) -> bool {
         match &mut self.exclusion {
-            Exclusion::Lock(_) => true,
+            Exclusion::Lock(_) | Exclusion::Fence(_) => true,
             Exclusion::Lead(lead) => lead.holds(),
         }
     }
@@ -377,6 +390,16 @@ impl Writer {
             first_index,
             checkpoint: Arc::clone(&self.checkpoint),
         })
+    }
+}
+
+/// The URL and node directory of a log on PostgreSQL.
+fn postgres_of(database: &Database) -> Result<(&str, &Path), StoreError> {
+    match database {
+        Database::Postgres { url, dir } => Ok((url, dir)),
+        Database::Sqlite(_) => Err(StoreError::Invalid(
+            "only a log on PostgreSQL is written under a sequencer's lead".to_owned(),
+        )),
     }
 }
 

@@ -41,6 +41,8 @@ pub(crate) struct PgConn {
     client: Client,
     statements: Statements,
     url: String,
+    /// How the connection names itself to the server.
+    role: String,
 }
 
 impl PgConn {
@@ -61,7 +63,19 @@ impl PgConn {
             client,
             statements: Statements::default(),
             url: url.to_owned(),
+            role: role.to_owned(),
         })
+    }
+
+    /// Connects again if the server ended the connection (it restarted, or a peer vanished):
+    /// the call that found it closed failed; the next one works on a new connection.
+    fn revive(&mut self) {
+        if self.client.is_closed()
+            && let Ok(client) = outside_runtime(|| super::connect(&self.url, &self.role))
+        {
+            self.client = client;
+            self.statements = Statements::default();
+        }
     }
 
     /// Connects as the writer (or `init`): the schema is brought up to date first.
@@ -72,6 +86,7 @@ impl PgConn {
             client,
             statements: Statements::default(),
             url: url.to_owned(),
+            role: node.to_owned(),
         })
     }
 }
@@ -295,31 +310,31 @@ macro_rules! pg_rows {
     ($type:ty; $($state:tt)*) => {
         impl Rows for $type {
             fn meta(&mut self) -> Result<Vec<(String, String)>, StoreError> {
-                outside_runtime(|| self.pg().meta())
+                self.rows(|pg| pg.meta())
             }
             fn latest_checkpoint(&mut self) -> Result<StoredCheckpoint, StoreError> {
-                outside_runtime(|| self.pg().latest_checkpoint())
+                self.rows(|pg| pg.latest_checkpoint())
             }
             fn checkpoint_at(&mut self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
-                outside_runtime(|| self.pg().checkpoint_at(size))
+                self.rows(|pg| pg.checkpoint_at(size))
             }
             fn checkpoints_around(
                 &mut self,
                 size: u64,
             ) -> Result<(Option<u64>, Option<u64>), StoreError> {
-                outside_runtime(|| self.pg().checkpoints_around(size))
+                self.rows(|pg| pg.checkpoints_around(size))
             }
             fn checkpoint_count(&mut self) -> Result<u64, StoreError> {
-                outside_runtime(|| self.pg().count("SELECT COUNT(*) FROM checkpoints"))
+                self.rows(|pg| pg.count("SELECT COUNT(*) FROM checkpoints"))
             }
             fn checkpoint_rows(&mut self) -> Result<Vec<CheckpointRow>, StoreError> {
-                outside_runtime(|| self.pg().checkpoint_rows())
+                self.rows(|pg| pg.checkpoint_rows())
             }
             fn entry_end(&mut self) -> Result<u64, StoreError> {
-                outside_runtime(|| self.pg().count("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries"))
+                self.rows(|pg| pg.count("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries"))
             }
             fn entry(&mut self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-                outside_runtime(|| self.pg().entry(index))
+                self.rows(|pg| pg.entry(index))
             }
             fn entries(
                 &mut self,
@@ -327,29 +342,29 @@ macro_rules! pg_rows {
                 end: Option<u64>,
                 limit: usize,
             ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-                outside_runtime(|| self.pg().entries(start, end, limit))
+                self.rows(|pg| pg.entries(start, end, limit))
             }
             fn tile(
                 &mut self,
                 level: u8,
                 index: u64,
             ) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
-                outside_runtime(|| self.pg().tile(level, index))
+                self.rows(|pg| pg.tile(level, index))
             }
             fn tile_widths(&mut self) -> Result<Vec<(i64, i64, i64)>, StoreError> {
-                outside_runtime(|| self.pg().tile_widths())
+                self.rows(|pg| pg.tile_widths())
             }
             fn digests(&mut self) -> Result<Vec<(Vec<u8>, u64)>, StoreError> {
-                outside_runtime(|| self.pg().digests())
+                self.rows(|pg| pg.digests())
             }
             fn logged_at(&mut self, digest: &[u8; 32]) -> Result<Option<u64>, StoreError> {
-                outside_runtime(|| self.pg().logged_at(digest))
+                self.rows(|pg| pg.logged_at(digest))
             }
             fn logged_among(
                 &mut self,
                 digests: &[[u8; 32]],
             ) -> Result<HashMap<[u8; 32], u64>, StoreError> {
-                outside_runtime(|| self.pg().logged_among(digests))
+                self.rows(|pg| pg.logged_among(digests))
             }
             $($state)*
         }
@@ -357,7 +372,23 @@ macro_rules! pg_rows {
 }
 
 impl PgConn {
+    /// Runs a read, once more on a new connection if the server ended this one (a read is
+    /// safe to repeat), where blocking is allowed.
+    fn rows<T: Send>(
+        &mut self,
+        read: impl Fn(&mut Pg<'_, Client>) -> Result<T, StoreError> + Send + Sync,
+    ) -> Result<T, StoreError> {
+        outside_runtime(|| {
+            let first = read(&mut self.pg());
+            match first {
+                Err(StoreError::Postgres(_)) if self.client.is_closed() => read(&mut self.pg()),
+                other => other,
+            }
+        })
+    }
+
     fn pg(&mut self) -> Pg<'_, Client> {
+        self.revive();
         Pg {
             client: &mut self.client,
             statements: &mut self.statements,
@@ -368,15 +399,16 @@ impl PgConn {
 pg_rows! {
     PgConn;
     fn state_get(&mut self, space: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        outside_runtime(|| self.pg().state_get(space, key))
+        self.rows(|pg| pg.state_get(space, key))
     }
     fn state_rows(&mut self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
-        outside_runtime(|| self.pg().state_rows())
+        self.rows(|pg| pg.state_rows())
     }
 }
 
 impl Conn for PgConn {
     fn begin(&mut self, fence: Option<i64>) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.revive();
         let mut tx = self.client.transaction()?;
         if let Some(epoch) = fence {
             super::check_fence(&mut tx, epoch)?;
@@ -390,6 +422,7 @@ impl Conn for PgConn {
     }
 
     fn snapshot(&mut self) -> Result<(), StoreError> {
+        self.revive();
         outside_runtime(|| {
             self.client
                 .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -413,6 +446,15 @@ pub(crate) struct PgTx<'c> {
 }
 
 impl<'c> PgTx<'c> {
+    /// Runs a read inside the transaction (never repeated: the transaction is gone with its
+    /// connection).
+    fn rows<T: Send>(
+        &mut self,
+        read: impl Fn(&mut Pg<'_, Transaction<'c>>) -> Result<T, StoreError> + Send + Sync,
+    ) -> Result<T, StoreError> {
+        read(&mut self.pg())
+    }
+
     fn pg(&mut self) -> Pg<'_, Transaction<'c>> {
         Pg {
             client: &mut self.tx,

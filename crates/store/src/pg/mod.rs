@@ -96,6 +96,13 @@ fn split_root_certificate(url: &str) -> (String, Option<String>) {
     }
 }
 
+/// The node that leads the sequencer of the log in `url`, as it named itself: none before any
+/// node has led. (The name stays until another node takes the lead, even after the leader's
+/// session ended.)
+pub fn leader(url: &str) -> Result<Option<String>, StoreError> {
+    Ok(Some(sequencer_holder(url)?).filter(|holder| !holder.is_empty()))
+}
+
 /// The node that leads the sequencer of the log in `url`, as it named itself.
 pub(crate) fn sequencer_holder(url: &str) -> Result<String, StoreError> {
     let mut client = connect(url, "observer")?;
