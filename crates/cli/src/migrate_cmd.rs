@@ -18,7 +18,8 @@ use crate::output::{
 Verifies the log in DIR first and holds it against writers (stop its server first); copies
 every entry, tile, signed checkpoint (as signed: nothing is signed again), state row and
 statement digest in one transaction; then verifies the copy and compares it with the original
-checkpoint for checkpoint, row for row. The target database must hold no log. The original is
+checkpoint for checkpoint, row for row; then copies the deposits (sealed halves, usage records
+under DIR/sealed) into the database, where every node serves them. The target database must hold no log. The original is
 left as it was: keep it until the copy serves. DIR still holds the instance's keys and files.")]
 pub struct MigrateArgs {
     /// The instance directory whose log (DIR/log.db) moves.
@@ -58,9 +59,13 @@ pub fn run(args: &MigrateArgs, format: Format) -> Outcome {
         }
         Err(store::VerifyFailure::Store(error)) => return Err(error.into()),
     };
+    let store::Database::Postgres { url, .. } = &to else {
+        return Err(anyhow::anyhow!("the target is not PostgreSQL").into());
+    };
+    let deposits = service::deposit::copy_into_database(&args.from, url)?;
     match format {
         Format::Text => print(&format!(
-            "moved log `{}` from {} to {}: {} entries, {} tiles, {} checkpoints, {} state rows, {} digests\n\
+            "moved log `{}` from {} to {}: {} entries, {} tiles, {} checkpoints, {} state rows, {} digests; {} deposits\n\
              verified: the copy's tree, checkpoints, state and digests are the original's; root {} at size {}\n\
              serve it with: concordat serve --dir {} --database URL\n",
             report.origin,
@@ -71,6 +76,7 @@ pub fn run(args: &MigrateArgs, format: Format) -> Outcome {
             report.checkpoints,
             report.state_rows,
             report.digests,
+            deposits,
             report.root.to_base64(),
             report.size,
             args.from.display()
@@ -85,6 +91,7 @@ pub fn run(args: &MigrateArgs, format: Format) -> Outcome {
             "checkpoints": report.checkpoints,
             "state_rows": report.state_rows,
             "digests": report.digests,
+            "deposits": deposits,
             "size": report.size,
             "root": report.root.to_base64(),
         })),

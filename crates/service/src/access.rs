@@ -11,7 +11,7 @@ use domain::{ContractRecord, RecordedAddendum, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::deposit::{Kept, write_once};
+use crate::deposit::Kept;
 use crate::layout::Layout;
 use crate::wire::{AddendumText, DepositReply, SealedResult, UsageRecords};
 use crate::{Result, ServiceError};
@@ -171,11 +171,8 @@ fn usage_batch(state: &State, entry: u64) -> Result<&domain::updates::UsageBatch
 }
 
 /// Reads a deposited file; a missing one is `missing`, in words.
-fn read_deposit(path: &std::path::Path, missing: String) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ServiceError::NotFound(missing),
-        _ => ServiceError::internal(format!("cannot read `{}`: {e}", path.display())),
-    })
+fn read_deposit(layout: &Layout, path: &std::path::Path, missing: String) -> Result<Vec<u8>> {
+    layout.kept(path)?.ok_or(ServiceError::NotFound(missing))
 }
 
 /// A sealed half read back from the instance. A parse error can quote the text it could not
@@ -198,13 +195,14 @@ pub fn addendum_text(
 ) -> Result<AddendumText> {
     let (record, addendum) = contract_addendum(state, contract, id)?;
     let mut path = layout.sealed_addendum(contract, id)?;
-    if !path.exists() {
+    if layout.kept(&path)?.is_none() {
         path = layout
             .legacy_sealed_addendum(contract, id)
             .filter(|legacy| legacy.exists())
             .unwrap_or(path);
     }
     let bytes = read_deposit(
+        layout,
         &path,
         format!("no party has deposited the sealed text of `{id}` with this instance"),
     )?;
@@ -261,6 +259,7 @@ pub fn sealed_result(
     }
     let path = layout.sealed_result(entry);
     let bytes = read_deposit(
+        layout,
         &path,
         format!(
             "`{}` has not deposited the sealed result of entry {entry} with this instance",
@@ -311,10 +310,11 @@ pub fn usage_records(
         )));
     }
     let mut path = layout.usage_records_for(&batch.contract, &batch.digest)?;
-    if !path.exists() && layout.legacy_usage_records(entry).exists() {
+    if layout.kept(&path)?.is_none() && layout.legacy_usage_records(entry).exists() {
         path = layout.legacy_usage_records(entry);
     }
     let bytes = read_deposit(
+        layout,
         &path,
         format!(
             "`{}` has not deposited the records of entry {entry} with this instance",
@@ -419,7 +419,7 @@ pub fn deposit_addendum(
             message: format!("the text does not open the commitment of `{id}`"),
         }
     })?;
-    let kept = write_once(&layout.sealed_addendum(contract, id)?, body)?;
+    let kept = layout.keep(&layout.sealed_addendum(contract, id)?, body)?;
     Ok(reply(format!("contract/{contract}/addendum/{id}"), kept))
 }
 
@@ -445,7 +445,7 @@ pub fn deposit_result(
         code: "commitment-mismatch",
         message: format!("the result does not open the commitment of evidence entry {entry}"),
     })?;
-    let kept = write_once(&layout.sealed_result(entry), body)?;
+    let kept = layout.keep(&layout.sealed_result(entry), body)?;
     Ok(reply(format!("evidence/{entry}/sealed-result"), kept))
 }
 
@@ -491,7 +491,7 @@ pub fn deposit_usage(
         },
     })?;
     let digest = sha256_digest(body);
-    let kept = write_once(&layout.usage_records_for(contract, &digest)?, body)?;
+    let kept = layout.keep(&layout.usage_records_for(contract, &digest)?, body)?;
     Ok(reply(
         format!("contract/{contract}/usage-records/{digest}"),
         kept,

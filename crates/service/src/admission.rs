@@ -208,7 +208,7 @@ fn records_agree(state: &State, layout: &Layout, batch: &UsageRecorded) -> Resul
     let path = layout
         .usage_records_for(&batch.contract, &batch.digest)
         .map_err(|e| reject("usage-records", e.to_string()))?;
-    let text = std::fs::read_to_string(&path).map_err(|_| {
+    let missing = || {
         reject(
             "usage-records",
             format!(
@@ -216,7 +216,12 @@ fn records_agree(state: &State, layout: &Layout, batch: &UsageRecorded) -> Resul
                 batch.digest
             ),
         )
-    })?;
+    };
+    let bytes = layout
+        .kept(&path)
+        .map_err(|e| reject("usage-records", e.to_string()))?
+        .ok_or_else(missing)?;
+    let text = String::from_utf8(bytes).map_err(|_| missing())?;
     if crate::access::sha256_digest(text.as_bytes()) != batch.digest {
         return Err(reject(
             "usage-records",

@@ -77,3 +77,51 @@ fn already(path: &Path, bytes: &[u8]) -> Result<Option<Kept>, ServiceError> {
         ))),
     }
 }
+
+/// Copies every deposit of the instance directory `dir` (the files under `sealed/`) into the
+/// PostgreSQL database `url`, where the instance's nodes keep them, under the same paths:
+/// for an instance whose log moves there. A deposit kept there with other bytes stops it.
+/// Returns how many were copied.
+pub fn copy_into_database(dir: &Path, url: &str) -> Result<usize, ServiceError> {
+    let mut copied = 0;
+    let mut folders = vec![dir.join(crate::layout::SEALED_DIR)];
+    while let Some(folder) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(ServiceError::internal(format!(
+                    "cannot read `{}`: {e}",
+                    folder.display()
+                )));
+            }
+        };
+        for entry in entries {
+            let path = entry
+                .map_err(|e| ServiceError::internal(format!("`{}`: {e}", folder.display())))?
+                .path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if path.is_dir() {
+                folders.push(path);
+            } else if name.is_some_and(|n| !n.starts_with('.')) {
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    ServiceError::internal(format!("cannot read `{}`: {e}", path.display()))
+                })?;
+                let key = path
+                    .strip_prefix(dir)
+                    .ok()
+                    .and_then(Path::to_str)
+                    .ok_or_else(|| {
+                        ServiceError::internal(format!("`{}`: not a UTF-8 path", path.display()))
+                    })?;
+                if store::pg::deposit_once(url, key, &bytes)? == store::pg::Deposited::Different {
+                    return Err(ServiceError::Conflict(format!(
+                        "the database keeps other bytes as `{key}`"
+                    )));
+                }
+                copied += 1;
+            }
+        }
+    }
+    Ok(copied)
+}

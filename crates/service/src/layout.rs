@@ -37,15 +37,78 @@ pub const USAGE_RECORDS_DIR: &str = "usage-records";
 pub const SERVE_URL_FILE: &str = "serve.url";
 pub const NONCES_FILE: &str = "nonces.jsonl";
 
-/// The paths of one instance directory.
+/// The paths of one instance directory, and where its deposits are kept: under those paths,
+/// or — for an instance whose log is in PostgreSQL, which several nodes serve — in that
+/// database, keyed by the same paths (relative to the directory).
 #[derive(Debug, Clone)]
 pub struct Layout {
     dir: PathBuf,
+    /// The PostgreSQL database that keeps the deposits, when not the directory.
+    deposits: Option<String>,
 }
 
 impl Layout {
     pub fn new(dir: impl Into<PathBuf>) -> Layout {
-        Layout { dir: dir.into() }
+        Layout {
+            dir: dir.into(),
+            deposits: None,
+        }
+    }
+
+    /// The layout of the instance whose directory and log `database` names.
+    pub fn of(database: &store::Database) -> Layout {
+        Layout {
+            dir: database.dir().to_owned(),
+            deposits: match database {
+                store::Database::Postgres { url, .. } => Some(url.clone()),
+                store::Database::Sqlite(_) => None,
+            },
+        }
+    }
+
+    /// The key a deposit at `path` is kept under in a database: its path in the directory.
+    fn deposit_key(&self, path: &Path) -> Result<String, ServiceError> {
+        path.strip_prefix(&self.dir)
+            .ok()
+            .and_then(Path::to_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ServiceError::internal(format!(
+                    "`{}` is not inside the instance directory",
+                    path.display()
+                ))
+            })
+    }
+
+    /// Keeps a deposit at `path` once (see [`crate::deposit::write_once`]): in the directory,
+    /// or in the instance's database.
+    pub fn keep(&self, path: &Path, bytes: &[u8]) -> Result<crate::deposit::Kept, ServiceError> {
+        let Some(url) = &self.deposits else {
+            return crate::deposit::write_once(path, bytes);
+        };
+        match store::pg::deposit_once(url, &self.deposit_key(path)?, bytes)? {
+            store::pg::Deposited::Written => Ok(crate::deposit::Kept::Written),
+            store::pg::Deposited::AlreadyThere => Ok(crate::deposit::Kept::AlreadyThere),
+            store::pg::Deposited::Different => Err(ServiceError::Conflict(
+                "something else was deposited here first; the operator replaces deposits"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// The deposit kept at `path`, if any.
+    pub fn kept(&self, path: &Path) -> Result<Option<Vec<u8>>, ServiceError> {
+        let Some(url) = &self.deposits else {
+            return match std::fs::read(path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(ServiceError::internal(format!(
+                    "cannot read `{}`: {e}",
+                    path.display()
+                ))),
+            };
+        };
+        Ok(store::pg::deposited(url, &self.deposit_key(path)?)?)
     }
 
     pub fn dir(&self) -> &Path {

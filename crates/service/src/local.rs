@@ -82,7 +82,6 @@ impl Local {
     }
 
     pub(crate) fn with_readers(database: &Database, readers: usize) -> Result<Local> {
-        let dir = database.dir();
         let first = Reader::open_at(database, store::CACHED_TILES_DEFAULT)?;
         let origin = first.info().origin.clone();
         let verifier_key = first.info().verifier_key.to_text();
@@ -94,7 +93,7 @@ impl Local {
                 store::CACHED_TILES_DEFAULT,
             )?));
         }
-        let layout = Layout::new(dir);
+        let layout = Layout::of(database);
         let operator = std::fs::read_to_string(layout.operator_key())
             .ok()
             .and_then(|text| SignerKey::parse(&text).ok());

@@ -179,6 +179,54 @@ fn the_demo_instance_moves_to_postgres_and_serves_the_same_log() {
     ))
     .json();
     assert_eq!(contract["id"], "defense-imagery-analysis", "{contract}");
+    assert!(report["deposits"].as_u64().unwrap() > 0, "{report}");
+
+    // The deposits moved too: a sealed addendum is read from the database, and the read is
+    // recorded in the log.
+    let issued: Value = serde_json::from_str(
+        &run(&[
+            "token",
+            "issue",
+            "--dir",
+            "demo",
+            "--database",
+            &url,
+            "--party",
+            "defense-agency",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    let token = issued["token"].as_str().unwrap();
+    let read: Value = ureq::get(&format!(
+        "{}/api/contracts/defense-imagery-analysis/addenda/annex-c",
+        served.url
+    ))
+    .set("Authorization", &format!("Bearer {token}"))
+    .call()
+    .unwrap()
+    .into_json()
+    .unwrap();
+    let sealed: toml::Table = std::fs::read_to_string(
+        dir.join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml"),
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert_eq!(read["text"], sealed["text"].as_str().unwrap());
+    // Not from the directory: the node reads the database.
+    std::fs::remove_dir_all(dir.join("sealed")).unwrap();
+    let again = ureq::get(&format!(
+        "{}/api/contracts/defense-imagery-analysis/addenda/annex-c",
+        served.url
+    ))
+    .set("Authorization", &format!("Bearer {token}"))
+    .call()
+    .unwrap();
+    assert_eq!(again.status(), 200);
 }
 
 /// An instance whose log is in `db`, served by nodes with the directories `nodes` under

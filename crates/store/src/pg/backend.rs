@@ -18,7 +18,7 @@ use crate::{StoreError, StoredCheckpoint};
 /// Runs `call`, which blocks on the client's own runtime, where that is allowed: an async
 /// server's handler reads the store on a runtime worker, which must first hand its other tasks
 /// on (a worker of a current-thread runtime cannot, so the call goes to a thread of its own).
-fn outside_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn outside_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current().map(|handle| handle.runtime_flavor()) {
         Err(_) => call(),

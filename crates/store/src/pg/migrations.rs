@@ -13,10 +13,11 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append; never edit one that has shipped.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "the log, its state and its sequencer",
-    sql: "
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "the log, its state and its sequencer",
+        sql: "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -64,7 +65,21 @@ CREATE TABLE sequencer (
 );
 INSERT INTO sequencer (epoch, holder, since) VALUES (0, '', now());
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "deposits every node serves",
+        sql: "
+-- What parties deposit beside the log (sealed halves, usage records), by the path it would
+-- have in an instance directory; written once.
+CREATE TABLE deposits (
+    key     TEXT PRIMARY KEY,
+    bytes   BYTEA NOT NULL,
+    kept_ms BIGINT NOT NULL
+);
+",
+    },
+];
 
 /// The advisory lock key migrations take (`concordat` as ASCII in a 64-bit key).
 const MIGRATION_LOCK: i64 = 0x636f_6e63_6f72_6401;

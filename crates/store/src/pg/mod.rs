@@ -5,12 +5,14 @@
 //! that a deposed leader's late write is refused rather than forking the log.
 
 pub(crate) mod backend;
+mod deposits;
 mod migrations;
 mod sequencer;
 mod tls;
 
 use std::time::Duration;
 
+pub use deposits::{Deposited, deposit_once, deposited};
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};
 pub use sequencer::{Sequencer, check_fence};
 
