@@ -119,6 +119,7 @@ fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "write_path"])?;
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "gate"])?;
     cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])?;
+    cargo(&["bench", "--locked", "-p", "cli", "--bench", "failover"])?;
     http_bench(&workspace_root()?)?;
     gateway_bench(&workspace_root()?)
 }
