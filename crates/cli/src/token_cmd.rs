@@ -34,6 +34,8 @@ pub enum TokenCommand {
     Revoke {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: crate::instance::DatabaseUrl,
         id: String,
     },
     /// List the tokens issued (ids, parties, labels; never the tokens).
@@ -41,6 +43,8 @@ pub enum TokenCommand {
     List {
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: crate::instance::DatabaseUrl,
     },
 }
 
@@ -56,11 +60,12 @@ pub fn run(command: TokenCommand, format: Format) -> Outcome {
             party,
             label,
         } => {
-            service::Local::open_at(&database.at(&dir)?)?
+            let database = database.at(&dir)?;
+            service::Local::open_at(&database)?
                 .party(&party)
                 .map_err(|_| anyhow!("party `{party}` is not registered in `{}`", dir.display()))?;
             let (record, token) =
-                service::access::issue_token(&Layout::new(&dir), &party, &label, &now())?;
+                service::access::issue_token(&Layout::of(&database), &party, &label, &now())?;
             let id = record.id;
             match format {
                 Format::Json => print_json(&json!({"id": id, "party": party, "token": token})),
@@ -69,13 +74,13 @@ pub fn run(command: TokenCommand, format: Format) -> Outcome {
                 )),
             }
         }
-        TokenCommand::Revoke { dir, id } => {
-            service::access::revoke_token(&Layout::new(&dir), &id, &now())
+        TokenCommand::Revoke { dir, database, id } => {
+            service::access::revoke_token(&Layout::of(&database.at(&dir)?), &id, &now())
                 .map_err(|e| anyhow!("{e} in `{}`", dir.display()))?;
             print(&format!("revoked token {id}\n"))
         }
-        TokenCommand::List { dir } => {
-            let tokens = Tokens::read(&Layout::new(&dir))?;
+        TokenCommand::List { dir, database } => {
+            let tokens = Tokens::read(&Layout::of(&database.at(&dir)?))?;
             if format == Format::Json {
                 let list: Vec<_> = tokens.tokens.iter().map(|t| json!({"id": t.id, "party": t.party, "label": t.label, "issued_at": t.issued_at, "revoked_at": t.revoked_at})).collect();
                 return print_json(&json!(list));

@@ -29,10 +29,12 @@ pub const SIGNATURE_WINDOW_SECONDS: i64 = 300;
 /// Nonces of signed requests within the window (`KEYID NONCE` → when it may be forgotten),
 /// journaled to a file beside the database (one JSON object a line, synced before the request
 /// is answered) so that a restarted server refuses a request its predecessor answered.
+/// For an instance on PostgreSQL, the nonces are kept in its database instead, so that a
+/// request one node answered is refused by every other.
 #[derive(Debug)]
-pub struct Nonces(Mutex<Journal>);
+pub struct Nonces(Mutex<Journal>, Option<String>);
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Journal {
     seen: HashMap<String, i64>,
     /// `None`: kept in memory only.
@@ -49,11 +51,14 @@ struct Seen {
 
 impl Default for Nonces {
     fn default() -> Nonces {
-        Nonces(Mutex::new(Journal {
-            seen: HashMap::new(),
-            file: None,
-            lines: 0,
-        }))
+        Nonces(
+            Mutex::new(Journal {
+                seen: HashMap::new(),
+                file: None,
+                lines: 0,
+            }),
+            None,
+        )
     }
 }
 
@@ -79,12 +84,22 @@ impl Nonces {
             lines: 0,
         };
         journal.rewrite(path)?;
-        Ok(Nonces(Mutex::new(journal)))
+        Ok(Nonces(Mutex::new(journal), None))
+    }
+
+    /// The nonces the nodes of an instance on PostgreSQL share, in its database `url`.
+    pub fn shared(url: &str) -> Nonces {
+        Nonces(Mutex::new(Journal::default()), Some(url.to_owned()))
     }
 
     /// Records a nonce; false if it was seen within the window. The record is on disk before
     /// this returns true.
     fn first_use(&self, keyid: &str, nonce: &str, now: i64) -> std::io::Result<bool> {
+        if let Some(url) = &self.1 {
+            let forget_at = now + 2 * SIGNATURE_WINDOW_SECONDS;
+            return store::pg::first_use(url, &format!("{keyid} {nonce}"), forget_at, now)
+                .map_err(std::io::Error::other);
+        }
         let mut journal = self.0.lock().unwrap_or_else(|p| p.into_inner());
         journal.seen.retain(|_, forget_at| *forget_at > now);
         let key = format!("{keyid} {nonce}");

@@ -179,13 +179,17 @@ impl Instance {
         } else {
             service::Local::serve_at(database, readers)?
         };
-        let nonces = access::Nonces::open(&local.layout().nonces(), service::build::now())
-            .map_err(|e| {
-                service::ServiceError::Unavailable(format!(
-                    "cannot keep the nonces of signed requests in `{}`: {e}",
-                    local.layout().nonces().display()
-                ))
-            })?;
+        let nonces = match local.layout().shared_database() {
+            Some(url) => access::Nonces::shared(url),
+            None => access::Nonces::open(&local.layout().nonces(), service::build::now()).map_err(
+                |e| {
+                    service::ServiceError::Unavailable(format!(
+                        "cannot keep the nonces of signed requests in `{}`: {e}",
+                        local.layout().nonces().display()
+                    ))
+                },
+            )?,
+        };
         Ok(Instance {
             local,
             metrics: metrics::Metrics::default(),

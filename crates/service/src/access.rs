@@ -68,6 +68,13 @@ pub struct Tokens {
 impl Tokens {
     pub fn read(layout: &Layout) -> Result<Tokens> {
         let path = layout.tokens();
+        if let Some(url) = layout.shared_database() {
+            return match store::pg::document(url, crate::layout::TOKENS_FILE)? {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|e| ServiceError::internal(format!("the tokens document: {e}"))),
+                None => Ok(Tokens::default()),
+            };
+        }
         match std::fs::read_to_string(&path) {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|e| ServiceError::internal(format!("`{}`: {e}", path.display()))),
@@ -544,9 +551,25 @@ pub fn revoke_token(layout: &Layout, id: &str, now: &str) -> Result<TokenRecord>
 /// Reads, changes and writes `tokens.json` under an exclusive lock, so concurrent writers
 /// neither lose nor refuse each other's updates; the new file is synced and renamed into place,
 /// so readers see the old list or the new one.
-fn update_tokens<T>(layout: &Layout, change: impl FnOnce(&mut Tokens) -> Result<T>) -> Result<T> {
+fn update_tokens<T: Send>(
+    layout: &Layout,
+    change: impl FnOnce(&mut Tokens) -> Result<T> + Send,
+) -> Result<T> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
+    if let Some(url) = layout.shared_database() {
+        // The nodes of an instance on PostgreSQL share one list, changed one at a time.
+        return store::pg::update_document(url, crate::layout::TOKENS_FILE, |bytes| {
+            let mut tokens: Tokens = match bytes {
+                Some(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|e| ServiceError::internal(format!("the tokens document: {e}")))?,
+                None => Tokens::default(),
+            };
+            let answer = change(&mut tokens)?;
+            let bytes = serde_json::to_vec_pretty(&tokens).map_err(ServiceError::internal)?;
+            Ok((bytes, answer))
+        });
+    }
     let path = layout.tokens();
     let io = |what: &str, e: std::io::Error| {
         ServiceError::internal(format!("cannot {what} `{}`: {e}", path.display()))

@@ -96,6 +96,11 @@ impl Layout {
         }
     }
 
+    /// The PostgreSQL database the instance's nodes share, when its log is there.
+    pub fn shared_database(&self) -> Option<&str> {
+        self.deposits.as_deref()
+    }
+
     /// The deposit kept at `path`, if any.
     pub fn kept(&self, path: &Path) -> Result<Option<Vec<u8>>, ServiceError> {
         let Some(url) = &self.deposits else {

@@ -528,3 +528,121 @@ fn writes_resume_after_the_database_restarts_under_load() {
         acks.len()
     );
 }
+
+/// Two nodes behind one name share what a single server kept in its directory: a token issued
+/// or revoked is so on every node, and a signed request answered by one node is refused when
+/// replayed to the other.
+#[test]
+fn tokens_and_signed_requests_hold_across_nodes() {
+    use attest::http_signature::{Message, Params, sign};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    service::demo::seed(&dir).unwrap();
+    let cluster = pgcluster::Cluster::start().unwrap();
+    let url = cluster.database("ledger").unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    run(&["migrate", "--from", "demo", "--to", &url]).ok();
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(other.join("keys")).unwrap();
+    for key in ["log.key", "operator.key"] {
+        std::fs::copy(dir.join("keys").join(key), other.join("keys").join(key)).unwrap();
+    }
+    let serve = |node: &Path, logs: &str| {
+        let log_dir = tmp.path().join(logs);
+        std::fs::create_dir_all(&log_dir).unwrap();
+        Served::start(
+            &log_dir,
+            node.to_owned(),
+            &[
+                "serve",
+                "--dir",
+                node.to_str().unwrap(),
+                "--database",
+                &url,
+                "--listen",
+                "127.0.0.1:0",
+                "--authority",
+                "ledger.example.gov",
+            ],
+        )
+    };
+    let nodes = [serve(&dir, "a-logs"), serve(&other, "b-logs")];
+    let path = "/api/contracts/defense-imagery-analysis/addenda/annex-c";
+
+    // A token issued through one node's directory works on the other; revoked, on neither.
+    let issued: Value = serde_json::from_str(
+        &run(&[
+            "token",
+            "issue",
+            "--dir",
+            "demo",
+            "--database",
+            &url,
+            "--party",
+            "defense-agency",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    let token = issued["token"].as_str().unwrap();
+    let with_token = |node: &Served| match ureq::get(&format!("{}{path}", node.url))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Ok(response) => response.status(),
+        Err(ureq::Error::Status(status, _)) => status,
+        Err(error) => panic!("{error}"),
+    };
+    assert_eq!(with_token(&nodes[1]), 200);
+    run(&[
+        "token",
+        "revoke",
+        "--dir",
+        "demo",
+        "--database",
+        &url,
+        issued["id"].as_str().unwrap(),
+    ])
+    .ok();
+    assert_eq!(with_token(&nodes[0]), 401);
+    assert_eq!(with_token(&nodes[1]), 401);
+
+    // A request signed for the name both nodes answer to, answered once.
+    let signer = tlog::note::SignerKey::parse(
+        &std::fs::read_to_string(dir.join("keys/defense-agency.key")).unwrap(),
+    )
+    .unwrap();
+    let keyid = service::keys::keyid_of(&signer).unwrap();
+    let params = Params::new(
+        &["@method", "@authority", "@path"],
+        service::build::now(),
+        &keyid,
+        None,
+        Some("across-nodes"),
+    );
+    let message = Message {
+        method: "GET",
+        authority: "ledger.example.gov",
+        path,
+        query: None,
+        headers: &[],
+    };
+    let (input, signature) = sign(&message, "sig1", &params, &signer).unwrap();
+    let headers = [
+        ("Signature-Input", input.as_str()),
+        ("Signature", signature.as_str()),
+    ];
+    let address = |node: &Served| node.url.strip_prefix("http://").unwrap().to_owned();
+    assert_eq!(
+        crate::server::raw_get(&address(&nodes[0]), "ledger.example.gov", path, &headers),
+        200
+    );
+    assert_eq!(
+        crate::server::raw_get(&address(&nodes[1]), "ledger.example.gov", path, &headers),
+        401,
+        "the request one node answered was answered again by the other"
+    );
+}

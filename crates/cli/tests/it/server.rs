@@ -2015,7 +2015,7 @@ fn restricted_reads_in_an_instance_directory_are_checked_and_recorded() {
 }
 
 /// A raw HTTP/1.1 GET with the given `Host` and extra header lines; the status code.
-fn raw_get(address: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
+pub fn raw_get(address: &str, host: &str, path: &str, headers: &[(&str, &str)]) -> u16 {
     use std::io::Write as _;
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");

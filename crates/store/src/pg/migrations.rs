@@ -79,6 +79,23 @@ CREATE TABLE deposits (
 );
 ",
     },
+    Migration {
+        version: 3,
+        name: "what the nodes must agree on beside the log: tokens and nonces",
+        sql: "
+-- Small documents the nodes share and update in turn (the instance's bearer tokens).
+CREATE TABLE documents (
+    name  TEXT PRIMARY KEY,
+    bytes BYTEA NOT NULL
+);
+-- The nonce of every signed request within its window, so that no node accepts one twice.
+CREATE TABLE nonces (
+    key       TEXT PRIMARY KEY,
+    forget_at BIGINT NOT NULL
+);
+CREATE INDEX nonces_by_forget_at ON nonces (forget_at);
+",
+    },
 ];
 
 /// The advisory lock key migrations take (`concordat` as ASCII in a 64-bit key).

@@ -8,6 +8,7 @@ pub(crate) mod backend;
 mod deposits;
 mod migrations;
 mod sequencer;
+mod shared;
 mod tls;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use std::time::Duration;
 pub use deposits::{Deposited, deposit_once, deposited};
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};
 pub use sequencer::{Sequencer, check_fence};
+pub use shared::{document, first_use, update_document};
 
 use crate::StoreError;
 
