@@ -32,6 +32,8 @@ for a loopback receiver.")]
         /// The instance directory (the outbox is kept beside the ledger).
         #[arg(long)]
         dir: PathBuf,
+        #[command(flatten)]
+        database: crate::instance::DatabaseUrl,
     },
 }
 
@@ -50,8 +52,8 @@ pub fn run(command: OutboxCommand, format: Format) -> Outcome {
             },
             format,
         ),
-        OutboxCommand::List { dir } => {
-            let outbox = service::outbox::Outbox::open(&dir)?;
+        OutboxCommand::List { dir, database } => {
+            let outbox = service::outbox::Outbox::of(&service::Layout::of(&database.at(&dir)?))?;
             let (pending, delivered, attempts) =
                 (outbox.pending(), outbox.delivered(), outbox.attempts());
             match format {

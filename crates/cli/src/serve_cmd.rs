@@ -100,14 +100,7 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
             return Err(anyhow!("{error}{hint}").into());
         }
     };
-    let outbox = if database.is_postgres() {
-        tracing::warn!(
-            "notifications are not delivered by nodes on PostgreSQL yet: serve the instance from one process to deliver them"
-        );
-        None
-    } else {
-        instance.start_outbox(how.webhooks_to_private)
-    };
+    let outbox = instance.start_outbox(how.webhooks_to_private);
     let mut node = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -252,7 +252,7 @@ impl Instance {
             tracing::warn!("no operator key: notifications are not delivered");
             return None;
         };
-        let outbox = match service::outbox::Outbox::open(self.dir()) {
+        let outbox = match service::outbox::Outbox::of(self.local.layout()) {
             Ok(outbox) => outbox.to_private(to_private),
             Err(error) => {
                 tracing::error!(%error, "the outbox cannot be opened: notifications are not delivered");
@@ -264,12 +264,15 @@ impl Instance {
         let thread = std::thread::Builder::new()
             .name("outbox".to_owned())
             .spawn(move || {
+                // On several nodes, the one that leads delivers (from the shared outbox).
+                let node = instance.local.database().is_postgres();
                 service::outbox::run(
                     &instance.local,
                     &outbox,
                     &key,
                     std::time::Duration::from_millis(500),
                     &stopping,
+                    &|| !node || instance.local.leads(),
                     &|what, error| tracing::warn!(%error, "{what}"),
                 );
             })

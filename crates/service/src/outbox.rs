@@ -12,7 +12,9 @@
 //! harmless. The sender POSTs each as JSON, signed with the operator's key (RFC 9421 over the
 //! method, authority, path, `content-digest` (RFC 9530) and `idempotency-key`), until the
 //! endpoint answers 2xx, backing off from 2 s to 5 min; every attempt is appended to
-//! `outbox/attempts.jsonl`, where the operator sees it (`concordat outbox`).
+//! `outbox/attempts.jsonl`, where the operator sees it (`concordat outbox`). The nodes of an
+//! instance on PostgreSQL keep the same outbox as documents in the database, and the one that
+//! leads delivers, from where the last leader stopped.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,12 +55,24 @@ pub struct Attempt {
     pub delivered: bool,
 }
 
-/// The outbox directory of an instance.
+/// The outbox of an instance: its `outbox` directory, or — for an instance whose nodes share
+/// a PostgreSQL database — documents there under `outbox/`, so that whichever node leads
+/// delivers, from where the last one stopped.
 #[derive(Debug, Clone)]
 pub struct Outbox {
     root: PathBuf,
+    /// The database that keeps it, when not the directory.
+    shared: Option<String>,
     /// Whether endpoints on loopback, private or link-local addresses are delivered to.
     to_private: bool,
+}
+
+/// The document names of a database-kept outbox.
+const CURSOR: &str = "outbox/cursor";
+const ATTEMPTS: &str = "outbox/attempts";
+
+fn document(sub: &str, key: &str) -> String {
+    format!("outbox/{sub}/{}", file_name(key))
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ServiceError + '_ {
@@ -105,8 +119,21 @@ impl Outbox {
         }
         Ok(Outbox {
             root,
+            shared: None,
             to_private: false,
         })
+    }
+
+    /// The outbox of the instance `layout` describes: in its database when its nodes share one.
+    pub fn of(layout: &crate::Layout) -> Result<Outbox> {
+        match layout.shared_database() {
+            Some(url) => Ok(Outbox {
+                root: layout.dir().join("outbox"),
+                shared: Some(url.to_owned()),
+                to_private: false,
+            }),
+            None => Outbox::open(layout.dir()),
+        }
     }
 
     /// Delivers to endpoints on loopback, private and link-local addresses too (a receiver on
@@ -123,18 +150,44 @@ impl Outbox {
 
     /// The next entry the follower reads.
     pub fn cursor(&self) -> u64 {
-        std::fs::read_to_string(self.cursor_file())
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .unwrap_or(0)
+        let text = match &self.shared {
+            Some(url) => store::pg::document(url, CURSOR)
+                .ok()
+                .flatten()
+                .and_then(|bytes| String::from_utf8(bytes).ok()),
+            None => std::fs::read_to_string(self.cursor_file()).ok(),
+        };
+        text.and_then(|t| t.trim().parse().ok()).unwrap_or(0)
     }
 
     fn set_cursor(&self, next: u64) -> Result<()> {
-        replace(&self.cursor_file(), format!("{next}\n").as_bytes())
+        let text = format!("{next}\n");
+        match &self.shared {
+            Some(url) => Ok(store::pg::change_documents(
+                url,
+                &[(CURSOR, text.as_bytes())],
+                &[],
+            )?),
+            None => replace(&self.cursor_file(), text.as_bytes()),
+        }
     }
 
     /// Keeps `n` for delivery, unless it is pending or delivered already.
     fn enqueue(&self, n: &Notification) -> Result<()> {
+        if let Some(url) = &self.shared {
+            let (pending, delivered) = (document("pending", &n.key), document("delivered", &n.key));
+            if store::pg::document(url, &delivered)?.is_some()
+                || store::pg::document(url, &pending)?.is_some()
+            {
+                return Ok(());
+            }
+            let bytes = serde_json::to_vec_pretty(n).map_err(ServiceError::internal)?;
+            return Ok(store::pg::change_documents(
+                url,
+                &[(&pending, &bytes)],
+                &[],
+            )?);
+        }
         let name = file_name(&n.key);
         if self.root.join("delivered").join(&name).exists() {
             return Ok(());
@@ -157,6 +210,16 @@ impl Outbox {
     }
 
     fn read_dir(&self, sub: &str) -> Vec<Notification> {
+        if let Some(url) = &self.shared {
+            let mut all: Vec<Notification> =
+                store::pg::documents_under(url, &format!("outbox/{sub}/"))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(_, bytes)| serde_json::from_slice(&bytes).ok())
+                    .collect();
+            all.sort_by(|a, b| (a.entry, &a.key).cmp(&(b.entry, &b.key)));
+            return all;
+        }
         let mut all: Vec<Notification> = std::fs::read_dir(self.root.join(sub))
             .into_iter()
             .flatten()
@@ -171,8 +234,14 @@ impl Outbox {
 
     /// Every delivery attempt so far.
     pub fn attempts(&self) -> Vec<Attempt> {
-        std::fs::read_to_string(self.root.join("attempts.jsonl"))
-            .unwrap_or_default()
+        let text = match &self.shared {
+            Some(url) => store::pg::document(url, ATTEMPTS)
+                .ok()
+                .flatten()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            None => std::fs::read_to_string(self.root.join("attempts.jsonl")).ok(),
+        };
+        text.unwrap_or_default()
             .lines()
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
@@ -183,6 +252,13 @@ impl Outbox {
         let path = self.root.join("attempts.jsonl");
         let mut line = serde_json::to_vec(attempt).map_err(ServiceError::internal)?;
         line.push(b'\n');
+        if let Some(url) = &self.shared {
+            return store::pg::update_document(url, ATTEMPTS, |kept| {
+                let mut all = kept.unwrap_or_default();
+                all.extend_from_slice(&line);
+                Ok::<_, ServiceError>((all, ()))
+            });
+        }
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -192,6 +268,17 @@ impl Outbox {
     }
 
     fn settle(&self, n: &Notification, delivered: bool) -> Result<()> {
+        if let Some(url) = &self.shared {
+            let pending = document("pending", &n.key);
+            let bytes = serde_json::to_vec_pretty(n).map_err(ServiceError::internal)?;
+            let to = document("delivered", &n.key);
+            let changed = if delivered {
+                store::pg::change_documents(url, &[(&to, &bytes)], &[&pending])
+            } else {
+                store::pg::change_documents(url, &[(&pending, &bytes)], &[])
+            };
+            return Ok(changed?);
+        }
         let name = file_name(&n.key);
         let pending = self.root.join("pending").join(&name);
         if delivered {
@@ -483,20 +570,25 @@ pub fn deliver(outbox: &Outbox, key: &SignerKey) -> Result<()> {
 
 /// Follows the log and delivers until `stop`, every `interval`; `warn` hears of what failed
 /// (to be tried again on the next round).
+/// `active` says whether this process delivers this round (on several nodes, the one that
+/// leads).
 pub fn run(
     instance: &dyn Instance,
     outbox: &Outbox,
     key: &SignerKey,
     interval: Duration,
     stop: &AtomicBool,
+    active: &dyn Fn() -> bool,
     warn: &dyn Fn(&str, &ServiceError),
 ) {
     while !stop.load(Ordering::Acquire) {
-        if let Err(error) = follow(instance, outbox) {
-            warn("the outbox could not follow the log", &error);
-        }
-        if let Err(error) = deliver(outbox, key) {
-            warn("the outbox could not deliver", &error);
+        if active() {
+            if let Err(error) = follow(instance, outbox) {
+                warn("the outbox could not follow the log", &error);
+            }
+            if let Err(error) = deliver(outbox, key) {
+                warn("the outbox could not deliver", &error);
+            }
         }
         let mut slept = Duration::ZERO;
         while slept < interval && !stop.load(Ordering::Acquire) {

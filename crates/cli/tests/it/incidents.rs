@@ -410,19 +410,19 @@ fn the_demo_designation_is_under_appeal_and_its_decision_is_on_the_record() {
 
 /// One request a webhook receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    key: String,
+pub struct Received {
+    pub key: String,
     host: String,
     path: String,
     digest: String,
     input: String,
     signature: String,
     body: Vec<u8>,
-    answered: u16,
+    pub answered: u16,
 }
 
 /// A webhook receiver on a free port that answers 500 to the first `failures` requests.
-fn receiver(failures: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
+pub fn receiver(failures: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<Received>>>) {
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());

@@ -13,7 +13,7 @@ mod contract;
 mod crash;
 mod gateway;
 mod help;
-mod incidents;
+pub mod incidents;
 mod interop;
 mod ledger;
 mod log;

@@ -646,3 +646,133 @@ fn tokens_and_signed_requests_hold_across_nodes() {
         "the request one node answered was answered again by the other"
     );
 }
+
+/// Notifications on several nodes: the leading node delivers them from the outbox the nodes
+/// share, and when it dies with some undelivered, the next leader delivers those (with the
+/// same idempotency keys) — none lost, none under a new key.
+#[test]
+fn the_next_leader_delivers_what_the_last_one_could_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    service::demo::seed(&dir).unwrap();
+    let cluster = pgcluster::Cluster::start().unwrap();
+    let url = cluster.database("ledger").unwrap();
+    let run = |args: &[&str]| concordat(args, None, tmp.path());
+    run(&["migrate", "--from", "demo", "--to", &url]).ok();
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(other.join("keys")).unwrap();
+    for key in ["log.key", "operator.key"] {
+        std::fs::copy(dir.join("keys").join(key), other.join("keys").join(key)).unwrap();
+    }
+    let serve = |node: &Path, logs: &str| {
+        let log_dir = tmp.path().join(logs);
+        std::fs::create_dir_all(&log_dir).unwrap();
+        Served::start(
+            &log_dir,
+            node.to_owned(),
+            &[
+                "serve",
+                "--dir",
+                node.to_str().unwrap(),
+                "--database",
+                &url,
+                "--listen",
+                "127.0.0.1:0",
+                "--webhooks-to-private",
+            ],
+        )
+    };
+    let first = serve(&dir, "a-logs");
+    // Let the first node lead before the second starts.
+    let started = std::time::Instant::now();
+    while store::pg::leader(&url).unwrap().as_deref() != Some(first.url.as_str()) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = serve(&other, "b-logs");
+    let (hook, seen) = crate::incidents::receiver(3);
+    let vendor = dir.join("keys/acme-ai.key");
+    run(&[
+        "outbox",
+        "endpoint",
+        "--server",
+        &second.url,
+        "--key",
+        vendor.to_str().unwrap(),
+        "--url",
+        &hook,
+    ])
+    .ok();
+    run(&[
+        "incident",
+        "report",
+        "--server",
+        &second.url,
+        "--key",
+        vendor.to_str().unwrap(),
+        "--contract",
+        "defense-imagery-analysis",
+        "--deployment",
+        "analyst-workbench",
+        "--incident",
+        "inc-2027-041",
+        "--severity",
+        "serious",
+        "--harm",
+        "fundamental-rights",
+        "--occurred-at",
+        "2026-11-30T00:00:00Z",
+        "--aware-at",
+        "2026-11-30T01:00:00Z",
+        "--summary",
+        "Refusals regressed.",
+    ])
+    .ok();
+    let wait = |what: &str, done: &dyn Fn(&[crate::incidents::Received]) -> bool| {
+        let started = std::time::Instant::now();
+        while !done(&seen.lock().unwrap()) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{what}: {} received",
+                seen.lock().unwrap().len()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    // The leader's first three attempts fail; then it dies.
+    wait("first attempts", &|r| r.len() >= 3);
+    drop(first);
+    let delivered = |r: &[crate::incidents::Received]| -> std::collections::BTreeSet<String> {
+        r.iter()
+            .filter(|x| x.answered == 200)
+            .map(|x| x.key.clone())
+            .collect()
+    };
+    wait("every notification delivered by the next leader", &|r| {
+        delivered(r).len() == 3
+    });
+    let got = seen.lock().unwrap().clone();
+    let keys: std::collections::BTreeSet<String> = got.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(keys, delivered(&got), "no notification under a new key");
+    assert_eq!(
+        store::pg::leader(&url).unwrap().as_deref(),
+        Some(second.url.as_str())
+    );
+    // The operator sees the shared outbox from any node's directory.
+    let listed: Value = serde_json::from_str(
+        &run(&[
+            "outbox",
+            "list",
+            "--dir",
+            "other",
+            "--database",
+            &url,
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(listed["delivered"].as_array().unwrap().len(), 3, "{listed}");
+}

@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use deposits::{Deposited, deposit_once, deposited};
 pub use migrations::{MIGRATIONS, Migration, migrate, schema_version};
 pub use sequencer::{Sequencer, check_fence};
-pub use shared::{document, first_use, update_document};
+pub use shared::{change_documents, document, documents_under, first_use, update_document};
 
 use crate::StoreError;
 

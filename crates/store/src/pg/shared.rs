@@ -64,3 +64,43 @@ pub fn first_use(url: &str, key: &str, forget_at: i64, now: i64) -> Result<bool,
         Ok(inserted == 1)
     })
 }
+
+/// Every document whose name starts with `prefix`, by name.
+pub fn documents_under(url: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+    outside_runtime(|| {
+        let mut client = super::connect(url, "documents")?;
+        // `starts_with`, not LIKE: a prefix is taken as written.
+        Ok(client
+            .query(
+                "SELECT name, bytes FROM documents WHERE starts_with(name, $1) ORDER BY name",
+                &[&prefix],
+            )?
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect())
+    })
+}
+
+/// Writes `puts` and removes `deletes`, all or none.
+pub fn change_documents(
+    url: &str,
+    puts: &[(&str, &[u8])],
+    deletes: &[&str],
+) -> Result<(), StoreError> {
+    outside_runtime(|| {
+        let mut client = super::connect(url, "documents")?;
+        let mut tx = client.transaction()?;
+        for name in deletes {
+            tx.execute("DELETE FROM documents WHERE name = $1", &[name])?;
+        }
+        for (name, bytes) in puts {
+            tx.execute(
+                "INSERT INTO documents (name, bytes) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET bytes = EXCLUDED.bytes",
+                &[name, bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    })
+}
