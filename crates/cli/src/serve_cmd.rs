@@ -74,6 +74,10 @@ pub struct Listen {
     /// leads (default: the URL it listens at).
     #[arg(long, value_name = "URL")]
     pub advertise: Option<String>,
+    /// With --database, how often (milliseconds) this node checks that it still leads, and
+    /// tries to take the lead when no node holds it.
+    #[arg(long, default_value_t = 250, value_name = "MS")]
+    pub node_watch_ms: u64,
 }
 
 /// Serves the instance `database` names as `how` says until interrupted. `banner` is printed
@@ -120,7 +124,10 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
         ));
         let scheme = if tls.is_some() { "https" } else { "http" };
         let url = format!("{scheme}://{address}");
-        node = instance.start_node(how.advertise.as_deref().unwrap_or(&url));
+        node = instance.start_node(
+            how.advertise.as_deref().unwrap_or(&url),
+            std::time::Duration::from_millis(how.node_watch_ms.max(10)),
+        );
         std::fs::write(&url_file, format!("{url}\n"))
             .with_context(|| format!("cannot write `{}`", url_file.display()))?;
         let mut stdout = std::io::stdout().lock();

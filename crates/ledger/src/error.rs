@@ -18,6 +18,12 @@ pub enum SubmitError {
     /// The ledger could not store it (nothing was appended).
     #[error("the ledger could not store the entry: {0}")]
     Failed(String),
+    /// Not stored for a reason that passes — this node no longer sequences the log (another
+    /// took over; nothing was appended), or the database went out of reach (the commit's
+    /// outcome unknown). Send it again: a statement stored after all is then refused by rule
+    /// `logged-once`, which names its entry.
+    #[error("the entry was not stored, try again: {0}")]
+    Unavailable(String),
 }
 
 /// Why the ledger cannot be opened, read or replayed.

@@ -411,8 +411,14 @@ impl LedgerWriter {
             }
             Err(error) => {
                 let message = error.to_string();
+                let passing = matches!(error, StoreError::Fenced { .. } | StoreError::Postgres(_));
                 for (_, reply) in accepted {
-                    let _ = reply.send(Err(SubmitError::Failed(message.clone())));
+                    let failed = if passing {
+                        SubmitError::Unavailable(message.clone())
+                    } else {
+                        SubmitError::Failed(message.clone())
+                    };
+                    let _ = reply.send(Err(failed));
                 }
             }
         }

@@ -211,7 +211,11 @@ impl Instance {
     /// On PostgreSQL, starts this node's watch (see `service::node`) as `url`, the address the
     /// other nodes forward writes to: it takes the lead when no node holds it. None for a log
     /// in SQLite, which this process alone writes.
-    pub fn start_node(self: &Arc<Self>, url: &str) -> Option<OutboxRunner> {
+    pub fn start_node(
+        self: &Arc<Self>,
+        url: &str,
+        every: std::time::Duration,
+    ) -> Option<OutboxRunner> {
         if !self.local.database().is_postgres() {
             return None;
         }
@@ -221,22 +225,17 @@ impl Instance {
         let thread = std::thread::Builder::new()
             .name("node".to_owned())
             .spawn(move || {
-                service::node::run(
-                    &instance.local,
-                    std::time::Duration::from_millis(250),
-                    &stopping,
-                    &|event| match event {
-                        service::node::Event::Leading { epoch } => {
-                            tracing::info!(epoch, "this node leads: it sequences the log");
-                        }
-                        service::node::Event::SteppedDown => {
-                            tracing::warn!(
-                                "this node lost its session with the database: it no longer writes"
-                            );
-                        }
-                        service::node::Event::Trouble(error) => tracing::warn!(%error, "node"),
-                    },
-                );
+                service::node::run(&instance.local, every, &stopping, &|event| match event {
+                    service::node::Event::Leading { epoch } => {
+                        tracing::info!(epoch, "this node leads: it sequences the log");
+                    }
+                    service::node::Event::SteppedDown => {
+                        tracing::warn!(
+                            "this node lost its session with the database: it no longer writes"
+                        );
+                    }
+                    service::node::Event::Trouble(error) => tracing::warn!(%error, "node"),
+                });
             })
             .ok()?;
         Some(OutboxRunner {

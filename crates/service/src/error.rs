@@ -181,6 +181,9 @@ impl From<ledger::SubmitError> for ServiceError {
             ledger::SubmitError::Failed(message) => {
                 ServiceError::Internal(format!("the ledger could not store the entry: {message}"))
             }
+            ledger::SubmitError::Unavailable(message) => ServiceError::Unavailable(format!(
+                "{message}: send the entry again (if it was stored after all, it is refused as `logged-once`, naming its entry)"
+            )),
         }
     }
 }

@@ -152,7 +152,7 @@ impl Writer {
         node: &str,
     ) -> Result<Writer, StoreError> {
         let (url, dir) = postgres_of(database)?;
-        let conn = crate::pg::backend::PgConn::open_writer(url, node)?;
+        let conn = crate::pg::backend::PgConn::open_writer(url, &format!("{node} writer"))?;
         Writer::resume(Box::new(conn), dir, signer, Exclusion::Fence(epoch))
     }
 

@@ -776,3 +776,98 @@ fn the_next_leader_delivers_what_the_last_one_could_not() {
     .unwrap();
     assert_eq!(listed["delivered"].as_array().unwrap().len(), 3, "{listed}");
 }
+
+/// A leader whose session with the database ended (as when the network drops it) while it
+/// still believes it leads: another node takes over, and the deposed node's late write is
+/// refused by the fencing check — 503, nothing appended — until it notices and forwards.
+#[test]
+fn a_deposed_leaders_late_write_is_refused_by_the_fence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = pgcluster::Cluster::start().unwrap();
+    let db = cluster.database("ledger").unwrap();
+    several_nodes(tmp.path(), &db, &["n0", "n1"]);
+    // n0 checks its lead only every 4 s, so that it writes on for a while after losing it.
+    let dir = tmp.path().join("n0");
+    std::fs::create_dir_all(tmp.path().join("n0-logs")).unwrap();
+    let slow = Served::start(
+        &tmp.path().join("n0-logs"),
+        dir.clone(),
+        &[
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--database",
+            &db,
+            "--listen",
+            "127.0.0.1:0",
+            "--node-watch-ms",
+            "4000",
+        ],
+    );
+    let wait_for_leader = |url: &str| {
+        let started = std::time::Instant::now();
+        while store::pg::leader(&db).unwrap().as_deref() != Some(url) {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for_leader(&slow.url);
+    let other = start_node(tmp.path(), &db, "n1");
+    // The database ends n0's sequencer session (its writer's connection lives on).
+    let mut admin = store::pg::connect(&db, "test").unwrap();
+    let ended = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&format!("concordat {}", slow.url)],
+        )
+        .unwrap();
+    assert_eq!(ended, 1);
+    wait_for_leader(&other.url);
+
+    let signer = service::keys::read_signer(&tmp.path().join("acme.key")).unwrap();
+    let statement = ledger::statement(
+        domain::Kind::PartyStatement,
+        serde_json::json!({"party": "acme-ai", "topic": "disclosure", "text": "written late"}),
+        Vec::new(),
+    );
+    let envelope = ledger::sign_statement(&statement, &signer)
+        .unwrap()
+        .to_json()
+        .into_bytes();
+    let send = |url: &str| {
+        ureq::post(&format!("{url}/api/entries"))
+            .set("Content-Type", "application/json")
+            .send_bytes(&envelope)
+            .map_err(Box::new)
+    };
+    let database = store::Database::select(&dir, Some(&db)).unwrap();
+    let size = || {
+        store::Reader::open_at(&database, 8)
+            .unwrap()
+            .latest_checkpoint()
+            .unwrap()
+            .size
+    };
+    let before = size();
+    match send(&slow.url).map_err(|e| *e) {
+        Err(ureq::Error::Status(503, response)) => {
+            let body = response.into_string().unwrap();
+            assert!(body.contains("no longer sequences the log"), "{body}");
+        }
+        other => panic!("the deposed leader's write was not refused: {other:?}"),
+    }
+    assert_eq!(size(), before, "the refused write reached the log");
+    // Once n0 notices, it forwards: the same statement is logged, once, by the new leader.
+    let started = std::time::Instant::now();
+    let reply: Value = loop {
+        match send(&slow.url) {
+            Ok(response) => break response.into_json().unwrap(),
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(15) => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            Err(error) => panic!("n0 never forwarded: {error}"),
+        }
+    };
+    assert_eq!(reply["index"].as_u64(), Some(before));
+    store::verify_at(&database, None, &mut |_| {}).unwrap();
+}
