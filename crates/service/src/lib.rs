@@ -11,6 +11,7 @@ pub mod access;
 pub mod admission;
 pub mod bom;
 pub mod build;
+pub mod cosign;
 pub mod demo;
 pub mod deposit;
 mod error;

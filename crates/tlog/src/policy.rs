@@ -43,6 +43,8 @@ struct Group {
 pub struct Policy {
     logs: Vec<VerifierKey>,
     witnesses: Vec<(String, VerifierKey)>,
+    /// Where each witness (same order) is reached, when its line says.
+    witness_urls: Vec<Option<String>>,
     groups: Vec<Group>,
     /// `None` for `quorum none`.
     quorum: Option<Member>,
@@ -63,6 +65,7 @@ impl Policy {
         let mut policy = Policy {
             logs: Vec::new(),
             witnesses: Vec::new(),
+            witness_urls: Vec::new(),
             groups: Vec::new(),
             quorum: None,
         };
@@ -100,6 +103,9 @@ impl Policy {
                         .key(rest, "witness <name> <vkey> [<url>]", KeyType::Cosignature)
                         .map_err(fail)?;
                     policy.witnesses.push((name.to_owned(), key));
+                    policy
+                        .witness_urls
+                        .push(rest.get(1).map(|url| (*url).to_owned()));
                 }
                 "group" => {
                     let group = policy.group(args).map_err(fail)?;
@@ -230,6 +236,14 @@ impl Policy {
     /// The logs the policy accepts.
     pub fn logs(&self) -> &[VerifierKey] {
         &self.logs
+    }
+
+    /// Every witness: its name, its key, and its URL when the policy gives one.
+    pub fn witnesses(&self) -> impl Iterator<Item = (&str, &VerifierKey, Option<&str>)> {
+        self.witnesses
+            .iter()
+            .zip(&self.witness_urls)
+            .map(|((name, key), url)| (name.as_str(), key, url.as_deref()))
     }
 
     fn witnessed(&self, member: Member, cosigned: &[bool]) -> bool {

@@ -416,3 +416,130 @@ fn a_split_view_is_kept_served_and_refused_by_clients() {
         .stdout;
     assert!(kept.contains("another root"), "{kept}");
 }
+
+/// A witness in `dir` of the workspace's log, named `name`; its verifier key.
+fn witness_in(workspace: &Workspace, dir: &str, name: &str) -> String {
+    let key = workspace
+        .run(&["witness", "init", "--dir", dir, "--name", name])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    workspace
+        .run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            dir,
+            "--origin",
+            ORIGIN,
+            "--key",
+            &workspace.verifier_key,
+        ])
+        .ok();
+    key
+}
+
+fn serve_witness(workspace: &Workspace, dir: &str) -> Served {
+    let path = workspace.path(dir);
+    Served::start(
+        &workspace.path(&format!("{dir}-logs")),
+        path.clone(),
+        &[
+            "witness",
+            "serve",
+            "--dir",
+            path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    )
+}
+
+/// The log's side: its witnesses asked at once, each within a time limit, each with a proof
+/// from the size it last cosigned (learnt from its 409 when the log does not know it); the
+/// cosignatures that verify kept, the quorum the policy's to decide, a silent witness named.
+#[test]
+fn the_log_asks_its_witnesses_at_once_and_counts_its_quorum() {
+    use service::cosign::Witnessing;
+    let workspace = Workspace::new();
+    let keys = [
+        witness_in(&workspace, "w1", "witness.test.example/w1"),
+        witness_in(&workspace, "w2", "witness.test.example/w2"),
+        witness_in(&workspace, "w3", "witness.test.example/w3"),
+    ];
+    for dir in ["w1-logs", "w2-logs"] {
+        std::fs::create_dir_all(workspace.path(dir)).unwrap();
+    }
+    let served = [
+        serve_witness(&workspace, "w1"),
+        serve_witness(&workspace, "w2"),
+    ];
+    // The third accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            if let Ok((stream, _)) = silent.accept() {
+                held.lock().unwrap().push(stream);
+            }
+        });
+        let policy = |quorum: &str| {
+            format!(
+                "log {}\nwitness w1 {} {}\nwitness w2 {} {}\nwitness w3 {} {silent_url}\n{quorum}\n",
+                workspace.verifier_key, keys[0], served[0].url, keys[1], served[1].url, keys[2]
+            )
+        };
+        let two_of_three =
+            Witnessing::from_policy(policy("group two 2 w1 w2 w3\nquorum two").as_bytes()).unwrap();
+        let reader = std::sync::Mutex::new(store::Reader::open(&workspace.path("ledger")).unwrap());
+        let prove = |old: u64, new: u64| -> service::Result<Vec<tlog::Hash>> {
+            Ok(reader.lock().unwrap().consistency_proof(old, new)?)
+        };
+        let note = append(&workspace, 5);
+        let started = std::time::Instant::now();
+        let cosigning = two_of_three.cosign(&note, 5, &prove, std::time::Duration::from_secs(2));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "the witnesses were asked one after another"
+        );
+        assert!(cosigning.meets_quorum, "{cosigning:?}");
+        assert_eq!(cosigning.cosigned_by, ["w1", "w2"]);
+        assert!(cosigning.failed.contains_key("w3"), "{cosigning:?}");
+        two_of_three
+            .policy()
+            .verify(cosigning.note.as_bytes())
+            .unwrap();
+
+        // The log grew: each witness gets a proof from the size it cosigned.
+        let grown = append(&workspace, 3);
+        let cosigning = two_of_three.cosign(&grown, 8, &prove, std::time::Duration::from_secs(2));
+        assert_eq!(cosigning.cosigned_by, ["w1", "w2"], "{cosigning:?}");
+        // A log that forgot what its witnesses hold learns it from their 409s.
+        let all =
+            Witnessing::from_policy(policy("group three all w1 w2 w3\nquorum three").as_bytes())
+                .unwrap();
+        let cosigning = all.cosign(&grown, 8, &prove, std::time::Duration::from_secs(1));
+        assert_eq!(cosigning.cosigned_by, ["w1", "w2"], "{cosigning:?}");
+        assert!(!cosigning.meets_quorum, "all three are needed");
+        // Without its URL a witness cannot be asked; nor over plain HTTP elsewhere.
+        let no_url = format!(
+            "log {}\nwitness w1 {}\nquorum w1\n",
+            workspace.verifier_key, keys[0]
+        );
+        let error = Witnessing::from_policy(no_url.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("has no URL"), "{error}");
+        let plain = format!(
+            "log {}\nwitness w1 {} http://witness.example\nquorum w1\n",
+            workspace.verifier_key, keys[0]
+        );
+        let error = Witnessing::from_policy(plain.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("over https://"), "{error}");
+        drop(held.lock().unwrap().drain(..));
+    });
+}
