@@ -78,6 +78,16 @@ pub struct Listen {
     /// tries to take the lead when no node holds it.
     #[arg(long, default_value_t = 250, value_name = "MS")]
     pub node_watch_ms: u64,
+    /// A C2SP tlog-policy naming the witnesses (each with its URL) asked to cosign every new
+    /// checkpoint, and the quorum they must reach. `/checkpoint` then serves the cosigned
+    /// checkpoint, marked `Concordat-Witnessed: quorum` or `provisional`, and proofs carry the
+    /// cosignatures.
+    #[arg(long, value_name = "FILE")]
+    pub witness_policy: Option<PathBuf>,
+    /// With --witness-policy, serve at `/checkpoint` only checkpoints that met the quorum (the
+    /// log waits for its witnesses) instead of newer ones marked provisional.
+    #[arg(long, requires = "witness_policy")]
+    pub witness_wait: bool,
 }
 
 /// Serves the instance `database` names as `how` says until interrupted. `banner` is printed
@@ -94,8 +104,21 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
         .unwrap_or_default();
     let readers = std::thread::available_parallelism().map_or(2, |n| n.get() * 2);
     let layout = service::Layout::new(dir);
+    let witnessing = how
+        .witness_policy
+        .as_deref()
+        .map(|path| {
+            let text =
+                std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+            service::cosign::Witnessing::from_policy(&text)
+                .with_context(|| format!("`{}`", path.display()))
+        })
+        .transpose()?;
     let instance = match server::Instance::open_at(database, readers) {
-        Ok(instance) => Arc::new(instance),
+        Ok(instance) => Arc::new(match witnessing {
+            Some(witnessing) => instance.witnessed_by(witnessing, how.witness_wait),
+            None => instance,
+        }),
         Err(error) => {
             let hint = layout
                 .serving_url()
@@ -105,6 +128,7 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
         }
     };
     let outbox = instance.start_outbox(how.webhooks_to_private);
+    let cosigner = instance.start_cosigner(std::time::Duration::from_millis(500));
     let mut node = None;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -149,6 +173,7 @@ pub fn serve(database: &store::Database, how: &Listen, banner: &dyn Fn(&str) -> 
     });
     let _ = std::fs::remove_file(&url_file);
     drop(node);
+    drop(cosigner);
     drop(outbox);
     if let Ok(instance) = Arc::try_unwrap(instance) {
         instance.close()?;

@@ -87,8 +87,44 @@ pub async fn proof(
     path: PathResult<u64>,
 ) -> Result<Response, ApiError> {
     let Path(index) = path?;
-    let proof = instance.local.proof(index)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], proof).into_response())
+    // Against the latest checkpoint its witnesses' quorum cosigned, when one covers it.
+    let cosigned = instance
+        .witnessed
+        .as_ref()
+        .and_then(|w| w.quorum())
+        .filter(|c| c.size > index);
+    let Some(cosigned) = cosigned else {
+        let proof = instance.local.proof(index)?;
+        let how = if instance.witnessed.is_some() {
+            "provisional"
+        } else {
+            "none"
+        };
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (
+                    header::HeaderName::from_static(crate::witnessed::HEADER),
+                    how,
+                ),
+            ],
+            proof,
+        )
+            .into_response());
+    };
+    let mut proof = instance.read(|r| r.proof_file(index, Some(cosigned.size)))?;
+    proof.checkpoint = cosigned.note;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                header::HeaderName::from_static(crate::witnessed::HEADER),
+                "quorum",
+            ),
+        ],
+        proof.to_text(),
+    )
+        .into_response())
 }
 
 pub async fn parties(

@@ -15,14 +15,35 @@ const SHORT: &str = "public, max-age=1";
 
 pub async fn checkpoint(State(instance): State<Arc<Instance>>) -> Result<Response, ApiError> {
     let checkpoint = instance.read(|r| r.latest_checkpoint())?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        checkpoint.note,
-    )
-        .into_response())
+    let Some(witnessed) = &instance.witnessed else {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            checkpoint.note,
+        )
+            .into_response());
+    };
+    match witnessed.published(checkpoint.size, checkpoint.note) {
+        crate::witnessed::Published::Note(note, how) => Ok((
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+                (
+                    header::HeaderName::from_static(crate::witnessed::HEADER),
+                    how,
+                ),
+            ],
+            note,
+        )
+            .into_response()),
+        crate::witnessed::Published::Waiting(why) => Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &why,
+        )),
+    }
 }
 
 pub async fn tile(

@@ -24,6 +24,7 @@ pub mod render;
 mod tls;
 mod usage;
 pub mod witness;
+mod witnessed;
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -158,6 +159,8 @@ pub struct Instance {
     nonces: access::Nonces,
     /// The names this server answers signed requests for, once it knows its address.
     authorities: OnceLock<Authorities>,
+    /// The witnesses asked to cosign its checkpoints, when it names any.
+    witnessed: Option<witnessed::Witnessed>,
 }
 
 impl Instance {
@@ -195,7 +198,16 @@ impl Instance {
             metrics: metrics::Metrics::default(),
             nonces,
             authorities: OnceLock::new(),
+            witnessed: None,
         })
+    }
+
+    /// Has the witnesses of `witnessing` cosign its checkpoints (see [`witnessed`]); with
+    /// `wait`, `/checkpoint` serves only checkpoints that met their quorum.
+    #[must_use]
+    pub fn witnessed_by(mut self, witnessing: service::cosign::Witnessing, wait: bool) -> Instance {
+        self.witnessed = Some(witnessed::Witnessed::new(witnessing, wait));
+        self
     }
 
     /// The names this server answers signed requests for (set once, when it is bound); until

@@ -543,3 +543,197 @@ fn the_log_asks_its_witnesses_at_once_and_counts_its_quorum() {
         drop(held.lock().unwrap().drain(..));
     });
 }
+
+/// An instance that names its witnesses: `/checkpoint` serves the checkpoint they cosigned,
+/// marked as meeting the quorum; a proof carries their cosignatures and passes `proof verify
+/// --witness-policy`; with a witness down, a newer checkpoint is served marked provisional —
+/// or, with `--witness-wait`, nothing newer than what met the quorum.
+#[test]
+fn an_instance_publishes_checkpoints_its_witnesses_cosigned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    service::demo::seed(&dir).unwrap();
+    let log_key = service::keys::read_signer(&dir.join("keys/log.key"))
+        .unwrap()
+        .verifier();
+    let origin = log_key.name().to_owned();
+    let run = |args: &[&str]| crate::support::concordat(args, None, tmp.path());
+    let mut witnesses = Vec::new();
+    for (n, name) in [
+        (1, "witness.test.example/w1"),
+        (2, "witness.test.example/w2"),
+    ] {
+        let wdir = format!("w{n}");
+        let key = run(&["witness", "init", "--dir", &wdir, "--name", name])
+            .ok()
+            .stdout
+            .trim()
+            .to_owned();
+        run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            &wdir,
+            "--origin",
+            &origin,
+            "--key",
+            &log_key.to_text(),
+        ])
+        .ok();
+        let logs = tmp.path().join(format!("{wdir}-logs"));
+        std::fs::create_dir_all(&logs).unwrap();
+        let path = tmp.path().join(&wdir);
+        let served = Served::start(
+            &logs,
+            path.clone(),
+            &[
+                "witness",
+                "serve",
+                "--dir",
+                path.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+        );
+        witnesses.push((key, served));
+    }
+    let policy = format!(
+        "log {}\nwitness w1 {} {}\nwitness w2 {} {}\ngroup both all w1 w2\nquorum both\n",
+        log_key.to_text(),
+        witnesses[0].0,
+        witnesses[0].1.url,
+        witnesses[1].0,
+        witnesses[1].1.url
+    );
+    std::fs::write(tmp.path().join("coalition.policy"), &policy).unwrap();
+    let serve = |extra: &[&str]| {
+        let logs = tmp.path().join("instance-logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let mut args = vec![
+            "serve",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--witness-policy",
+            "coalition.policy",
+        ];
+        args.extend(extra);
+        let absolute = tmp.path().join("coalition.policy");
+        let args: Vec<String> = args
+            .into_iter()
+            .map(|a| {
+                if a == "coalition.policy" {
+                    absolute.to_str().unwrap().to_owned()
+                } else {
+                    a.to_owned()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Served::start(&logs, dir.clone(), &args)
+    };
+    let checkpoint = |url: &str| -> (u16, String, String) {
+        let response = match ureq::get(&format!("{url}/checkpoint")).call() {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => panic!("{error}"),
+        };
+        (
+            response.status(),
+            response
+                .header("concordat-witnessed")
+                .unwrap_or_default()
+                .to_owned(),
+            response.into_string().unwrap(),
+        )
+    };
+    let until = |what: &str, done: &dyn Fn() -> bool| {
+        let started = std::time::Instant::now();
+        while !done() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "{what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let policy_parsed = tlog::policy::Policy::parse(policy.as_bytes()).unwrap();
+    {
+        let served = serve(&[]);
+        until("the quorum cosigned", &|| {
+            checkpoint(&served.url).1 == "quorum"
+        });
+        let (_, _, note) = checkpoint(&served.url);
+        let accepted = policy_parsed.verify(note.as_bytes()).unwrap();
+        assert_eq!(accepted.cosigned_by, ["w1", "w2"]);
+        // An entry's proof carries the cosignatures, and holds to the policy offline.
+        let proof = ureq::get(&format!("{}/api/entries/3/proof", served.url))
+            .call()
+            .unwrap();
+        assert_eq!(proof.header("concordat-witnessed"), Some("quorum"));
+        std::fs::write(
+            tmp.path().join("3.tlog-proof"),
+            proof.into_string().unwrap(),
+        )
+        .unwrap();
+        let envelope = ureq::get(&format!("{}/api/entries/3/envelope", served.url))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        std::fs::write(tmp.path().join("3.json"), envelope).unwrap();
+        run(&[
+            "proof",
+            "verify",
+            "--witness-policy",
+            "coalition.policy",
+            "--entry",
+            "3.json",
+            "3.tlog-proof",
+        ])
+        .ok();
+        // A witness goes down; the next checkpoint is served, but marked provisional.
+        let (_, down) = witnesses.pop().unwrap();
+        drop(down);
+        let lab = run(&[
+            "key",
+            "generate",
+            "--name",
+            "late-lab",
+            "--out",
+            "late-lab.key",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+        let operator = dir.join("keys/operator.key");
+        run(&[
+            "party",
+            "register",
+            "--server",
+            &served.url,
+            "--signer-key",
+            operator.to_str().unwrap(),
+            "--name",
+            "Late Lab",
+            "--role",
+            "lab",
+            "--key",
+            &lab,
+        ])
+        .ok();
+        let before = note.lines().nth(1).unwrap().to_owned();
+        until("a newer, provisional checkpoint", &|| {
+            let (_, how, note) = checkpoint(&served.url);
+            how == "provisional" && note.lines().nth(1).unwrap() != before
+        });
+    }
+    // Waiting instead: nothing newer than a checkpoint that met the quorum; none met it since
+    // this server started, so none is served.
+    let waiting = serve(&["--witness-wait"]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let (status, _, body) = checkpoint(&waiting.url);
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("quorum"), "{body}");
+}
