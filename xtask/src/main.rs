@@ -120,6 +120,7 @@ fn bench() -> anyhow::Result<()> {
     cargo(&["bench", "--locked", "-p", "ledger", "--bench", "gate"])?;
     cargo(&["bench", "--locked", "-p", "policy", "--bench", "decisions"])?;
     cargo(&["bench", "--locked", "-p", "cli", "--bench", "failover"])?;
+    cargo(&["bench", "--locked", "-p", "cli", "--bench", "witness_http"])?;
     http_bench(&workspace_root()?)?;
     gateway_bench(&workspace_root()?)
 }
