@@ -15,6 +15,7 @@ pub mod cosign;
 pub mod demo;
 pub mod deposit;
 mod error;
+pub mod federation;
 pub mod gateway;
 pub mod keys;
 pub mod layout;

@@ -692,6 +692,101 @@ fn an_instance_publishes_checkpoints_its_witnesses_cosigned() {
             "3.tlog-proof",
         ])
         .ok();
+        // Mirrored to another member of a coalition, the proof is checked offline against
+        // this log's witness policy; without its cosignatures, or from a log outside the
+        // coalition, it is refused.
+        std::fs::write(
+            tmp.path().join("coalition.toml"),
+            format!(
+                "[[member]]\nname = \"demo\"\nlog = \"{}\"\nwitness_policy = \"coalition.policy\"\n",
+                log_key.to_text()
+            ),
+        )
+        .unwrap();
+        let checked = run(&[
+            "proof",
+            "verify",
+            "--coalition",
+            "coalition.toml",
+            "--entry",
+            "3.json",
+            "3.tlog-proof",
+        ])
+        .ok();
+        assert!(
+            checked.stdout.contains("coalition member `demo`")
+                && checked.stdout.contains("cosigned by w1, w2"),
+            "{checked:?}"
+        );
+        let proof_text = std::fs::read_to_string(tmp.path().join("3.tlog-proof")).unwrap();
+        let uncosigned: String = proof_text
+            .lines()
+            .filter(|line| !line.starts_with("— witness.test.example"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        std::fs::write(tmp.path().join("3.bare.tlog-proof"), uncosigned).unwrap();
+        run(&[
+            "proof",
+            "verify",
+            "--coalition",
+            "coalition.toml",
+            "--entry",
+            "3.json",
+            "3.bare.tlog-proof",
+        ])
+        .fails(1, "does not meet the witness policy");
+        let other_key = run(&[
+            "key",
+            "generate",
+            "--name",
+            "elsewhere.example/log",
+            "--out",
+            "elsewhere.key",
+        ])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+        std::fs::write(
+            tmp.path().join("other.toml"),
+            format!(
+                "[[member]]\nname = \"elsewhere\"\nlog = \"{other_key}\"\nwitness_policy = \"other.policy\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            tmp.path().join("other.policy"),
+            format!("log {other_key}\nquorum none\n"),
+        )
+        .unwrap();
+        run(&[
+            "proof",
+            "verify",
+            "--coalition",
+            "other.toml",
+            "--entry",
+            "3.json",
+            "3.tlog-proof",
+        ])
+        .fails(1, "not the log of a member of the coalition");
+        // A coalition whose member's policy does not accept the member's own log is refused.
+        std::fs::write(
+            tmp.path().join("bad.toml"),
+            format!(
+                "[[member]]\nname = \"elsewhere\"\nlog = \"{other_key}\"\nwitness_policy = \"coalition.policy\"\n"
+            ),
+        )
+        .unwrap();
+        run(&[
+            "proof",
+            "verify",
+            "--coalition",
+            "bad.toml",
+            "--entry",
+            "3.json",
+            "3.tlog-proof",
+        ])
+        .fails(2, "does not list its log");
         // A witness goes down; the next checkpoint is served, but marked provisional.
         let (_, down) = witnesses.pop().unwrap();
         drop(down);
