@@ -2,6 +2,7 @@
 //! governance, usage, the server and its demo, and the transparency log underneath (keys,
 //! signed notes, proofs, offline verification).
 
+mod coalition_cmd;
 mod compliance_cmd;
 mod contract_cmd;
 mod designation_cmd;
@@ -108,12 +109,16 @@ the rule it breaks (exit 1).")]
     /// Register, verify, list and revoke model versions.
     #[command(subcommand)]
     Model(updates_cmd::ModelCommand),
-    /// Turn evaluation logs into signed evidence; list it; deposit and reveal sealed results.
+    /// Turn evaluation logs into signed evidence; list it; deposit and reveal sealed results;
+    /// mirror evidence another coalition member logged.
     #[command(subcommand)]
     Evidence(updates_cmd::EvidenceCommand),
     /// Publish which labs' evidence a jurisdiction accepts; report duplicate tests avoided.
     #[command(subcommand)]
     Recognition(updates_cmd::RecognitionCommand),
+    /// Log the coalition of instances whose evidence this one recognises; show it.
+    #[command(subcommand)]
+    Coalition(coalition_cmd::CoalitionCommand),
     /// What a model version still needs before it may serve; approve it.
     #[command(subcommand)]
     Gate(updates_cmd::GateCommand),
@@ -280,6 +285,7 @@ fn main() -> ExitCode {
         Command::Model(command) => updates_cmd::model(command, format),
         Command::Evidence(command) => updates_cmd::evidence(command, format),
         Command::Recognition(command) => updates_cmd::recognition(command, format),
+        Command::Coalition(command) => coalition_cmd::run(command, format),
         Command::Gate(command) => updates_cmd::gate(command, format),
         Command::Hosting(command) => updates_cmd::hosting(command, format),
         Command::Deploy(command) => updates_cmd::deploy(command, format),

@@ -207,6 +207,7 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
         }
     };
     let seeded = service::demo::seed(&dir)?;
+    let coalition = demo_coalition(&dir)?;
     // The demo runs on this machine: its parties' receivers may be too.
     let how = &Listen {
         webhooks_to_private: true,
@@ -227,8 +228,106 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
             }
             Err(error) => eprintln!("the demo's gateway did not start: {error}"),
         });
-        seeded.banner(url, &gateway_dir, &program())
+        let mut banner = seeded.banner(url, &gateway_dir, &program());
+        let at = banner.rfind("\nStop with Ctrl-C.").unwrap_or(banner.len());
+        banner.insert_str(at, &coalition.replace("{url}", url));
+        banner
     })
+}
+
+/// The demo's coalition: the British instance and a witness of its log, served in the
+/// background of this process; the British evaluation brought into the demo's instance with
+/// its cosigned proof. The banner's lines about it (`{url}` stands for the demo's URL).
+fn demo_coalition(dir: &Path) -> anyhow::Result<String> {
+    use service::demo::coalition;
+    let base = dir.join("coalition");
+    let member_dir = base.join(coalition::MEMBER);
+    let member = coalition::seed_member(&member_dir)?;
+    let witness_dir = base.join("witness");
+    let witness_key = service::witness::init(&witness_dir, "witness.demo.concordat.example/w1")?;
+    service::witness::add_log(
+        &witness_dir,
+        member.log_key.name(),
+        &[member.log_key.to_text()],
+    )?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let bind = || -> anyhow::Result<(std::net::TcpListener, String)> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let url = format!("http://{}", listener.local_addr()?);
+        Ok((listener, url))
+    };
+    let limits = server::Limits::default();
+    let witness = Arc::new(service::witness::Witness::open(&witness_dir)?);
+    let (listener, witness_url) = bind()?;
+    let router = server::witness::router(witness, &limits);
+    let witness_limits = limits.clone();
+    runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        server::serve_router(
+            listener,
+            None,
+            router,
+            witness_limits,
+            || {},
+            std::future::pending(),
+        )
+        .await
+    });
+    let policy = format!(
+        "log {}\nwitness w1 {} {witness_url}\nquorum w1\n",
+        member.log_key.to_text(),
+        witness_key.to_text()
+    );
+    let witnessing = service::cosign::Witnessing::from_policy(policy.as_bytes())?;
+    let instance = Arc::new(
+        server::Instance::open_at(&store::Database::Sqlite(member_dir.clone()), 2)?
+            .witnessed_by(witnessing, false),
+    );
+    let (listener, member_url) = bind()?;
+    instance.answer_as(server::Authorities::new(
+        listener.local_addr()?,
+        false,
+        &[],
+        &[],
+    ));
+    let cosigner = instance.start_cosigner(std::time::Duration::from_millis(500));
+    let served = Arc::clone(&instance);
+    runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        server::serve(listener, None, served, limits, std::future::pending()).await
+    });
+    let started = std::time::Instant::now();
+    while instance
+        .cosigned_size()
+        .is_none_or(|size| size <= member.evidence)
+    {
+        if started.elapsed() > std::time::Duration::from_secs(20) {
+            return Err(anyhow!(
+                "the demo's witness did not cosign the British instance's checkpoint within 20 s"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let joined = coalition::join(dir, &member, &policy, &member_url)?;
+    // Both serve until the process ends.
+    std::mem::forget(cosigner);
+    std::mem::forget(runtime);
+    let program = program();
+    Ok(format!(
+        "\nA coalition: this instance and a British one at {member_url}, whose checkpoints the witness at {witness_url} cosigns.\n  The UK lab's evaluation of vision-analyst@{version} was logged there (entry {evidence}) and brought here with its cosigned proof\n  (entry {mirrored}); the UK authority recognises the lab as `uk-test-lab@{name}` (entry {recognition}), so it meets\n  the accuracy requirement of {version}'s gate here — one test, counted in two instances:\n  {program} gate status --dir {dir} --contract {contract} --model vision-analyst@{version}\n  {program} recognition report --dir {dir}\n  {program} coalition show --dir {dir}\n  curl -s {member_url}/checkpoint\n",
+        version = coalition::VERSION,
+        evidence = member.evidence,
+        mirrored = joined.mirrored,
+        name = coalition::MEMBER,
+        recognition = joined.recognition,
+        dir = dir.display(),
+        contract = service::demo::GATEWAY_CONTRACT,
+    ))
 }
 
 /// How the reader's shell runs this binary: `concordat` when that name on PATH is this very

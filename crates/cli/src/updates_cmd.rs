@@ -225,6 +225,21 @@ commitment.")]
         #[arg(long)]
         model: Option<String>,
     },
+    /// Bring evidence another member of the coalition logged, with its inclusion proof against
+    /// a checkpoint of that member's log cosigned as its witness policy requires (signed by the
+    /// party bringing it). Its lab is then `LAB@MEMBER`, which a recognition may name.
+    #[command(after_help = "Examples:
+  concordat evidence mirror --dir ./us --key uk-aisi.key --member gb \
+      --from http://gb.example:8700 --entry 12
+  # offline, from files the member published
+  concordat evidence mirror --server http://127.0.0.1:8700 --key uk-aisi.key --member gb \
+      --envelope entry-12.json --proof entry-12.tlog-proof
+
+The proof is checked here before anything is signed, and again by the ledger: the checkpoint
+must be signed by the member's log and cosigned as the coalition's policy for it requires, the
+envelope must be at the proof's index, and it must be evidence about a model version registered
+here with the same digest. Exit 1 when it is not.")]
+    Mirror(Box<crate::coalition_cmd::MirrorArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -690,6 +705,7 @@ pub fn evidence(command: EvidenceCommand, format: Format) -> Outcome {
             crate::restricted::deposit_result(deposit, entry, format)
         }
         EvidenceCommand::Reveal(args) => crate::restricted::reveal_result(args, format),
+        EvidenceCommand::Mirror(args) => crate::coalition_cmd::mirror(*args, format),
     }
 }
 
@@ -819,8 +835,18 @@ fn list_evidence(source: &Where, model: Option<&str>, format: Format) -> Outcome
                 .collect::<Vec<_>>()
                 .join(", "),
         };
+        let mirrored = e
+            .mirrored
+            .as_ref()
+            .map(|m| {
+                format!(
+                    " (mirrored from entry {} of coalition member `{}`, brought by `{}`)",
+                    m.index, m.member, m.by
+                )
+            })
+            .unwrap_or_default();
         out.push_str(&format!(
-            "entry {}: {}@{} `{}` by `{}` ({}, for {}), evaluated {}: {result}\n",
+            "entry {}: {}@{} `{}` by `{}` ({}, for {}), evaluated {}: {result}{mirrored}\n",
             e.entry,
             e.line,
             e.version,
@@ -885,8 +911,12 @@ fn report(source: &Where, only: Option<&str>, at: Option<&str>, format: Format) 
     }
     let mut out = String::new();
     for row in &rows {
+        let instances = match row.met_by_evidence_from_other_instances {
+            0 => String::new(),
+            n => format!(", {n} of them logged by another instance of the coalition"),
+        };
         out.push_str(&format!(
-            "{} ({}): {} of {} evaluation requirements met; {} by evidence produced for another jurisdiction (duplicate tests avoided)\n",
+            "{} ({}): {} of {} evaluation requirements met; {} by evidence produced for another jurisdiction or instance (duplicate tests avoided){instances}\n",
             row.contract,
             row.jurisdictions.join(", "),
             row.met,
@@ -900,10 +930,15 @@ fn report(source: &Where, only: Option<&str>, at: Option<&str>, format: Format) 
                 .map(|e| format!("entry {e}"))
                 .collect();
             out.push_str(&format!(
-                "  {} {}: met by evidence produced for {} ({})\n",
+                "  {} {}: met by evidence produced for {}{} ({})\n",
                 reused.model,
                 reused.requirement,
                 reused.produced_for,
+                reused
+                    .logged_in
+                    .as_deref()
+                    .map(|m| format!(", logged by coalition member `{m}`"))
+                    .unwrap_or_default(),
                 entries.join(", ")
             ));
         }

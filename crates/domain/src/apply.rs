@@ -13,7 +13,7 @@ use crate::kinds::{
 use crate::state::{
     Change, ContractRecord, ContractVersion, KeyRecord, KeyStatus, Party, RecordedAddendum, State,
 };
-use crate::{designation, gateway, incident, updates};
+use crate::{designation, federation, gateway, incident, updates};
 
 /// Statement text longer than this is refused (the whole entry must fit the log's 64 KiB).
 pub const STATEMENT_TEXT_BYTES_MAX: usize = 32 * 1024;
@@ -111,6 +111,7 @@ pub fn check_entry_time(statement: &Statement, now: i64) -> Result<(), Rejection
 }
 
 /// Decides whether `entry` may be appended to a ledger in `state`, and what it changes.
+// tidy: long function: one arm per entry kind, each handing its predicate to its rules.
 pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection> {
     let statement = entry.statement;
     let kind = Kind::from_predicate_type(&statement.predicate_type).ok_or_else(|| {
@@ -206,6 +207,12 @@ pub fn apply(state: &State, entry: &Entry<'_>) -> Result<Vec<Change>, Rejection>
         }
         Kind::EndpointRegistered => {
             endpoint_registered(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::CoalitionPublished => {
+            federation::coalition_published(state, entry, &signers, predicate(statement)?)
+        }
+        Kind::EvidenceMirrored => {
+            federation::evidence_mirrored(state, entry, &signers, predicate(statement)?)
         }
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::designation::{
     DesignationAppealed, DesignationDecided, DesignationIssued, DesignationLifted,
 };
+use crate::federation::{CoalitionPublished, EvidenceMirrored};
 use crate::gateway::{CredentialIssued, CredentialRevoked, GatewayAuthorized};
 use crate::incident::{
     IncidentClosed, IncidentNotified, IncidentReported, IncidentUpdated, LiabilityFound,
@@ -261,10 +262,12 @@ pub enum Kind {
     DesignationDecided,
     DesignationLifted,
     EndpointRegistered,
+    CoalitionPublished,
+    EvidenceMirrored,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 32] = [
+    pub const ALL: [Kind; 34] = [
         Kind::PartyRegistered,
         Kind::KeyAdded,
         Kind::KeyRotated,
@@ -297,6 +300,8 @@ impl Kind {
         Kind::DesignationDecided,
         Kind::DesignationLifted,
         Kind::EndpointRegistered,
+        Kind::CoalitionPublished,
+        Kind::EvidenceMirrored,
     ];
 
     /// The kind's name, as the CLI spells it.
@@ -334,6 +339,8 @@ impl Kind {
             Kind::DesignationDecided => "designation-decided",
             Kind::DesignationLifted => "designation-lifted",
             Kind::EndpointRegistered => "endpoint-registered",
+            Kind::CoalitionPublished => "coalition-published",
+            Kind::EvidenceMirrored => "evidence-mirrored",
         }
     }
 
@@ -429,6 +436,12 @@ impl Kind {
             Kind::EndpointRegistered => {
                 "a party names the HTTPS endpoint its notifications are delivered to (signed by the party)"
             }
+            Kind::CoalitionPublished => {
+                "an operator names the coalition's member logs and the witness policy each must meet"
+            }
+            Kind::EvidenceMirrored => {
+                "evidence another coalition member logged, with its witness-cosigned inclusion proof"
+            }
         }
     }
 
@@ -478,6 +491,8 @@ impl Kind {
             Kind::DesignationDecided => schemars::schema_for!(DesignationDecided),
             Kind::DesignationLifted => schemars::schema_for!(DesignationLifted),
             Kind::EndpointRegistered => schemars::schema_for!(EndpointRegistered),
+            Kind::CoalitionPublished => schemars::schema_for!(CoalitionPublished),
+            Kind::EvidenceMirrored => schemars::schema_for!(EvidenceMirrored),
         };
         serde_json::to_value(schema).unwrap_or_default()
     }
@@ -875,4 +890,6 @@ predicates! {
     DesignationDecided => DesignationDecided,
     DesignationLifted => DesignationLifted,
     EndpointRegistered => EndpointRegistered,
+    CoalitionPublished => CoalitionPublished,
+    EvidenceMirrored => EvidenceMirrored,
 }

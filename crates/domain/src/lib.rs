@@ -13,6 +13,7 @@ mod apply;
 pub mod compliance;
 pub mod contract;
 pub mod designation;
+pub mod federation;
 pub mod gateway;
 pub mod ids;
 pub mod incident;

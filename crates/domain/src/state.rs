@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::Package;
 use crate::designation::Designation;
+use crate::federation::Coalition;
 use crate::gateway::{Credential, GatewayGrant};
 use crate::incident::Incident;
 use crate::kinds::Role;
@@ -125,6 +126,7 @@ pub enum Change {
     PutGatewayGrant(Box<GatewayGrant>),
     PutIncident(Box<Incident>),
     PutDesignation(Box<Designation>),
+    PutCoalition(Box<Coalition>),
     /// The ledger's time moves forward to this (unix seconds).
     SetClock(i64),
 }
@@ -151,6 +153,7 @@ pub const CREDENTIAL_SPACE: &str = "credential";
 pub const GATEWAY_SPACE: &str = "gateway";
 pub const INCIDENT_SPACE: &str = "incident";
 pub const DESIGNATION_SPACE: &str = "designation";
+pub const COALITION_SPACE: &str = "coalition";
 
 /// The whole governance state.
 #[derive(Debug, Clone, Default)]
@@ -175,6 +178,11 @@ pub struct State {
     incidents: BTreeMap<String, Incident>,
     /// Supply-chain-risk designations by id.
     designations: BTreeMap<String, Designation>,
+    /// The coalition an operator named last.
+    coalition: Option<Coalition>,
+    /// The entry that mirrored each member's entry, by its log's origin and index (derived
+    /// from `evidence`).
+    mirrored: BTreeMap<(String, u64), u64>,
     /// The latest `at` accepted (unix seconds).
     clock: i64,
     /// Parsed public keys, by key ID (derived from `keys`).
@@ -378,6 +386,16 @@ impl State {
         self.designations.values()
     }
 
+    /// The coalition this ledger belongs to, once an operator named one.
+    pub fn coalition(&self) -> Option<&Coalition> {
+        self.coalition.as_ref()
+    }
+
+    /// The entry that mirrored entry `index` of the log `origin`, if one did.
+    pub fn mirrored_at(&self, origin: &str, index: u64) -> Option<u64> {
+        self.mirrored.get(&(origin.to_owned(), index)).copied()
+    }
+
     pub fn clock(&self) -> i64 {
         self.clock
     }
@@ -462,6 +480,10 @@ impl State {
                         Err(position) => list.insert(position, Arc::new((**evidence).clone())),
                     }
                     self.evidence_index.insert(evidence.entry, Arc::from(key));
+                    if let Some(mirrored) = &evidence.mirrored {
+                        self.mirrored
+                            .insert((mirrored.origin.clone(), mirrored.index), evidence.entry);
+                    }
                 }
                 Change::PutRecognition(recognition) => {
                     self.recognitions
@@ -492,6 +514,7 @@ impl State {
                     self.designations
                         .insert(designation.id.clone(), (**designation).clone());
                 }
+                Change::PutCoalition(coalition) => self.coalition = Some((**coalition).clone()),
                 Change::SetClock(time) => self.clock = self.clock.max(*time),
             }
         }
@@ -566,6 +589,11 @@ impl State {
                     space: DESIGNATION_SPACE,
                     key: designation.id.clone(),
                     value: serde_json::to_vec(designation).unwrap_or_default(),
+                },
+                Change::PutCoalition(coalition) => StateRow {
+                    space: COALITION_SPACE,
+                    key: "coalition".to_owned(),
+                    value: serde_json::to_vec(coalition).unwrap_or_default(),
                 },
                 Change::SetClock(time) => StateRow {
                     space: CLOCK_SPACE,
@@ -649,6 +677,11 @@ impl State {
                     .cloned()
                     .map(|d| Change::PutDesignation(Box::new(d))),
             )
+            .chain(
+                self.coalition
+                    .clone()
+                    .map(|c| Change::PutCoalition(Box::new(c))),
+            )
             .chain((self.clock != 0).then_some(Change::SetClock(self.clock)))
             .collect();
         State::rows_of(&changes)
@@ -703,6 +736,9 @@ impl State {
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 DESIGNATION_SPACE => changes.push(Change::PutDesignation(Box::new(
+                    serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
+                ))),
+                COALITION_SPACE => changes.push(Change::PutCoalition(Box::new(
                     serde_json::from_slice(&value).map_err(|e| fail(e.to_string()))?,
                 ))),
                 CLOCK_SPACE => changes.push(Change::SetClock(

@@ -353,6 +353,12 @@ pub async fn designations(
     Ok(Json(instance.local.designations()?))
 }
 
+pub async fn coalition(
+    State(instance): State<Arc<Instance>>,
+) -> Result<Json<Option<domain::federation::Coalition>>, ApiError> {
+    Ok(Json(instance.local.coalition()?))
+}
+
 pub async fn gateway_view(
     State(instance): State<Arc<Instance>>,
     path: PathResult<(String, String)>,

@@ -210,6 +210,12 @@ impl Instance {
         self
     }
 
+    /// The size of the latest checkpoint its witnesses' quorum cosigned, when it names
+    /// witnesses and one did.
+    pub fn cosigned_size(&self) -> Option<u64> {
+        self.witnessed.as_ref()?.quorum().map(|c| c.size)
+    }
+
     /// The names this server answers signed requests for (set once, when it is bound); until
     /// then it refuses every signed request.
     pub fn answer_as(&self, authorities: Authorities) {

@@ -12,9 +12,10 @@
 
 use std::path::Path;
 
+use domain::federation::{CoalitionMember, check_members, read_member};
 use serde::Deserialize;
 use tlog::checkpoint::Checkpoint;
-use tlog::note::{KeyType, Note, VerifierKey};
+use tlog::note::{Note, VerifierKey};
 use tlog::policy::Policy;
 
 use crate::{Result, ServiceError};
@@ -48,52 +49,54 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub struct Coalition {
     pub members: Vec<Member>,
+    /// The members as a `coalition-published` entry logs them (each policy as its text).
+    pub logged: Vec<CoalitionMember>,
 }
 
 impl Coalition {
-    /// Reads a coalition file and each member's witness policy, checking that the names and
-    /// origins are each listed once and that each policy accepts its member's log.
+    /// Reads a coalition file and each member's witness policy, checking them as the ledger
+    /// will (`domain::federation::check_members`): the names and origins each listed once and
+    /// each policy accepting its member's log.
     pub fn load(path: &Path) -> Result<Coalition> {
         let at = |what: String| ServiceError::BadRequest(format!("`{}`: {what}", path.display()));
         let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
         let file: File = toml::from_str(&text).map_err(|e| at(e.to_string()))?;
-        if file.members.is_empty() {
-            return Err(at("no [[member]]".to_owned()));
-        }
         let folder = path.parent().unwrap_or(Path::new("."));
-        let mut members: Vec<Member> = Vec::new();
+        let mut logged = Vec::new();
         for (index, member) in file.members.into_iter().enumerate() {
-            let at = |what: String| at(format!("member[{index}] (`{}`): {what}", member.name));
             crate::layout::check_segment("member name", &member.name)
-                .map_err(|e| at(e.to_string()))?;
-            let log = VerifierKey::parse(&member.log).map_err(|e| at(format!("log: {e}")))?;
-            if log.key_type() != KeyType::Ed25519 {
-                return Err(at("log: not a log (Ed25519) key".to_owned()));
-            }
+                .map_err(|e| at(format!("member[{index}]: {e}")))?;
             let policy_path = folder.join(&member.witness_policy);
-            let policy_text = std::fs::read(&policy_path)
-                .map_err(|e| at(format!("witness_policy `{}`: {e}", policy_path.display())))?;
-            let policy = Policy::parse(&policy_text)
-                .map_err(|e| at(format!("witness_policy `{}`: {e}", policy_path.display())))?;
-            if !policy.logs().contains(&log) {
-                return Err(at(format!(
-                    "its witness policy `{}` does not list its log",
+            let witness_policy = std::fs::read_to_string(&policy_path).map_err(|e| {
+                at(format!(
+                    "member[{index}] (`{}`): witness_policy `{}`: {e}",
+                    member.name,
                     policy_path.display()
-                )));
-            }
-            if members
-                .iter()
-                .any(|m| m.name == member.name || m.log.name() == log.name())
-            {
-                return Err(at("the name or the log's origin is listed twice".to_owned()));
-            }
-            members.push(Member {
+                ))
+            })?;
+            logged.push(CoalitionMember {
                 name: member.name,
+                log: member.log,
+                witness_policy,
+            });
+        }
+        Coalition::from_logged(logged).map_err(|e| at(e.to_string()))
+    }
+
+    /// The coalition as an entry logged it, checked.
+    pub fn from_logged(logged: Vec<CoalitionMember>) -> Result<Coalition> {
+        check_members(&logged)
+            .map_err(|e| ServiceError::BadRequest(e.replace("members[", "member[")))?;
+        let mut members = Vec::new();
+        for member in &logged {
+            let (log, policy) = read_member(member).map_err(ServiceError::BadRequest)?;
+            members.push(Member {
+                name: member.name.clone(),
                 log,
                 policy,
             });
         }
-        Ok(Coalition { members })
+        Ok(Coalition { members, logged })
     }
 
     /// The member whose log signed the checkpoint `note` names (by its origin).

@@ -107,6 +107,10 @@ pub trait Instance: Send + Sync {
     /// What a gateway enforces for a deployment: policies, version in service, credentials.
     fn gateway_view(&self, contract: &str, deployment: &str) -> Result<wire::GatewayView>;
     fn entry(&self, index: u64) -> Result<EntryView>;
+    /// The exact bytes logged for an entry: its DSSE envelope.
+    fn envelope(&self, index: u64) -> Result<Vec<u8>>;
+    /// The coalition an operator named, once one did.
+    fn coalition(&self) -> Result<Option<domain::federation::Coalition>>;
     /// The entry's tlog-proof against the latest checkpoint.
     fn proof(&self, index: u64) -> Result<String>;
     /// A consistency proof from size `old` to `new` (a size the log signed; the latest when

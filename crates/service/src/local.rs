@@ -610,6 +610,14 @@ impl Instance for Local {
         })
     }
 
+    fn envelope(&self, index: u64) -> Result<Vec<u8>> {
+        self.logged_entry(index)
+    }
+
+    fn coalition(&self) -> Result<Option<domain::federation::Coalition>> {
+        Ok(self.state()?.coalition().cloned())
+    }
+
     fn proof(&self, index: u64) -> Result<String> {
         Ok(self.read(|r| r.proof_file(index, None))?.to_text())
     }

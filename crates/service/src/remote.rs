@@ -350,6 +350,35 @@ impl Instance for Remote {
         self.get(paths::entry(index))
     }
 
+    fn envelope(&self, index: u64) -> Result<Vec<u8>> {
+        let url = format!("{}{}", self.base, paths::envelope(index));
+        match self.agent.get(&url).call() {
+            Ok(response) => {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(
+                        response.into_reader(),
+                        attest::dsse::ENVELOPE_BYTES_MAX as u64 + 1,
+                    ),
+                    &mut bytes,
+                )
+                .map_err(|e| ServiceError::Unreachable(format!("{url}: {e}")))?;
+                if bytes.len() > attest::dsse::ENVELOPE_BYTES_MAX {
+                    return Err(ServiceError::Unverified(format!(
+                        "{url}: the entry is larger than an envelope may be"
+                    )));
+                }
+                Ok(bytes)
+            }
+            Err(ureq::Error::Status(status, response)) => Err(refusal(status, response)),
+            Err(error) => Err(self.unreachable(&error)),
+        }
+    }
+
+    fn coalition(&self) -> Result<Option<domain::federation::Coalition>> {
+        self.get(paths::COALITION.to_owned())
+    }
+
     fn proof(&self, index: u64) -> Result<String> {
         let url = format!("{}{}", self.base, paths::proof(index));
         match self.agent.get(&url).call() {

@@ -309,10 +309,14 @@ pub mod paths {
     pub const COMPLIANCE: &str = "/api/compliance";
     pub const OSCAL: &str = "/api/compliance/oscal";
     pub const DESIGNATIONS: &str = "/api/designations";
+    pub const COALITION: &str = "/api/coalition";
     pub const USAGE: &str = "/api/usage";
 
     pub fn entry(index: u64) -> String {
         format!("{ENTRIES}/{index}")
+    }
+    pub fn envelope(index: u64) -> String {
+        format!("{ENTRIES}/{index}/envelope")
     }
     pub fn proof(index: u64) -> String {
         format!("{ENTRIES}/{index}/proof")

@@ -112,6 +112,8 @@ fn kinds_list_predicate_types_and_schemas() {
             "designation-decided",
             "designation-lifted",
             "endpoint-registered",
+            "coalition-published",
+            "evidence-mirrored",
         ]
     );
     assert_eq!(

@@ -11,6 +11,7 @@ mod browser;
 mod compliance;
 mod contract;
 mod crash;
+mod federation;
 mod gateway;
 mod help;
 pub mod incidents;

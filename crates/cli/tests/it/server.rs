@@ -605,8 +605,9 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     assert!(contract.contains("sha256:"), "its commitment is public");
     let model = page("/models/vision-analyst@2027.3.0");
     assert!(model.contains(">blocked</span>"), "{model}");
+    // Its accuracy is met by the British instance's evaluation, mirrored into this one.
     assert!(
-        model.contains("f1 = 0.82, below the minimum of 0.85"),
+        model.contains("uk-test-lab@gb") && model.contains("logged first as entry"),
         "{model}"
     );
     assert!(contract.contains("<h2>Usage</h2>"), "{contract}");

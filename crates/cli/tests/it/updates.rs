@@ -402,7 +402,7 @@ fn a_version_passes_the_gate_is_activated_and_rolled_back() {
     ])
     .ok()
     .stdout;
-    assert!(report.starts_with("defense-imagery-analysis (US): 3 of 3 evaluation requirements met; 3 by evidence produced for another jurisdiction (duplicate tests avoided)\n  vision-analyst@2027.1.0 evaluation:arc-easy/acc: met by evidence produced for GB (entry 15)\n"), "{report}");
+    assert!(report.starts_with("defense-imagery-analysis (US): 3 of 3 evaluation requirements met; 3 by evidence produced for another jurisdiction or instance (duplicate tests avoided)\n  vision-analyst@2027.1.0 evaluation:arc-easy/acc: met by evidence produced for GB (entry 15)\n"), "{report}");
 
     // A government test of the vendor's model is disclosed even though its result is sealed.
     let sealed = run(&[

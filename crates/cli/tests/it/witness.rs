@@ -544,6 +544,47 @@ fn the_log_asks_its_witnesses_at_once_and_counts_its_quorum() {
     });
 }
 
+/// A witness `witness.test.example/NAME` in `tmp/NAME` for the logs of `log_keys`, served:
+/// its cosigning key (verifier text) and its server.
+pub fn served_witness(tmp: &Path, name: &str, log_keys: &[&VerifierKey]) -> (String, Served) {
+    let run = |args: &[&str]| crate::support::concordat(args, None, tmp);
+    let full = format!("witness.test.example/{name}");
+    let key = run(&["witness", "init", "--dir", name, "--name", &full])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    for log_key in log_keys {
+        run(&[
+            "witness",
+            "add-log",
+            "--dir",
+            name,
+            "--origin",
+            log_key.name(),
+            "--key",
+            &log_key.to_text(),
+        ])
+        .ok();
+    }
+    let logs = tmp.join(format!("{name}-logs"));
+    std::fs::create_dir_all(&logs).unwrap();
+    let path = tmp.join(name);
+    let served = Served::start(
+        &logs,
+        path.clone(),
+        &[
+            "witness",
+            "serve",
+            "--dir",
+            path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
+    (key, served)
+}
+
 /// An instance that names its witnesses: `/checkpoint` serves the checkpoint they cosigned,
 /// marked as meeting the quorum; a proof carries their cosignatures and passes `proof verify
 /// --witness-policy`; with a witness down, a newer checkpoint is served marked provisional —
@@ -556,47 +597,11 @@ fn an_instance_publishes_checkpoints_its_witnesses_cosigned() {
     let log_key = service::keys::read_signer(&dir.join("keys/log.key"))
         .unwrap()
         .verifier();
-    let origin = log_key.name().to_owned();
     let run = |args: &[&str]| crate::support::concordat(args, None, tmp.path());
-    let mut witnesses = Vec::new();
-    for (n, name) in [
-        (1, "witness.test.example/w1"),
-        (2, "witness.test.example/w2"),
-    ] {
-        let wdir = format!("w{n}");
-        let key = run(&["witness", "init", "--dir", &wdir, "--name", name])
-            .ok()
-            .stdout
-            .trim()
-            .to_owned();
-        run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            &wdir,
-            "--origin",
-            &origin,
-            "--key",
-            &log_key.to_text(),
-        ])
-        .ok();
-        let logs = tmp.path().join(format!("{wdir}-logs"));
-        std::fs::create_dir_all(&logs).unwrap();
-        let path = tmp.path().join(&wdir);
-        let served = Served::start(
-            &logs,
-            path.clone(),
-            &[
-                "witness",
-                "serve",
-                "--dir",
-                path.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ],
-        );
-        witnesses.push((key, served));
-    }
+    let mut witnesses = vec![
+        served_witness(tmp.path(), "w1", &[&log_key]),
+        served_witness(tmp.path(), "w2", &[&log_key]),
+    ];
     let policy = format!(
         "log {}\nwitness w1 {} {}\nwitness w2 {} {}\ngroup both all w1 w2\nquorum both\n",
         log_key.to_text(),

@@ -24,6 +24,10 @@ pub struct Requirement {
     /// that jurisdiction (a duplicate test avoided).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recognised_from: Option<String>,
+    /// For an evaluation met by evidence another member of the coalition logged: that
+    /// member (a duplicate test avoided across instances).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_in: Option<String>,
 }
 
 impl Requirement {
@@ -34,6 +38,7 @@ impl Requirement {
             by,
             detail: detail.into(),
             recognised_from: None,
+            logged_in: None,
         }
     }
 }
@@ -475,6 +480,21 @@ fn evaluation_requirement(
                 );
                 if foreign {
                     met.recognised_from = Some(evidence.produced_for.clone());
+                }
+                if let Some(mirrored) = &evidence.mirrored {
+                    met.detail.push_str(&format!(
+                        "; logged first as entry {} of coalition member `{}` ({}), proved against its checkpoint of size {}{}",
+                        mirrored.index,
+                        mirrored.member,
+                        mirrored.origin,
+                        mirrored.checkpoint_size,
+                        if mirrored.cosigned_by.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" cosigned by {}", mirrored.cosigned_by.join(", "))
+                        }
+                    ));
+                    met.logged_in = Some(mirrored.member.clone());
                 }
                 return met;
             }

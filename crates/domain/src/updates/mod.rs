@@ -24,7 +24,8 @@ use crate::kinds::{Assurance, Harness};
 pub use gate::{Gate, GateError, Requirement, evaluate};
 pub use report::{ContractReuse, Reuse, recognition_report};
 pub(crate) use rules::{
-    RollBack, clock as clock_of, contract_party, require_signer as require_party_signer, roll_back,
+    RollBack, clock as clock_of, contract_party, evidence_of,
+    require_signer as require_party_signer, roll_back,
 };
 pub(crate) use rules::{
     deployment_activated, deployment_rolled_back, evidence_recorded, hosting_attested,
@@ -161,6 +162,10 @@ pub struct EvidenceRecord {
     pub signers: Vec<String>,
     /// The other subjects of the statement (the evaluation log): name and SHA-256.
     pub logs: Vec<(String, String)>,
+    /// For evidence another member of the coalition logged: where, and how it was proved.
+    /// Its `lab` is then `LAB@MEMBER` and its `signers` the key IDs the envelope names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirrored: Option<crate::federation::Mirrored>,
 }
 
 /// A jurisdiction's recognition of labs.

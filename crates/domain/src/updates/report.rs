@@ -15,7 +15,11 @@ pub struct ContractReuse {
     /// Evaluation requirements over every model version offered under the contract.
     pub evaluation_requirements: usize,
     pub met: usize,
+    /// Met by evidence produced for another jurisdiction or logged by another instance.
     pub met_by_evidence_from_elsewhere: usize,
+    /// Of those, met by evidence another member of the coalition logged.
+    #[serde(default)]
+    pub met_by_evidence_from_other_instances: usize,
     pub reused: Vec<Reuse>,
 }
 
@@ -30,6 +34,9 @@ pub struct Reuse {
     pub entries: Vec<u64>,
     /// The jurisdiction the evidence was produced for.
     pub produced_for: String,
+    /// The coalition member whose instance logged it first, for evidence mirrored here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_in: Option<String>,
 }
 
 /// The report at `now` (unix seconds), for every contract or only `only`; `None` when `only`
@@ -53,6 +60,7 @@ pub fn recognition_report(
             evaluation_requirements: 0,
             met: 0,
             met_by_evidence_from_elsewhere: 0,
+            met_by_evidence_from_other_instances: 0,
             reused: Vec::new(),
         };
         for model in state
@@ -72,17 +80,26 @@ pub fn recognition_report(
                     continue;
                 }
                 row.met += 1;
-                if let Some(from) = &requirement.recognised_from {
+                if requirement.recognised_from.is_some() || requirement.logged_in.is_some() {
+                    let produced_for = requirement
+                        .by
+                        .first()
+                        .and_then(|entry| state.evidence(*entry))
+                        .map(|e| e.produced_for.clone())
+                        .unwrap_or_default();
                     row.reused.push(Reuse {
                         model: model.key(),
                         requirement: requirement.id.clone(),
                         entries: requirement.by.clone(),
-                        produced_for: from.clone(),
+                        produced_for,
+                        logged_in: requirement.logged_in.clone(),
                     });
                 }
             }
         }
         row.met_by_evidence_from_elsewhere = row.reused.len();
+        row.met_by_evidence_from_other_instances =
+            row.reused.iter().filter(|r| r.logged_in.is_some()).count();
         rows.push(row);
     }
     if only.is_some() && rows.is_empty() {

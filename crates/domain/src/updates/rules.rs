@@ -366,9 +366,34 @@ pub(crate) fn evidence_recorded(
             format!("`{}` is not a lab, an agency or the model's vendor", p.lab),
         ));
     }
+    let lab_keys: Vec<String> = signers
+        .iter()
+        .filter(|k| k.party == p.lab)
+        .map(|k| k.keyid.clone())
+        .collect();
+    let lab = p.lab.clone();
+    let record = evidence_of(state, entry.statement, entry.index, at, p, lab, lab_keys)?;
+    changes.push(Change::PutEvidence(Box::new(record)));
+    Ok(changes)
+}
+
+/// The evidence an `evidence-recorded` statement gives, logged at `index` at `at` (its own
+/// entry here, or a mirror of another member's), checked: about a model version registered
+/// here, with its digest as a subject, a suite, finite metrics (none when sealed), evaluated
+/// no later than `at`, produced for a jurisdiction. `lab` and `signers` name who ran it.
+// tidy: long function: each check of a piece of evidence beside the refusal it gives.
+pub(crate) fn evidence_of(
+    state: &State,
+    statement: &attest::Statement,
+    index: u64,
+    at: i64,
+    p: EvidenceRecorded,
+    lab: String,
+    signers: Vec<String>,
+) -> Result<EvidenceRecord, Rejection> {
+    let model = registered_model(state, &p.model)?;
     // The statement must be about this model: one subject carries its digest.
-    let about_model = entry
-        .statement
+    let about_model = statement
         .subject
         .iter()
         .any(|s| s.digest.get("sha256").map(String::as_str) == Some(model.digest_hex()));
@@ -411,13 +436,7 @@ pub(crate) fn evidence_recorded(
     if p.produced_for != "EU" {
         check_jurisdiction(&p.produced_for)?;
     }
-    let lab_keys: Vec<String> = signers
-        .iter()
-        .filter(|k| k.party == p.lab)
-        .map(|k| k.keyid.clone())
-        .collect();
-    let logs = entry
-        .statement
+    let logs = statement
         .subject
         .iter()
         .filter_map(|s| {
@@ -425,9 +444,9 @@ pub(crate) fn evidence_recorded(
             (digest != model.digest_hex()).then(|| (s.name.clone(), digest.clone()))
         })
         .collect();
-    changes.push(Change::PutEvidence(Box::new(EvidenceRecord {
-        entry: entry.index,
-        lab: p.lab,
+    Ok(EvidenceRecord {
+        entry: index,
+        lab,
         line: p.model.line,
         version: p.model.version,
         suite: p.suite,
@@ -441,10 +460,10 @@ pub(crate) fn evidence_recorded(
         assurance: p.assurance,
         produced_for: p.produced_for,
         sealed_result: p.sealed_result,
-        signers: lab_keys,
+        signers,
         logs,
-    })));
-    Ok(changes)
+        mirrored: None,
+    })
 }
 
 pub(crate) fn recognition_published(
@@ -485,7 +504,7 @@ pub(crate) fn recognition_published(
         ));
     }
     for lab in &p.labs {
-        existing_party(state, lab)?;
+        crate::federation::check_recognised_lab(state, lab)?;
     }
     if p.max_evidence_age_days == 0 {
         return Err(reject(

@@ -71,6 +71,16 @@ impl Mentions {
         }
         let mut found = Mentions::default();
         walk(state, predicate, &mut found);
+        // Mirrored evidence: the model the other member's entry is about. Its parties are that
+        // ledger's, not this one's.
+        if let Some(Value::String(envelope)) = predicate.get("envelope")
+            && let Ok(envelope) = attest::Envelope::parse(envelope.as_bytes())
+            && let Ok(statement) = attest::Statement::parse(&envelope.payload)
+        {
+            let mut mirrored = Mentions::default();
+            walk(state, &statement.predicate, &mut mirrored);
+            found.models.append(&mut mirrored.models);
+        }
         found.parties.extend(signers.iter().cloned());
         found
     }

@@ -17,6 +17,8 @@ use tlog::note::{KeyType, SignerKey};
 use crate::keys::write_key_file;
 use crate::{Draft, Instance as _, Local, Result, ServiceError};
 
+pub mod coalition;
+
 fn internal(error: impl std::fmt::Display) -> ServiceError {
     ServiceError::internal(format!("the demo: {error}"))
 }
@@ -126,16 +128,23 @@ pub fn seed_for_load(dir: &Path) -> Result<Seeded> {
     seed_story(dir, 120, false)
 }
 
-fn seed_story(dir: &Path, days_ago: i64, capacity: bool) -> Result<Seeded> {
+/// A new instance in `dir` named `origin`, a key for each of `parties` beside its operator's,
+/// and the parties registered, for a story that starts `days_ago` days ago.
+fn new_story(
+    dir: &Path,
+    origin: &str,
+    parties: &[(&'static str, &str, Role, &str)],
+    days_ago: i64,
+) -> Result<(Seeder, crate::local::Created)> {
     let created = crate::create(
         dir,
-        ORIGIN,
+        origin,
         "Demo ledger operator",
         ledger::Clock::Simulated,
     )?;
     let mut keys = BTreeMap::new();
     keys.insert("operator", created.operator.clone());
-    for (party, ..) in PARTIES {
+    for (party, ..) in parties {
         let key = crate::keys::new_key(party, KeyType::Ed25519).map_err(internal)?;
         write_key_file(
             &created.layout.keys_dir().join(format!("{party}.key")),
@@ -143,16 +152,26 @@ fn seed_story(dir: &Path, days_ago: i64, capacity: bool) -> Result<Seeded> {
             false,
         )
         .map_err(internal)?;
-        keys.insert(party, key);
+        keys.insert(*party, key);
     }
-    // The story starts four months ago.
     let seeder = Seeder {
         instance: Local::open(dir)?,
         keys,
-        now: crate::build::now() - days_ago.max(120) * DAY,
+        now: crate::build::now() - days_ago * DAY,
     };
-    register_parties(&seeder)?;
-    let files = publish_contract(&seeder, capacity)?;
+    register_parties(&seeder, parties)?;
+    Ok((seeder, created))
+}
+
+fn seed_story(dir: &Path, days_ago: i64, capacity: bool) -> Result<Seeded> {
+    // The story starts four months ago.
+    let (seeder, created) = new_story(dir, ORIGIN, &PARTIES, days_ago.max(120))?;
+    let parties = crate::templates::Parties {
+        agency: "defense-agency".into(),
+        vendor: "acme-ai".into(),
+        auditor: "oversight-office".into(),
+    };
+    let files = publish_contract(&seeder, &parties, capacity)?;
     recognise_labs_and_attest_hosting(&seeder)?;
     two_versions_approved_one_rolled_back(&seeder)?;
     a_third_version_blocked(&seeder)?;
@@ -319,8 +338,8 @@ const PARTIES: [(&str, &str, Role, &str); 9] = [
     ("northwind-models", "Northwind Models", Role::Supplier, "US"),
 ];
 
-fn register_parties(seeder: &Seeder) -> Result<()> {
-    for (party, name, role, jurisdiction) in PARTIES {
+fn register_parties(seeder: &Seeder, parties: &[(&'static str, &str, Role, &str)]) -> Result<()> {
+    for &(party, name, role, jurisdiction) in parties {
         let predicate = domain::PartyRegistered {
             party: party.to_owned(),
             name: name.to_owned(),
@@ -338,16 +357,15 @@ fn register_parties(seeder: &Seeder) -> Result<()> {
 
 /// The contract, from the template, with a sealed addendum whose text is deposited with the
 /// instance (which serves it only to cleared parties): its public files.
-fn publish_contract(seeder: &Seeder, capacity: bool) -> Result<BTreeMap<String, String>> {
+fn publish_contract(
+    seeder: &Seeder,
+    parties: &crate::templates::Parties,
+    capacity: bool,
+) -> Result<BTreeMap<String, String>> {
     let template =
         crate::templates::find(CONTRACT).ok_or_else(|| internal("the template is missing"))?;
-    let parties = crate::templates::Parties {
-        agency: "defense-agency".into(),
-        vendor: "acme-ai".into(),
-        auditor: "oversight-office".into(),
-    };
     let mut files: BTreeMap<String, String> = template
-        .files(&parties)
+        .files(parties)
         .into_iter()
         .filter(|(path, _)| {
             *path == "contract.toml" || path.starts_with("modules/") || path.ends_with(".cedar")
@@ -376,7 +394,7 @@ fn publish_contract(seeder: &Seeder, capacity: bool) -> Result<BTreeMap<String, 
     };
     seeder.submit(
         Draft::new(&predicate)?,
-        &["defense-agency", "acme-ai", "oversight-office"],
+        &[&*parties.agency, &*parties.vendor, &*parties.auditor],
     )?;
     let body = toml::to_string(&sealed).map_err(internal)?;
     seeder
