@@ -21,22 +21,23 @@ pub enum Deposited {
 /// Keeps `bytes` under `key` unless something is kept there; says which.
 pub fn deposit_once(url: &str, key: &str, bytes: &[u8]) -> Result<Deposited, StoreError> {
     outside_runtime(|| {
-        let mut client = super::connect(url, "deposit")?;
-        let now = crate::backend::now_ms();
-        let inserted = client.execute(
+        super::pool::with(url, "deposit", |client| {
+            let now = crate::backend::now_ms();
+            let inserted = client.execute(
             "INSERT INTO deposits (key, bytes, kept_ms) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
             &[&key, &bytes, &now],
         )?;
-        if inserted == 1 {
-            return Ok(Deposited::Written);
-        }
-        let kept: Vec<u8> = client
-            .query_one("SELECT bytes FROM deposits WHERE key = $1", &[&key])?
-            .get(0);
-        Ok(if kept == bytes {
-            Deposited::AlreadyThere
-        } else {
-            Deposited::Different
+            if inserted == 1 {
+                return Ok(Deposited::Written);
+            }
+            let kept: Vec<u8> = client
+                .query_one("SELECT bytes FROM deposits WHERE key = $1", &[&key])?
+                .get(0);
+            Ok(if kept == bytes {
+                Deposited::AlreadyThere
+            } else {
+                Deposited::Different
+            })
         })
     })
 }
@@ -44,9 +45,10 @@ pub fn deposit_once(url: &str, key: &str, bytes: &[u8]) -> Result<Deposited, Sto
 /// The bytes kept under `key`, if any.
 pub fn deposited(url: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
     outside_runtime(|| {
-        let mut client = super::connect(url, "deposit")?;
-        Ok(client
-            .query_opt("SELECT bytes FROM deposits WHERE key = $1", &[&key])?
-            .map(|row| row.get(0)))
+        super::pool::read(url, "deposit", |client| {
+            Ok(client
+                .query_opt("SELECT bytes FROM deposits WHERE key = $1", &[&key])?
+                .map(|row| row.get(0)))
+        })
     })
 }

@@ -7,6 +7,7 @@
 pub(crate) mod backend;
 mod deposits;
 mod migrations;
+mod pool;
 mod sequencer;
 mod shared;
 mod tls;
@@ -109,10 +110,11 @@ pub fn leader(url: &str) -> Result<Option<String>, StoreError> {
 
 /// The node that leads the sequencer of the log in `url`, as it named itself.
 pub(crate) fn sequencer_holder(url: &str) -> Result<String, StoreError> {
-    let mut client = connect(url, "observer")?;
-    Ok(client
-        .query_opt("SELECT holder FROM sequencer", &[])?
-        .map_or_else(String::new, |row| row.get(0)))
+    pool::read(url, "observer", |client| {
+        Ok(client
+            .query_opt("SELECT holder FROM sequencer", &[])?
+            .map_or_else(String::new, |row| row.get(0)))
+    })
 }
 
 /// `url` without its password, for messages.

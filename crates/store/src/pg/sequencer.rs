@@ -33,13 +33,21 @@ impl std::fmt::Debug for Sequencer {
 impl Sequencer {
     /// Takes the lead if no other node holds it: `None` when one does.
     pub fn try_lead(url: &str, node: &str) -> Result<Option<Sequencer>, StoreError> {
-        let mut session = super::connect(url, node)?;
+        // A follower tries every few hundred milliseconds: on a kept connection, given back
+        // when another node leads.
+        let mut session = super::pool::take(url, node)?;
         let locked: bool = session
             .query_one("SELECT pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])?
             .get(0);
         if !locked {
+            super::pool::give(url, session);
             return Ok(None);
         }
+        // The session is the lead's from now on; the database names it for the node.
+        session.execute(
+            "SELECT set_config('application_name', $1, false)",
+            &[&format!("concordat {node}")],
+        )?;
         // Waits for any append of the deposed leader still holding the row to finish.
         let epoch: i64 = session
             .query_one(
