@@ -2,7 +2,7 @@
 //! written, replayed, verified and served with `--database`; and an existing SQLite instance
 //! moved there with `concordat migrate`, serving the same log.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -266,34 +266,52 @@ fn several_nodes(tmp: &Path, db: &str, nodes: &[&str]) {
         &vkey,
     ])
     .ok();
-    // Every node has the instance's keys in its own directory.
     for node in &nodes[1..] {
-        let keys = tmp.join(node).join("keys");
-        std::fs::create_dir_all(&keys).unwrap();
-        for key in ["log.key", "operator.key"] {
-            std::fs::copy(tmp.join(nodes[0]).join("keys").join(key), keys.join(key)).unwrap();
-        }
+        copy_keys(&tmp.join(nodes[0]), &tmp.join(node));
     }
+}
+
+/// Every node has the instance's keys in its own directory: the log's and the operator's,
+/// copied from the node in `from` to the one in `to`.
+fn copy_keys(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("keys")).unwrap();
+    for key in ["log.key", "operator.key"] {
+        std::fs::copy(from.join("keys").join(key), to.join("keys").join(key)).unwrap();
+    }
+}
+
+/// The demo instance seeded in `tmp/demo` and migrated into a new cluster's database: the
+/// cluster (which lives as long as it is kept), the database's URL and the demo's directory.
+fn migrated_demo(tmp: &Path) -> (pgcluster::Cluster, String, PathBuf) {
+    let dir = tmp.join("demo");
+    service::demo::seed(&dir).unwrap();
+    let cluster = pgcluster::Cluster::start().unwrap();
+    let url = cluster.database("ledger").unwrap();
+    concordat(&["migrate", "--from", "demo", "--to", &url], None, tmp).ok();
+    (cluster, url, dir)
 }
 
 /// `concordat serve` for the node in `tmp/node`, on a free port.
 fn start_node(tmp: &Path, db: &str, node: &str) -> Served {
+    start_node_with(tmp, db, node, &[])
+}
+
+/// [`start_node`], with more arguments for `serve`.
+fn start_node_with(tmp: &Path, db: &str, node: &str, extra: &[&str]) -> Served {
     let dir = tmp.join(node);
     let log_dir = tmp.join(format!("{node}-logs"));
     std::fs::create_dir_all(&log_dir).unwrap();
-    Served::start(
-        &log_dir,
-        dir.clone(),
-        &[
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--database",
-            db,
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    )
+    let mut args = vec![
+        "serve",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--database",
+        db,
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend(extra);
+    Served::start(&log_dir, dir.clone(), &args)
 }
 
 /// An acknowledged write: what was sent, and the proof the node answered with.
@@ -536,37 +554,19 @@ fn writes_resume_after_the_database_restarts_under_load() {
 fn tokens_and_signed_requests_hold_across_nodes() {
     use attest::http_signature::{Message, Params, sign};
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    service::demo::seed(&dir).unwrap();
-    let cluster = pgcluster::Cluster::start().unwrap();
-    let url = cluster.database("ledger").unwrap();
+    let (_cluster, url, dir) = migrated_demo(tmp.path());
     let run = |args: &[&str]| concordat(args, None, tmp.path());
-    run(&["migrate", "--from", "demo", "--to", &url]).ok();
     let other = tmp.path().join("other");
-    std::fs::create_dir_all(other.join("keys")).unwrap();
-    for key in ["log.key", "operator.key"] {
-        std::fs::copy(dir.join("keys").join(key), other.join("keys").join(key)).unwrap();
-    }
-    let serve = |node: &Path, logs: &str| {
-        let log_dir = tmp.path().join(logs);
-        std::fs::create_dir_all(&log_dir).unwrap();
-        Served::start(
-            &log_dir,
-            node.to_owned(),
-            &[
-                "serve",
-                "--dir",
-                node.to_str().unwrap(),
-                "--database",
-                &url,
-                "--listen",
-                "127.0.0.1:0",
-                "--authority",
-                "ledger.example.gov",
-            ],
+    copy_keys(&dir, &other);
+    let serve = |node: &str| {
+        start_node_with(
+            tmp.path(),
+            &url,
+            node,
+            &["--authority", "ledger.example.gov"],
         )
     };
-    let nodes = [serve(&dir, "a-logs"), serve(&other, "b-logs")];
+    let nodes = [serve("demo"), serve("other")];
     let path = "/api/contracts/defense-imagery-analysis/addenda/annex-c";
 
     // A token issued through one node's directory works on the other; revoked, on neither.
@@ -653,43 +653,19 @@ fn tokens_and_signed_requests_hold_across_nodes() {
 #[test]
 fn the_next_leader_delivers_what_the_last_one_could_not() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("demo");
-    service::demo::seed(&dir).unwrap();
-    let cluster = pgcluster::Cluster::start().unwrap();
-    let url = cluster.database("ledger").unwrap();
+    let (_cluster, url, dir) = migrated_demo(tmp.path());
     let run = |args: &[&str]| concordat(args, None, tmp.path());
-    run(&["migrate", "--from", "demo", "--to", &url]).ok();
     let other = tmp.path().join("other");
-    std::fs::create_dir_all(other.join("keys")).unwrap();
-    for key in ["log.key", "operator.key"] {
-        std::fs::copy(dir.join("keys").join(key), other.join("keys").join(key)).unwrap();
-    }
-    let serve = |node: &Path, logs: &str| {
-        let log_dir = tmp.path().join(logs);
-        std::fs::create_dir_all(&log_dir).unwrap();
-        Served::start(
-            &log_dir,
-            node.to_owned(),
-            &[
-                "serve",
-                "--dir",
-                node.to_str().unwrap(),
-                "--database",
-                &url,
-                "--listen",
-                "127.0.0.1:0",
-                "--webhooks-to-private",
-            ],
-        )
-    };
-    let first = serve(&dir, "a-logs");
+    copy_keys(&dir, &other);
+    let serve = |node: &str| start_node_with(tmp.path(), &url, node, &["--webhooks-to-private"]);
+    let first = serve("demo");
     // Let the first node lead before the second starts.
     let started = std::time::Instant::now();
     while store::pg::leader(&url).unwrap().as_deref() != Some(first.url.as_str()) {
         assert!(started.elapsed() < std::time::Duration::from_secs(10));
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let second = serve(&other, "b-logs");
+    let second = serve("other");
     let (hook, seen) = crate::incidents::receiver(3);
     let vendor = dir.join("keys/acme-ai.key");
     run(&[
@@ -788,22 +764,7 @@ fn a_deposed_leaders_late_write_is_refused_by_the_fence() {
     several_nodes(tmp.path(), &db, &["n0", "n1"]);
     // n0 checks its lead only every 4 s, so that it writes on for a while after losing it.
     let dir = tmp.path().join("n0");
-    std::fs::create_dir_all(tmp.path().join("n0-logs")).unwrap();
-    let slow = Served::start(
-        &tmp.path().join("n0-logs"),
-        dir.clone(),
-        &[
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--database",
-            &db,
-            "--listen",
-            "127.0.0.1:0",
-            "--node-watch-ms",
-            "4000",
-        ],
-    );
+    let slow = start_node_with(tmp.path(), &db, "n0", &["--node-watch-ms", "4000"]);
     let wait_for_leader = |url: &str| {
         let started = std::time::Instant::now();
         while store::pg::leader(&db).unwrap().as_deref() != Some(url) {
