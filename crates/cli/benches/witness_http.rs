@@ -15,33 +15,16 @@
     reason = "benchmark harness"
 )]
 
-use std::collections::HashMap;
-use std::convert::Infallible;
+#[path = "../../store/benches/support/witness_load.rs"]
+mod witness_load;
+
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tlog::note::{KeyType, Note, SignerKey};
-use tlog::proof::consistency_proof;
-use tlog::witness::AddCheckpoint;
-use tlog::{Checkpoint, Hash, NodeId, NodeSource, TreeState, leaf_hash};
-
 const BINARY: &str = env!("CARGO_BIN_EXE_concordat");
 const CLIENTS: usize = 64;
-
-/// One tree the logs share (their origins and keys differ).
-struct Tree {
-    nodes: HashMap<NodeId, Hash>,
-    roots: Vec<Hash>,
-}
-
-impl NodeSource for Tree {
-    type Error = Infallible;
-    fn node(&self, node: NodeId) -> Result<Hash, Infallible> {
-        Ok(self.nodes[&node])
-    }
-}
 
 fn main() {
     let var = |name: &str, default: usize| {
@@ -52,25 +35,7 @@ fn main() {
     };
     let logs = var("CONCORDAT_BENCH_LOGS", 10_000);
     let rounds = var("CONCORDAT_BENCH_ROUNDS", 3);
-    let mut state = TreeState::new();
-    let mut tree = Tree {
-        nodes: HashMap::new(),
-        roots: vec![state.root()],
-    };
-    for i in 0..rounds {
-        state.append_leaf_hash(leaf_hash(&i.to_be_bytes()), |id, hash| {
-            tree.nodes.insert(id, hash);
-        });
-        tree.roots.push(state.root());
-    }
-    let keys: Vec<SignerKey> = (0..logs)
-        .map(|i| {
-            let mut seed = [0u8; 32];
-            seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            SignerKey::from_seed(&format!("log{i}.bench.example/log"), KeyType::Ed25519, seed)
-                .unwrap()
-        })
-        .collect();
+    let (keys, requests) = witness_load::requests(logs, rounds);
     let dir = tempfile::tempdir().unwrap();
     let witness = dir.path().join("witness");
     service::witness::init(&witness, "witness.bench.example/w1").unwrap();
@@ -89,27 +54,9 @@ fn main() {
     )
     .unwrap();
     // Every request's body, made before the clock starts.
-    let bodies: Vec<Vec<Vec<u8>>> = keys
+    let bodies: Vec<Vec<Vec<u8>>> = requests
         .iter()
-        .map(|key| {
-            (1..=rounds as u64)
-                .map(|size| {
-                    let old = size - 1;
-                    let text =
-                        Checkpoint::new(key.name(), size, tree.roots[size as usize]).to_text();
-                    AddCheckpoint {
-                        old_size: old,
-                        proof: if old == 0 {
-                            Vec::new()
-                        } else {
-                            consistency_proof(&tree, old, size).unwrap()
-                        },
-                        checkpoint: Note::sign(&text, key).unwrap().to_text().into_bytes(),
-                    }
-                    .to_body()
-                })
-                .collect()
-        })
+        .map(|log| log.iter().map(|r| r.to_body()).collect())
         .collect();
     let mut server = Command::new(BINARY)
         .args(["witness", "serve", "--dir", witness.to_str().unwrap()])

@@ -14,46 +14,18 @@
     reason = "benchmark harness"
 )]
 
-use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
+#[path = "support/witness_load.rs"]
+mod witness_load;
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use store::GroupCommit;
 use store::witness::WitnessState;
-use tlog::note::{KeyType, Note, SignerKey};
-use tlog::proof::consistency_proof;
-use tlog::witness::AddCheckpoint;
-use tlog::{Checkpoint, Hash, NodeId, NodeSource, TreeState, leaf_hash};
 
 /// Clients with a request in flight at once (a witness serves many logs at a time).
 const CLIENTS: usize = 64;
-
-/// One tree all the logs share (their origins and keys differ): its nodes and roots.
-struct Tree {
-    nodes: HashMap<NodeId, Hash>,
-    roots: Vec<Hash>,
-}
-
-impl NodeSource for Tree {
-    type Error = Infallible;
-    fn node(&self, node: NodeId) -> Result<Hash, Infallible> {
-        Ok(self.nodes[&node])
-    }
-}
-
-fn tree(size: usize) -> Tree {
-    let mut state = TreeState::new();
-    let mut nodes = HashMap::new();
-    let mut roots = vec![state.root()];
-    for i in 0..size {
-        state.append_leaf_hash(leaf_hash(&i.to_be_bytes()), |id, hash| {
-            nodes.insert(id, hash);
-        });
-        roots.push(state.root());
-    }
-    Tree { nodes, roots }
-}
 
 fn main() {
     let var = |name: &str, default: usize| {
@@ -64,40 +36,10 @@ fn main() {
     };
     let logs = var("CONCORDAT_BENCH_LOGS", 10_000);
     let rounds = var("CONCORDAT_BENCH_ROUNDS", 3);
-    let tree = tree(rounds);
-    let keys: Vec<SignerKey> = (0..logs)
-        .map(|i| {
-            let mut seed = [0u8; 32];
-            seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            SignerKey::from_seed(&format!("log{i}.bench.example/log"), KeyType::Ed25519, seed)
-                .unwrap()
-        })
-        .collect();
+    let (keys, requests) = witness_load::requests(logs, rounds);
     let config: BTreeMap<String, Vec<tlog::VerifierKey>> = keys
         .iter()
         .map(|k| (k.name().to_owned(), vec![k.verifier()]))
-        .collect();
-    // Every request, made before the clock starts: log i's checkpoints at sizes 1..=rounds.
-    let requests: Vec<Vec<AddCheckpoint>> = keys
-        .iter()
-        .map(|key| {
-            (1..=rounds as u64)
-                .map(|size| {
-                    let old = size - 1;
-                    let text =
-                        Checkpoint::new(key.name(), size, tree.roots[size as usize]).to_text();
-                    AddCheckpoint {
-                        old_size: old,
-                        proof: if old == 0 {
-                            Vec::new()
-                        } else {
-                            consistency_proof(&tree, old, size).unwrap()
-                        },
-                        checkpoint: Note::sign(&text, key).unwrap().to_text().into_bytes(),
-                    }
-                })
-                .collect()
-        })
         .collect();
     let dir = tempfile::tempdir().unwrap();
     let state = Arc::new(WitnessState::open(dir.path(), config, GroupCommit::default()).unwrap());
