@@ -9,6 +9,7 @@
 
 mod compliance;
 mod contract;
+mod federation;
 mod incidents;
 mod updates;
 
