@@ -75,7 +75,7 @@ routes! {
     put "/api/contracts/{contract}/usage-records" => usage::deposit, "restricted", JSON, [], "A party of the contract deposits a usage batch's records (JSON Lines, at most 16 MiB) before the entry that counts them; each decision is decided again by the contract's policies, and the records are kept by their SHA-256.";
     put "/api/evidence/{index}/sealed" => access::deposit_result, "restricted", JSON, [], "The lab deposits a sealed evaluation result (TOML: id, salt, text); kept only if it opens the entry's commitment.";
     get "/api/recognitions" => api::recognitions, "api", JSON, [], "Which labs each jurisdiction recognises.";
-    get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction (duplicate tests avoided).";
+    get "/api/recognitions/report" => api::recognition_report, "api", JSON, [("contract", false), ("at", false)], "Per contract: evaluation requirements met, and how many by evidence produced for another jurisdiction or logged by another instance of the coalition (duplicate tests avoided).";
     get "/api/keys/{keyid}" => api::key, "api", JSON, [], "A registered key: its party, algorithm, public key and status.";
     get "/api/attestations" => api::attestations, "api", JSON, [("contract", false)], "Vendors' attestations of the hosting environments contracts require.";
     get "/api/deployments" => api::deployments, "api", JSON, [], "Deployments and their histories.";
