@@ -593,6 +593,13 @@ fn the_portal_shows_what_is_public_and_nothing_sealed() {
     let home = page("/");
     assert!(home.contains("concordat proof verify --key"), "{home}");
     assert!(home.contains("<nav aria-label=\"Main\">") && home.contains("<main id=\"main\">"));
+    // The demo's coalition: the British register, and the one evaluation brought from it.
+    assert!(
+        home.contains("<h2>Evidence from other registers</h2>")
+            && home.contains("<strong>gb</strong>: the log <span class=\"id\">gb.demo.concordat.example/ai</span>")
+            && home.contains("1 evaluation mirrored here"),
+        "{home}"
+    );
     let contract = page("/contracts/defense-imagery-analysis");
     assert!(
         contract.contains("<h2>What it forbids and what it permits</h2>"),

@@ -63,6 +63,7 @@ pub async fn home(State(instance): State<Arc<Instance>>, headers: HeaderMap) -> 
             }
             body.push_str("</ul>\n");
         }
+        body.push_str(&coalition(&state));
         body.push_str(&format!(
             "<p>Also here: <a href=\"/models\">{}</a>, <a href=\"/usage\">usage</a>, <a href=\"/parties\">{}</a>, <a href=\"/designations\">supply-chain-risk designations</a> and <a href=\"/log\">the whole log</a>.</p>\n",
             count(state.models().count() as u64, "model version", "model versions"),
@@ -77,4 +78,36 @@ pub async fn home(State(instance): State<Arc<Instance>>, headers: HeaderMap) -> 
         Ok(page(&instance, Section::Overview, "Overview", &body))
     })();
     answer(&instance, result)
+}
+
+/// The other instances whose evidence this register counts, once an operator named them.
+fn coalition(state: &domain::State) -> String {
+    let Some(coalition) = state.coalition() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<h2>Evidence from other registers</h2>\n<p>This register counts evaluations that the members of its coalition logged (named at <a href=\"/log/{}\">entry {}</a>). Each is brought here whole, with a proof that it is in the member's log under a checkpoint the member's witnesses cosigned, and its lab is named <code>lab@member</code>.</p>\n<ul>\n",
+        coalition.entry, coalition.entry
+    );
+    for member in &coalition.members {
+        let origin = member.log.split('+').next().unwrap_or_default();
+        let mirrored = state
+            .all_evidence()
+            .filter(|e| e.mirrored.as_ref().is_some_and(|m| m.member == member.name))
+            .count();
+        let quorum = member
+            .witness_policy
+            .lines()
+            .find_map(|line| line.strip_prefix("quorum "))
+            .unwrap_or("none");
+        out.push_str(&format!(
+            "<li><strong>{}</strong>: the log <span class=\"id\">{}</span>, its checkpoints cosigned as its policy's quorum <code>{}</code> requires; {} here.</li>\n",
+            escape(&member.name),
+            escape(origin),
+            escape(quorum),
+            count(mirrored as u64, "evaluation mirrored", "evaluations mirrored")
+        ));
+    }
+    out.push_str("</ul>\n");
+    out
 }
