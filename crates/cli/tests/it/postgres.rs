@@ -548,10 +548,10 @@ fn writes_resume_after_the_database_restarts_under_load() {
 }
 
 /// Two nodes behind one name share what a single server kept in its directory: a token issued
-/// or revoked is so on every node, and a signed request answered by one node is refused when
-/// replayed to the other.
+/// or revoked is so on every node, a signed request answered by one node is refused when
+/// replayed to the other, and usage records deposited at one node are counted by the leader.
 #[test]
-fn tokens_and_signed_requests_hold_across_nodes() {
+fn tokens_signed_requests_and_deposits_hold_across_nodes() {
     use attest::http_signature::{Message, Params, sign};
     let tmp = tempfile::tempdir().unwrap();
     let (_cluster, url, dir) = migrated_demo(tmp.path());
@@ -645,6 +645,46 @@ fn tokens_and_signed_requests_hold_across_nodes() {
         401,
         "the request one node answered was answered again by the other"
     );
+
+    // A usage batch deposited at the node that does not lead is counted by the one that does:
+    // the deposit is in the database, where the leader's write path finds it.
+    let leader = store::pg::leader(&url).unwrap().unwrap();
+    let follower = nodes.iter().find(|n| n.url != leader).unwrap();
+    let kept = std::fs::read_dir(dir.join("sealed/usage-records/defense-imagery-analysis"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let again = std::fs::read_to_string(kept)
+        .unwrap()
+        .replace("\"id\":\"req-", "\"id\":\"again-");
+    std::fs::write(tmp.path().join("again.jsonl"), again).unwrap();
+    let batches = || -> usize {
+        let listed = run(&["usage", "list", "--server", &leader, "--format", "json"]).ok();
+        serde_json::from_str::<Value>(&listed.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before = batches();
+    let agency = dir.join("keys/defense-agency.key");
+    run(&[
+        "usage",
+        "record",
+        "--server",
+        &follower.url,
+        "--key",
+        agency.to_str().unwrap(),
+        "--contract",
+        "defense-imagery-analysis",
+        "--deployment",
+        "analyst-workbench",
+        "again.jsonl",
+    ])
+    .ok();
+    assert_eq!(batches(), before + 1);
 }
 
 /// Notifications on several nodes: the leading node delivers them from the outbox the nodes
