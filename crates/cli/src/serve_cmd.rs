@@ -206,8 +206,9 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
             (temporary.path().to_owned(), Some(temporary))
         }
     };
-    let seeded = service::demo::seed(&dir)?;
-    let coalition = demo_coalition(&dir)?;
+    let mut seeded = service::demo::seed(&dir)?;
+    let (coalition, entries) = demo_coalition(&dir)?;
+    seeded.grown_to(entries);
     // The demo runs on this machine: its parties' receivers may be too.
     let how = &Listen {
         webhooks_to_private: true,
@@ -230,15 +231,16 @@ pub fn demo(dir: Option<PathBuf>, how: &Listen) -> Outcome {
         });
         let mut banner = seeded.banner(url, &gateway_dir, &program());
         let at = banner.rfind("\nStop with Ctrl-C.").unwrap_or(banner.len());
-        banner.insert_str(at, &coalition.replace("{url}", url));
+        banner.insert_str(at, &coalition);
         banner
     })
 }
 
 /// The demo's coalition: the British instance and a witness of its log, served in the
 /// background of this process; the British evaluation brought into the demo's instance with
-/// its cosigned proof. The banner's lines about it (`{url}` stands for the demo's URL).
-fn demo_coalition(dir: &Path) -> anyhow::Result<String> {
+/// its cosigned proof. The banner's lines about it, and the entries the demo's instance holds
+/// then.
+fn demo_coalition(dir: &Path) -> anyhow::Result<(String, u64)> {
     use service::demo::coalition;
     let base = dir.join("coalition");
     let member_dir = base.join(coalition::MEMBER);
@@ -318,7 +320,7 @@ fn demo_coalition(dir: &Path) -> anyhow::Result<String> {
     std::mem::forget(cosigner);
     std::mem::forget(runtime);
     let program = program();
-    Ok(format!(
+    let banner = format!(
         "\nA coalition: this instance and a British one at {member_url}, whose checkpoints the witness at {witness_url} cosigns.\n  The UK lab's evaluation of vision-analyst@{version} was logged there (entry {evidence}) and brought here with its cosigned proof\n  (entry {mirrored}); the UK authority recognises the lab as `uk-test-lab@{name}` (entry {recognition}), so it meets\n  the accuracy requirement of {version}'s gate here — one test, counted in two instances:\n  {program} gate status --dir {dir} --contract {contract} --model vision-analyst@{version}\n  {program} recognition report --dir {dir}\n  {program} coalition show --dir {dir}\n  curl -s {member_url}/checkpoint\n",
         version = coalition::VERSION,
         evidence = member.evidence,
@@ -327,7 +329,8 @@ fn demo_coalition(dir: &Path) -> anyhow::Result<String> {
         recognition = joined.recognition,
         dir = dir.display(),
         contract = service::demo::GATEWAY_CONTRACT,
-    ))
+    );
+    Ok((banner, joined.mirrored + 1))
 }
 
 /// How the reader's shell runs this binary: `concordat` when that name on PATH is this very

@@ -48,6 +48,12 @@ pub const INCIDENT: &str = "inc-2027-014";
 pub const DESIGNATION: &str = "scr-2027-003";
 
 impl Seeded {
+    /// The instance holds `entries` now (what followed the seeding, such as joining the
+    /// coalition, is counted in the banner).
+    pub fn grown_to(&mut self, entries: u64) {
+        self.entries = self.entries.max(entries);
+    }
+
     /// What the demo prints: the story, and commands to try that run as printed — `program`
     /// is how the reader's shell finds the `concordat` binary (its name when it is on PATH,
     /// else its full path).
