@@ -7,8 +7,11 @@
 //! - a usage batch is counted only if its records were deposited first, each request was made
 //!   to the batch's deployment, each decision is the one the contract's policies give, and the
 //!   batch's counts and period are the records'.
+//! - a coalition lists other instances, never this one's own log: evidence logged here counts
+//!   here already, and mirrored it would appear twice.
 
 use domain::contract::{self, Module};
+use domain::federation::CoalitionPublished;
 use domain::{ContractPublished, Entry, HostingAttested, Kind, Rejection, State, UsageRecorded};
 
 use crate::layout::Layout;
@@ -17,15 +20,19 @@ use crate::layout::Layout;
 #[derive(Debug, Clone)]
 pub struct Rules {
     layout: Layout,
+    /// This instance's log's origin.
+    origin: String,
     /// The SMT solver for the symbolic prohibition proof, if this machine has one; without,
     /// the enumerated proof over the contract's declared purposes still runs.
     solver: Option<policy::SmtSolver>,
 }
 
 impl Rules {
-    pub fn new(layout: Layout) -> Rules {
+    /// The rules of the instance in `layout`, whose log is named `origin`.
+    pub fn new(layout: Layout, origin: &str) -> Rules {
         Rules {
             layout,
+            origin: origin.to_owned(),
             solver: smt_solver(),
         }
     }
@@ -67,9 +74,29 @@ impl ledger::Admission for Rules {
             Some(Kind::UsageRecorded) => {
                 records_agree(state, &self.layout, &predicate::<UsageRecorded>(statement)?)
             }
+            Some(Kind::CoalitionPublished) => {
+                others_only(&self.origin, &predicate::<CoalitionPublished>(statement)?)
+            }
             _ => Ok(()),
         }
     }
+}
+
+/// A coalition names the other instances: none of its members' logs is this one's.
+fn others_only(origin: &str, coalition: &CoalitionPublished) -> Result<(), Rejection> {
+    for member in &coalition.members {
+        let named = member.log.split('+').next().unwrap_or_default();
+        if named == origin {
+            return Err(reject(
+                "coalition",
+                format!(
+                    "member `{}` is this instance's own log (`{origin}`): a coalition lists the other instances, and evidence logged here counts here already",
+                    member.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn predicate<P: serde::de::DeserializeOwned>(

@@ -228,7 +228,10 @@ impl Local {
             ));
         }
         let log_key = self.log_key()?;
-        let rules = Box::new(crate::admission::Rules::new(self.layout.clone()));
+        let rules = Box::new(crate::admission::Rules::new(
+            self.layout.clone(),
+            log_key.name(),
+        ));
         let ledger = Ledger::open_at(&self.database, log_key, GroupCommit::default(), rules)
             .map_err(|error| match self.layout.serving_url() {
                 Some(url) => ServiceError::Unavailable(format!(

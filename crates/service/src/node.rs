@@ -66,7 +66,10 @@ impl Local {
     /// Opens the ledger under the lead of `epoch`, which the caller holds.
     fn lead(&self, epoch: i64, node: &str) -> Result<()> {
         let log_key = self.log_key()?;
-        let rules = Box::new(crate::admission::Rules::new(self.layout.clone()));
+        let rules = Box::new(crate::admission::Rules::new(
+            self.layout.clone(),
+            log_key.name(),
+        ));
         let ledger = Ledger::open_fenced(
             &self.database,
             log_key,

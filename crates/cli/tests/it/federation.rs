@@ -135,6 +135,31 @@ fn evidence_from_another_instance_counts_only_with_a_policy_cosigned_proof() {
             .contains("gb: log gb.demo.concordat.example/ai"),
         "{shown:?}"
     );
+    // A coalition lists the other instances, not this one.
+    let own = service::keys::read_signer(&us.join("keys/log.key"))
+        .unwrap()
+        .verifier()
+        .to_text();
+    std::fs::write(
+        tmp.path().join("us.policy"),
+        format!("log {own}\nquorum none\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("itself.toml"),
+        format!("[[member]]\nname = \"us\"\nlog = \"{own}\"\nwitness_policy = \"us.policy\"\n"),
+    )
+    .unwrap();
+    run(&[
+        "coalition",
+        "publish",
+        "--dir",
+        us_dir,
+        "--key",
+        operator.to_str().unwrap(),
+        "itself.toml",
+    ])
+    .fails(1, "is this instance's own log");
     // Only an operator names the coalition.
     run(&[
         "coalition",
