@@ -4,7 +4,8 @@
 //!   (signed, verified, applied, committed), pipelined; `evidence_write_one_at_a_time`: more,
 //!   each waiting for its commit;
 //! - `state_load` and `state_clone`: reading the state back, and the write path's per-batch
-//!   working copy of it;
+//!   working copy of it; `state_follow_one_entry`: a following node's step when one entry was
+//!   added (`ledger::follow`: the copy, and the entry verified and applied);
 //! - `gate_100_judged`: a version with 100 pieces of evidence, only the oldest meeting the
 //!   requirement, so every piece is judged;
 //! - `gate_10000_judged`: the pathological case, 10,000 more pieces all about one version, only
@@ -257,6 +258,36 @@ fn main() {
     println!(
         "{{\"bench\":\"state_clone\",\"ms\":{:.3}}}",
         started.elapsed().as_secs_f64() * 1000.0 / 20.0
+    );
+    // A following node's step when the log grew by one entry: the state brought up to date
+    // from that entry (`ledger::follow`), instead of loaded whole again.
+    let reader = store::Reader::open(dir.path()).unwrap();
+    let from = reader.latest_checkpoint().unwrap().size;
+    let ledger = Ledger::open(dir.path(), log_key.clone(), GroupCommit::default()).unwrap();
+    let (version, digest) = &versions[1];
+    let at = T0 + DAY + (EVIDENCE + serial) as i64;
+    ledger
+        .submit_and_wait(evidence(lab, version, digest, 0.05, at))
+        .unwrap();
+    ledger.close().unwrap();
+    let mut steps: Vec<Duration> = (0..20)
+        .map(|_| {
+            let started = Instant::now();
+            let (followed, size) = ledger::follow(&reader, &state, from).unwrap();
+            let took = started.elapsed();
+            assert_eq!(
+                (size, followed.all_evidence().count()),
+                (from + 1, state.all_evidence().count() + 1)
+            );
+            took
+        })
+        .collect();
+    steps.sort();
+    println!(
+        "{{\"bench\":\"state_follow_one_entry\",\"evidence\":{},\"p50_ms\":{:.3},\"max_ms\":{:.3}}}",
+        state.all_evidence().count(),
+        steps[steps.len() / 2].as_secs_f64() * 1000.0,
+        steps[steps.len() - 1].as_secs_f64() * 1000.0
     );
     let first = &versions[0].0;
     measure(

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use tlog::note::SignerKey;
 
 pub use error::{LedgerError, SubmitError};
-pub use replay::{ReplayProgress, ReplayReport, replay, replay_at};
+pub use replay::{ReplayProgress, ReplayReport, follow, replay, replay_at};
 pub use terms::{Clock, SIMULATED_CLOCK_META};
 pub use write::{Admission, ApplyOnly, Ledger, Pending, Receipt, init, init_at, load_state};
 

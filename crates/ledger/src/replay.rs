@@ -120,6 +120,37 @@ pub fn replay_at(
     })
 }
 
+/// `state`, the state of the log's first `from` entries, brought up to the latest checkpoint:
+/// each later entry verified against the keys as they then stand and applied, as replay does.
+/// Returns it with the size it is the state of. For a node that follows a log another node
+/// writes, so that each step costs what was added, not the whole state read again; an error
+/// means the caller should load the state whole instead (and a log smaller than `from` is one).
+pub fn follow(reader: &Reader, state: &State, from: u64) -> Result<(State, u64), LedgerError> {
+    let mut next = state.clone();
+    let size = reader.for_each_entry(from, |index, bytes| -> Result<(), LedgerError> {
+        let refused = |error: String| {
+            LedgerError::State(format!(
+                "entry {index} does not follow from the state: {error}"
+            ))
+        };
+        let verified = crate::verify_envelope(&next, bytes).map_err(|e| refused(e.to_string()))?;
+        let entry = Entry {
+            index,
+            statement: &verified.statement,
+            signers: &verified.signers,
+        };
+        let changes = apply(&next, &entry).map_err(|e| refused(e.to_string()))?;
+        next.commit(&changes);
+        Ok(())
+    })?;
+    if size < from {
+        return Err(LedgerError::State(format!(
+            "the log holds {size} entries, fewer than the {from} followed before"
+        )));
+    }
+    Ok((next, size))
+}
+
 fn read_chunks(
     reader: &Reader,
     total: u64,

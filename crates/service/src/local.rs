@@ -176,9 +176,21 @@ impl Local {
         self.reload()
     }
 
-    /// Loads the state from the store again, with the size it is the state of.
+    /// Loads the state from the store again, with the size it is the state of: the entries
+    /// added since the state last loaded, applied to it, or (the first time, or when they do
+    /// not follow from it) the state's rows whole.
     pub(crate) fn reload(&self) -> Result<(Arc<State>, u64)> {
+        let before = self
+            .loaded
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let (state, size) = self.read(|reader| -> Result<(State, u64)> {
+            if let Some((state, from)) = &before
+                && let Ok(followed) = ledger::follow(reader, state, *from)
+            {
+                return Ok(followed);
+            }
             let size = reader.latest_checkpoint()?.size;
             Ok((ledger::load_state(reader)?, size))
         })?;

@@ -2,8 +2,8 @@
 //! database; the one that holds the sequencer's lead (see `store::pg::Sequencer`) also writes,
 //! and the others forward writes to it. [`run`] is each node's watch: it takes the lead when
 //! no node holds it, gives it up the moment its session with the database is gone (its
-//! appends would be refused by the fencing check anyway), and while following, loads the
-//! state again whenever the log has grown.
+//! appends would be refused by the fencing check anyway), and while following, brings the
+//! state up to date from the entries added whenever the log has grown.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -211,7 +211,7 @@ pub fn run(local: &Local, every: Duration, stopping: &AtomicBool, tell: &dyn Fn(
     }
 }
 
-/// Loads the state again if the log grew since `followed`.
+/// Brings the state up to date if the log grew since `followed`.
 fn follow(local: &Local, followed: &mut u64, tell: &dyn Fn(Event)) {
     match local.read(|reader| reader.latest_checkpoint()) {
         Ok(latest) if latest.size != *followed => {

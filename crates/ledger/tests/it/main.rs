@@ -522,7 +522,44 @@ fn a_signature_by_another_party_says_who_signed_and_for_whom(backend: Backend) {
     ledger.close().unwrap();
 }
 
+/// A node that follows the log another node writes brings its state up to date from the
+/// entries added since, and ends with the state the stored rows hold.
+fn a_follower_applies_what_was_added_and_agrees_with_the_rows(backend: Backend) {
+    let test = TestLedger::on(backend);
+    let ledger = test.open();
+    let vendor = key(20);
+    test.register(&ledger, "acme-ai", "vendor", &vendor);
+    let reader = store::Reader::open_at(&test.database, 64).unwrap();
+    let from = reader.latest_checkpoint().unwrap().size;
+    let earlier = ledger::load_state(&reader).unwrap();
+    let lab = key(21);
+    test.register(&ledger, "uk-test-lab", "lab", &lab);
+    let extra = key(22);
+    ledger
+        .submit_and_wait(envelope(
+            Kind::KeyAdded,
+            json!({"party": "acme-ai", "key": extra.verifier().to_text()}),
+            &[&vendor],
+        ))
+        .unwrap();
+    // Signed with the key added just before, in the entries followed.
+    ledger
+        .submit_and_wait(say("acme-ai", "a new key at work", &[&extra]))
+        .unwrap();
+    let (followed, size) = ledger::follow(&reader, &earlier, from).unwrap();
+    assert_eq!(size, from + 3);
+    let stored = ledger::load_state(&reader).unwrap();
+    assert_eq!(followed.rows(), stored.rows());
+    // Nothing added: the same state.
+    let (again, same) = ledger::follow(&reader, &followed, size).unwrap();
+    assert_eq!((again.rows(), same), (stored.rows(), size));
+    // A state said to be of more entries than the log holds does not follow.
+    assert!(ledger::follow(&reader, &stored, size + 5).is_err());
+    ledger.close().unwrap();
+}
+
 on_both!(
+    a_follower_applies_what_was_added_and_agrees_with_the_rows,
     receipts_prove_inclusion_under_a_signed_checkpoint,
     rejected_entries_are_not_logged_and_say_why,
     replay_equals_the_stored_state_and_finds_a_hand_edited_row,
