@@ -104,14 +104,11 @@ fn show(source: &Where, format: Format) -> Outcome {
     };
     let mut out = format!("coalition, logged at entry {}:\n", coalition.entry);
     for member in &coalition.members {
-        let quorum = member
-            .witness_policy
-            .lines()
-            .find(|l| l.starts_with("quorum "))
-            .unwrap_or("quorum none");
         out.push_str(&format!(
-            "  {}: log {} ({quorum})\n",
-            member.name, member.log
+            "  {}: log {} (quorum {})\n",
+            member.name,
+            member.log,
+            member.quorum()
         ));
     }
     print(&out)

@@ -40,6 +40,21 @@ pub struct CoalitionMember {
     pub witness_policy: String,
 }
 
+impl CoalitionMember {
+    /// The origin its log key names (the key text's name, before its first `+`).
+    pub fn origin(&self) -> &str {
+        self.log.split('+').next().unwrap_or_default()
+    }
+
+    /// The quorum its witness policy states (`none` when it states none).
+    pub fn quorum(&self) -> &str {
+        self.witness_policy
+            .lines()
+            .find_map(|line| line.strip_prefix("quorum "))
+            .unwrap_or("none")
+    }
+}
+
 /// An operator names the coalition this instance belongs to: the member logs whose evidence
 /// it recognises and the witness policy each one's checkpoints must meet. A later entry
 /// replaces the coalition; evidence mirrored before stays as it was proved.

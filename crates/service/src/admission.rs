@@ -85,8 +85,7 @@ impl ledger::Admission for Rules {
 /// A coalition names the other instances: none of its members' logs is this one's.
 fn others_only(origin: &str, coalition: &CoalitionPublished) -> Result<(), Rejection> {
     for member in &coalition.members {
-        let named = member.log.split('+').next().unwrap_or_default();
-        if named == origin {
+        if member.origin() == origin {
             return Err(reject(
                 "coalition",
                 format!(

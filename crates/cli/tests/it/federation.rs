@@ -118,16 +118,10 @@ fn evidence_from_another_instance_counts_only_with_a_policy_cosigned_proof() {
     // No coalition named yet: nothing to check the proof against.
     mirror(&from_server).fails(2, "names no coalition");
     let operator = us.join("keys/operator.key");
-    run(&[
-        "coalition",
-        "publish",
-        "--dir",
-        us_dir,
-        "--key",
-        operator.to_str().unwrap(),
-        "coalition.toml",
-    ])
-    .ok();
+    let operator = operator.to_str().unwrap();
+    let publish =
+        |key: &str, file: &str| run(&["coalition", "publish", "--dir", us_dir, "--key", key, file]);
+    publish(operator, "coalition.toml").ok();
     let shown = run(&["coalition", "show", "--dir", us_dir]).ok();
     assert!(
         shown
@@ -150,27 +144,9 @@ fn evidence_from_another_instance_counts_only_with_a_policy_cosigned_proof() {
         format!("[[member]]\nname = \"us\"\nlog = \"{own}\"\nwitness_policy = \"us.policy\"\n"),
     )
     .unwrap();
-    run(&[
-        "coalition",
-        "publish",
-        "--dir",
-        us_dir,
-        "--key",
-        operator.to_str().unwrap(),
-        "itself.toml",
-    ])
-    .fails(1, "is this instance's own log");
+    publish(operator, "itself.toml").fails(1, "is this instance's own log");
     // Only an operator names the coalition.
-    run(&[
-        "coalition",
-        "publish",
-        "--dir",
-        us_dir,
-        "--key",
-        authority,
-        "coalition.toml",
-    ])
-    .fails(1, "is not an operator");
+    publish(authority, "coalition.toml").fails(1, "is not an operator");
 
     // Without the witness's cosignature, or for an envelope the proof does not cover, the
     // mirror is refused before anything is signed.

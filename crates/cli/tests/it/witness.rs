@@ -14,15 +14,23 @@ use crate::support::{ORIGIN, Workspace};
 
 /// Serves the workspace's witness (in `witness/`), as `serve` serves an instance.
 fn serve(workspace: &Workspace) -> Served {
-    let dir = workspace.path("witness");
+    start_witness(workspace.dir.path(), "witness")
+}
+
+/// `concordat witness serve` for the witness in `tmp/dir`, on a free port, its log in
+/// `tmp/dir-logs`.
+fn start_witness(tmp: &Path, dir: &str) -> Served {
+    let logs = tmp.join(format!("{dir}-logs"));
+    std::fs::create_dir_all(&logs).unwrap();
+    let path = tmp.join(dir);
     Served::start(
-        workspace.dir.path(),
-        dir.clone(),
+        &logs,
+        path.clone(),
         &[
             "witness",
             "serve",
             "--dir",
-            dir.to_str().unwrap(),
+            path.to_str().unwrap(),
             "--listen",
             "127.0.0.1:0",
         ],
@@ -440,22 +448,6 @@ fn witness_in(workspace: &Workspace, dir: &str, name: &str) -> String {
     key
 }
 
-fn serve_witness(workspace: &Workspace, dir: &str) -> Served {
-    let path = workspace.path(dir);
-    Served::start(
-        &workspace.path(&format!("{dir}-logs")),
-        path.clone(),
-        &[
-            "witness",
-            "serve",
-            "--dir",
-            path.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    )
-}
-
 /// The log's side: its witnesses asked at once, each within a time limit, each with a proof
 /// from the size it last cosigned (learnt from its 409 when the log does not know it); the
 /// cosignatures that verify kept, the quorum the policy's to decide, a silent witness named.
@@ -468,12 +460,9 @@ fn the_log_asks_its_witnesses_at_once_and_counts_its_quorum() {
         witness_in(&workspace, "w2", "witness.test.example/w2"),
         witness_in(&workspace, "w3", "witness.test.example/w3"),
     ];
-    for dir in ["w1-logs", "w2-logs"] {
-        std::fs::create_dir_all(workspace.path(dir)).unwrap();
-    }
     let served = [
-        serve_witness(&workspace, "w1"),
-        serve_witness(&workspace, "w2"),
+        start_witness(workspace.dir.path(), "w1"),
+        start_witness(workspace.dir.path(), "w2"),
     ];
     // The third accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -567,22 +556,7 @@ pub fn served_witness(tmp: &Path, name: &str, log_keys: &[&VerifierKey]) -> (Str
         ])
         .ok();
     }
-    let logs = tmp.join(format!("{name}-logs"));
-    std::fs::create_dir_all(&logs).unwrap();
-    let path = tmp.join(name);
-    let served = Served::start(
-        &logs,
-        path.clone(),
-        &[
-            "witness",
-            "serve",
-            "--dir",
-            path.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-    );
-    (key, served)
+    (key, start_witness(tmp, name))
 }
 
 /// An instance that names its witnesses: `/checkpoint` serves the checkpoint they cosigned,

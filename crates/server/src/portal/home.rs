@@ -90,21 +90,15 @@ fn coalition(state: &domain::State) -> String {
         coalition.entry, coalition.entry
     );
     for member in &coalition.members {
-        let origin = member.log.split('+').next().unwrap_or_default();
         let mirrored = state
             .all_evidence()
             .filter(|e| e.mirrored.as_ref().is_some_and(|m| m.member == member.name))
             .count();
-        let quorum = member
-            .witness_policy
-            .lines()
-            .find_map(|line| line.strip_prefix("quorum "))
-            .unwrap_or("none");
         out.push_str(&format!(
             "<li><strong>{}</strong>: the log <span class=\"id\">{}</span>, its checkpoints cosigned as its policy's quorum <code>{}</code> requires; {} here.</li>\n",
             escape(&member.name),
-            escape(origin),
-            escape(quorum),
+            escape(member.origin()),
+            escape(member.quorum()),
             count(mirrored as u64, "evaluation mirrored", "evaluations mirrored")
         ));
     }
