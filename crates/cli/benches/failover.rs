@@ -13,25 +13,16 @@
     reason = "benchmark harness"
 )]
 
-use std::io::{BufRead as _, BufReader};
+#[path = "support/binary.rs"]
+mod binary;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_concordat");
-
-fn concordat(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(BINARY)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{args:?}: {output:?}");
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// A node: its process and URL.
 struct Node {
@@ -42,25 +33,18 @@ struct Node {
 
 fn start(dir: &Path, db: &str, name: &str) -> Node {
     let node_dir = dir.join(name);
-    let mut child = Command::new(BINARY)
-        .args([
+    let (child, url) = binary::serve(
+        BINARY,
+        &[
             "serve",
             "--dir",
             node_dir.to_str().unwrap(),
             "--database",
             db,
-        ])
-        .args(["--listen", "127.0.0.1:0"])
-        .env("CONCORDAT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first.trim().strip_prefix("serving at ").unwrap().to_owned();
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    );
     Node {
         name: name.to_owned(),
         child,
@@ -82,51 +66,13 @@ fn main() {
     let dir = tmp.path();
     let cluster = pgcluster::Cluster::start().unwrap();
     let db = cluster.database("ledger").unwrap();
-    concordat(
+    binary::several_nodes(
+        BINARY,
         dir,
-        &[
-            "init",
-            "--dir",
-            "n0",
-            "--origin",
-            "failover.bench.example/ledger",
-            "--database",
-            &db,
-        ],
+        &db,
+        "failover.bench.example/ledger",
+        &["n0", "n1", "n2"],
     );
-    let vkey = concordat(
-        dir,
-        &["key", "generate", "--name", "acme", "--out", "acme.key"],
-    );
-    concordat(
-        dir,
-        &[
-            "party",
-            "register",
-            "--dir",
-            "n0",
-            "--database",
-            &db,
-            "--name",
-            "Acme AI",
-            "--id",
-            "acme-ai",
-            "--role",
-            "vendor",
-            "--key",
-            vkey.trim(),
-        ],
-    );
-    for node in ["n1", "n2"] {
-        std::fs::create_dir_all(dir.join(node).join("keys")).unwrap();
-        for key in ["log.key", "operator.key"] {
-            std::fs::copy(
-                dir.join("n0/keys").join(key),
-                dir.join(node).join("keys").join(key),
-            )
-            .unwrap();
-        }
-    }
     let nodes = Mutex::new(
         ["n0", "n1", "n2"]
             .into_iter()

@@ -7,7 +7,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::server::{Served, get};
-use crate::support::concordat;
+use crate::support::{BINARY, concordat};
+
+#[path = "../../benches/support/binary.rs"]
+mod binary;
+
+use binary::copy_keys;
 
 #[test]
 fn an_instance_lives_in_postgres_from_init_to_serve() {
@@ -183,33 +188,11 @@ fn the_demo_instance_moves_to_postgres_and_serves_the_same_log() {
 
     // The deposits moved too: a sealed addendum is read from the database, and the read is
     // recorded in the log.
-    let issued: Value = serde_json::from_str(
-        &run(&[
-            "token",
-            "issue",
-            "--dir",
-            "demo",
-            "--database",
-            &url,
-            "--party",
-            "defense-agency",
-            "--format",
-            "json",
-        ])
-        .ok()
-        .stdout,
-    )
-    .unwrap();
+    let issued = issue_token(tmp.path(), &url);
     let token = issued["token"].as_str().unwrap();
-    let read: Value = ureq::get(&format!(
-        "{}/api/contracts/defense-imagery-analysis/addenda/annex-c",
-        served.url
-    ))
-    .set("Authorization", &format!("Bearer {token}"))
-    .call()
-    .unwrap()
-    .into_json()
-    .unwrap();
+    let (status, body) = read_annex(&served, token);
+    assert_eq!(status, 200, "{body}");
+    let read: Value = serde_json::from_str(&body).unwrap();
     let sealed: toml::Table = std::fs::read_to_string(
         dir.join("sealed/addenda/defense-imagery-analysis/annex-c.sealed.toml"),
     )
@@ -219,64 +202,52 @@ fn the_demo_instance_moves_to_postgres_and_serves_the_same_log() {
     assert_eq!(read["text"], sealed["text"].as_str().unwrap());
     // Not from the directory: the node reads the database.
     std::fs::remove_dir_all(dir.join("sealed")).unwrap();
-    let again = ureq::get(&format!(
-        "{}/api/contracts/defense-imagery-analysis/addenda/annex-c",
-        served.url
-    ))
-    .set("Authorization", &format!("Bearer {token}"))
-    .call()
-    .unwrap();
-    assert_eq!(again.status(), 200);
+    assert_eq!(read_annex(&served, token).0, 200);
 }
 
 /// An instance whose log is in `db`, served by nodes with the directories `nodes` under
-/// `tmp` (the first made by `init`, the keys copied into the others), with a vendor party
-/// `acme-ai` whose key is `tmp/acme.key`.
+/// `tmp` (see `binary::several_nodes`), with a vendor party `acme-ai` whose key is
+/// `tmp/acme.key`.
 fn several_nodes(tmp: &Path, db: &str, nodes: &[&str]) {
-    let run = |args: &[&str]| concordat(args, None, tmp);
-    run(&[
-        "init",
-        "--dir",
-        nodes[0],
-        "--origin",
-        "ha.test.example/ledger",
-        "--database",
-        db,
-    ])
-    .ok();
-    let vkey = run(&["key", "generate", "--name", "acme", "--out", "acme.key"])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    run(&[
-        "party",
-        "register",
-        "--dir",
-        nodes[0],
-        "--database",
-        db,
-        "--name",
-        "Acme AI",
-        "--id",
-        "acme-ai",
-        "--role",
-        "vendor",
-        "--key",
-        &vkey,
-    ])
-    .ok();
-    for node in &nodes[1..] {
-        copy_keys(&tmp.join(nodes[0]), &tmp.join(node));
-    }
+    binary::several_nodes(BINARY, tmp, db, "ha.test.example/ledger", nodes);
 }
 
-/// Every node has the instance's keys in its own directory: the log's and the operator's,
-/// copied from the node in `from` to the one in `to`.
-fn copy_keys(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to.join("keys")).unwrap();
-    for key in ["log.key", "operator.key"] {
-        std::fs::copy(from.join("keys").join(key), to.join("keys").join(key)).unwrap();
+/// The demo's sealed addendum, read through the API.
+const ANNEX: &str = "/api/contracts/defense-imagery-analysis/addenda/annex-c";
+
+/// A bearer token for `defense-agency`, issued through the migrated demo's directory (the
+/// tokens are in the database `url`): `token issue`'s JSON.
+fn issue_token(tmp: &Path, url: &str) -> Value {
+    let issued = concordat(
+        &[
+            "token",
+            "issue",
+            "--dir",
+            "demo",
+            "--database",
+            url,
+            "--party",
+            "defense-agency",
+            "--format",
+            "json",
+        ],
+        None,
+        tmp,
+    )
+    .ok();
+    serde_json::from_str(&issued.stdout).unwrap()
+}
+
+/// The sealed addendum read from `node` with a bearer token: the status and the body.
+fn read_annex(node: &Served, token: &str) -> (u16, String) {
+    match ureq::get(&format!("{}{ANNEX}", node.url))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+    {
+        Ok(response) | Err(ureq::Error::Status(_, response)) => {
+            (response.status(), response.into_string().unwrap())
+        }
+        Err(error) => panic!("{error}"),
     }
 }
 
@@ -567,35 +538,12 @@ fn tokens_signed_requests_and_deposits_hold_across_nodes() {
         )
     };
     let nodes = [serve("demo"), serve("other")];
-    let path = "/api/contracts/defense-imagery-analysis/addenda/annex-c";
+    let path = ANNEX;
 
     // A token issued through one node's directory works on the other; revoked, on neither.
-    let issued: Value = serde_json::from_str(
-        &run(&[
-            "token",
-            "issue",
-            "--dir",
-            "demo",
-            "--database",
-            &url,
-            "--party",
-            "defense-agency",
-            "--format",
-            "json",
-        ])
-        .ok()
-        .stdout,
-    )
-    .unwrap();
+    let issued = issue_token(tmp.path(), &url);
     let token = issued["token"].as_str().unwrap();
-    let with_token = |node: &Served| match ureq::get(&format!("{}{path}", node.url))
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-    {
-        Ok(response) => response.status(),
-        Err(ureq::Error::Status(status, _)) => status,
-        Err(error) => panic!("{error}"),
-    };
+    let with_token = |node: &Served| read_annex(node, token).0;
     assert_eq!(with_token(&nodes[1]), 200);
     run(&[
         "token",

@@ -39,31 +39,23 @@ fn start_witness(tmp: &Path, dir: &str) -> Served {
 
 /// A witness of the workspace's log in `witness/`; its verifier key.
 fn witness_of(workspace: &Workspace) -> String {
-    let key = workspace
-        .run(&[
-            "witness",
-            "init",
-            "--dir",
-            "witness",
-            "--name",
-            "witness.test.example/w1",
-        ])
+    witness_in(workspace, "witness", "witness.test.example/w1")
+}
+
+/// A witness named `name` in `tmp/dir` of the logs `(origin, verifier key)`; its verifier key.
+fn init_witness(tmp: &Path, dir: &str, name: &str, logs: &[(&str, &str)]) -> String {
+    let run = |args: &[&str]| crate::support::concordat(args, None, tmp);
+    let key = run(&["witness", "init", "--dir", dir, "--name", name])
         .ok()
         .stdout
         .trim()
         .to_owned();
-    workspace
-        .run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            "witness",
-            "--origin",
-            ORIGIN,
-            "--key",
-            &workspace.verifier_key,
+    for (origin, log_key) in logs {
+        run(&[
+            "witness", "add-log", "--dir", dir, "--origin", origin, "--key", log_key,
         ])
         .ok();
+    }
     key
 }
 
@@ -427,25 +419,12 @@ fn a_split_view_is_kept_served_and_refused_by_clients() {
 
 /// A witness in `dir` of the workspace's log, named `name`; its verifier key.
 fn witness_in(workspace: &Workspace, dir: &str, name: &str) -> String {
-    let key = workspace
-        .run(&["witness", "init", "--dir", dir, "--name", name])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    workspace
-        .run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            dir,
-            "--origin",
-            ORIGIN,
-            "--key",
-            &workspace.verifier_key,
-        ])
-        .ok();
-    key
+    init_witness(
+        workspace.dir.path(),
+        dir,
+        name,
+        &[(ORIGIN, &workspace.verifier_key)],
+    )
 }
 
 /// The log's side: its witnesses asked at once, each within a time limit, each with a proof
@@ -536,26 +515,14 @@ fn the_log_asks_its_witnesses_at_once_and_counts_its_quorum() {
 /// A witness `witness.test.example/NAME` in `tmp/NAME` for the logs of `log_keys`, served:
 /// its cosigning key (verifier text) and its server.
 pub fn served_witness(tmp: &Path, name: &str, log_keys: &[&VerifierKey]) -> (String, Served) {
-    let run = |args: &[&str]| crate::support::concordat(args, None, tmp);
+    let texts: Vec<String> = log_keys.iter().map(|k| k.to_text()).collect();
+    let logs: Vec<(&str, &str)> = log_keys
+        .iter()
+        .zip(&texts)
+        .map(|(k, text)| (k.name(), text.as_str()))
+        .collect();
     let full = format!("witness.test.example/{name}");
-    let key = run(&["witness", "init", "--dir", name, "--name", &full])
-        .ok()
-        .stdout
-        .trim()
-        .to_owned();
-    for log_key in log_keys {
-        run(&[
-            "witness",
-            "add-log",
-            "--dir",
-            name,
-            "--origin",
-            log_key.name(),
-            "--key",
-            &log_key.to_text(),
-        ])
-        .ok();
-    }
+    let key = init_witness(tmp, name, &full, &logs);
     (key, start_witness(tmp, name))
 }
 

@@ -68,3 +68,69 @@ pub fn requests(logs: usize, rounds: usize) -> (Vec<SignerKey>, Vec<Vec<AddCheck
         .collect();
     (keys, requests)
 }
+
+/// Clients with a request in flight at once (a witness serves many logs at a time).
+pub const CLIENTS: usize = 64;
+
+/// The load's size: `CONCORDAT_BENCH_LOGS` logs (10,000) of `CONCORDAT_BENCH_ROUNDS`
+/// checkpoints each (3).
+pub fn size() -> (usize, usize) {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("CONCORDAT_BENCH_LOGS", 10_000),
+        var("CONCORDAT_BENCH_ROUNDS", 3),
+    )
+}
+
+/// Sends every request from [`CLIENTS`] clients, each moving its own logs one checkpoint at
+/// a time as logs do: `send(client, log, round)` answers one, on the client `client()` made.
+/// Prints the JSON line of the benchmark `bench`: requests per second and latencies.
+pub fn run<C>(
+    bench: &str,
+    logs: usize,
+    rounds: usize,
+    client: impl Fn() -> C + Sync,
+    send: impl Fn(&mut C, usize, usize) + Sync,
+) {
+    let started = std::time::Instant::now();
+    let mut latencies: Vec<std::time::Duration> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (client, send) = (&client, &send);
+                scope.spawn(move || {
+                    let mut own = client();
+                    let mut latencies = Vec::new();
+                    for round in 0..rounds {
+                        for log in (c..logs).step_by(CLIENTS) {
+                            let sent = std::time::Instant::now();
+                            send(&mut own, log, round);
+                            latencies.push(sent.elapsed());
+                        }
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    let at = |p: f64| {
+        latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1000.0
+    };
+    println!(
+        "{{\"bench\": \"{bench}\", \"logs\": {logs}, \"requests\": {}, \"clients\": {CLIENTS}, \"seconds\": {elapsed:.2}, \"requests_per_s\": {:.0}, \"p50_ms\": {:.2}, \"p99_ms\": {:.2}}}",
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        at(0.5),
+        at(0.99)
+    );
+}
