@@ -56,6 +56,20 @@ fn a_coalition_names_each_member_and_log_once_and_each_policy_accepts_its_log() 
         &[member("gb", &gb, "quorum nobody\n".to_owned())],
         "witnessPolicy",
     );
+    // Bounded: a policy of more than 16 KiB, more than 64 members.
+    let long = format!(
+        "{}{}",
+        policy(&gb),
+        "# padding\n".repeat(domain::federation::POLICY_BYTES_MAX / 10)
+    );
+    refused(&[member("gb", &gb, long)], "more than 16384 bytes");
+    let many: Vec<CoalitionMember> = (0..=domain::federation::MEMBERS_MAX)
+        .map(|i| {
+            let log = signer(&format!("m{i}.example/log"), i as u8, KeyType::Ed25519);
+            member(&format!("m{i}"), &log, policy(&log))
+        })
+        .collect();
+    refused(&many, "at most 64 members");
 }
 
 #[test]
